@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import type { Engine } from '../store/engine.js';
+import { DEFAULT_DB, openEngine } from '../store/registry.js';
+
+/** Global options (SPEC §2), shared by every command. */
+export interface GlobalOptions {
+  db: string;
+  config?: string;
+  verbose: boolean;
+  json: boolean;
+}
+
+export function globalOptions(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals<Partial<GlobalOptions>>();
+  return { db: o.db ?? DEFAULT_DB, config: o.config, verbose: Boolean(o.verbose), json: Boolean(o.json) };
+}
+
+export function commandConfig(cmd: Command): Config {
+  return loadConfig(globalOptions(cmd).config);
+}
+
+/** Opens the store named by `--db`, runs `fn`, and always closes it. */
+export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
+  const engine = await openEngine(globalOptions(cmd).db);
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.close();
+  }
+}
+
+/** Progress on stderr, only when stderr is a terminal (SPEC §2) or with --verbose. */
+export function progress(cmd: Command): (line: string) => void {
+  const on = process.stderr.isTTY || globalOptions(cmd).verbose;
+  return on ? (line) => process.stderr.write(line + '\n') : () => undefined;
+}

@@ -1,0 +1,50 @@
+import { Command, CommanderError } from 'commander';
+import { InputError } from '../errors.js';
+import { DEFAULT_DB } from '../store/registry.js';
+import { registerInit } from './init.js';
+
+/**
+ * The `sextant` command line (SPEC §2). Exit codes: 0 success, 2 bad usage or invalid input
+ * (one line on stderr naming the file, line and field), 1 anything else.
+ */
+export function buildProgram(): Command {
+  const program = new Command('sextant')
+    .description('The monthly growth review of an engineer-led product team, in one command.')
+    .option(
+      '--db <target>',
+      'DuckDB file path or clickhouse://user:pass@host:port/db[?cluster=NAME]',
+      DEFAULT_DB,
+    )
+    .option(
+      '--config <file>',
+      'config file (default: sextant.config.yaml if present, else built-in defaults)',
+    )
+    .option('--verbose', 'more detail on stderr')
+    .option('--json', 'print data as JSON where a command prints data')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  registerInit(program);
+  program.commands.forEach((c) => c.exitOverride());
+  return program;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version exit through here with code 0; usage errors were already printed.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`sextant: ${e.message}\n`);
+      return 2;
+    }
+    const err = e as Error;
+    process.stderr.write(`sextant: ${err.message}\n`);
+    if (process.argv.includes('--verbose') && err.stack) process.stderr.write(err.stack + '\n');
+    return 1;
+  }
+}

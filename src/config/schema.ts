@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/**
+ * The schema of `sextant.config.yaml` (SPEC §4). Strict: an unknown key is an error naming it.
+ * Defaults here are the single source; `sextant init` prints them with comments (template.ts).
+ */
+const icpCondition = z.strictObject({
+  property: z.string().min(1),
+  op: z.enum(['=', '!=', '>', '>=', '<', '<=', 'in', 'not in', 'contains', 'is set', 'is not set']),
+  value: z
+    .union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))])
+    .optional(),
+});
+
+const product = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .regex(
+      /^[a-z0-9][a-z0-9._-]*$/i,
+      'a product name is letters, digits, ".", "_" or "-" (it names a folder)',
+    )
+    .refine((n) => n !== 'all', '"all" is the whole company and always exists; choose another name'),
+  events: z.array(z.string().min(1)).default([]),
+  stripeProducts: z.array(z.string().min(1)).default([]),
+});
+
+export const configSchema = z.strictObject({
+  products: z.array(product).default([]),
+  activity: z
+    .strictObject({
+      activeEvents: z.array(z.string().min(1)).default(['*']),
+      excludeEvents: z
+        .array(z.string().min(1))
+        .default(['$feature_flag_called', '$identify', '$groupidentify', 'survey sent']),
+    })
+    .prefault({}),
+  onboarding: z
+    .strictObject({
+      steps: z.array(z.string().min(1)).default([]),
+      windowDays: z.number().int().positive().default(14),
+    })
+    .prefault({}),
+  keyActions: z.array(z.string().min(1)).default([]),
+  icp: z.strictObject({ all: z.array(icpCondition).default([]) }).prefault({}),
+  topCustomers: z.number().int().positive().default(10),
+  leadingIndicators: z
+    .strictObject({
+      windowDays: z.array(z.number().int().positive()).nonempty().default([7, 14]),
+      outcomeDays: z.array(z.number().int().positive()).nonempty().default([56, 90]),
+      maxThreshold: z.number().int().positive().default(10),
+    })
+    .prefault({}),
+  billing: z
+    .strictObject({
+      link: z.string().min(1).default('metadata.group_key'),
+      /** When MRR starts for a period: when the invoice is issued (ChartMogul's default) or paid. */
+      mrrFrom: z.enum(['issued', 'paid']).default('issued'),
+      /** When a cancellation counts as churn: at the end of the paid period (default) or when canceled. */
+      churnAt: z.enum(['period-end', 'cancellation']).default('period-end'),
+    })
+    .prefault({}),
+  reporting: z
+    .strictObject({
+      currency: z
+        .string()
+        .regex(/^[A-Za-z]{3}$/, 'a three-letter ISO 4217 code')
+        .transform((c) => c.toUpperCase())
+        .default('USD'),
+      /** Units of `currency` per one unit of each other currency, e.g. { EUR: 1.08 } when USD. */
+      fx: z.record(z.string().regex(/^[A-Za-z]{3}$/), z.number().positive()).default({}),
+    })
+    .prefault({}),
+  anomalies: z
+    .strictObject({
+      threshold: z.number().positive().default(3.5),
+      trailingMonths: z.number().int().min(3).default(6),
+    })
+    .prefault({}),
+  server: z
+    .strictObject({
+      projectKey: z.string().optional(),
+      stripeWebhookSecret: z.string().optional(),
+    })
+    .prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ProductConfig = Config['products'][number];
+export type IcpCondition = z.output<typeof icpCondition>;

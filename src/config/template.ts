@@ -1,0 +1,58 @@
+/** What `sextant init` writes: every key with its default and a comment. Parses to defaultConfig(). */
+export const CONFIG_TEMPLATE = `# Sextant configuration (SPEC §4). Every key is optional; these are the defaults.
+# An unknown key or a wrong type is an error naming the key.
+
+# Per-product reviews; "all" (the whole company) always exists. Example:
+#   - name: session-replay
+#     events: ["recording_*", "$snapshot"]   # glob patterns of the product's events
+#     stripeProducts: ["prod_ABC123"]        # Stripe product ids of its billing lines
+products: []
+
+activity:
+  # Events that make a person or organization "active" (glob patterns).
+  activeEvents: ["*"]
+  excludeEvents: ["$feature_flag_called", "$identify", "$groupidentify", "survey sent"]
+
+onboarding:
+  # Event names in order; empty: inferred from new users' most common first events.
+  steps: []
+  windowDays: 14
+
+# The product's key actions (event names), counted every month.
+keyActions: []
+
+# Organization-property rule for "high ICP": every condition must hold.
+#   all: [{property: employees, op: ">=", value: 50}, {property: industry, op: in, value: [saas, fintech]}]
+icp:
+  all: []
+
+# How many of the biggest customers (by MRR) the top-customers deep dive looks at.
+topCustomers: 10
+
+leadingIndicators:
+  windowDays: [7, 14]      # "did X at least k times in the first d days"
+  outcomeDays: [56, 90]    # ... predicts being active in this window
+  maxThreshold: 10
+
+billing:
+  # Where a Stripe customer names its organization's group key; else the email_domain group property.
+  link: metadata.group_key
+  # When MRR starts for a billed period: "issued" (the invoice date, ChartMogul's default) or "paid".
+  mrrFrom: issued
+  # When a canceled subscription counts as churn: "period-end" (when the paid period ends) or "cancellation".
+  churnAt: period-end
+
+reporting:
+  currency: USD
+  # Units of reporting.currency per one unit of another currency, e.g. {EUR: 1.08, GBP: 1.27}.
+  fx: {}
+
+anomalies:
+  # A month is anomalous when |actual - expected| / robust spread exceeds this.
+  threshold: 3.5
+  trailingMonths: 6
+
+# For \`sextant serve\`: the PostHog project key the capture API accepts (api_key / token), and
+# the Stripe webhook signing secret, e.g. {projectKey: phc_..., stripeWebhookSecret: whsec_...}.
+server: {}
+`;

@@ -1,0 +1,61 @@
+import type { Sql } from './sql.js';
+
+export type EngineName = 'duckdb' | 'clickhouse';
+export type TimeUnit = 'second' | 'minute' | 'hour' | 'day' | 'week' | 'month' | 'quarter' | 'year';
+
+/**
+ * What differs between engines when an analysis writes SQL. Pure: it spells SQL, runs nothing.
+ * Every method that emits SQL starts with `sql`, so one grep finds them all. Analyses are written
+ * once against this interface; an engine folder implements it (see store/CONTEXT.md).
+ *
+ * Conventions: timestamps are UTC `timestamptz` (DuckDB) / `DateTime64(6,'UTC')` (ClickHouse);
+ * `properties` columns are JSON text; paths are given as arrays of keys, never as SQL text.
+ */
+export interface Dialect {
+  readonly name: EngineName;
+
+  /** Start of the `unit` holding `ts`, as a timestamp. Weeks start on `weekStart` (default monday). */
+  sqlDateTrunc(unit: TimeUnit, ts: Sql, weekStart?: 'sunday' | 'monday'): Sql;
+  /** Whole `unit`s from `a` to `b` (calendar boundaries crossed, like DuckDB's date_diff). */
+  sqlDateDiff(unit: TimeUnit, a: Sql, b: Sql): Sql;
+  /** `ts + n unit`; `n` may be an SQL expression. */
+  sqlDateAdd(unit: TimeUnit, n: Sql, ts: Sql): Sql;
+  /** Seconds between two timestamps as a double. */
+  sqlEpochSeconds(ts: Sql): Sql;
+  /** A `YYYY-MM` string for the month holding `ts`. */
+  sqlMonthKey(ts: Sql): Sql;
+  /** A `YYYY-MM-DD` string for the day holding `ts`. */
+  sqlDayKey(ts: Sql): Sql;
+  /** A timestamp from a bound ISO string parameter. */
+  sqlTimestamp(iso: Sql): Sql;
+
+  /** A JSON property as text (null when absent); `path` is a list of keys. */
+  sqlJsonString(json: Sql, path: readonly string[]): Sql;
+  /** A JSON property as a double (null when absent or not numeric). */
+  sqlJsonNumber(json: Sql, path: readonly string[]): Sql;
+
+  /** `count(distinct x)`, exact or approximate (HyperLogLog) when `approximate`. */
+  sqlCountDistinct(expr: Sql, approximate?: boolean): Sql;
+  /** Aggregate: the values of `expr` as an array, ordered by `orderBy`. */
+  sqlArrayAgg(expr: Sql, orderBy?: Sql): Sql;
+  /** True when the array `arr` contains `value`. */
+  sqlArrayContains(arr: Sql, value: Sql): Sql;
+  /** Number of elements of an array. */
+  sqlArrayLength(arr: Sql): Sql;
+  /** Element `i` (1-based) of an array. */
+  sqlArrayElement(arr: Sql, i: Sql): Sql;
+  /** Median (exact or the engine's accurate quantile). */
+  sqlMedian(expr: Sql): Sql;
+  /** Quantile `q` in [0, 1]. */
+  sqlQuantile(expr: Sql, q: number): Sql;
+  /** `argMax`: the value of `expr` on the row with the greatest `by`. */
+  sqlArgMax(expr: Sql, by: Sql): Sql;
+  /** `argMin`: the value of `expr` on the row with the smallest `by`. */
+  sqlArgMin(expr: Sql, by: Sql): Sql;
+  /** SQL LIKE-free glob match of a string against a pattern with `*` and `?` (a bound parameter). */
+  sqlGlob(expr: Sql, pattern: Sql): Sql;
+  /** Division returning null (not an error, not infinity) when the divisor is 0. */
+  sqlSafeDivide(a: Sql, b: Sql): Sql;
+  /** The `if(cond, a, b)` expression. */
+  sqlIf(cond: Sql, a: Sql, b: Sql): Sql;
+}

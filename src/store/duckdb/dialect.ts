@@ -1,0 +1,79 @@
+import type { Dialect, TimeUnit } from '../dialect.js';
+import { raw, sql, type Sql } from '../sql.js';
+
+function jsonPath(path: readonly string[]): string {
+  // A JSONPath with every key quoted, so keys like `$groups` or `a.b` are taken literally.
+  return '$' + path.map((k) => '."' + k.replaceAll('\\', '\\\\').replaceAll('"', '\\"') + '"').join('');
+}
+
+export const duckdbDialect: Dialect = {
+  name: 'duckdb',
+
+  sqlDateTrunc(unit: TimeUnit, ts: Sql, weekStart = 'monday') {
+    if (unit === 'week' && weekStart === 'sunday') {
+      // DuckDB weeks are ISO (monday); shift by a day to start on sunday.
+      return sql`(date_trunc('week', ${ts} + INTERVAL 1 DAY) - INTERVAL 1 DAY)`;
+    }
+    return sql`date_trunc(${raw(`'${unit}'`)}, ${ts})`;
+  },
+  sqlDateDiff(unit, a, b) {
+    return sql`date_diff(${raw(`'${unit}'`)}, ${a}, ${b})`;
+  },
+  sqlDateAdd(unit, n, ts) {
+    return sql`(${ts} + to_${raw(unit === 'week' ? 'weeks' : unit + 's')}(CAST(${n} AS INTEGER)))`;
+  },
+  sqlEpochSeconds(ts) {
+    return sql`epoch(${ts})`;
+  },
+  sqlMonthKey(ts) {
+    return sql`strftime(${ts}, '%Y-%m')`;
+  },
+  sqlDayKey(ts) {
+    return sql`strftime(${ts}, '%Y-%m-%d')`;
+  },
+  sqlTimestamp(iso) {
+    return sql`CAST(${iso} AS TIMESTAMPTZ)`;
+  },
+  sqlJsonString(json, path) {
+    return sql`json_extract_string(${json}, ${raw(`'${jsonPath(path).replaceAll("'", "''")}'`)})`;
+  },
+  sqlJsonNumber(json, path) {
+    return sql`TRY_CAST(json_extract_string(${json}, ${raw(`'${jsonPath(path).replaceAll("'", "''")}'`)}) AS DOUBLE)`;
+  },
+  sqlCountDistinct(expr, approximate = false) {
+    return approximate ? sql`approx_count_distinct(${expr})` : sql`count(DISTINCT ${expr})`;
+  },
+  sqlArrayAgg(expr, orderBy) {
+    return orderBy ? sql`list(${expr} ORDER BY ${orderBy})` : sql`list(${expr})`;
+  },
+  sqlArrayContains(arr, value) {
+    return sql`list_contains(${arr}, ${value})`;
+  },
+  sqlArrayLength(arr) {
+    return sql`len(${arr})`;
+  },
+  sqlArrayElement(arr, i) {
+    return sql`${arr}[${i}]`;
+  },
+  sqlMedian(expr) {
+    return sql`median(${expr})`;
+  },
+  sqlQuantile(expr, q) {
+    return sql`quantile_cont(${expr}, ${raw(String(Number(q)))})`;
+  },
+  sqlArgMax(expr, by) {
+    return sql`arg_max(${expr}, ${by})`;
+  },
+  sqlArgMin(expr, by) {
+    return sql`arg_min(${expr}, ${by})`;
+  },
+  sqlGlob(expr, pattern) {
+    return sql`(${expr} GLOB ${pattern})`;
+  },
+  sqlSafeDivide(a, b) {
+    return sql`(CAST(${a} AS DOUBLE) / NULLIF(${b}, 0))`;
+  },
+  sqlIf(cond, a, b) {
+    return sql`(CASE WHEN ${cond} THEN ${a} ELSE ${b} END)`;
+  },
+};
