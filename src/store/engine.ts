@@ -16,7 +16,7 @@ export interface Engine {
   /** Where it is, for messages: a file path or a URL without password. */
   readonly target: string;
   /** Runs a query and returns every row. */
-  query<T extends Row = Row>(q: Sql): Promise<T[]>;
+  query<T = Row>(q: Sql): Promise<T[]>;
   /** Runs a statement (or several, separated by `;`, when it has no parameters). */
   exec(q: Sql): Promise<void>;
   /** Applies pending migrations; idempotent. */

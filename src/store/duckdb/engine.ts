@@ -80,7 +80,7 @@ export class DuckDbEngine implements Engine {
     return this.#conn;
   }
 
-  async query<T extends Row = Row>(q: Sql): Promise<T[]> {
+  async query<T = Row>(q: Sql): Promise<T[]> {
     const { text, values } = q.render((i) => `$${i + 1}`);
     const bound = values.map(bind);
     const reader = await this.#conn.runAndReadAll(
