@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS billing_subscription_states (
   state_id VARCHAR NOT NULL,       -- the event id, or `sub:<id>` for a subscription object
   subscription_id VARCHAR NOT NULL,
   customer_id VARCHAR,
-  at TIMESTAMPTZ NOT NULL,         -- when this state starts
+  valid_from TIMESTAMPTZ NOT NULL, -- when this state starts
   status VARCHAR,
   currency VARCHAR,
   item_id VARCHAR NOT NULL,
