@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { DuckDbEngine } from '../../store/duckdb/engine.js';
+import { raw } from '../../store/sql.js';
+import { importStripe } from './import.js';
+
+const REAL = new URL('../../../test/fixtures/real/stripe-fixtures/', import.meta.url).pathname;
+
+async function fresh(): Promise<DuckDbEngine> {
+  const e = await DuckDbEngine.open(':memory:');
+  await e.migrate();
+  return e;
+}
+
+describe('importStripe on real Stripe objects', () => {
+  it('imports every per-type fixture and fixtures3.json without rejecting anything', async () => {
+    const e = await fresh();
+    const reports = await importStripe(e, REAL);
+    for (const r of reports) expect(r.rejected, r.file).toEqual([]);
+    const byFile = new Map(reports.map((r) => [r.file.split('/').pop(), r]));
+    // fixtures3.json holds 176 resource types; charge etc. are skipped and counted by type.
+    expect(byFile.get('fixtures3.json')?.skipped?.charge).toBe(1);
+    expect(byFile.get('charge.json')?.skipped).toEqual({ charge: 1 });
+    const [inv] = await e.query(
+      raw(`SELECT count(*) AS n FROM billing_invoice_lines WHERE invoice_id = 'in_1Pgc6tB7WZ01zgkWu9fdqL6I'`),
+    );
+    expect(inv?.n).toBe(1);
+    // Current shape: proration and subscription item come from parent.*_details.
+    const [line] = await e.query(
+      raw(
+        `SELECT proration, line_type, amount FROM billing_invoice_lines WHERE invoice_id = 'in_1Pgc6tB7WZ01zgkWu9fdqL6I'`,
+      ),
+    );
+    expect(line).toEqual({ proration: true, line_type: 'invoiceitem', amount: 1000 });
+    await e.close();
+  });
+
+  it('reads the older line shape (dj-stripe) and leaves customers with empty metadata unlinked', async () => {
+    const e = await fresh();
+    const reports = await importStripe(e, REAL + 'dj-stripe');
+    for (const r of reports) expect(r.rejected, r.file).toEqual([]);
+    const lines = await e.query(
+      raw(
+        `SELECT invoice_id, price_id, plan, interval, interval_count, proration, amount, tax_amount, subscription_id FROM billing_invoice_lines WHERE invoice_id = 'in_fakefakefakefakefake0004'`,
+      ),
+    );
+    // amount 4000 includes 522 inclusive VAT: 4000 - 522 = 3478 is the revenue line.
+    expect(lines).toEqual([
+      {
+        invoice_id: 'in_fakefakefakefakefake0004',
+        price_id: 'silver41294',
+        plan: 'New plan name',
+        interval: 'month',
+        interval_count: 1,
+        proration: false,
+        amount: 3478,
+        tax_amount: 522,
+        subscription_id: 'sub_fakefakefakefakefake0002',
+      },
+    ]);
+    const customers = await e.query(raw(`SELECT id, metadata FROM billing_customers ORDER BY id`));
+    expect(customers.length).toBe(2);
+    for (const c of customers) expect(c.metadata).toBe('{}');
+    await e.close();
+  });
+
+  it('is idempotent: a second import stores nothing twice', async () => {
+    const e = await fresh();
+    const first = await importStripe(e, REAL + 'dj-stripe');
+    const count = async () =>
+      (
+        await e.query(
+          raw(
+            `SELECT (SELECT count(*) FROM billing_invoice_lines) + (SELECT count(*) FROM billing_customers) + (SELECT count(*) FROM billing_subscriptions) AS n`,
+          ),
+        )
+      )[0]?.n;
+    const before = await count();
+    const second = await importStripe(e, REAL + 'dj-stripe');
+    expect(await count()).toBe(before);
+    expect(first.reduce((a, r) => a + r.inserted, 0)).toBeGreaterThan(0);
+    expect(second.reduce((a, r) => a + r.inserted, 0)).toBe(0);
+    await e.close();
+  });
+});
