@@ -1,0 +1,9 @@
+/** The statistics library: see docs/analyses.md ("Statistics") for what each test is for. */
+export * from './result.js';
+export * from './descriptive.js';
+export * from './proportions.js';
+export * from './effect-sizes.js';
+export * from './nps.js';
+export * from './multiple-comparisons.js';
+export * from './mann-whitney.js';
+export { normalQuantile } from './jstat.js';

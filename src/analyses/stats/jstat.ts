@@ -1,0 +1,44 @@
+import { createRequire } from 'node:module';
+
+/**
+ * The distributions Sextant's tests use, from jStat (MIT, https://github.com/jstat/jstat). jStat
+ * ships no TypeScript types, so this module declares exactly the functions we call and nothing
+ * else; every CDF, quantile and mass function in src/analyses/stats comes through here.
+ */
+interface JStat {
+  normal: {
+    cdf(x: number, mean: number, sd: number): number;
+    inv(p: number, mean: number, sd: number): number;
+  };
+  chisquare: { cdf(x: number, dof: number): number };
+  /** `pdf(k, N, m, n)`: P(k successes in n draws without replacement from N holding m successes). */
+  hypgeom: { pdf(k: number, N: number, m: number, n: number): number };
+}
+
+const require = createRequire(import.meta.url);
+const jStat = require('jstat') as JStat;
+
+/** P(Z ≤ z) for a standard normal Z. */
+export function normalCdf(z: number): number {
+  return jStat.normal.cdf(z, 0, 1);
+}
+
+/** The z with P(Z ≤ z) = p for a standard normal Z (1.959964 for p = 0.975). */
+export function normalQuantile(p: number): number {
+  return jStat.normal.inv(p, 0, 1);
+}
+
+/** Two-sided p-value of a standard normal statistic: P(|Z| ≥ |z|). */
+export function normalTwoSidedP(z: number): number {
+  return Math.min(1, 2 * normalCdf(-Math.abs(z)));
+}
+
+/** Upper tail of the chi-square distribution: P(X ≥ x) with `dof` degrees of freedom. */
+export function chiSquareUpperTail(x: number, dof: number): number {
+  return Math.max(0, Math.min(1, 1 - jStat.chisquare.cdf(x, dof)));
+}
+
+/** P(K = k) for the hypergeometric distribution: n draws from N items of which m are successes. */
+export function hypergeometricPmf(k: number, N: number, m: number, n: number): number {
+  return jStat.hypgeom.pdf(k, N, m, n);
+}
