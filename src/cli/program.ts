@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../errors.js';
 import { DEFAULT_DB } from '../store/registry.js';
+import { registerDecide, registerTodo } from './decide.js';
+import { registerImportFeedback } from './import-feedback.js';
 import { registerInit } from './init.js';
 
 /**
@@ -24,8 +26,19 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerInit(program);
-  program.commands.forEach((c) => c.exitOverride());
+  registerImportFeedback(program);
+  registerDecide(program);
+  registerTodo(program);
+  overrideExits(program);
   return program;
+}
+
+/** Every (sub)command throws instead of exiting, so `run` maps errors to exit codes in one place. */
+function overrideExits(cmd: Command): void {
+  for (const c of cmd.commands) {
+    c.exitOverride();
+    overrideExits(c);
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -5,7 +5,7 @@ export type Month = string;
 
 const MONTH_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
-export function isMonth(s: string): s is Month {
+export function isMonth(s: string): boolean {
   return MONTH_RE.test(s);
 }
 

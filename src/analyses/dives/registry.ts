@@ -1,0 +1,4 @@
+import type { DeepDiveRunner } from './types.js';
+
+/** The deep dives a review runs, in the order the review shows them (SPEC §5 ids). */
+export const DEEP_DIVES: DeepDiveRunner[] = [];

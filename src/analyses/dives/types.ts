@@ -1,0 +1,22 @@
+import type { Config } from '../../config/schema.js';
+import type { Month } from '../../domain/month.js';
+import type { DeepDive, Metric } from '../../domain/review.js';
+import type { ProductScope } from '../../metrics/types.js';
+import type { Engine } from '../../store/engine.js';
+
+export interface DeepDiveContext {
+  engine: Engine;
+  config: Config;
+  product: ProductScope;
+  /** The review's month (complete, UTC). */
+  month: Month;
+  /** The review's metrics, already computed (13 months ending at `month`). */
+  metrics: Metric[];
+}
+
+/** One standing question of the growth review (SPEC §5 deepDives[]), one file per dive. */
+export interface DeepDiveRunner {
+  id: string;
+  question: string;
+  run(ctx: DeepDiveContext): Promise<DeepDive>;
+}
