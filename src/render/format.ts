@@ -1,0 +1,109 @@
+import type { Metric, MetricUnit } from '../domain/review.js';
+
+/**
+ * Number formatting by unit, shared by the HTML and Markdown renderers. A fixed locale (en-US)
+ * keeps the output identical on every machine. `null` (a value that cannot be computed) is "—".
+ */
+
+export const NONE = '—';
+
+const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const oneDecimal = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const twoDecimals = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const compactFmt = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
+
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** `−` (minus sign) rather than `-` reads better in tables. */
+function sign(v: number, s: string): string {
+  return v < 0 ? `−${s.replace(/^-/, '')}` : s;
+}
+
+export function formatSeconds(v: number): string {
+  const a = Math.abs(v);
+  if (a < 60) return sign(v, `${integer.format(v)} s`);
+  if (a < 3600) return sign(v, `${oneDecimal.format(v / 60)} min`);
+  if (a < 86400) return sign(v, `${oneDecimal.format(v / 3600)} h`);
+  return sign(v, `${oneDecimal.format(v / 86400)} d`);
+}
+
+export function formatPercent(v: number): string {
+  return sign(v, `${oneDecimal.format(v * 100)}%`);
+}
+
+/**
+ * A metric value in its unit. `compact` shortens big currency amounts and counts for the 13-month
+ * columns ("53.1K"); the full value goes in a title attribute or the "current" column.
+ */
+export function formatValue(
+  value: number | null | undefined,
+  unit: MetricUnit,
+  currency: string,
+  opts: { compact?: boolean } = {},
+): string {
+  if (!isNum(value)) return NONE;
+  switch (unit) {
+    case 'currency':
+      if (opts.compact) return sign(value, compactFmt.format(value));
+      return sign(value, `${currency} ${twoDecimals.format(value)}`);
+    case 'ratio':
+      return formatPercent(value);
+    case 'count':
+      return sign(
+        value,
+        opts.compact && Math.abs(value) >= 10000 ? compactFmt.format(value) : integer.format(value),
+      );
+    case 'nps':
+      return sign(value, oneDecimal.format(value));
+    case 'seconds':
+      return formatSeconds(value);
+  }
+}
+
+/**
+ * Month-on-month change: relative changes as a signed percent, absolute changes of ratios in
+ * percentage points and of NPS in points.
+ */
+export function formatChange(
+  change: number | null | undefined,
+  kind: Metric['changeKind'],
+  unit: MetricUnit,
+): string {
+  if (!isNum(change)) return NONE;
+  const plus = change > 0 ? '+' : '';
+  if (kind === 'relative') return plus + formatPercent(change);
+  if (unit === 'ratio') return plus + sign(change, `${oneDecimal.format(change * 100)} pp`);
+  if (unit === 'seconds') return plus + formatSeconds(change);
+  if (unit === 'currency') return plus + sign(change, twoDecimals.format(change));
+  return plus + sign(change, `${oneDecimal.format(change)} pts`);
+}
+
+/**
+ * A value from a deep dive's data or a finding's evidence, whose unit is only known by its field
+ * name: rates and shares as percents, p-values with 3 significant digits, other numbers plainly.
+ */
+export function formatDataValue(key: string, value: unknown, currency: string): string {
+  if (value === null || value === undefined) return NONE;
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (typeof value === 'string') return value;
+  if (!isNum(value)) {
+    if (typeof value === 'number') return NONE;
+    return JSON.stringify(value) ?? '';
+  }
+  const k = key.toLowerCase();
+  if (/^p(-?value)?$|pvalue|^q(value)?$|qvalue/.test(k)) return formatPValue(value);
+  if (/rate|share|precision|recall|conversion|retention|ratio|pct|percent|difference/.test(k)) {
+    return formatPercent(value);
+  }
+  if (/mrr|arpa|revenue|amount/.test(k)) return sign(value, `${currency} ${twoDecimals.format(value)}`);
+  if (/seconds/.test(k)) return formatSeconds(value);
+  if (Number.isInteger(value)) return sign(value, integer.format(value));
+  return sign(value, Math.abs(value) >= 100 ? oneDecimal.format(value) : value.toPrecision(3));
+}
+
+export function formatPValue(p: number): string {
+  if (p < 0.001) return '<0.001';
+  return p.toPrecision(2);
+}
