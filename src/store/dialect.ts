@@ -58,4 +58,6 @@ export interface Dialect {
   sqlSafeDivide(a: Sql, b: Sql): Sql;
   /** The `if(cond, a, b)` expression. */
   sqlIf(cond: Sql, a: Sql, b: Sql): Sql;
+  /** The smallest non-null argument (null when all are null). Engines differ on nulls in `least`. */
+  sqlLeast(args: readonly Sql[]): Sql;
 }

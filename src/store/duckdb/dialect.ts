@@ -1,5 +1,5 @@
 import type { Dialect, TimeUnit } from '../dialect.js';
-import { raw, sql, type Sql } from '../sql.js';
+import { join, raw, sql, type Sql } from '../sql.js';
 
 function jsonPath(path: readonly string[]): string {
   // A JSONPath with every key quoted, so keys like `$groups` or `a.b` are taken literally.
@@ -75,5 +75,9 @@ export const duckdbDialect: Dialect = {
   },
   sqlIf(cond, a, b) {
     return sql`(CASE WHEN ${cond} THEN ${a} ELSE ${b} END)`;
+  },
+  sqlLeast(args) {
+    // DuckDB's least() skips nulls.
+    return sql`least(${join(args)})`;
   },
 };

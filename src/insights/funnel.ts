@@ -1,0 +1,422 @@
+/**
+ * Funnels with PostHog semantics (docs/insights.md#funnels): how many people went through the
+ * steps in order within the conversion window, and how long each step took.
+ *
+ * Method, all in one SQL statement over the person's events in the date range:
+ *  1. `ev`: the events that match a step or an exclusion (strict funnels: every event), with one
+ *     flag per step, a total order per person `pos` (timestamp, then the lowest step the event
+ *     matches, then uuid — so same-timestamp steps count in funnel order and one event never
+ *     fills two steps);
+ *  2. `chains`: every step-0 event starts an attempt; ordered funnels take, step after step, the
+ *     first matching event after the previous one (window functions + one self-join per step);
+ *     strict funnels need the very next events; unordered funnels take, per step, the first
+ *     matching event at or after the start;
+ *  3. an attempt reaches step k when its step-k event is within `windowSeconds` of its start
+ *     (inclusive); an exclusion event strictly between steps `fromStep` and `toStep` cancels it;
+ *  4. `best`: per person the attempt that got furthest (then completed earliest, then started
+ *     latest); a person whose furthest attempts are all cancelled drops out of the funnel;
+ *  5. per breakdown value: people at each step and the median/average seconds from the previous.
+ * `format` turns those rows into the result; `funnelPeople` returns the people behind a step.
+ */
+import { z } from 'zod';
+import { InputError } from '../errors.js';
+import type { Dialect } from '../store/dialect.js';
+import type { Engine } from '../store/engine.js';
+import { join, raw, sql, type Sql } from '../store/sql.js';
+import {
+  dateInput,
+  dateRange,
+  eventMatcherSchema,
+  matcherName,
+  parseSpec,
+  propertyFilterSchema,
+  sqlInRange,
+  sqlMatches,
+  type EventMatcher,
+} from './common.js';
+
+const DEFAULT_WINDOW_SECONDS = 14 * 86_400; // PostHog: 14 days
+
+const exclusionSchema = z.strictObject({
+  event: z.string().min(1),
+  properties: z.array(propertyFilterSchema).default([]),
+  fromStep: z.number().int().min(0).default(0),
+  toStep: z.number().int().min(1).optional(),
+});
+
+export const breakdownSchema = z.strictObject({
+  property: z.string().min(1),
+  type: z.enum(['event', 'person', 'organization']).default('event'),
+  attribution: z.enum(['first_touch', 'last_touch', 'all_events', 'step']).default('first_touch'),
+  /** With `attribution: step`: the (0-based) step whose event gives the value. */
+  attributionStep: z.number().int().min(0).default(0),
+});
+export type Breakdown = z.output<typeof breakdownSchema>;
+
+export const funnelSpecSchema = z
+  .strictObject({
+    kind: z.literal('funnel').default('funnel'),
+    dateFrom: dateInput,
+    dateTo: dateInput,
+    interval: z.enum(['day', 'week', 'month']).optional(),
+    steps: z.array(eventMatcherSchema).min(1).max(30),
+    windowSeconds: z.number().int().positive().default(DEFAULT_WINDOW_SECONDS),
+    order: z.enum(['ordered', 'strict', 'unordered']).default('ordered'),
+    exclusions: z.array(exclusionSchema).default([]),
+    breakdown: breakdownSchema.optional(),
+    /** Drill-down: the people who reached (or dropped at) step `step` (0-based). */
+    people: z
+      .strictObject({
+        step: z.number().int().min(0),
+        status: z.enum(['reached', 'dropped']).default('reached'),
+        breakdownValue: z.string().nullable().optional(),
+      })
+      .optional(),
+  })
+  .superRefine((s, ctx) => {
+    const n = s.steps.length;
+    s.exclusions.forEach((x, i) => {
+      const to = x.toStep ?? n - 1;
+      if (to >= n || to <= x.fromStep) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['exclusions', i, 'toStep'],
+          message: `must be after fromStep and below the number of steps (${n})`,
+        });
+      }
+    });
+    if (s.exclusions.length > 0 && s.order === 'unordered') {
+      ctx.addIssue({ code: 'custom', path: ['exclusions'], message: 'not supported with order unordered' });
+    }
+    if (s.breakdown?.attribution === 'step') {
+      if (s.breakdown.attributionStep >= n) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['breakdown', 'attributionStep'],
+          message: `must be below ${n}`,
+        });
+      }
+      if (s.order === 'unordered') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['breakdown', 'attribution'],
+          message: 'step attribution needs an ordered or strict funnel',
+        });
+      }
+    }
+    if (s.people) {
+      if (s.people.step >= n)
+        ctx.addIssue({ code: 'custom', path: ['people', 'step'], message: `must be below ${n}` });
+      if (s.people.status === 'dropped' && s.people.step === 0) {
+        ctx.addIssue({ code: 'custom', path: ['people', 'step'], message: 'nobody drops at step 0' });
+      }
+    }
+  });
+export type FunnelSpec = z.input<typeof funnelSpecSchema>;
+type Spec = z.output<typeof funnelSpecSchema>;
+
+export interface FunnelStepResult {
+  name: string;
+  count: number;
+  conversionFromPrevious: number | null;
+  conversionFromFirst: number | null;
+  medianSecondsFromPrevious: number | null;
+  averageSecondsFromPrevious: number | null;
+}
+export interface FunnelResult {
+  steps?: FunnelStepResult[];
+  breakdowns?: { value: string | null; steps: FunnelStepResult[] }[];
+  /** Only with the `people` option: person ids, sorted. */
+  people?: string[];
+}
+
+/** The value that stands for "no value" inside the all_events partition key (never shown). */
+const NULL_GROUP = '\u0000null';
+
+// ---- query -----------------------------------------------------------------------------------
+
+function stepCols(n: number, f: (k: number) => Sql, from = 0): Sql[] {
+  return Array.from({ length: n - from }, (_, i) => f(i + from));
+}
+const col = (name: string, k: number) => raw(`${name}${k}`);
+
+/** The events of the funnel with their step and exclusion flags and a per-person order. */
+function sqlEvents(d: Dialect, s: Spec): Sql {
+  const n = s.steps.length;
+  const range = dateRange(s.dateFrom, s.dateTo);
+  const steps = s.steps.map((m) => sqlMatches(d, m, 'e'));
+  const exclusions = s.exclusions.map((x) =>
+    sqlMatches(d, { event: x.event, properties: x.properties }, 'e'),
+  );
+  const b = s.breakdown;
+  const bp = !b
+    ? sql`CAST(NULL AS VARCHAR)`
+    : b.type === 'event'
+      ? d.sqlJsonString(raw('e.properties'), [b.property])
+      : b.type === 'person'
+        ? d.sqlJsonString(raw('p.properties'), [b.property])
+        : d.sqlJsonString(raw('g.properties'), [b.property]);
+  const joins =
+    b?.type === 'person'
+      ? sql` LEFT JOIN persons p ON p.person_id = e.person_id`
+      : b?.type === 'organization'
+        ? sql` LEFT JOIN groups g ON g.group_type = 'organization' AND g.group_key = e.organization`
+        : sql``;
+  const grp = b?.attribution === 'all_events' ? sql`coalesce(${bp}, ${NULL_GROUP})` : sql`''`;
+  const lowest = sql`CASE ${join(
+    steps.map((c, k) => sql`WHEN ${c} THEN ${k} `),
+    '',
+  )}ELSE ${n} END`;
+  const any = s.order === 'strict' ? sql`` : sql` AND (${join([...steps, ...exclusions], ' OR ')})`;
+  return sql`SELECT e.person_id, ${grp} AS grp, e.uuid, ${d.sqlEpochSeconds(raw('e.timestamp'))} AS t,
+      ${bp} AS bp, ${lowest} AS ms,
+      ${join(steps.map((c, k) => sql`${c} AS ${col('s', k)}`))}
+      ${exclusions.length ? sql`, ${join(exclusions.map((c, i) => sql`${c} AS ${col('x', i)}`))}` : sql``}
+    FROM events e${joins}
+    WHERE ${sqlInRange(raw('e.timestamp'), range)}${any}`;
+}
+
+const PART = raw('PARTITION BY person_id, grp ORDER BY pos');
+
+/** One row per attempt: its start `p0`/`t0` and the candidate event times `t1…` of later steps. */
+function sqlChains(d: Dialect, s: Spec): Sql {
+  const n = s.steps.length;
+  const W = s.windowSeconds;
+  if (s.order === 'strict') {
+    const next = (k: number, what: string) =>
+      sql`max(CASE WHEN ${col('s', k)} THEN ${raw(what)} END) OVER (${PART} ROWS BETWEEN ${raw(String(k))} FOLLOWING AND ${raw(String(k))} FOLLOWING)`;
+    return sql`SELECT * FROM (SELECT person_id, grp, s0, pos AS p0, t AS t0, bp AS b0
+        ${join(
+          stepCols(n, (k) => sql`, ${next(k, 't')} AS ${col('t', k)}, ${next(k, 'bp')} AS ${col('b', k)}`, 1),
+          '',
+        )}
+      FROM pos) WHERE s0`;
+  }
+  if (s.order === 'unordered') {
+    // Per step, the first matching event at or after the start and within the window.
+    const firstAt = (k: number) =>
+      sql`min(CASE WHEN ${col('s', k)} THEN t END) OVER (${PART} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)`;
+    const u = stepCols(n, (k) => sql`CASE WHEN ${firstAt(k)} <= t + ${W} THEN ${firstAt(k)} END`);
+    // The k-th smallest of the u's: the least u_j that has at least k+1 u's at or below it.
+    const kth = (k: number) =>
+      d.sqlLeast(
+        stepCols(n, (j) => {
+          const atOrBelow = join(
+            stepCols(n, (i) => sql`CASE WHEN ${col('u', i)} <= ${col('u', j)} THEN 1 ELSE 0 END`),
+            ' + ',
+          );
+          return sql`CASE WHEN ${atOrBelow} >= ${k + 1} THEN ${col('u', j)} END`;
+        }),
+      );
+    return sql`SELECT person_id, grp, pos AS p0, t AS t0, bp AS b0
+        ${join(
+          stepCols(n, (k) => sql`, ${kth(k)} AS ${col('t', k)}, CAST(NULL AS VARCHAR) AS ${col('b', k)}`, 1),
+          '',
+        )}
+      FROM (SELECT *, ${join(u.map((x, k) => sql`${x} AS ${col('u', k)}`))} FROM pos) q`;
+  }
+  // Ordered: from the start, hop to the next event of each step in turn (see `nx`).
+  const hops = stepCols(
+    n,
+    (k) =>
+      sql` LEFT JOIN nx ${col('c', k)} ON ${col('c', k)}.person_id = a.person_id AND ${col('c', k)}.grp = a.grp AND ${col('c', k)}.pos = ${k === 1 ? raw('a') : col('c', k - 1)}.${col('n', k)}`,
+    1,
+  );
+  return sql`SELECT a.person_id, a.grp, a.pos AS p0, a.t AS t0, a.bp AS b0
+      ${join(
+        stepCols(n, (k) => sql`, ${col('c', k)}.t AS ${col('t', k)}, ${col('c', k)}.bp AS ${col('b', k)}`, 1),
+        '',
+      )}
+    FROM nx a${join(hops, '')}
+    WHERE a.s0`;
+}
+
+/** Ordered funnels: per event, the position of the next event of each later step. */
+function sqlNextPositions(n: number): Sql {
+  const nextPos = stepCols(
+    n,
+    (k) =>
+      sql`, min(CASE WHEN ${col('s', k)} THEN pos END) OVER (${PART} ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS ${col('n', k)}`,
+    1,
+  );
+  return sql`SELECT person_id, grp, pos, t, bp, s0${join(nextPos, '')} FROM pos`;
+}
+
+/** How far an attempt got: steps 1… count while their event is within the window of the start. */
+function sqlReached(n: number, W: number): Sql {
+  let expr: Sql = raw(String(n));
+  for (let k = n - 1; k >= 1; k--) {
+    expr = sql`CASE WHEN ${col('t', k)} IS NOT NULL AND ${col('t', k)} - t0 <= ${W} THEN ${expr} ELSE ${raw(String(k))} END`;
+  }
+  return expr;
+}
+
+/** The attempt's exclusion check: an exclusion event strictly inside its `fromStep`…`toStep` span. */
+function sqlCancelled(s: Spec): Sql {
+  const n = s.steps.length;
+  const W = s.windowSeconds;
+  const conds = s.exclusions.map((x, i) => {
+    const to = x.toStep ?? n - 1;
+    const f = x.fromStep;
+    return sql`(x.${col('x', i)} AND c.reached > ${f} AND x.t > c.${col('t', f)} AND (
+        (c.reached > ${to} AND x.t < c.${col('t', to)}) OR (c.reached <= ${to} AND x.t <= c.t0 + ${W})))`;
+  });
+  return sql`SELECT DISTINCT c.person_id, c.grp, c.p0
+    FROM chains c JOIN pos x ON x.person_id = c.person_id AND x.grp = c.grp
+    WHERE ${join(conds, ' OR ')}`;
+}
+
+/** The breakdown value each person is counted under. */
+function sqlPersonValue(d: Dialect, s: Spec): { value: Sql; joins: Sql; ctes: Sql[] } {
+  const b = s.breakdown;
+  if (!b) return { value: sql`CAST(NULL AS VARCHAR)`, joins: sql``, ctes: [] };
+  if (b.attribution === 'all_events') {
+    return { value: sql`CASE WHEN b.grp = ${NULL_GROUP} THEN NULL ELSE b.grp END`, joins: sql``, ctes: [] };
+  }
+  if (b.attribution === 'step') {
+    return {
+      value: sql`CASE WHEN b.reached > ${b.attributionStep} THEN b.${col('b', b.attributionStep)} END`,
+      joins: sql``,
+      ctes: [],
+    };
+  }
+  // first_touch / last_touch: the person's earliest / latest non-null value on any step event.
+  const anyStep = join(
+    s.steps.map((_, k) => col('s', k)),
+    ' OR ',
+  );
+  const pick =
+    b.attribution === 'first_touch' ? d.sqlArgMin(raw('bp'), raw('t')) : d.sqlArgMax(raw('bp'), raw('t'));
+  return {
+    value: sql`touch.v`,
+    joins: sql` LEFT JOIN touch ON touch.person_id = b.person_id`,
+    ctes: [
+      sql`touch AS (SELECT person_id, ${pick} AS v FROM pos WHERE bp IS NOT NULL AND (${anyStep}) GROUP BY person_id)`,
+    ],
+  };
+}
+
+/** Every CTE up to `per`: one row per counted person with value, reached and step times. */
+function sqlPerPerson(d: Dialect, s: Spec): Sql {
+  const n = s.steps.length;
+  const ctes: Sql[] = [
+    sql`ev AS (${sqlEvents(d, s)})`,
+    sql`pos AS (SELECT *, row_number() OVER (PARTITION BY person_id, grp ORDER BY t, ms, uuid) AS pos FROM ev)`,
+  ];
+  if (s.order === 'ordered') ctes.push(sql`nx AS (${sqlNextPositions(n)})`);
+  ctes.push(
+    sql`raw_chains AS (${sqlChains(d, s)})`,
+    sql`chains AS (SELECT *, ${sqlReached(n, s.windowSeconds)} AS reached FROM raw_chains)`,
+  );
+  const cancelled = s.exclusions.length > 0;
+  if (cancelled) ctes.push(sql`cancelled AS (${sqlCancelled(s)})`);
+  const tlast = sql`CASE reached ${join(
+    stepCols(n, (k) => sql`WHEN ${k + 1} THEN ${col('t', k)} `),
+    '',
+  )}END`;
+  const isCancelled = cancelled ? sql`CASE WHEN k.p0 IS NULL THEN 0 ELSE 1 END` : sql`0`;
+  ctes.push(sql`ranked AS (
+    SELECT c.*, ${isCancelled} AS cancelled,
+      row_number() OVER (PARTITION BY c.person_id, c.grp
+        ORDER BY c.reached DESC, ${isCancelled} ASC, ${tlast} ASC, c.t0 DESC) AS rn
+    FROM chains c${cancelled ? sql` LEFT JOIN cancelled k ON k.person_id = c.person_id AND k.grp = c.grp AND k.p0 = c.p0` : sql``})`);
+  ctes.push(sql`best AS (SELECT * FROM ranked WHERE rn = 1 AND cancelled = 0)`);
+  const pv = sqlPersonValue(d, s);
+  ctes.push(...pv.ctes);
+  const times = stepCols(
+    n,
+    (k) => sql`, CASE WHEN b.reached > ${k} THEN b.${col('t', k)} END AS ${col('t', k)}`,
+    1,
+  );
+  ctes.push(
+    sql`per AS (SELECT b.person_id, ${pv.value} AS value, b.reached, b.t0 AS t0${join(times, '')} FROM best b${pv.joins})`,
+  );
+  return sql`WITH ${join(ctes, ',\n')}`;
+}
+
+export function buildFunnelQuery(d: Dialect, s: Spec): Sql {
+  const n = s.steps.length;
+  const aggs = stepCols(n, (k) => {
+    const count = sql`sum(CASE WHEN reached > ${k} THEN 1 ELSE 0 END) AS ${col('c', k)}`;
+    if (k === 0) return count;
+    const gap = sql`${col('t', k)} - ${col('t', k - 1)}`;
+    return sql`${count}, ${d.sqlMedian(gap)} AS ${col('med', k)}, avg(${gap}) AS ${col('avg', k)}`;
+  });
+  return sql`${sqlPerPerson(d, s)}
+    SELECT value, ${join(aggs)} FROM per GROUP BY value ORDER BY c0 DESC, value`;
+}
+
+export function buildFunnelPeopleQuery(d: Dialect, s: Spec): Sql {
+  const p = s.people!;
+  const at = p.status === 'reached' ? sql`reached > ${p.step}` : sql`reached = ${p.step}`;
+  const value =
+    p.breakdownValue === undefined
+      ? sql``
+      : p.breakdownValue === null
+        ? sql` AND value IS NULL`
+        : sql` AND value = ${p.breakdownValue}`;
+  return sql`${sqlPerPerson(d, s)}
+    SELECT DISTINCT person_id FROM per WHERE ${at}${value} ORDER BY person_id`;
+}
+
+// ---- format ----------------------------------------------------------------------------------
+
+type Row = Record<string, unknown>;
+
+function num(v: unknown): number | null {
+  return v === null || v === undefined ? null : Number(v);
+}
+
+function formatSteps(steps: readonly EventMatcher[], r: Row): FunnelStepResult[] {
+  const counts = steps.map((_, k) => Number(r[`c${k}`] ?? 0));
+  const first = counts[0] ?? 0;
+  return steps.map((m, k) => {
+    const count = counts[k] ?? 0;
+    const prev = k === 0 ? first : (counts[k - 1] ?? 0);
+    return {
+      name: matcherName(m),
+      count,
+      conversionFromPrevious: prev > 0 ? count / prev : null,
+      conversionFromFirst: first > 0 ? count / first : null,
+      medianSecondsFromPrevious: k === 0 ? null : num(r[`med${k}`]),
+      averageSecondsFromPrevious: k === 0 ? null : num(r[`avg${k}`]),
+    };
+  });
+}
+
+/** Pure: the query's rows (one per breakdown value) as the funnel result. */
+export function formatFunnel(s: Spec, rows: readonly Row[]): FunnelResult {
+  if (!s.breakdown) return { steps: formatSteps(s.steps, rows[0] ?? {}) };
+  return {
+    breakdowns: rows.map((r) => ({
+      value: typeof r.value === 'string' ? r.value : null,
+      steps: formatSteps(s.steps, r),
+    })),
+  };
+}
+
+// ---- run ---------------------------------------------------------------------------------------
+
+export function parseFunnelSpec(spec: unknown): Spec {
+  return parseSpec(funnelSpecSchema, spec);
+}
+
+/**
+ * Runs a funnel. The typed entry point for other code (the onboarding deep dive): `spec` is
+ * validated like a user's, so a bad one throws `InputError` naming the field.
+ */
+export async function funnel(engine: Engine, spec: FunnelSpec): Promise<FunnelResult> {
+  const s = parseFunnelSpec(spec);
+  const rows = await engine.query(buildFunnelQuery(engine.dialect, s));
+  const result = formatFunnel(s, rows);
+  if (s.people) result.people = await funnelPeople(engine, s);
+  return result;
+}
+
+/** The person ids behind one step: who reached it, or who reached the one before but not it. */
+export async function funnelPeople(engine: Engine, spec: FunnelSpec): Promise<string[]> {
+  const s = parseFunnelSpec(spec);
+  if (!s.people) throw new InputError('people drill-down needs `people: { step }`', { field: 'people' });
+  const rows = await engine.query<{ person_id: string }>(buildFunnelPeopleQuery(engine.dialect, s));
+  return rows.map((r) => r.person_id);
+}
