@@ -1,0 +1,82 @@
+/**
+ * `importEvents`: one PostHog-format event file (SPEC §3.1) into the store. The format is sniffed
+ * (format.ts); the loading itself is DuckDB's (store/duckdb/ingest-events.ts). Rules: docs/ingest.md.
+ */
+import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import type { Engine } from '../../store/engine.js';
+import type { ImportReport, RejectedRecord } from '../report.js';
+import { detectEventFile } from './format.js';
+
+export interface ImportEventsOptions {
+  /** Where to write `<basename>.<time>.rejects` with the bad lines verbatim; none when absent. */
+  rejectsDir?: string;
+  onProgress?: (msg: string) => void;
+}
+
+export async function importEvents(
+  engine: Engine,
+  file: string,
+  opts: ImportEventsOptions = {},
+): Promise<ImportReport> {
+  if (engine.name !== 'duckdb') {
+    throw new Error(`importing event files needs the DuckDB store; ${engine.target} is ${engine.name}`);
+  }
+  const kind = await detectEventFile(file);
+  opts.onProgress?.(`${file}: ${kind.format}${kind.gzip ? ' (gzip)' : ''}`);
+  const { loadEventFile } = await import('../../store/duckdb/ingest-events.js');
+  const loaded = await loadEventFile(engine, file, kind, resolve(file), opts.onProgress);
+  const rejected: RejectedRecord[] = loaded.rejected.map((r) =>
+    r.field === null
+      ? { line: r.line, reason: r.reason }
+      : { line: r.line, reason: r.reason, field: r.field },
+  );
+  const report: ImportReport = {
+    file,
+    kind: 'events',
+    records: loaded.records,
+    inserted: loaded.inserted,
+    duplicates: loaded.duplicates,
+    rejected,
+  };
+  if (rejected.length > 0 && opts.rejectsDir) {
+    report.rejectsFile = rejectsPath(opts.rejectsDir, file);
+    mkdirSync(opts.rejectsDir, { recursive: true });
+    if (loaded.rejectedText) {
+      writeFileSync(report.rejectsFile, loaded.rejectedText.map((r) => (r.raw ?? '') + '\n').join(''));
+    } else {
+      await copyLines(file, kind.gzip, new Set(rejected.map((r) => r.line)), report.rejectsFile);
+    }
+  }
+  return report;
+}
+
+/** `<dir>/<basename>.<UTC time, compact>.rejects`. */
+export function rejectsPath(dir: string, file: string, now = new Date()): string {
+  const time = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return join(dir, `${basename(file)}.${time}.rejects`);
+}
+
+/** Writes the physical lines numbered in `lines` (1-based) of `file`, byte for byte. */
+async function copyLines(file: string, gzip: boolean, lines: Set<number>, out: string): Promise<void> {
+  const chunks: Buffer[] = [];
+  const input = createReadStream(file);
+  const stream = gzip ? input.pipe(createGunzip()) : input;
+  // latin1 maps every byte to one char and back, so invalid UTF-8 survives verbatim.
+  const rl = createInterface({ input: stream.setEncoding('latin1'), crlfDelay: Infinity });
+  let n = 0;
+  const last = Math.max(...lines);
+  for await (const line of rl) {
+    n++;
+    if (lines.has(n)) chunks.push(Buffer.from(line + '\n', 'latin1'));
+    if (n >= last) break;
+  }
+  rl.close();
+  input.destroy();
+  writeFileSync(out, Buffer.concat(chunks));
+}

@@ -1,0 +1,250 @@
+/**
+ * Identity, persons and groups, derived set-based from events the way PostHog does it (SPEC §3.1;
+ * the rules and their reasons are in docs/ingest.md):
+ *
+ * - Merges: `$identify` (`$anon_distinct_id` → the event's distinct_id), `$create_alias` and
+ *   `$merge_dangerously` (`alias` → the event's distinct_id) are recorded in `identity_merges`.
+ * - An `$identify` merge is refused when its anonymous id was already identified as someone else
+ *   (an earlier `$identify` of the same anonymous id into another id) or is itself an identified
+ *   id (the target of an earlier `$identify`). Aliases and `$merge_dangerously` always merge.
+ * - Components of the accepted merges (label propagation) are persons; a component's person_id
+ *   is its earliest identified distinct_id (the merge target with the earliest merge, ties by id).
+ *   A distinct_id without merges is its own person.
+ * - Persons: `$set` latest per key wins, `$set_once` earliest per key wins (a key with any `$set`
+ *   takes the latest `$set`); `created_at` = first event; `is_identified` = any `$identify`.
+ * - Groups: every `$groups` entry seen; `$groupidentify` `$group_set` latest per key wins;
+ *   `created_at` = first seen.
+ *
+ * `scope` is a table of newly stored events (uuid, event, distinct_id, timestamp, properties,
+ * groups); only the persons and groups those events touch are recomputed.
+ */
+import type { Engine } from '../engine.js';
+import { raw, sql, type Sql } from '../sql.js';
+
+/** JSON scalar → text id: strings as they are, numbers as their JSON text (PostHog does that). */
+function idText(json: string): string {
+  return `CASE json_type(${json}) WHEN 'VARCHAR' THEN ${json} ->> '$' WHEN 'BIGINT' THEN ${json}::VARCHAR
+    WHEN 'UBIGINT' THEN ${json}::VARCHAR WHEN 'DOUBLE' THEN ${json}::VARCHAR END`;
+}
+
+const MAX_ROUNDS = 10_000;
+
+/**
+ * Records new merges, recomputes the distinct_id → person map and upserts the changes into
+ * `person_distinct_ids`. Leaves `_id_changed(distinct_id, person_id, old_person_id)`.
+ */
+export async function resolveIdentity(engine: Engine, scope: Sql): Promise<void> {
+  await engine.exec(
+    raw(`INSERT INTO identity_merges (event_uuid, kind, from_id, into_id, timestamp)
+    SELECT uuid, event, from_id, distinct_id, timestamp FROM (
+      SELECT uuid, event, distinct_id, timestamp, ${idText('fj')} AS from_id FROM (
+        SELECT uuid, event, distinct_id, timestamp,
+          CASE WHEN event = '$identify' THEN properties -> '$."$anon_distinct_id"' ELSE properties -> '$.alias' END AS fj
+        FROM ${scope.toString()} WHERE event IN ('$identify', '$create_alias', '$merge_dangerously')
+      )
+    ) WHERE from_id IS NOT NULL AND from_id <> '' AND from_id <> distinct_id
+    ON CONFLICT DO NOTHING`),
+  );
+
+  await engine.exec(
+    raw(`CREATE OR REPLACE TEMP TABLE _id_edges AS
+    WITH ident AS (SELECT * FROM identity_merges WHERE kind = '$identify'),
+    first_as_anon AS (SELECT from_id, arg_min(into_id, (timestamp, event_uuid)) AS into_id FROM ident GROUP BY from_id),
+    identified_at AS (SELECT into_id AS id, min((timestamp, event_uuid)) AS at FROM ident GROUP BY into_id)
+    SELECT m.from_id, m.into_id, m.timestamp FROM identity_merges m
+    LEFT JOIN first_as_anon f ON m.kind = '$identify' AND f.from_id = m.from_id
+    LEFT JOIN identified_at i ON m.kind = '$identify' AND i.id = m.from_id
+    WHERE m.kind <> '$identify' OR (f.into_id = m.into_id AND (i.at IS NULL OR i.at > (m.timestamp, m.event_uuid)))`),
+  );
+
+  await engine.exec(
+    raw(`CREATE OR REPLACE TEMP TABLE _id_links AS
+    SELECT from_id AS a, into_id AS b FROM _id_edges UNION SELECT into_id, from_id FROM _id_edges;
+    CREATE OR REPLACE TEMP TABLE _id_nodes AS SELECT DISTINCT a AS id, a AS label FROM _id_links`),
+  );
+  // Label propagation: each id takes the smallest label among its neighbours, and jumps to its
+  // label's label, until nothing changes. Rounds grow with a component's diameter, not its size.
+  for (let round = 0; ; round++) {
+    if (round > MAX_ROUNDS) throw new Error(`identity components did not converge in ${MAX_ROUNDS} rounds`);
+    const [spread] = await engine.query<{ Count: number }>(
+      raw(`UPDATE _id_nodes SET label = x.label
+      FROM (SELECT l.a AS id, min(n.label) AS label FROM _id_links l JOIN _id_nodes n ON n.id = l.b GROUP BY l.a) x
+      WHERE _id_nodes.id = x.id AND x.label < _id_nodes.label`),
+    );
+    const [jumped] = await engine.query<{ Count: number }>(
+      raw(`UPDATE _id_nodes SET label = n2.label
+      FROM _id_nodes n2 WHERE _id_nodes.label = n2.id AND n2.label < _id_nodes.label`),
+    );
+    if (!spread?.Count && !jumped?.Count) break;
+  }
+
+  await engine.exec(
+    raw(`CREATE OR REPLACE TEMP TABLE _id_map AS
+    WITH into_first AS (SELECT into_id, min(timestamp) AS t FROM _id_edges GROUP BY into_id),
+    root AS (
+      SELECT n.label, arg_min(i.into_id, (i.t, i.into_id)) AS person_id
+      FROM into_first i JOIN _id_nodes n ON n.id = i.into_id GROUP BY n.label
+    )
+    SELECT n.id AS distinct_id, r.person_id FROM _id_nodes n JOIN root r USING (label)`),
+  );
+
+  await engine.exec(
+    raw(`CREATE OR REPLACE TEMP TABLE _id_changed AS
+    SELECT m.distinct_id, m.person_id, p.person_id AS old_person_id
+    FROM _id_map m LEFT JOIN person_distinct_ids p USING (distinct_id)
+    WHERE p.person_id IS DISTINCT FROM m.person_id
+    UNION ALL
+    SELECT p.distinct_id, p.distinct_id, p.person_id FROM person_distinct_ids p
+    WHERE p.person_id <> p.distinct_id AND NOT EXISTS (SELECT 1 FROM _id_map m WHERE m.distinct_id = p.distinct_id)`),
+  );
+
+  await engine.exec(
+    raw(`INSERT INTO person_distinct_ids SELECT distinct_id, person_id FROM _id_changed
+    ON CONFLICT (distinct_id) DO UPDATE SET person_id = excluded.person_id`),
+  );
+  await engine.exec(
+    raw(`INSERT INTO person_distinct_ids
+    SELECT DISTINCT s.distinct_id, s.distinct_id FROM ${scope.toString()} s
+    WHERE NOT EXISTS (SELECT 1 FROM person_distinct_ids p WHERE p.distinct_id = s.distinct_id)`),
+  );
+}
+
+/**
+ * Rewrites `events.person_id` where it differs from the map: for the ids whose person changed, and
+ * (when `scope` is given) for the scope's ids, e.g. events stored before their ids were mapped.
+ */
+export async function updateEventPersons(engine: Engine, scope?: Sql): Promise<void> {
+  const ids = scope
+    ? `SELECT distinct_id FROM _id_changed UNION SELECT distinct_id FROM ${scope.toString()}`
+    : 'SELECT distinct_id FROM _id_changed';
+  await engine.exec(
+    raw(`UPDATE events SET person_id = p.person_id
+    FROM (SELECT p.distinct_id, p.person_id FROM person_distinct_ids p SEMI JOIN (${ids}) i USING (distinct_id)) p
+    WHERE events.distinct_id = p.distinct_id AND events.person_id <> p.person_id`),
+  );
+}
+
+/** Recomputes the persons touched by `scope` or by a changed mapping. */
+export async function refreshPersons(engine: Engine, scope: Sql): Promise<void> {
+  await engine.exec(
+    raw(`CREATE OR REPLACE TEMP TABLE _id_affected AS
+    SELECT p.person_id FROM (SELECT DISTINCT distinct_id FROM ${scope.toString()}) s JOIN person_distinct_ids p USING (distinct_id)
+    UNION SELECT person_id FROM _id_changed
+    UNION SELECT old_person_id FROM _id_changed WHERE old_person_id IS NOT NULL`),
+  );
+  await engine.exec(raw(`DELETE FROM persons WHERE person_id IN (SELECT person_id FROM _id_affected)`));
+  await engine.exec(
+    raw(`INSERT INTO persons (person_id, properties, is_identified, created_at)
+    WITH ev AS (
+      SELECT person_id, timestamp, uuid, event, properties FROM events
+      WHERE person_id IN (SELECT person_id FROM _id_affected)
+    ),
+    base AS (
+      SELECT person_id, min(timestamp) AS created_at, bool_or(event = '$identify') AS is_identified
+      FROM ev GROUP BY person_id
+    ),
+    sets AS (
+      SELECT person_id, timestamp, uuid, json_extract(properties, ['$."$set"', '$."$set_once"']) AS j
+      FROM ev WHERE contains(properties, '"$set')
+    ),
+    kv AS (
+      SELECT person_id, timestamp, uuid, 1 AS kind, unnest(map_entries(CAST(j[1] AS MAP(VARCHAR, JSON)))) AS e
+      FROM sets WHERE json_type(j[1]) = 'OBJECT'
+      UNION ALL
+      SELECT person_id, timestamp, uuid, 2 AS kind, unnest(map_entries(CAST(j[2] AS MAP(VARCHAR, JSON)))) AS e
+      FROM sets WHERE json_type(j[2]) = 'OBJECT'
+    ),
+    per_key AS (
+      SELECT person_id, e.key AS k,
+        coalesce(arg_max(e.value, (timestamp, uuid)) FILTER (WHERE kind = 1),
+                 arg_min(e.value, (timestamp, uuid)) FILTER (WHERE kind = 2)) AS v
+      FROM kv GROUP BY person_id, e.key
+    ),
+    props AS (SELECT person_id, json_group_object(k, v) AS properties FROM per_key GROUP BY person_id)
+    SELECT b.person_id, coalesce(p.properties, '{}'), b.is_identified, b.created_at
+    FROM base b LEFT JOIN props p USING (person_id)`),
+  );
+}
+
+/** Upserts the groups seen in `scope`; recomputes properties of those with a `$groupidentify` there. */
+export async function refreshGroups(engine: Engine, scope: Sql): Promise<void> {
+  const s = scope.toString();
+  await engine.exec(
+    raw(`CREATE OR REPLACE TEMP TABLE _grp_seen AS
+    WITH by_groups AS (SELECT groups, min(timestamp) AS t FROM ${s} WHERE groups IS NOT NULL GROUP BY groups),
+    entries AS (SELECT unnest(map_entries(CAST(groups AS MAP(VARCHAR, JSON)))) AS e, t FROM by_groups),
+    identified AS (
+      SELECT properties ->> '$."$group_type"' AS group_type, ${idText(`(properties -> '$."$group_key"')`)} AS group_key,
+        timestamp AS t
+      FROM ${s} WHERE event = '$groupidentify'
+    ),
+    seen AS (
+      SELECT e.key AS group_type, ${idText('e.value')} AS group_key, t, false AS identified FROM entries
+      UNION ALL SELECT group_type, group_key, t, true FROM identified
+    )
+    SELECT group_type, group_key, min(t) AS first_seen, bool_or(identified) AS identified FROM seen
+    WHERE group_type IS NOT NULL AND group_type <> '' AND group_key IS NOT NULL AND group_key <> ''
+    GROUP BY group_type, group_key`),
+  );
+  await engine.exec(
+    raw(`INSERT INTO groups (group_type, group_key, properties, created_at)
+    WITH gi AS (
+      SELECT properties ->> '$."$group_type"' AS group_type, ${idText(`(properties -> '$."$group_key"')`)} AS group_key,
+        properties -> '$."$group_set"' AS group_set, timestamp, uuid
+      FROM events WHERE event = '$groupidentify'
+    ),
+    target AS (SELECT gi.* FROM gi SEMI JOIN (SELECT * FROM _grp_seen WHERE identified) g USING (group_type, group_key)),
+    kv AS (
+      SELECT group_type, group_key, timestamp, uuid, unnest(map_entries(CAST(group_set AS MAP(VARCHAR, JSON)))) AS e
+      FROM target WHERE json_type(group_set) = 'OBJECT'
+    ),
+    per_key AS (
+      SELECT group_type, group_key, e.key AS k, arg_max(e.value, (timestamp, uuid)) AS v
+      FROM kv GROUP BY group_type, group_key, e.key
+    ),
+    props AS (SELECT group_type, group_key, json_group_object(k, v) AS properties FROM per_key GROUP BY group_type, group_key)
+    SELECT g.group_type, g.group_key,
+      CASE WHEN g.identified THEN coalesce(p.properties, '{}') END, g.first_seen
+    FROM _grp_seen g LEFT JOIN props p USING (group_type, group_key)
+    ON CONFLICT (group_type, group_key) DO UPDATE SET
+      created_at = least(groups.created_at, excluded.created_at),
+      properties = coalesce(excluded.properties, groups.properties)`),
+  );
+  await engine.exec(raw(`UPDATE groups SET properties = '{}' WHERE properties IS NULL`));
+}
+
+export async function dropIdentityTemps(engine: Engine): Promise<void> {
+  for (const t of [
+    '_id_edges',
+    '_id_links',
+    '_id_nodes',
+    '_id_map',
+    '_id_changed',
+    '_id_affected',
+    '_grp_seen',
+  ]) {
+    await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
+  }
+}
+
+/** `applyIdentity` for DuckDB: the scope is the events imported since `since` (or all). */
+export async function applyIdentityDuckDb(engine: Engine, since?: Date): Promise<void> {
+  const where = since ? sql`WHERE imported_at >= ${since}` : raw('');
+  await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _id_scope AS
+    SELECT uuid, event, distinct_id, timestamp, properties, groups FROM events ${where}`);
+  await engine.exec(raw('BEGIN TRANSACTION'));
+  try {
+    const scope = raw('_id_scope');
+    await resolveIdentity(engine, scope);
+    await updateEventPersons(engine, scope);
+    await refreshPersons(engine, scope);
+    await refreshGroups(engine, scope);
+    await engine.exec(raw('COMMIT'));
+  } catch (e) {
+    await engine.exec(raw('ROLLBACK'));
+    throw e;
+  } finally {
+    await dropIdentityTemps(engine);
+    await engine.exec(raw('DROP TABLE IF EXISTS _id_scope'));
+  }
+}
