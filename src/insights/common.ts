@@ -55,6 +55,11 @@ export function dateRange(dateFrom: string, dateTo: string): DateRange {
   return { from, to: end };
 }
 
+/** The first instant of a validated `dateFrom`. */
+export function dateStart(dateFrom: string): Date {
+  return parseDateInput(dateFrom)!.at;
+}
+
 /** The exclusive end of a range given only its `dateTo`. */
 export function dateToEnd(dateTo: string): Date {
   const to = parseDateInput(dateTo)!;
