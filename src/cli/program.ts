@@ -3,7 +3,9 @@ import { InputError } from '../errors.js';
 import { DEFAULT_DB } from '../store/registry.js';
 import { registerDecide, registerTodo } from './decide.js';
 import { registerImportFeedback } from './import-feedback.js';
+import { registerDemo } from './demo.js';
 import { registerInit } from './init.js';
+import { registerQuery } from './query.js';
 
 /**
  * The `sextant` command line (SPEC §2). Exit codes: 0 success, 2 bad usage or invalid input
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerInit(program);
+  registerQuery(program);
+  registerDemo(program);
   registerImportFeedback(program);
   registerDecide(program);
   registerTodo(program);
