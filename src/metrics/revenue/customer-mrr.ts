@@ -1,0 +1,416 @@
+/**
+ * Per-customer month-end MRR and its movement, the one query every revenue metric reads.
+ * Definitions and the sources they follow (ChartMogul, Baremetrics): docs/metrics.md#revenue.
+ *
+ * Method, in one statement written against the dialect:
+ * 1. Coverage: every source becomes rows "this customer pays `rate` per month in `currency` for
+ *    product P from `valid_from` to `valid_to`":
+ *    - recurring licensed invoice lines (void, uncollectible and draft invoices excluded; with
+ *      billing.mrrFrom = paid only paid invoices, from when they were paid). A line's amount net of
+ *      discounts is normalized to a month (annual ÷ 12, quarterly ÷ 3, weekly × 52/12); proration
+ *      lines count at their price's full rate with their sign, so a plan change shows from the
+ *      change (old −, new +) while the proration money itself is never MRR;
+ *    - subscription states from `customer.subscription.*` events, only at month-ends where the
+ *      subscription has no invoice line (gap filling);
+ *    - the generic subscription CSV, which replaces Stripe data for the customers it names.
+ * 2. A customer's MRR at the end of month m is the sum of rates covering the instant the month
+ *    ends, converted into reporting.currency minor units and rounded once per customer-month.
+ * 3. Movements compare a customer's month-end MRR with the previous month-end, so
+ *    MRR(m) = MRR(m−1) + new + expansion + reactivation − contraction − churned holds exactly.
+ */
+import type { Config } from '../../config/schema.js';
+import { addMonths, monthEnd, monthOf, monthsBetween, type Month } from '../../domain/month.js';
+import { InputError } from '../../errors.js';
+import type { Dialect } from '../../store/dialect.js';
+import type { Engine } from '../../store/engine.js';
+import { join, raw, sql, type Sql } from '../../store/sql.js';
+import type { ProductScope } from '../types.js';
+
+export type Movement = 'new' | 'expansion' | 'contraction' | 'churned' | 'reactivation' | 'flat' | 'none';
+
+export interface RevenueScope {
+  engine: Engine;
+  config: Config;
+  product: ProductScope;
+  months: Month[];
+}
+
+/** Currencies whose minor unit is the major unit (ISO 4217 exponent 0). */
+const ZERO_DECIMAL = new Set([
+  'BIF',
+  'CLP',
+  'DJF',
+  'GNF',
+  'JPY',
+  'KMF',
+  'KRW',
+  'MGA',
+  'PYG',
+  'RWF',
+  'UGX',
+  'VND',
+  'VUV',
+  'XAF',
+  'XOF',
+  'XPF',
+]);
+
+export function minorPerMajor(currency: string): number {
+  return ZERO_DECIMAL.has(currency.toUpperCase()) ? 1 : 100;
+}
+
+const FAR_FUTURE = '9999-12-31T00:00:00Z';
+
+/** Months per one `interval` → the factor that turns an amount per interval into per month. */
+function sqlMonthlyFactor(interval: Sql, count: Sql): Sql {
+  return sql`(CASE ${interval} WHEN 'month' THEN 1.0 WHEN 'year' THEN 1.0 / 12 WHEN 'week' THEN 52.0 / 12 WHEN 'day' THEN 365.0 / 12 ELSE 0.0 END / greatest(coalesce(${count}, 1), 1))`;
+}
+
+function sqlProductFilter(product: ProductScope, column: Sql): Sql {
+  if (product.name === 'all') return raw('true');
+  if (product.stripeProducts.length === 0) return raw('false');
+  return sql`${column} IN (${join(product.stripeProducts.map((p) => sql`${p}`))})`;
+}
+
+/**
+ * The organization of each billing customer: the configured path (billing.link, e.g.
+ * `metadata.group_key`) in the customer object, else the organization group whose
+ * `email_domain` equals the customer email's domain. Resolved at query time, so import order
+ * does not matter.
+ */
+export function sqlCustomerOrganizations(d: Dialect, config: Config): Sql {
+  const path = config.billing.link.split('.');
+  const linked =
+    path[0] === 'metadata' && path.length > 1
+      ? d.sqlJsonString(raw('c.metadata'), path.slice(1))
+      : d.sqlJsonString(raw('c.raw'), path);
+  return sql`
+    SELECT c.id AS customer_id, coalesce(nullif(${linked}, ''), (
+      SELECT min(g.group_key) FROM groups g
+      WHERE g.group_type = 'organization'
+        AND lower(${d.sqlJsonString(raw('g.properties'), ['email_domain'])}) = lower(substring(c.email, position('@' IN c.email) + 1))
+    )) AS organization, c.name AS name
+    FROM billing_customers c`;
+}
+
+/** Invoice-line coverage (see the file comment). */
+function sqlLineCoverage(d: Dialect, config: Config): Sql {
+  const statuses = config.billing.mrrFrom === 'paid' ? raw(`('paid')`) : raw(`('open', 'paid')`);
+  const from =
+    config.billing.mrrFrom === 'paid'
+      ? raw('greatest(r.period_start, coalesce(r.paid_at, r.period_start))')
+      : raw('r.period_start');
+  const to =
+    config.billing.churnAt === 'cancellation'
+      ? raw('least(r.period_end, coalesce(s.canceled_at, s.ended_at, r.period_end))')
+      : raw('r.period_end');
+  const factor = sqlMonthlyFactor(raw('r.interval'), raw('r.interval_count'));
+  return sql`
+    SELECT r.customer_id, r.subscription_id, r.product, r.plan, r.currency, r.interval,
+      ${d.sqlIf(
+        raw('r.proration'),
+        sql`sign(r.amount) * coalesce(r.unit_amount * abs(coalesce(r.quantity, 1)), 0) * (1 - coalesce(${d.sqlSafeDivide(raw('r.discount_amount'), raw('r.amount'))}, 0)) * ${factor}`,
+        sql`(r.amount - r.discount_amount) * ${factor}`,
+      )} AS rate,
+      ${from} AS valid_from, ${to} AS valid_to, 'line' AS kind
+    FROM (
+      SELECT coalesce(l.customer_id, i.customer_id) AS customer_id, l.subscription_id,
+        coalesce(l.product, p.product) AS product,
+        coalesce(l.plan, p.nickname, pr.name, l.price_id, si.price_id) AS plan,
+        upper(coalesce(l.currency, i.currency)) AS currency,
+        coalesce(l.interval, p.interval) AS interval,
+        coalesce(l.interval_count, p.interval_count, 1) AS interval_count,
+        coalesce(l.usage_type, p.usage_type, 'licensed') AS usage_type,
+        l.proration, l.amount, l.discount_amount, l.quantity, p.unit_amount,
+        l.period_start, l.period_end, coalesce(i.status, l.invoice_status) AS status, i.paid_at
+      FROM billing_invoice_lines l
+      LEFT JOIN billing_invoices i ON i.id = l.invoice_id
+      LEFT JOIN billing_subscription_items si ON si.id = l.subscription_item_id
+      LEFT JOIN billing_prices p ON p.id = coalesce(l.price_id, si.price_id)
+      LEFT JOIN billing_products pr ON pr.id = coalesce(l.product, p.product)
+    ) r
+    LEFT JOIN billing_subscriptions s ON s.id = r.subscription_id
+    WHERE r.interval IS NOT NULL AND r.usage_type <> 'metered' AND r.status IN ${statuses}
+      AND r.period_start IS NOT NULL AND r.period_end IS NOT NULL AND r.customer_id IS NOT NULL`;
+}
+
+/** Event-derived coverage: one row per state and item, split where a coupon ends. */
+function sqlStateCoverage(d: Dialect, config: Config): Sql {
+  const churnEnd =
+    config.billing.churnAt === 'cancellation'
+      ? raw('coalesce(st.canceled_at, st.ended_at)')
+      : raw(`CASE WHEN st.cancel_at_period_end THEN st.current_period_end END`);
+  const base = sql`
+    SELECT st.customer_id, st.subscription_id, coalesce(st.product, p.product) AS product,
+      coalesce(p.nickname, pr.name, st.price_id) AS plan, upper(st.currency) AS currency,
+      coalesce(st.interval, p.interval) AS interval,
+      coalesce(st.unit_amount, p.unit_amount, 0) * coalesce(st.quantity, 1)
+        * ${sqlMonthlyFactor(raw('coalesce(st.interval, p.interval)'), raw('coalesce(st.interval_count, p.interval_count)'))} AS full_rate,
+      st.percent_off, st.amount_off
+        * ${sqlMonthlyFactor(raw('coalesce(st.interval, p.interval)'), raw('coalesce(st.interval_count, p.interval_count)'))} AS amount_off_rate,
+      st.valid_from,
+      least(coalesce(n.next_from, ${d.sqlTimestamp(sql`${FAR_FUTURE}`)}), coalesce(st.ended_at, ${d.sqlTimestamp(sql`${FAR_FUTURE}`)}),
+        coalesce(${churnEnd}, ${d.sqlTimestamp(sql`${FAR_FUTURE}`)})) AS valid_to,
+      coalesce(st.discount_end, ${d.sqlTimestamp(sql`${FAR_FUTURE}`)}) AS discount_end,
+      st.status, coalesce(st.usage_type, p.usage_type, 'licensed') AS usage_type
+    FROM billing_subscription_states st
+    JOIN (
+      SELECT subscription_id, valid_from,
+        lead(valid_from) OVER (PARTITION BY subscription_id ORDER BY valid_from) AS next_from
+      FROM (SELECT DISTINCT subscription_id, valid_from FROM billing_subscription_states) x
+    ) n ON n.subscription_id = st.subscription_id AND n.valid_from = st.valid_from
+    LEFT JOIN billing_prices p ON p.id = st.price_id
+    LEFT JOIN billing_products pr ON pr.id = coalesce(st.product, p.product)`;
+  const discounted = raw(
+    'greatest(b.full_rate * (1 - coalesce(b.percent_off, 0) / 100.0) - coalesce(b.amount_off_rate, 0), 0)',
+  );
+  return sql`
+    SELECT customer_id, subscription_id, product, plan, currency, interval, rate, valid_from, valid_to, 'state' AS kind
+    FROM (
+      SELECT b.customer_id, b.subscription_id, b.product, b.plan, b.currency, b.interval,
+        ${discounted} AS rate, b.valid_from, least(b.valid_to, b.discount_end) AS valid_to
+      FROM (${base}) b WHERE b.status IN ('active', 'past_due', 'unpaid') AND b.usage_type <> 'metered' AND b.interval IS NOT NULL
+      UNION ALL
+      SELECT b.customer_id, b.subscription_id, b.product, b.plan, b.currency, b.interval,
+        b.full_rate AS rate, greatest(b.valid_from, b.discount_end) AS valid_from, b.valid_to
+      FROM (${base}) b WHERE b.status IN ('active', 'past_due', 'unpaid') AND b.usage_type <> 'metered' AND b.interval IS NOT NULL
+        AND b.discount_end < b.valid_to
+    ) s WHERE valid_from < valid_to`;
+}
+
+/** Generic CSV coverage: `amount` is per unit and interval, times quantity. */
+function sqlCsvCoverage(d: Dialect): Sql {
+  return sql`
+    SELECT customer_id, NULL AS subscription_id, product, plan, upper(currency) AS currency, interval,
+      CASE WHEN lower(coalesce(status, '')) IN ('trialing', 'trial') THEN 0
+        ELSE amount * quantity * ${sqlMonthlyFactor(raw('interval'), raw('interval_count'))} END AS rate,
+      start_at AS valid_from, coalesce(end_at, ${d.sqlTimestamp(sql`${FAR_FUTURE}`)}) AS valid_to, 'csv' AS kind
+    FROM billing_subscription_rows`;
+}
+
+/** The month-end instants, as a VALUES list: (idx, month, month_end). */
+function sqlMonthGrid(d: Dialect, months: Month[]): Sql {
+  return sql`(VALUES ${join(
+    months.map((m, i) => sql`(${i}, ${m}, ${d.sqlTimestamp(sql`${monthEnd(m).toISOString()}`)})`),
+  )}) AS grid(idx, month, month_end)`;
+}
+
+/** The first month with any billing coverage, or null when there is none. */
+async function firstBillingMonth(engine: Engine): Promise<Month | null> {
+  const [row] = await engine.query<{ first: string | null }>(sql`
+    SELECT min(t) AS first FROM (
+      SELECT min(period_start) AS t FROM billing_invoice_lines
+      UNION ALL SELECT min(valid_from) FROM billing_subscription_states
+      UNION ALL SELECT min(start_at) FROM billing_subscription_rows) x`);
+  return row?.first ? monthOf(new Date(row.first)) : null;
+}
+
+/** fx into reporting.currency minor units per one minor unit of each currency present. */
+async function fxTable(scope: RevenueScope, coverage: Sql): Promise<Sql> {
+  const { engine, config } = scope;
+  const reporting = config.reporting.currency;
+  const present = await engine.query<{ currency: string | null }>(
+    sql`SELECT DISTINCT currency FROM (${coverage}) c WHERE rate <> 0`,
+  );
+  const rows: Sql[] = [];
+  for (const { currency } of present) {
+    if (currency === null) continue;
+    const rate =
+      currency === reporting
+        ? 1
+        : (config.reporting.fx[currency] ?? config.reporting.fx[currency.toLowerCase()]);
+    if (rate === undefined) {
+      throw new InputError(
+        `billing amounts in ${currency} but reporting.fx has no rate for ${currency} (reporting currency ${reporting})`,
+        { field: `reporting.fx.${currency}` },
+      );
+    }
+    rows.push(sql`(${currency}, ${(rate * minorPerMajor(reporting)) / minorPerMajor(currency)})`);
+  }
+  if (rows.length === 0) rows.push(sql`(${reporting}, ${1.0})`);
+  return sql`(VALUES ${join(rows)}) AS fx(currency, factor)`;
+}
+
+export interface CustomerMonthQuery {
+  /** Columns: customer_id, organization, name, idx, month, mrr, prev_mrr, movement, plan, currency, interval. */
+  sql: Sql;
+  /** Months of the grid, oldest first: history before `months` plus `months`. */
+  grid: Month[];
+  /** Index in `grid` of the first requested month. */
+  firstIdx: number;
+  /** The first month with billing data; months before it have no revenue values. */
+  firstBilling: Month | null;
+}
+
+/**
+ * Builds the per-customer month-end MRR query over `months` (and enough history before them to
+ * know whether a customer paid before: reactivation vs new). Amounts are reporting-currency minor
+ * units, integers.
+ */
+export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerMonthQuery> {
+  const { engine, config, product, months } = scope;
+  const d = engine.dialect;
+  const first = months[0];
+  const last = months.at(-1);
+  if (first === undefined || last === undefined) throw new Error('customerMonthQuery: no months asked');
+  const firstBilling = await firstBillingMonth(engine);
+  // History back to the first billing month (capped at 10 years), and at least one month before.
+  let start = addMonths(first, -1);
+  if (firstBilling && firstBilling < start)
+    start = firstBilling < addMonths(last, -120) ? addMonths(last, -120) : firstBilling;
+  const grid: Month[] = [];
+  for (let i = 0; i <= monthsBetween(start, last); i++) grid.push(addMonths(start, i));
+
+  const csvCustomers = sql`SELECT DISTINCT customer_id FROM billing_subscription_rows`;
+  const lines = sqlLineCoverage(d, config);
+  const coverage = sql`
+    SELECT * FROM (${lines}) l WHERE l.customer_id NOT IN (${csvCustomers})
+    UNION ALL
+    SELECT * FROM (${sqlStateCoverage(d, config)}) s WHERE s.customer_id NOT IN (${csvCustomers})
+    UNION ALL
+    ${sqlCsvCoverage(d)}`;
+  const scoped = sql`SELECT * FROM (${coverage}) c WHERE ${sqlProductFilter(product, raw('c.product'))}`;
+  const fx = await fxTable(scope, scoped);
+
+  const q = sql`
+    WITH cov AS (${scoped}),
+    fx AS (SELECT * FROM ${fx}),
+    grid AS (SELECT * FROM ${sqlMonthGrid(d, grid)}),
+    hits AS (
+      SELECT cov.*, grid.idx, grid.month FROM cov JOIN grid
+        ON cov.valid_from < grid.month_end AND cov.valid_to >= grid.month_end
+    ),
+    line_covered AS (
+      SELECT DISTINCT subscription_id, idx FROM hits WHERE kind = 'line' AND subscription_id IS NOT NULL
+    ),
+    used AS (
+      SELECT h.* FROM hits h
+      WHERE h.kind <> 'state'
+        OR NOT EXISTS (SELECT 1 FROM line_covered lc WHERE lc.subscription_id = h.subscription_id AND lc.idx = h.idx)
+    ),
+    cm AS (
+      SELECT u.customer_id, u.idx,
+        CAST(round(greatest(sum(u.rate * fx.factor), 0)) AS BIGINT) AS mrr,
+        ${d.sqlArgMax(raw('u.plan'), raw('u.rate'))} AS plan,
+        ${d.sqlArgMax(raw('u.currency'), raw('u.rate'))} AS currency,
+        ${d.sqlArgMax(raw('u.interval'), raw('u.rate'))} AS interval
+      FROM used u LEFT JOIN fx ON fx.currency = u.currency
+      GROUP BY u.customer_id, u.idx
+    ),
+    customers AS (SELECT DISTINCT customer_id FROM cm),
+    dense AS (
+      SELECT c.customer_id, g.idx, g.month, coalesce(cm.mrr, 0) AS mrr, cm.plan, cm.currency, cm.interval
+      FROM customers c CROSS JOIN grid g
+      LEFT JOIN cm ON cm.customer_id = c.customer_id AND cm.idx = g.idx
+    ),
+    lagged AS (
+      SELECT *,
+        coalesce(lag(mrr) OVER (PARTITION BY customer_id ORDER BY idx), 0) AS prev_mrr,
+        coalesce(max(mrr) OVER (PARTITION BY customer_id ORDER BY idx ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS max_before
+      FROM dense
+    ),
+    orgs AS (${sqlCustomerOrganizations(d, config)}),
+    csv_orgs AS (SELECT customer_id, max(organization) AS organization FROM billing_subscription_rows GROUP BY customer_id)
+    SELECT l.customer_id, coalesce(co.organization, o.organization) AS organization, o.name, l.idx, l.month, l.mrr, l.prev_mrr,
+      CASE
+        WHEN l.prev_mrr = 0 AND l.mrr > 0 THEN ${d.sqlIf(raw('l.max_before > 0'), raw(`'reactivation'`), raw(`'new'`))}
+        WHEN l.prev_mrr > 0 AND l.mrr = 0 THEN 'churned'
+        WHEN l.mrr > l.prev_mrr THEN 'expansion'
+        WHEN l.mrr < l.prev_mrr THEN 'contraction'
+        WHEN l.mrr > 0 THEN 'flat'
+        ELSE 'none'
+      END AS movement,
+      l.plan, l.currency, l.interval
+    FROM lagged l
+    LEFT JOIN orgs o ON o.customer_id = l.customer_id
+    LEFT JOIN csv_orgs co ON co.customer_id = l.customer_id`;
+  return { sql: q, grid, firstIdx: grid.indexOf(first), firstBilling };
+}
+
+export interface CustomerRevenueRow {
+  customerId: string;
+  /** The linked organization (group key), or null when the customer is not linked. */
+  organization: string | null;
+  /** The billing customer's name, when known. */
+  name: string | null;
+  month: Month;
+  /** Month-end MRR in major units of reporting.currency. */
+  mrr: number;
+  /** The previous month-end's MRR, same units. */
+  previousMrr: number;
+  movement: Movement;
+  /** The plan with the largest share of the customer's MRR that month; null at zero MRR. */
+  plan: string | null;
+  /** The billing currency of that plan (before conversion). */
+  currency: string | null;
+  interval: string | null;
+}
+
+/**
+ * The per-customer revenue timeline over `scope.months`: one row per customer and month where it
+ * paid at the month's end or the month before (movements `none` left out). Deep dives (top
+ * customers, churn reasons) read this.
+ */
+export async function customerRevenueTimeline(scope: RevenueScope): Promise<CustomerRevenueRow[]> {
+  if (scope.product.name !== 'all' && scope.product.stripeProducts.length === 0) return [];
+  const q = await customerMonthQuery(scope);
+  const divisor = minorPerMajor(scope.config.reporting.currency);
+  const rows = await scope.engine.query<{
+    customer_id: string;
+    organization: string | null;
+    name: string | null;
+    month: string;
+    mrr: number;
+    prev_mrr: number;
+    movement: Movement;
+    plan: string | null;
+    currency: string | null;
+    interval: string | null;
+  }>(
+    sql`SELECT * FROM (${q.sql}) t WHERE t.idx >= ${q.firstIdx} AND t.movement <> 'none' ORDER BY t.idx, t.customer_id`,
+  );
+  return rows.map((r) => ({
+    customerId: r.customer_id,
+    organization: r.organization,
+    name: r.name,
+    month: r.month,
+    mrr: Number(r.mrr) / divisor,
+    previousMrr: Number(r.prev_mrr) / divisor,
+    movement: r.movement,
+    plan: r.plan,
+    currency: r.currency,
+    interval: r.interval,
+  }));
+}
+
+/**
+ * Usage revenue: metered invoice lines (net of discounts) by the month their invoice was issued
+ * (or paid, with billing.mrrFrom = paid), in reporting-currency minor units. null when the scope
+ * has no metered lines at all.
+ */
+export async function usageRevenueQuery(scope: RevenueScope): Promise<Map<Month, number> | null> {
+  const { engine, config, product, months } = scope;
+  const d = engine.dialect;
+  if (product.name !== 'all' && product.stripeProducts.length === 0) return null;
+  const paid = config.billing.mrrFrom === 'paid';
+  const at = paid ? raw('i.paid_at') : raw('coalesce(i.created, l.period_start)');
+  const lines = sql`
+    SELECT ${d.sqlMonthKey(at)} AS month, upper(coalesce(l.currency, i.currency)) AS currency,
+      l.amount - l.discount_amount AS rate
+    FROM billing_invoice_lines l
+    LEFT JOIN billing_invoices i ON i.id = l.invoice_id
+    LEFT JOIN billing_subscription_items si ON si.id = l.subscription_item_id
+    LEFT JOIN billing_prices p ON p.id = coalesce(l.price_id, si.price_id)
+    WHERE coalesce(l.usage_type, p.usage_type) = 'metered'
+      AND coalesce(i.status, l.invoice_status) IN ${paid ? raw(`('paid')`) : raw(`('open', 'paid')`)}
+      AND ${sqlProductFilter(product, raw('coalesce(l.product, p.product)'))}`;
+  const [any] = await engine.query<{ n: number }>(sql`SELECT count(*) AS n FROM (${lines}) x`);
+  if (!any || Number(any.n) === 0) return null;
+  const fx = await fxTable(scope, lines);
+  const rows = await engine.query<{ month: string; amount: number }>(sql`
+    SELECT x.month, round(sum(x.rate * fx.factor)) AS amount
+    FROM (${lines}) x JOIN ${fx} ON fx.currency = x.currency
+    WHERE x.month IN (${join(months.map((m) => sql`${m}`))})
+    GROUP BY x.month`);
+  return new Map(rows.map((r) => [r.month, Number(r.amount)]));
+}
