@@ -1,4 +1,5 @@
+import { icpVsNonIcp } from './icp-vs-non-icp.js';
 import type { DeepDiveRunner } from './types.js';
 
 /** The deep dives a review runs, in the order the review shows them (SPEC §5 ids). */
-export const DEEP_DIVES: DeepDiveRunner[] = [];
+export const DEEP_DIVES: DeepDiveRunner[] = [icpVsNonIcp];

@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.js';
+import { ALL_PRODUCTS } from '../../metrics/types.js';
+import type { DuckDbEngine } from '../../store/duckdb/engine.js';
+import {
+  freshEngine,
+  insertDiveEvents,
+  insertOrganizations,
+  seeded,
+  type DiveEvent,
+} from './dive-test-data.js';
+import { icpVsNonIcp, type IcpFeature } from './icp-vs-non-icp.js';
+import type { DeepDiveContext } from './types.js';
+
+const MONTH = '2024-05';
+const config = configSchema.parse({ icp: { all: [{ property: 'employees', op: '>=', value: 50 }] } });
+
+function ctx(engine: DuckDbEngine, over: Partial<DeepDiveContext> = {}): DeepDiveContext {
+  return { engine, config, product: ALL_PRODUCTS, month: MONTH, metrics: [], ...over };
+}
+
+/** `n` ICP (employees 100) and `n` non-ICP (employees 10) organizations, one person each. */
+function orgs(n: number): { key: string; icp: boolean; person: string }[] {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push({ key: `icp${i}`, icp: true, person: `p-icp${i}` });
+  for (let i = 0; i < n; i++) out.push({ key: `non${i}`, icp: false, person: `p-non${i}` });
+  return out;
+}
+
+async function store(list: { key: string; icp: boolean }[], events: DiveEvent[]): Promise<DuckDbEngine> {
+  const e = await freshEngine();
+  await insertOrganizations(
+    e,
+    list.map((o) => ({ key: o.key, properties: { employees: o.icp ? 100 : 10 } })),
+  );
+  await insertDiveEvents(e, events);
+  return e;
+}
+
+const feature = (features: unknown, event: string): IcpFeature | undefined =>
+  (features as IcpFeature[]).find((f) => f.event === event);
+
+describe('icp-vs-non-icp: a planted difference', () => {
+  let e: DuckDbEngine;
+  beforeAll(async () => {
+    const list = orgs(40);
+    const events: DiveEvent[] = [];
+    list.forEach((o, i) => {
+      const at = `2024-05-${String(1 + (i % 28)).padStart(2, '0')}T10:00:00Z`;
+      events.push({ event: '$pageview', person: o.person, org: o.key, at });
+      events.push({ event: '$pageview', person: o.person, org: o.key, at: '2024-04-15T10:00:00Z' });
+      const k = Number(o.key.slice(3));
+      // export: 30 of 40 ICP, 5 of 40 non-ICP
+      if ((o.icp && k < 30) || (!o.icp && k < 5))
+        events.push({ event: 'export', person: o.person, org: o.key, at });
+      // share: 20 of 40 in both groups (negative control)
+      if (k < 20) events.push({ event: 'share', person: o.person, org: o.key, at });
+      // $identify: ICP only, but bookkeeping, so never a feature
+      if (o.icp) events.push({ event: '$identify', person: o.person, org: o.key, at });
+    });
+    // 10 non-ICP organizations active in April only: non-ICP retention 40 of 50
+    for (let i = 40; i < 50; i++) {
+      events.push({ event: '$pageview', person: `p-non${i}`, org: `non${i}`, at: '2024-04-20T10:00:00Z' });
+    }
+    // an active organization with no group properties: unclassified
+    events.push({ event: 'export', person: 'p-x', org: 'mystery', at: '2024-05-03T10:00:00Z' });
+    e = await store(
+      [...list, ...Array.from({ length: 10 }, (_, i) => ({ key: `non${40 + i}`, icp: false }))],
+      events,
+    );
+  });
+  afterAll(() => e.close());
+
+  it('finds the planted feature with the hand-computed rates and names its test', async () => {
+    const dive = await icpVsNonIcp.run(ctx(e));
+    expect(dive.data.icpOrganizations).toBe(40);
+    expect(dive.data.nonIcpOrganizations).toBe(40);
+    expect(dive.data.unclassifiedOrganizations).toBe(1);
+    const features = dive.data.features as IcpFeature[];
+    const top = features[0] as IcpFeature;
+    expect(top.event).toBe('export');
+    expect(top.icpRate).toBeCloseTo(0.75, 10); // 30 / 40
+    expect(top.nonIcpRate).toBeCloseTo(0.125, 10); // 5 / 40
+    expect(top.difference).toBeCloseTo(0.625, 10);
+    // expected counts ≥ 5 (min 40·35/80 = 17.5) → z-test; pooled 35/80, se = √(.4375·.5625·(2/40)) = .11093,
+    // z = .625 / .11093 = 5.634 → p ≈ 1.8e-8
+    expect(top.test).toBe('two-proportion-z-test');
+    expect(top.pValue).toBeGreaterThan(1e-8);
+    expect(top.pValue).toBeLessThan(3e-8);
+    expect(top.significant).toBe(true);
+    expect(dive.findings[0]?.title).toContain('"export"');
+    expect(dive.findings[0]?.evidence).toMatchObject({
+      test: 'two-proportion-z-test',
+      icp: { using: 30, of: 40 },
+    });
+    expect(dive.summary).toContain('"export"');
+  });
+
+  it('claims nothing for the same rate in both groups, and skips bookkeeping events', async () => {
+    const dive = await icpVsNonIcp.run(ctx(e));
+    const share = feature(dive.data.features, 'share');
+    expect(share?.difference).toBe(0); // 20/40 − 20/40
+    expect(share?.significant).toBe(false);
+    expect(feature(dive.data.features, '$pageview')?.pValue).toBe(1); // 40/40 vs 40/40
+    expect(feature(dive.data.features, '$identify')).toBeUndefined();
+    expect(dive.findings.filter((f) => f.title.includes('share'))).toHaveLength(0);
+  });
+
+  it('compares retention by group', async () => {
+    const dive = await icpVsNonIcp.run(ctx(e));
+    // ICP: 40 active in April, all 40 again in May; non-ICP: 50 in April, 40 again (0.8)
+    expect(dive.data.retention).toMatchObject({
+      icp: { retained: 40, of: 40 },
+      nonIcp: { retained: 40, of: 50 },
+    });
+    // 10 not retained, smallest expected count 40·10/90 = 4.4 < 5 → Fisher's exact test;
+    // P(all 10 non-retained among the 50 non-ICP) = C(50,10)/C(90,10) = 0.00180, plus the one table as unlikely
+    // (all 10 among ICP: C(40,10)/C(90,10) = 0.00015) → p = 0.00194
+    const retention = dive.data.retention as { test: string; pValue: number };
+    expect(retention.test).toBe('fisher-exact-two-sided');
+    expect(retention.pValue).toBeCloseTo(0.001944, 5);
+  });
+});
+
+describe('icp-vs-non-icp: random noise survives no correction', () => {
+  let e: DuckDbEngine;
+  beforeAll(async () => {
+    const rand = seeded(20240501);
+    const list = orgs(40);
+    const events: DiveEvent[] = [];
+    for (const o of list) {
+      events.push({ event: 'login', person: o.person, org: o.key, at: '2024-05-02T09:00:00Z' });
+      // 30 events, each done by an organization with probability 0.3 whatever its group
+      for (let k = 0; k < 30; k++) {
+        if (rand() < 0.3)
+          events.push({ event: `feature_${k}`, person: o.person, org: o.key, at: '2024-05-10T09:00:00Z' });
+      }
+    }
+    e = await store(list, events);
+  });
+  afterAll(() => e.close());
+
+  it('tests every event and finds none significant after Benjamini–Hochberg', async () => {
+    const dive = await icpVsNonIcp.run(ctx(e));
+    expect(dive.data.eventsTested).toBe(31); // 30 features + login
+    expect((dive.data.features as IcpFeature[]).filter((f) => f.significant)).toEqual([]);
+    expect(dive.findings.filter((f) => f.title.includes('feature_'))).toEqual([]);
+    expect(dive.summary).toMatch(/^No event's usage differs significantly/);
+  });
+});
+
+describe('icp-vs-non-icp: not enough data', () => {
+  let e: DuckDbEngine;
+  beforeAll(async () => {
+    const list = orgs(5);
+    e = await store(
+      list,
+      list.map((o) => ({ event: 'export', person: o.person, org: o.key, at: '2024-05-02T09:00:00Z' })),
+    );
+  });
+  afterAll(() => e.close());
+
+  it('says so when a group is too small', async () => {
+    const dive = await icpVsNonIcp.run(ctx(e));
+    expect(dive.summary).toMatch(/^Not enough data: 5 ICP and 5 non-ICP/);
+    expect(dive.findings).toEqual([]);
+    expect(dive.data.features).toEqual([]);
+  });
+
+  it('says how to configure a rule when none is', async () => {
+    const dive = await icpVsNonIcp.run(ctx(e, { config: configSchema.parse({}) }));
+    expect(dive.summary).toMatch(
+      /^Not enough data: no ICP rule is configured; add a rule to sextant\.config\.yaml/,
+    );
+    expect(dive.findings).toEqual([]);
+  });
+});

@@ -1,0 +1,475 @@
+/**
+ * Deep dive `icp-vs-non-icp`: do high-ICP and non-ICP customers use the product differently?
+ * (docs/analyses.md#icp-vs-non-icp)
+ *
+ * Groups: organizations active in the review month (at least one activity event of the product,
+ * metrics/scope.ts) split by the config's `icp.all` rule over their group properties (analyses/
+ * icp.ts). Organizations with no group properties at all cannot be classified and are left out
+ * (counted as `unclassifiedOrganizations`).
+ *
+ * Features: for every feature event (feature-events.ts: `$` autocapture included, identity and
+ * bookkeeping events and `activity.excludeEvents` left out) used by at least
+ * MIN_ORGANIZATIONS_USING organizations, the share of each group's organizations that did it in
+ * the month. Each difference is tested with Fisher's exact test when an expected cell count is
+ * below 5, else the two-proportion z-test (stats `compareProportions`, which names the test), and
+ * the p-values are corrected with Benjamini–Hochberg across all events tested. Significant
+ * features (q < 0.05) rank by the absolute difference in share; the rest follow by p-value.
+ * Filtering out rarely used events before the correction is independent of the group labels under
+ * the null hypothesis, so it keeps the false discovery rate (Bourgon, Gentleman & Huber 2010).
+ *
+ * Also by group, four pre-specified comparisons, Benjamini–Hochberg-corrected as one family:
+ * retention (share of last month's active organizations active again; proportions test), usage
+ * intensity (activity events per active user per organization; Mann–Whitney U), revenue per
+ * organization (month-end MRR, 0 when not paying; Mann–Whitney U) and NPS (responses of the
+ * last NPS_MONTHS months from organizations of each group; z-test on the difference of two NPS
+ * with their multinomial standard errors).
+ *
+ * Not enough data: no ICP rule configured, or fewer than MIN_ORGANIZATIONS_PER_GROUP active
+ * organizations in either group.
+ */
+import { addMonths, monthEnd, monthStart } from '../../domain/month.js';
+import type { DeepDive, Finding } from '../../domain/review.js';
+import { customerRevenueTimeline } from '../../metrics/revenue/customer-mrr.js';
+import { sqlActivityEvent } from '../../metrics/scope.js';
+import type { Dialect } from '../../store/dialect.js';
+import { raw, sql, type Sql } from '../../store/sql.js';
+import { describeIcpRule, hasIcpRule, ICP_RULE_HOWTO, sqlIcpRule } from '../icp.js';
+import {
+  benjaminiHochberg,
+  compareProportions,
+  mannWhitneyU,
+  median,
+  mean,
+  npsWithInterval,
+  wilsonInterval,
+  type NpsCounts,
+} from '../stats/index.js';
+import { normalTwoSidedP } from '../stats/jstat.js';
+import { sqlFeatureEvent } from './feature-events.js';
+import type { DeepDiveContext, DeepDiveRunner } from './types.js';
+
+export const MIN_ORGANIZATIONS_PER_GROUP = 10;
+export const MIN_ORGANIZATIONS_USING = 5;
+export const SIGNIFICANCE = 0.05;
+const NPS_MONTHS = 3;
+const MAX_FEATURE_FINDINGS = 5;
+
+const ID = 'icp-vs-non-icp';
+const QUESTION = 'Do high-ICP and non-ICP customers use the product differently?';
+
+export interface IcpFeature {
+  event: string;
+  /** Share of active ICP organizations that did the event in the month. */
+  icpRate: number;
+  nonIcpRate: number;
+  /** icpRate − nonIcpRate. */
+  difference: number;
+  pValue: number;
+  /** Benjamini–Hochberg adjusted p-value across all events tested. */
+  qValue: number;
+  significant: boolean;
+  test: string;
+  icpOrganizations: number;
+  icpUsing: number;
+  nonIcpOrganizations: number;
+  nonIcpUsing: number;
+}
+
+interface ActiveOrgRow {
+  organization: string;
+  icp: boolean | null;
+  events: number;
+  users: number;
+  active_prev: number;
+}
+
+interface Comparison {
+  name: string;
+  title: string;
+  detail: string;
+  pValue: number | null;
+  evidence: Record<string, unknown>;
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+function window(ctx: DeepDiveContext): { start: string; end: string; prevStart: string } {
+  return {
+    start: monthStart(ctx.month).toISOString(),
+    end: monthEnd(ctx.month).toISOString(),
+    prevStart: monthStart(addMonths(ctx.month, -1)).toISOString(),
+  };
+}
+
+/** ICP classification of an organization key: TRUE/FALSE, NULL when it has no group properties. */
+function sqlClassified(d: Dialect, ctx: DeepDiveContext): Sql {
+  return sql`
+    SELECT group_key AS organization, ${sqlIcpRule(d, ctx.config.icp.all, raw('properties'))} AS icp
+    FROM groups WHERE group_type = 'organization' AND properties IS NOT NULL`;
+}
+
+/** Organizations active in the month or the one before, with their month's activity and class. */
+async function activeOrganizations(ctx: DeepDiveContext): Promise<ActiveOrgRow[]> {
+  const d = ctx.engine.dialect;
+  const w = window(ctx);
+  const start = d.sqlTimestamp(sql`${w.start}`);
+  const rows = await ctx.engine.query<ActiveOrgRow>(sql`
+    WITH act AS (
+      SELECT organization, person_id, timestamp FROM events
+      WHERE organization IS NOT NULL
+        AND timestamp >= ${d.sqlTimestamp(sql`${w.prevStart}`)} AND timestamp < ${d.sqlTimestamp(sql`${w.end}`)}
+        AND ${sqlActivityEvent(d, ctx.config.activity, ctx.product)}
+    ),
+    per AS (
+      SELECT organization,
+        sum(CASE WHEN timestamp >= ${start} THEN 1 ELSE 0 END) AS events,
+        count(DISTINCT CASE WHEN timestamp >= ${start} THEN person_id END) AS users,
+        max(CASE WHEN timestamp < ${start} THEN 1 ELSE 0 END) AS active_prev
+      FROM act GROUP BY organization
+    ),
+    cls AS (${sqlClassified(d, ctx)})
+    SELECT per.organization, cls.icp, per.events, per.users, per.active_prev
+    FROM per LEFT JOIN cls ON cls.organization = per.organization
+    ORDER BY per.organization`);
+  return rows.map((r) => ({
+    organization: r.organization,
+    icp: r.icp === null ? null : Boolean(r.icp),
+    events: Number(r.events),
+    users: Number(r.users),
+    active_prev: Number(r.active_prev),
+  }));
+}
+
+/** Per feature event: how many active organizations of each group did it in the month. */
+async function featureUsage(ctx: DeepDiveContext): Promise<{ event: string; icp: boolean; orgs: number }[]> {
+  const d = ctx.engine.dialect;
+  const w = window(ctx);
+  const inMonth = sql`timestamp >= ${d.sqlTimestamp(sql`${w.start}`)} AND timestamp < ${d.sqlTimestamp(sql`${w.end}`)}`;
+  const rows = await ctx.engine.query<{ event: string; icp: boolean; orgs: number }>(sql`
+    WITH active AS (
+      SELECT DISTINCT organization FROM events
+      WHERE organization IS NOT NULL AND ${inMonth} AND ${sqlActivityEvent(d, ctx.config.activity, ctx.product)}
+    ),
+    cls AS (${sqlClassified(d, ctx)}),
+    groups_ AS (SELECT a.organization, c.icp FROM active a JOIN cls c ON c.organization = a.organization)
+    SELECT e.event, g.icp, count(DISTINCT e.organization) AS orgs
+    FROM events e JOIN groups_ g ON g.organization = e.organization
+    WHERE ${inMonth} AND ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'))}
+    GROUP BY e.event, g.icp`);
+  return rows.map((r) => ({ event: r.event, icp: Boolean(r.icp), orgs: Number(r.orgs) }));
+}
+
+/** NPS answers (0–10) of the last NPS_MONTHS months from classified organizations, by group. */
+async function npsByGroup(ctx: DeepDiveContext): Promise<{ icp: NpsCounts; nonIcp: NpsCounts }> {
+  const d = ctx.engine.dialect;
+  const from = d.sqlTimestamp(sql`${monthStart(addMonths(ctx.month, 1 - NPS_MONTHS)).toISOString()}`);
+  const to = d.sqlTimestamp(sql`${monthEnd(ctx.month).toISOString()}`);
+  const response = d.sqlJsonNumber(raw('properties'), ['$survey_response']);
+  const rows = await ctx.engine.query<{
+    icp: boolean;
+    promoters: number;
+    passives: number;
+    detractors: number;
+  }>(sql`
+    WITH answers AS (
+      SELECT organization, score FROM feedback
+      WHERE kind = 'nps' AND organization IS NOT NULL AND score IS NOT NULL AND created_at >= ${from} AND created_at < ${to}
+      UNION ALL
+      SELECT organization, ${response} AS score FROM events
+      WHERE event = 'survey sent' AND organization IS NOT NULL AND timestamp >= ${from} AND timestamp < ${to}
+        AND ${response} IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+    ),
+    cls AS (${sqlClassified(d, ctx)})
+    SELECT c.icp,
+      sum(CASE WHEN a.score >= 9 THEN 1 ELSE 0 END) AS promoters,
+      sum(CASE WHEN a.score >= 7 AND a.score < 9 THEN 1 ELSE 0 END) AS passives,
+      sum(CASE WHEN a.score < 7 THEN 1 ELSE 0 END) AS detractors
+    FROM answers a JOIN cls c ON c.organization = a.organization
+    GROUP BY c.icp`);
+  const zero: NpsCounts = { promoters: 0, passives: 0, detractors: 0 };
+  const pick = (icp: boolean): NpsCounts => {
+    const r = rows.find((x) => Boolean(x.icp) === icp);
+    return r
+      ? { promoters: Number(r.promoters), passives: Number(r.passives), detractors: Number(r.detractors) }
+      : zero;
+  };
+  return { icp: pick(true), nonIcp: pick(false) };
+}
+
+/** Month-end MRR (major units) of each organization, summed over its billing customers. */
+async function mrrByOrganization(ctx: DeepDiveContext): Promise<Map<string, number>> {
+  const rows = await customerRevenueTimeline({
+    engine: ctx.engine,
+    config: ctx.config,
+    product: ctx.product,
+    months: [ctx.month],
+  });
+  const out = new Map<string, number>();
+  for (const r of rows) {
+    if (r.month !== ctx.month || r.organization === null) continue;
+    out.set(r.organization, (out.get(r.organization) ?? 0) + r.mrr);
+  }
+  return out;
+}
+
+function testFeatures(
+  usage: { event: string; icp: boolean; orgs: number }[],
+  nIcp: number,
+  nNon: number,
+): IcpFeature[] {
+  const byEvent = new Map<string, { icp: number; non: number }>();
+  for (const u of usage) {
+    const c = byEvent.get(u.event) ?? { icp: 0, non: 0 };
+    if (u.icp) c.icp += u.orgs;
+    else c.non += u.orgs;
+    byEvent.set(u.event, c);
+  }
+  const tested: Omit<IcpFeature, 'qValue' | 'significant'>[] = [];
+  for (const [event, c] of byEvent) {
+    if (c.icp + c.non < MIN_ORGANIZATIONS_USING) continue;
+    const r = compareProportions({ successesA: c.icp, totalA: nIcp, successesB: c.non, totalB: nNon });
+    if (r.notEnoughData) continue;
+    tested.push({
+      event,
+      icpRate: r.proportionA,
+      nonIcpRate: r.proportionB,
+      difference: r.difference,
+      pValue: r.pValue,
+      test: r.test,
+      icpOrganizations: nIcp,
+      icpUsing: c.icp,
+      nonIcpOrganizations: nNon,
+      nonIcpUsing: c.non,
+    });
+  }
+  const q = benjaminiHochberg(tested.map((t) => t.pValue));
+  const features = tested.map((t, i) => {
+    const qValue = q[i] as number;
+    return { ...t, qValue, significant: qValue < SIGNIFICANCE };
+  });
+  return features.sort(
+    (a, b) =>
+      Number(b.significant) - Number(a.significant) ||
+      (a.significant ? Math.abs(b.difference) - Math.abs(a.difference) : a.pValue - b.pValue) ||
+      a.event.localeCompare(b.event),
+  );
+}
+
+function featureFinding(f: IcpFeature): Finding {
+  const more = f.difference > 0 ? 'ICP' : 'non-ICP';
+  const ci = (k: number, n: number): [number, number] | null => {
+    const w = wilsonInterval(k, n);
+    return w.notEnoughData ? null : [w.interval.low, w.interval.high];
+  };
+  return {
+    title: `${more} organizations use "${f.event}" more: ${pct(f.icpRate)} of ICP vs ${pct(f.nonIcpRate)} of non-ICP`,
+    detail:
+      `${f.icpUsing} of ${f.icpOrganizations} ICP and ${f.nonIcpUsing} of ${f.nonIcpOrganizations} non-ICP organizations ` +
+      `did "${f.event}" this month, a difference of ${(100 * f.difference).toFixed(1)} points ` +
+      `(${f.test}, p = ${f.pValue.toPrecision(2)}, Benjamini–Hochberg q = ${f.qValue.toPrecision(2)}).`,
+    evidence: {
+      test: f.test,
+      pValue: f.pValue,
+      qValue: f.qValue,
+      correction: 'benjamini-hochberg',
+      icp: {
+        using: f.icpUsing,
+        of: f.icpOrganizations,
+        rate: f.icpRate,
+        interval95: ci(f.icpUsing, f.icpOrganizations),
+      },
+      nonIcp: {
+        using: f.nonIcpUsing,
+        of: f.nonIcpOrganizations,
+        rate: f.nonIcpRate,
+        interval95: ci(f.nonIcpUsing, f.nonIcpOrganizations),
+      },
+    },
+  };
+}
+
+function retentionComparison(active: ActiveOrgRow[]): Comparison {
+  const prev = active.filter((o) => o.active_prev === 1 && o.icp !== null);
+  const a = prev.filter((o) => o.icp);
+  const b = prev.filter((o) => !o.icp);
+  const retainedA = a.filter((o) => o.events > 0).length;
+  const retainedB = b.filter((o) => o.events > 0).length;
+  const r = compareProportions({
+    successesA: retainedA,
+    totalA: a.length,
+    successesB: retainedB,
+    totalB: b.length,
+  });
+  const rates = r.notEnoughData ? null : { icp: r.proportionA, nonIcp: r.proportionB };
+  return {
+    name: 'retention',
+    title: rates
+      ? `Retention: ${pct(rates.icp)} of ICP vs ${pct(rates.nonIcp)} of non-ICP organizations active last month are active again`
+      : 'Retention by group: not enough data',
+    detail: `${retainedA} of ${a.length} ICP and ${retainedB} of ${b.length} non-ICP organizations active last month were active this month.`,
+    pValue: r.notEnoughData ? null : r.pValue,
+    evidence: {
+      test: r.test,
+      ...(r.notEnoughData ? { reason: r.reason } : { pValue: r.pValue }),
+      icp: { retained: retainedA, of: a.length },
+      nonIcp: { retained: retainedB, of: b.length },
+    },
+  };
+}
+
+function distributionComparison(
+  name: string,
+  label: string,
+  unit: string,
+  icp: number[],
+  nonIcp: number[],
+): Comparison {
+  const r = mannWhitneyU(icp, nonIcp);
+  const stats = (v: number[]): Record<string, number | null> => ({
+    n: v.length,
+    median: median(v),
+    mean: mean(v),
+  });
+  const fmt = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(2));
+  return {
+    name,
+    title: `${label}: median ${fmt(median(icp))} for ICP vs ${fmt(median(nonIcp))} for non-ICP organizations`,
+    detail: `${label} (${unit}) over ${icp.length} ICP and ${nonIcp.length} non-ICP active organizations; means ${fmt(mean(icp))} vs ${fmt(mean(nonIcp))}.`,
+    pValue: r.notEnoughData ? null : r.pValue,
+    evidence: {
+      test: r.test,
+      ...(r.notEnoughData
+        ? { reason: r.reason }
+        : { pValue: r.pValue, probabilityOfSuperiority: r.probabilityOfSuperiority }),
+      icp: stats(icp),
+      nonIcp: stats(nonIcp),
+    },
+  };
+}
+
+function npsComparison(counts: { icp: NpsCounts; nonIcp: NpsCounts }): Comparison {
+  const a = npsWithInterval(counts.icp);
+  const b = npsWithInterval(counts.nonIcp);
+  const test = 'nps-difference-z-test';
+  const show = (r: typeof a): Record<string, unknown> =>
+    r.notEnoughData
+      ? { reason: r.reason }
+      : { nps: r.nps, n: r.n, interval95: [r.interval.low, r.interval.high] };
+  if (a.notEnoughData || b.notEnoughData) {
+    return {
+      name: 'nps',
+      title: 'NPS by group: not enough responses',
+      detail: `NPS needs at least 10 responses per group over the last ${NPS_MONTHS} months.`,
+      pValue: null,
+      evidence: { test, icp: show(a), nonIcp: show(b) },
+    };
+  }
+  const se = Math.sqrt(a.standardError ** 2 + b.standardError ** 2);
+  const pValue = se === 0 ? 1 : normalTwoSidedP((a.nps - b.nps) / se);
+  return {
+    name: 'nps',
+    title: `NPS: ${a.nps.toFixed(0)} for ICP vs ${b.nps.toFixed(0)} for non-ICP organizations`,
+    detail: `From ${a.n} ICP and ${b.n} non-ICP responses over the last ${NPS_MONTHS} months.`,
+    pValue,
+    evidence: { test, pValue, icp: show(a), nonIcp: show(b) },
+  };
+}
+
+function notEnough(summary: string, method: string, data: Record<string, unknown>): DeepDive {
+  return { id: ID, question: QUESTION, summary, method, findings: [], data: { features: [], ...data } };
+}
+
+async function run(ctx: DeepDiveContext): Promise<DeepDive> {
+  const rule = ctx.config.icp.all;
+  const method =
+    `Organizations active in ${ctx.month} split by the ICP rule (${hasIcpRule(rule) ? describeIcpRule(rule) : 'none configured'}). ` +
+    `For each event used by at least ${MIN_ORGANIZATIONS_USING} organizations: share of each group's organizations that did it, ` +
+    `Fisher's exact test when an expected count is below 5 else the two-proportion z-test, Benjamini–Hochberg across events; ` +
+    `significant (q < ${SIGNIFICANCE}) differences ranked by size. Also retention (proportions test), events per active user and ` +
+    `month-end MRR per organization (Mann–Whitney U), NPS of the last ${NPS_MONTHS} months (z-test on the difference), ` +
+    `Benjamini–Hochberg across these four. Needs ${MIN_ORGANIZATIONS_PER_GROUP} active organizations per group.`;
+  if (!hasIcpRule(rule)) {
+    return notEnough(`Not enough data: no ICP rule is configured; ${ICP_RULE_HOWTO}.`, method, {
+      rule: null,
+    });
+  }
+
+  const active = await activeOrganizations(ctx);
+  const inMonth = active.filter((o) => o.events > 0);
+  const icpOrgs = inMonth.filter((o) => o.icp === true);
+  const nonIcpOrgs = inMonth.filter((o) => o.icp === false);
+  const unclassified = inMonth.filter((o) => o.icp === null).length;
+  const sizes = {
+    rule: describeIcpRule(rule),
+    icpOrganizations: icpOrgs.length,
+    nonIcpOrganizations: nonIcpOrgs.length,
+    unclassifiedOrganizations: unclassified,
+  };
+  if (icpOrgs.length < MIN_ORGANIZATIONS_PER_GROUP || nonIcpOrgs.length < MIN_ORGANIZATIONS_PER_GROUP) {
+    return notEnough(
+      `Not enough data: ${icpOrgs.length} ICP and ${nonIcpOrgs.length} non-ICP organizations were active in ${ctx.month}; ` +
+        `comparing them needs at least ${MIN_ORGANIZATIONS_PER_GROUP} in each group.`,
+      method,
+      sizes,
+    );
+  }
+
+  const features = testFeatures(await featureUsage(ctx), icpOrgs.length, nonIcpOrgs.length);
+  const significant = features.filter((f) => f.significant);
+
+  const mrr = await mrrByOrganization(ctx);
+  const mrrOf = (o: ActiveOrgRow): number => mrr.get(o.organization) ?? 0;
+  const intensity = (o: ActiveOrgRow): number => o.events / Math.max(1, o.users);
+  const comparisons = [
+    retentionComparison(active),
+    distributionComparison(
+      'usageIntensity',
+      'Events per active user',
+      'activity events ÷ active users, per organization',
+      icpOrgs.map(intensity),
+      nonIcpOrgs.map(intensity),
+    ),
+    distributionComparison(
+      'revenuePerOrganization',
+      'MRR per organization',
+      `month-end MRR in ${ctx.config.reporting.currency}, 0 when not paying`,
+      icpOrgs.map(mrrOf),
+      nonIcpOrgs.map(mrrOf),
+    ),
+    npsComparison(await npsByGroup(ctx)),
+  ];
+  const q = benjaminiHochberg(comparisons.map((c) => c.pValue));
+
+  const findings: Finding[] = significant.slice(0, MAX_FEATURE_FINDINGS).map(featureFinding);
+  const groupData: Record<string, unknown> = {};
+  comparisons.forEach((c, i) => {
+    const qValue = q[i] ?? null;
+    groupData[c.name] = { ...c.evidence, qValue };
+    if (qValue !== null && qValue < SIGNIFICANCE) {
+      findings.push({
+        title: c.title,
+        detail: c.detail,
+        evidence: { ...c.evidence, qValue, correction: 'benjamini-hochberg' },
+      });
+    }
+  });
+
+  const top = significant[0];
+  const summary = top
+    ? `${significant.length} of ${features.length} events differ significantly between ${icpOrgs.length} ICP and ${nonIcpOrgs.length} non-ICP ` +
+      `organizations active in ${ctx.month} (q < ${SIGNIFICANCE}); the largest: "${top.event}", used by ${pct(top.icpRate)} of ICP vs ` +
+      `${pct(top.nonIcpRate)} of non-ICP organizations.`
+    : `No event's usage differs significantly between ${icpOrgs.length} ICP and ${nonIcpOrgs.length} non-ICP organizations active in ` +
+      `${ctx.month} (${features.length} events tested, Benjamini–Hochberg q < ${SIGNIFICANCE}).`;
+
+  return {
+    id: ID,
+    question: QUESTION,
+    summary,
+    method,
+    findings,
+    data: { ...sizes, eventsTested: features.length, features, ...groupData },
+  };
+}
+
+export const icpVsNonIcp: DeepDiveRunner = { id: ID, question: QUESTION, run };
