@@ -6,4 +6,5 @@ export * from './effect-sizes.js';
 export * from './nps.js';
 export * from './multiple-comparisons.js';
 export * from './mann-whitney.js';
-export { normalQuantile } from './jstat.js';
+export * from './random.js';
+export { normalQuantile, normalTwoSidedP, studentTTwoSidedP } from './jstat.js';

@@ -11,6 +11,7 @@ interface JStat {
     inv(p: number, mean: number, sd: number): number;
   };
   chisquare: { cdf(x: number, dof: number): number };
+  studentt: { cdf(x: number, dof: number): number };
   /** `pdf(k, N, m, n)`: P(k successes in n draws without replacement from N holding m successes). */
   hypgeom: { pdf(k: number, N: number, m: number, n: number): number };
 }
@@ -36,6 +37,11 @@ export function normalTwoSidedP(z: number): number {
 /** Upper tail of the chi-square distribution: P(X ≥ x) with `dof` degrees of freedom. */
 export function chiSquareUpperTail(x: number, dof: number): number {
   return Math.max(0, Math.min(1, 1 - jStat.chisquare.cdf(x, dof)));
+}
+
+/** Two-sided p-value of a Student t statistic with `dof` degrees of freedom: P(|T| ≥ |t|). */
+export function studentTTwoSidedP(t: number, dof: number): number {
+  return Math.min(1, 2 * jStat.studentt.cdf(-Math.abs(t), dof));
 }
 
 /** P(K = k) for the hypergeometric distribution: n draws from N items of which m are successes. */
