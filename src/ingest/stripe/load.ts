@@ -29,6 +29,7 @@ const KEYS: Record<BillingTable, string[]> = {
   billing_invoice_lines: ['invoice_id', 'id'],
   billing_credit_notes: ['id'],
   billing_events: ['id'],
+  billing_subscription_rows: ['customer_id', 'plan', 'product', 'start_at'],
 };
 
 const fromEvent = (r: BillingRow): boolean => typeof r.source === 'string' && r.source.startsWith('event:');

@@ -21,7 +21,8 @@ export type BillingTable =
   | 'billing_invoices'
   | 'billing_invoice_lines'
   | 'billing_credit_notes'
-  | 'billing_events';
+  | 'billing_events'
+  | 'billing_subscription_rows';
 
 export type BillingRow = Record<string, SqlValue>;
 
@@ -68,6 +69,7 @@ export function emptyBillingRows(): BillingRows {
       billing_invoice_lines: [],
       billing_credit_notes: [],
       billing_events: [],
+      billing_subscription_rows: [],
     },
     counts: {},
     skipped: {},

@@ -181,7 +181,8 @@ function sqlStateCoverage(d: Dialect, config: Config): Sql {
 /** Generic CSV coverage: `amount` is per unit and interval, times quantity. */
 function sqlCsvCoverage(d: Dialect): Sql {
   return sql`
-    SELECT customer_id, NULL AS subscription_id, product, plan, upper(currency) AS currency, interval,
+    SELECT customer_id, NULL AS subscription_id, nullif(product, '') AS product, nullif(plan, '') AS plan,
+      upper(currency) AS currency, interval,
       CASE WHEN lower(coalesce(status, '')) IN ('trialing', 'trial') THEN 0
         ELSE amount * quantity * ${sqlMonthlyFactor(raw('interval'), raw('interval_count'))} END AS rate,
       start_at AS valid_from, coalesce(end_at, ${d.sqlTimestamp(sql`${FAR_FUTURE}`)}) AS valid_to, 'csv' AS kind
