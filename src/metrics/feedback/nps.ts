@@ -1,0 +1,91 @@
+/**
+ * NPS per month (docs/metrics.md#feedback). Responses come from two places:
+ *   - `survey sent` events whose `$survey_response` is a number, for NPS surveys only: a survey
+ *     (`$survey_id`) counts when every response it ever got is a whole number 0–10 and at least
+ *     one is 0 or above 5 — a 1–5 rating or a free-text survey never qualifies;
+ *   - feedback rows of kind `nps` (the importer guarantees a whole score 0–10).
+ * One person's latest answer in a month counts once: the person is the event's `person_id`, or
+ * for a feedback row the person its `distinct_id` resolves to, else its `distinct_id`, else its
+ * email, else the row itself. Promoters answer 9–10, passives 7–8, detractors 0–6;
+ * NPS = 100 · (promoters − detractors) / responses, with its normal 95% interval
+ * (src/analyses/stats/nps.ts).
+ */
+import { monthEnd, monthStart, type Month } from '../../domain/month.js';
+import { raw, sql, type Sql } from '../../store/sql.js';
+import type { MetricContext } from '../types.js';
+import { sqlFeedbackInProduct } from './product.js';
+
+export const SURVEY_EVENT = 'survey sent';
+
+export interface NpsMonth {
+  m: Month;
+  responses: number;
+  promoters: number;
+  passives: number;
+  detractors: number;
+}
+
+function npsAnswers(ctx: MetricContext): Sql {
+  const d = ctx.engine.dialect;
+  const score = d.sqlJsonNumber(sql`properties`, ['$survey_response']);
+  const survey = sql`coalesce(${d.sqlJsonString(sql`properties`, ['$survey_id'])}, '')`;
+  const whole = sql`(${score} IS NOT NULL AND ${score} = floor(${score}) AND ${score} BETWEEN 0 AND 10)`;
+  const one = raw('1');
+  const zero = raw('0');
+  return sql`
+    nps_surveys AS (
+      SELECT ${survey} AS survey FROM events WHERE event = ${SURVEY_EVENT}
+      GROUP BY 1
+      HAVING sum(${d.sqlIf(whole, zero, one)}) = 0
+         AND sum(${d.sqlIf(sql`${score} = 0 OR ${score} > 5`, one, zero)}) > 0
+    ),
+    answers AS (
+      SELECT person_id AS person, timestamp AS answered_at, ${score} AS score, uuid AS tiebreak
+      FROM events
+      WHERE event = ${SURVEY_EVENT} AND ${survey} IN (SELECT survey FROM nps_surveys)
+      UNION ALL
+      SELECT coalesce(p.person_id, f.distinct_id, 'email:' || f.email, 'feedback:' || f.id) AS person,
+             f.created_at AS answered_at, f.score AS score, f.id AS tiebreak
+      FROM feedback f LEFT JOIN person_distinct_ids p ON p.distinct_id = f.distinct_id
+      WHERE f.kind = 'nps' AND f.score IS NOT NULL AND ${sqlFeedbackInProduct(ctx, raw('f.tags'))}
+    )`;
+}
+
+/** Whether the store holds any NPS answer at all (otherwise NPS metrics are null throughout). */
+export async function hasNpsData(ctx: MetricContext): Promise<boolean> {
+  const [r] = await ctx.engine.query<{ n: number }>(
+    sql`WITH ${npsAnswers(ctx)} SELECT count(*) AS n FROM answers`,
+  );
+  return Number(r?.n ?? 0) > 0;
+}
+
+export async function npsByMonth(ctx: MetricContext): Promise<Map<Month, NpsMonth>> {
+  const d = ctx.engine.dialect;
+  const from = monthStart(ctx.months[0] as Month);
+  const to = monthEnd(ctx.months[ctx.months.length - 1] as Month);
+  const count = (cond: Sql): Sql => sql`sum(${d.sqlIf(cond, raw('1'), raw('0'))})`;
+  const rows = await ctx.engine.query<NpsMonth>(sql`
+    WITH ${npsAnswers(ctx)},
+    ranked AS (
+      SELECT ${d.sqlMonthKey(sql`answered_at`)} AS m, score,
+             row_number() OVER (PARTITION BY person, ${d.sqlMonthKey(sql`answered_at`)} ORDER BY answered_at DESC, tiebreak DESC) AS rn
+      FROM answers WHERE answered_at >= ${from} AND answered_at < ${to}
+    )
+    SELECT m, count(*) AS responses,
+           ${count(sql`score >= 9`)} AS promoters,
+           ${count(sql`score >= 7 AND score < 9`)} AS passives,
+           ${count(sql`score < 7`)} AS detractors
+    FROM ranked WHERE rn = 1 GROUP BY m`);
+  return new Map(
+    rows.map((r) => [
+      r.m,
+      {
+        m: r.m,
+        responses: Number(r.responses),
+        promoters: Number(r.promoters),
+        passives: Number(r.passives),
+        detractors: Number(r.detractors),
+      },
+    ]),
+  );
+}
