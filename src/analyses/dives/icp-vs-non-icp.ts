@@ -46,6 +46,7 @@ import {
 } from '../stats/index.js';
 import { normalTwoSidedP } from '../stats/jstat.js';
 import { sqlFeatureEvent } from './feature-events.js';
+import { formatP } from './text.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
 
 export const MIN_ORGANIZATIONS_PER_GROUP = 10;
@@ -266,7 +267,7 @@ function featureFinding(f: IcpFeature): Finding {
     detail:
       `${f.icpUsing} of ${f.icpOrganizations} ICP and ${f.nonIcpUsing} of ${f.nonIcpOrganizations} non-ICP organizations ` +
       `did "${f.event}" this month, a difference of ${(100 * f.difference).toFixed(1)} points ` +
-      `(${f.test}, p = ${f.pValue.toPrecision(2)}, Benjamini–Hochberg q = ${f.qValue.toPrecision(2)}).`,
+      `(${f.test}, p ${formatP(f.pValue)}, Benjamini–Hochberg q ${formatP(f.qValue)}).`,
     evidence: {
       test: f.test,
       pValue: f.pValue,

@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.js';
+import { ALL_PRODUCTS } from '../../metrics/types.js';
+import type { DuckDbEngine } from '../../store/duckdb/engine.js';
+import { freshEngine, insertDiveEvents, seeded, type DiveEvent } from './dive-test-data.js';
+import { leadingIndicators, type LeadingIndicator } from './leading-indicators.js';
+import type { DeepDiveContext } from './types.js';
+
+// Review month 2024-06 ends 2024-07-01; outcome 56 days → cohort: first active before 2024-05-06,
+// from max(2024-05-06 − 180 days, data start 2024-01-01 + 14 days) = 2024-01-15.
+const MONTH = '2024-06';
+const config = configSchema.parse({
+  leadingIndicators: { windowDays: [7, 14], outcomeDays: [56], maxThreshold: 5 },
+});
+const DAY = 86_400_000;
+
+function ctx(engine: DuckDbEngine): DeepDiveContext {
+  return { engine, config, product: ALL_PRODUCTS, month: MONTH, metrics: [] };
+}
+
+const at = (first: number, days: number): string => new Date(first + days * DAY).toISOString();
+
+/** A new user: signs up at day 0, does `invites` at the given days, is active in days 29–56 if `retained`. */
+function user(
+  id: string,
+  i: number,
+  inviteDays: number[],
+  retained: boolean,
+  pageviews: number,
+): DiveEvent[] {
+  const first = Date.UTC(2024, 1, 1, 10) + (i % 89) * DAY; // first activity 2024-02-01 … 2024-04-29
+  const out: DiveEvent[] = [{ event: 'signed up', person: id, at: at(first, 0) }];
+  for (const d of inviteDays) out.push({ event: 'invite sent', person: id, at: at(first, d) });
+  for (let k = 0; k < pageviews; k++) out.push({ event: 'page viewed', person: id, at: at(first, 1 + k) });
+  if (retained) out.push({ event: 'page viewed', person: id, at: at(first, 40) });
+  return out;
+}
+
+/** Someone active since the data began: marks the data start, never in the cohort. */
+const OLD_USER: DiveEvent = { event: 'page viewed', person: 'old', at: '2024-01-01T00:00:00.000Z' };
+
+describe('leading-indicators: a planted rule', () => {
+  let e: DuckDbEngine;
+  beforeAll(async () => {
+    const events: DiveEvent[] = [OLD_USER];
+    // 100 inviters: 3 invites on days 1–3; 80 retained
+    for (let i = 0; i < 100; i++) events.push(...user(`inv${i}`, i, [1, 2, 3], i < 80, i % 4));
+    // 200 others: 0, 1 or 2 invites in the first week (j % 3), half of them one more on day 10; 40 retained (j % 5 = 0)
+    for (let j = 0; j < 200; j++) {
+      const days = [1, 2].slice(0, j % 3);
+      if (j % 2 === 0) days.push(10);
+      events.push(...user(`oth${j}`, j + 7, days, j % 5 === 0, j % 4));
+    }
+    e = await freshEngine();
+    await insertDiveEvents(e, events);
+  });
+  afterAll(() => e.close());
+
+  it('finds "invite sent ≥ 3 times in 7 days" as the best rule, with hand-computed figures', async () => {
+    const dive = await leadingIndicators.run(ctx(e));
+    const best = (dive.data.indicators as LeadingIndicator[])[0] as LeadingIndicator;
+    expect(best).toMatchObject({
+      event: 'invite sent',
+      threshold: 3,
+      windowDays: 7,
+      outcomeDays: 56,
+      support: 100,
+      cohort: 300,
+    });
+    // TP 80, FP 20, FN 40, TN 160
+    expect(best.precision).toBeCloseTo(0.8, 10); // 80 / 100
+    expect(best.retainedWithout).toBeCloseTo(0.2, 10); // 40 / 200
+    expect(best.recall).toBeCloseTo(80 / 120, 10);
+    expect(best.lift).toBeCloseTo(2, 10); // 0.8 / (120 / 300)
+    // phi = (80·160 − 20·40) / √(100·120·180·200) = 12000 / 20784.6 = 0.57735
+    expect(best.score).toBeCloseTo(0.57735, 4);
+    expect(best.test).toBe('two-proportion-z-test');
+    expect(best.qValue).toBeLessThan(1e-6);
+    expect(best.sentence).toBe(
+      'users who do "invite sent" ≥ 3 times in their first 7 days are retained at 80% vs 20%',
+    );
+    expect(dive.summary).toContain(
+      'Users who do "invite sent" ≥ 3 times in their first 7 days are retained at 80% vs 20%',
+    );
+    expect(dive.findings[0]?.evidence).toMatchObject({ cohort: 300, support: 100 });
+  });
+
+  it('removes nested variants and excludes the event that restates activity', async () => {
+    const dive = await leadingIndicators.run(ctx(e));
+    const indicators = dive.data.indicators as LeadingIndicator[];
+    // one rule per event: k = 1, 2 and d = 14 variants of "invite sent" are folded into the best one
+    expect(indicators.filter((r) => r.event === 'invite sent')).toHaveLength(1);
+    expect(indicators[0]?.variantsRemoved).toBeGreaterThan(0);
+    // everyone (100% of the retained) signs up at their first activity: it restates activity
+    expect((dive.data.users as { excludedEvents: string[] }).excludedEvents).toContain('signed up');
+    expect(indicators.some((r) => r.event === 'signed up')).toBe(false);
+    const cohorts = (
+      dive.data.users as { cohorts: { size: number; retained: number; outcomeWindow: string }[] }
+    ).cohorts;
+    // 300 new users, 80 + 40 retained; the old user is not in the cohort
+    expect(cohorts[0]).toMatchObject({
+      size: 300,
+      retained: 120,
+      outcomeWindow: 'days 29–56 after first activity',
+    });
+  });
+});
+
+describe('leading-indicators: negative controls', () => {
+  it('random behaviour unrelated to retention: no rule survives Benjamini–Hochberg', async () => {
+    const rand = seeded(7);
+    const events: DiveEvent[] = [OLD_USER];
+    for (let i = 0; i < 300; i++) {
+      const first = Date.UTC(2024, 1, 1, 10) + (i % 89) * DAY;
+      const id = `u${i}`;
+      events.push({ event: 'signed up', person: id, at: at(first, 0) });
+      for (let k = 0; k < 8; k++) {
+        const n = Math.floor(rand() * 4);
+        for (let c = 0; c < n; c++)
+          events.push({ event: `feature_${k}`, person: id, at: at(first, 1 + Math.floor(rand() * 13)) });
+      }
+      if (rand() < 0.4) events.push({ event: 'signed up', person: id, at: at(first, 45) });
+    }
+    const e = await freshEngine();
+    await insertDiveEvents(e, events);
+    const dive = await leadingIndicators.run(ctx(e));
+    await e.close();
+    expect((dive.data.users as { rulesTested: number }).rulesTested).toBeGreaterThan(20);
+    expect(dive.data.indicators).toEqual([]);
+    expect(dive.findings).toEqual([]);
+    expect(dive.summary).toMatch(/^No early behaviour predicts retention significantly/);
+  });
+
+  it('too few new users: not enough data', async () => {
+    const events: DiveEvent[] = [OLD_USER];
+    for (let i = 0; i < 30; i++) events.push(...user(`u${i}`, i, i < 10 ? [1, 2, 3] : [], i < 10, 1));
+    const e = await freshEngine();
+    await insertDiveEvents(e, events);
+    const dive = await leadingIndicators.run(ctx(e));
+    await e.close();
+    expect(dive.summary).toMatch(/^Not enough data for new users: 30 new users, 10 retained/);
+    expect(dive.data.indicators).toEqual([]);
+  });
+});

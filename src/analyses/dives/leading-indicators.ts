@@ -1,0 +1,471 @@
+/**
+ * Deep dive `leading-indicators`: which early behaviours predict long-term usage?
+ * (docs/analyses.md#leading-indicators)
+ *
+ * The question Amplitude Compass and Mixpanel Signal answer ("7 friends in 10 days"), asked of new
+ * users and, separately, of new organizations.
+ *
+ * - First activity: a subject's (person's or organization's) first activity event of the product
+ *   (metrics/scope.ts).
+ * - Cohort, per outcome window O (config `leadingIndicators.outcomeDays`): subjects whose first
+ *   activity falls in [T − O − COHORT_DAYS days, T − O days), T the end of the review month, so the
+ *   whole outcome window has been observed by the review; and not in the store's first
+ *   WARMUP_DAYS days, where an old user looks new because their history starts with the data.
+ * - Outcome ("retained"): at least one activity event in days (max(O − 28, longest window), O]
+ *   after the first activity: a four-week window ending on day O that never overlaps a behaviour
+ *   window, so a rule cannot predict itself.
+ * - Rules: "did event X at least k times in the first d days" (from the first activity, inclusive)
+ *   for every feature event X (feature-events.ts), k = 1..maxThreshold, d in windowDays. Counted
+ *   in one SQL statement: per subject, event and window the count, then the rule grid by a join
+ *   with the thresholds; no per-subject work happens in JS.
+ * - Each rule's confusion matrix against the outcome gives precision (retention rate of those who
+ *   follow it), recall, lift (precision ÷ the cohort's retention rate) and the score: the phi
+ *   coefficient (= Matthews correlation), which Compass and Signal rank by. The p-value is Fisher's
+ *   exact test when an expected count is below 5, else the two-proportion z-test (= chi-square on
+ *   the 2×2 table); Benjamini–Hochberg across every rule tested.
+ * - Support: a rule must pick at least max(MIN_SUPPORT, 2% of the cohort) subjects and leave as
+ *   many out (PostHog's funnel correlation uses 25 people or 2%).
+ * - Excluded events: those done (at least once in the longest window) by ≥ 95% of retained
+ *   subjects, which restate "was active early" (the signup event, a pageview everyone fires), and,
+ *   when `activity.activeEvents` is a list rather than `*`, the events that define activity
+ *   itself.
+ * - Indicators: significant (q < 0.05) rules with a positive score, the best rule per event kept
+ *   and its other thresholds, windows and outcome windows removed as nested variants, best first.
+ *
+ * Not enough data: a cohort under MIN_COHORT subjects, or fewer than MIN_OUTCOME of either
+ * retained or not retained, for every outcome window.
+ */
+import { monthEnd } from '../../domain/month.js';
+import type { DeepDive, Finding } from '../../domain/review.js';
+import { matchesAnyGlob, sqlActivityEvent } from '../../metrics/scope.js';
+import { join, raw, sql, type Sql } from '../../store/sql.js';
+import { benjaminiHochberg, classification, compareProportions } from '../stats/index.js';
+import { sqlFeatureEvent } from './feature-events.js';
+import { formatP } from './text.js';
+import type { DeepDiveContext, DeepDiveRunner } from './types.js';
+
+const DAY_MS = 86_400_000;
+export const COHORT_DAYS = 180;
+export const WARMUP_DAYS = 14;
+export const OUTCOME_LENGTH_DAYS = 28;
+export const RESTATES_ACTIVITY_SHARE = 0.95;
+export const SIGNIFICANCE = 0.05;
+const MAX_FINDINGS = 5;
+
+type Subject = 'users' | 'organizations';
+
+const SUBJECTS: Record<
+  Subject,
+  { column: string; minSupport: number; minCohort: number; minOutcome: number; noun: string }
+> = {
+  users: { column: 'person_id', minSupport: 25, minCohort: 50, minOutcome: 10, noun: 'users' },
+  organizations: {
+    column: 'organization',
+    minSupport: 10,
+    minCohort: 30,
+    minOutcome: 5,
+    noun: 'organizations',
+  },
+};
+
+const ID = 'leading-indicators';
+const QUESTION = 'Which early behaviours predict long-term usage?';
+
+export interface LeadingIndicator {
+  event: string;
+  threshold: number;
+  windowDays: number;
+  outcomeDays: number;
+  /** Retention rate of those who follow the rule. */
+  precision: number;
+  recall: number;
+  /** precision ÷ the cohort's retention rate. */
+  lift: number;
+  /** phi coefficient (Matthews correlation) of rule and outcome. */
+  score: number;
+  /** Retention rate of those who do not follow the rule. */
+  retainedWithout: number;
+  baseRate: number;
+  support: number;
+  cohort: number;
+  pValue: number;
+  qValue: number;
+  test: string;
+  /** Nested variants (same event, other k, d or O) removed in its favour. */
+  variantsRemoved: number;
+  sentence: string;
+}
+
+interface OutcomeWindow {
+  outcomeDays: number;
+  /** Retained: activity in days (outcomeFrom, outcomeDays]. */
+  outcomeFrom: number;
+  cohortFrom: string;
+  cohortTo: string;
+}
+
+interface GridRow {
+  outcome_days: number;
+  event: string | null;
+  window_days: number;
+  threshold: number;
+  rule_n: number;
+  rule_retained: number;
+}
+
+const pct = (x: number): string => `${Math.round(100 * x)}%`;
+const isoDate = (iso: string): string => iso.slice(0, 10);
+
+/** The outcome windows that fit the data, with their cohorts (see the file comment). */
+function outcomeWindows(
+  ctx: DeepDiveContext,
+  dataStart: Date,
+): { windows: OutcomeWindow[]; skipped: string[] } {
+  const li = ctx.config.leadingIndicators;
+  const longest = Math.max(...li.windowDays);
+  const end = monthEnd(ctx.month).getTime();
+  const windows: OutcomeWindow[] = [];
+  const skipped: string[] = [];
+  for (const o of [...new Set(li.outcomeDays)].sort((a, b) => a - b)) {
+    const outcomeFrom = Math.max(o - OUTCOME_LENGTH_DAYS, longest);
+    const to = end - o * DAY_MS;
+    const from = Math.max(to - COHORT_DAYS * DAY_MS, dataStart.getTime() + WARMUP_DAYS * DAY_MS);
+    if (outcomeFrom >= o)
+      skipped.push(`${o} days: not longer than the longest behaviour window (${longest} days)`);
+    else if (from >= to)
+      skipped.push(
+        `${o} days: the data does not reach back ${o + WARMUP_DAYS} days before the review month ends`,
+      );
+    else
+      windows.push({
+        outcomeDays: o,
+        outcomeFrom,
+        cohortFrom: new Date(from).toISOString(),
+        cohortTo: new Date(to).toISOString(),
+      });
+  }
+  return { windows, skipped };
+}
+
+/** One statement: the rule grid (event × window × threshold × outcome) and, with event NULL, each cohort's totals. */
+function sqlRuleGrid(ctx: DeepDiveContext, subject: Subject, windows: OutcomeWindow[]): Sql {
+  const d = ctx.engine.dialect;
+  const li = ctx.config.leadingIndicators;
+  const col = raw(SUBJECTS[subject].column);
+  const longest = Math.max(...li.windowDays);
+  const union = (rows: Sql[]): Sql => join(rows, ' UNION ALL ');
+  const outcomes = union(
+    windows.map(
+      (w) =>
+        sql`SELECT ${w.outcomeDays} AS outcome_days, ${w.outcomeFrom} AS outcome_from, ${d.sqlTimestamp(sql`${w.cohortFrom}`)} AS cohort_from, ${d.sqlTimestamp(sql`${w.cohortTo}`)} AS cohort_to`,
+    ),
+  );
+  const behaviourWindows = union([...new Set(li.windowDays)].map((w) => sql`SELECT ${w} AS window_days`));
+  const thresholds = union(
+    Array.from({ length: li.maxThreshold }, (_, i) => sql`SELECT ${i + 1} AS threshold`),
+  );
+  const addDays = (n: Sql, ts: Sql): Sql => d.sqlDateAdd('day', n, ts);
+  return sql`
+    WITH act AS (
+      SELECT ${col} AS subject, timestamp FROM events
+      WHERE ${col} IS NOT NULL AND ${sqlActivityEvent(d, ctx.config.activity, ctx.product)}
+    ),
+    firsts AS (SELECT subject, min(timestamp) AS f FROM act GROUP BY subject),
+    outcomes AS (${outcomes}),
+    cohort AS (
+      SELECT s.subject, s.f, o.outcome_days, o.outcome_from
+      FROM firsts s JOIN outcomes o ON s.f >= o.cohort_from AND s.f < o.cohort_to
+    ),
+    retained AS (
+      SELECT c.subject, c.outcome_days, max(CASE WHEN a.subject IS NULL THEN 0 ELSE 1 END) AS retained
+      FROM cohort c LEFT JOIN act a ON a.subject = c.subject
+        AND a.timestamp > ${addDays(raw('c.outcome_from'), raw('c.f'))}
+        AND a.timestamp <= ${addDays(raw('c.outcome_days'), raw('c.f'))}
+      GROUP BY c.subject, c.outcome_days
+    ),
+    windows AS (${behaviourWindows}),
+    thresholds AS (${thresholds}),
+    counts AS (
+      SELECT c.subject, c.outcome_days, e.event, w.window_days, count(*) AS n
+      FROM cohort c
+      JOIN events e ON e.${col} = c.subject AND e.timestamp >= c.f AND e.timestamp < ${addDays(sql`${longest}`, raw('c.f'))}
+      JOIN windows w ON e.timestamp < ${addDays(raw('w.window_days'), raw('c.f'))}
+      WHERE ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'))}
+      GROUP BY c.subject, c.outcome_days, e.event, w.window_days
+    )
+    SELECT x.outcome_days, x.event, x.window_days, t.threshold, count(*) AS rule_n, sum(r.retained) AS rule_retained
+    FROM counts x
+    JOIN thresholds t ON x.n >= t.threshold
+    JOIN retained r ON r.subject = x.subject AND r.outcome_days = x.outcome_days
+    GROUP BY x.outcome_days, x.event, x.window_days, t.threshold
+    UNION ALL
+    SELECT outcome_days, NULL AS event, 0 AS window_days, 0 AS threshold, count(*) AS rule_n, sum(retained) AS rule_retained
+    FROM retained GROUP BY outcome_days`;
+}
+
+function sentence(
+  noun: string,
+  r: { event: string; threshold: number; windowDays: number; precision: number; retainedWithout: number },
+): string {
+  const times = r.threshold === 1 ? 'time' : 'times';
+  return (
+    `${noun} who do "${r.event}" ≥ ${r.threshold} ${times} in their first ${r.windowDays} days ` +
+    `are retained at ${pct(r.precision)} vs ${pct(r.retainedWithout)}`
+  );
+}
+
+interface SubjectResult {
+  subject: Subject;
+  indicators: LeadingIndicator[];
+  cohorts: {
+    outcomeDays: number;
+    outcomeWindow: string;
+    cohortFrom: string;
+    cohortTo: string;
+    size: number;
+    retained: number;
+    enough: boolean;
+  }[];
+  rulesTested: number;
+  excludedEvents: string[];
+  notEnough: string | null;
+}
+
+async function analyse(ctx: DeepDiveContext, subject: Subject, dataStart: Date): Promise<SubjectResult> {
+  const s = SUBJECTS[subject];
+  const { windows, skipped } = outcomeWindows(ctx, dataStart);
+  const empty: SubjectResult = {
+    subject,
+    indicators: [],
+    cohorts: [],
+    rulesTested: 0,
+    excludedEvents: [],
+    notEnough: null,
+  };
+  if (windows.length === 0)
+    return { ...empty, notEnough: `no outcome window fits the data (${skipped.join('; ')})` };
+
+  const rows = (await ctx.engine.query<GridRow>(sqlRuleGrid(ctx, subject, windows))).map((r) => ({
+    ...r,
+    outcome_days: Number(r.outcome_days),
+    window_days: Number(r.window_days),
+    threshold: Number(r.threshold),
+    rule_n: Number(r.rule_n),
+    rule_retained: Number(r.rule_retained),
+  }));
+
+  const cohorts = windows.map((w) => {
+    const t = rows.find((r) => r.event === null && r.outcome_days === w.outcomeDays);
+    const size = t?.rule_n ?? 0;
+    const retained = t?.rule_retained ?? 0;
+    return {
+      outcomeDays: w.outcomeDays,
+      outcomeWindow: `days ${w.outcomeFrom + 1}–${w.outcomeDays} after first activity`,
+      cohortFrom: isoDate(w.cohortFrom),
+      cohortTo: isoDate(w.cohortTo),
+      size,
+      retained,
+      enough: size >= s.minCohort && retained >= s.minOutcome && size - retained >= s.minOutcome,
+    };
+  });
+  const usable = new Map(cohorts.filter((c) => c.enough).map((c) => [c.outcomeDays, c]));
+  if (usable.size === 0) {
+    const sizes = cohorts
+      .map((c) => `${c.size} new ${s.noun}, ${c.retained} retained (${c.outcomeDays}-day outcome)`)
+      .join('; ');
+    return {
+      ...empty,
+      cohorts,
+      notEnough: `${sizes || 'no cohort'}; needs ${s.minCohort} new ${s.noun} with at least ${s.minOutcome} retained and ${s.minOutcome} not`,
+    };
+  }
+
+  // Events that restate activity: done within the longest window by ≥ 95% of the retained.
+  const longest = Math.max(...ctx.config.leadingIndicators.windowDays);
+  const activity = ctx.config.activity.activeEvents;
+  const excluded = new Set<string>();
+  for (const r of rows) {
+    const c = r.event === null ? undefined : usable.get(r.outcome_days);
+    if (!c || r.event === null || r.threshold !== 1 || r.window_days !== longest) continue;
+    if (r.rule_retained >= RESTATES_ACTIVITY_SHARE * c.retained) excluded.add(r.event);
+  }
+  if (!activity.includes('*')) {
+    for (const r of rows) if (r.event !== null && matchesAnyGlob(activity, r.event)) excluded.add(r.event);
+  }
+
+  const tested: Omit<LeadingIndicator, 'qValue' | 'variantsRemoved' | 'sentence'>[] = [];
+  for (const r of rows) {
+    const c = usable.get(r.outcome_days);
+    if (!c || r.event === null || excluded.has(r.event)) continue;
+    const minSupport = Math.max(s.minSupport, Math.ceil(0.02 * c.size));
+    if (r.rule_n < minSupport || c.size - r.rule_n < minSupport) continue;
+    const tp = r.rule_retained;
+    const fp = r.rule_n - tp;
+    const fn = c.retained - tp;
+    const tn = c.size - c.retained - fp;
+    const m = classification({
+      truePositives: tp,
+      falsePositives: fp,
+      falseNegatives: fn,
+      trueNegatives: tn,
+    });
+    const p = compareProportions({
+      successesA: tp,
+      totalA: r.rule_n,
+      successesB: fn,
+      totalB: c.size - r.rule_n,
+    });
+    if (
+      m.notEnoughData ||
+      p.notEnoughData ||
+      m.mcc === null ||
+      m.precision === null ||
+      m.recall === null ||
+      m.lift === null
+    )
+      continue;
+    tested.push({
+      event: r.event,
+      threshold: r.threshold,
+      windowDays: r.window_days,
+      outcomeDays: r.outcome_days,
+      precision: m.precision,
+      recall: m.recall,
+      lift: m.lift,
+      score: m.mcc,
+      retainedWithout: fn / (fn + tn),
+      baseRate: m.baseRate,
+      support: r.rule_n,
+      cohort: c.size,
+      pValue: p.pValue,
+      test: p.test,
+    });
+  }
+  const q = benjaminiHochberg(tested.map((t) => t.pValue));
+  const significant = tested
+    .map((t, i) => ({ ...t, qValue: q[i] as number }))
+    .filter((t) => t.qValue < SIGNIFICANCE && t.score > 0)
+    // Best first; ties go to the simpler rule (fewer times, shorter window, nearer outcome).
+    .sort(
+      (a, b) =>
+        b.score - a.score ||
+        a.threshold - b.threshold ||
+        a.windowDays - b.windowDays ||
+        a.outcomeDays - b.outcomeDays,
+    );
+  const best = new Map<string, LeadingIndicator>();
+  for (const t of significant) {
+    const kept = best.get(t.event);
+    if (kept) kept.variantsRemoved++;
+    else best.set(t.event, { ...t, variantsRemoved: 0, sentence: sentence(s.noun, t) });
+  }
+  return {
+    subject,
+    indicators: [...best.values()],
+    cohorts,
+    rulesTested: tested.length,
+    excludedEvents: [...excluded].sort(),
+    notEnough: null,
+  };
+}
+
+function finding(
+  noun: string,
+  r: LeadingIndicator,
+  cohort: SubjectResult['cohorts'][number] | undefined,
+): Finding {
+  return {
+    title: r.sentence.charAt(0).toUpperCase() + r.sentence.slice(1),
+    detail:
+      `Of ${r.cohort} new ${noun} (first active ${cohort?.cohortFrom ?? '?'} to ${cohort?.cohortTo ?? '?'}), ${r.support} followed the rule; ` +
+      `retained = active in ${cohort?.outcomeWindow ?? `the ${r.outcomeDays}-day outcome window`}. ` +
+      `Precision ${pct(r.precision)}, recall ${pct(r.recall)}, lift ${r.lift.toFixed(2)}, phi ${r.score.toFixed(3)} ` +
+      `(${r.test}, p ${formatP(r.pValue)}, Benjamini–Hochberg q ${formatP(r.qValue)}); ` +
+      `${r.variantsRemoved} nested variants of this rule removed.`,
+    evidence: {
+      test: r.test,
+      pValue: r.pValue,
+      qValue: r.qValue,
+      correction: 'benjamini-hochberg',
+      score: 'phi (Matthews correlation)',
+      phi: r.score,
+      cohort: r.cohort,
+      support: r.support,
+      retainedWith: r.precision,
+      retainedWithout: r.retainedWithout,
+      baseRate: r.baseRate,
+    },
+  };
+}
+
+async function run(ctx: DeepDiveContext): Promise<DeepDive> {
+  const li = ctx.config.leadingIndicators;
+  const method =
+    `New users (and organizations) whose first activity leaves the whole outcome window inside the data (cohort: first active in the ` +
+    `${COHORT_DAYS} days before the review month's end minus the outcome window, not in the data's first ${WARMUP_DAYS} days). ` +
+    `Retained = active in the last ${OUTCOME_LENGTH_DAYS} days of each outcome window (${li.outcomeDays.join(', ')} days), after the ` +
+    `longest behaviour window. Rules "did X ≥ k times in the first d days" for k = 1..${li.maxThreshold}, d in ${li.windowDays.join(', ')}; ` +
+    `scored by the phi coefficient (Matthews correlation) with precision, recall and lift; p-value by Fisher's exact test or the ` +
+    `two-proportion z-test, Benjamini–Hochberg across all rules, q < ${SIGNIFICANCE}. Support ≥ 25 users (10 organizations) or 2% ` +
+    `on each side of the rule. Events done by ≥ ${RESTATES_ACTIVITY_SHARE * 100}% of retained subjects restate activity and are ` +
+    `excluded; the best rule per event is kept, its nested variants removed.`;
+
+  const startRows = await ctx.engine.query<{ start: string | null }>(
+    sql`SELECT min(timestamp) AS start FROM events`,
+  );
+  const start = startRows[0]?.start;
+  if (!start) {
+    return {
+      id: ID,
+      question: QUESTION,
+      summary: 'Not enough data: no events.',
+      method,
+      findings: [],
+      data: { indicators: [] },
+    };
+  }
+  const dataStart = new Date(start);
+  const users = await analyse(ctx, 'users', dataStart);
+  const orgs = await analyse(ctx, 'organizations', dataStart);
+
+  const cohortOf = (r: SubjectResult, o: number): SubjectResult['cohorts'][number] | undefined =>
+    r.cohorts.find((c) => c.outcomeDays === o);
+  const findings = [
+    ...users.indicators
+      .slice(0, MAX_FINDINGS)
+      .map((r) => finding('users', r, cohortOf(users, r.outcomeDays))),
+    ...orgs.indicators.slice(0, 2).map((r) => finding('organizations', r, cohortOf(orgs, r.outcomeDays))),
+  ];
+
+  const top = users.indicators[0];
+  let summary: string;
+  if (users.notEnough !== null) summary = `Not enough data for new users: ${users.notEnough}.`;
+  else if (top)
+    summary = `${top.sentence.charAt(0).toUpperCase() + top.sentence.slice(1)} (phi ${top.score.toFixed(2)}, ${top.support} of ${top.cohort} new users).`;
+  else
+    summary = `No early behaviour predicts retention significantly among new users (${users.rulesTested} rules tested, Benjamini–Hochberg q < ${SIGNIFICANCE}).`;
+  const orgTop = orgs.indicators[0];
+  if (orgTop) summary += ` For organizations: ${orgTop.sentence}.`;
+
+  const shape = (r: SubjectResult): Record<string, unknown> => ({
+    cohorts: r.cohorts,
+    rulesTested: r.rulesTested,
+    excludedEvents: r.excludedEvents,
+    notEnoughData: r.notEnough,
+  });
+  return {
+    id: ID,
+    question: QUESTION,
+    summary,
+    method,
+    findings,
+    data: {
+      indicators: users.indicators,
+      organizationIndicators: orgs.indicators,
+      users: shape(users),
+      organizations: shape(orgs),
+    },
+  };
+}
+
+export const leadingIndicators: DeepDiveRunner = { id: ID, question: QUESTION, run };
