@@ -1,7 +1,7 @@
 import * as echarts from 'echarts';
 import type { EChartsOption } from 'echarts';
 import type { Anomaly, DeepDive, Metric } from '../domain/review.js';
-import { slug } from './escape.js';
+import { asText, slug } from './escape.js';
 import { formatPValue, formatPercent } from './format.js';
 
 /**
@@ -70,10 +70,8 @@ export function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-export function text(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
+/** Data as text (strings as they are, anything else as JSON). */
+export const text = asText;
 
 function truncate(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;

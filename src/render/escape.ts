@@ -27,15 +27,18 @@ export function escapeHtml(value: unknown): string {
 }
 
 /**
- * Inline Markdown text: Markdown syntax characters get a backslash, HTML specials become entities
- * (GitHub renders raw HTML), and line breaks become spaces so a value cannot open a new block
- * (a heading, a list, a table row).
+ * Inline Markdown text (GitHub-flavoured): line breaks become spaces so a value cannot open a new
+ * block or table row; inline syntax (emphasis, code, links, images, tables, strikethrough) gets a
+ * backslash; HTML specials become entities (GitHub renders raw HTML); a leading block marker
+ * (`#`, `-`, `+`, `=`, `1.`) is escaped when the text starts a line (`lineStart`).
  */
-export function escapeMarkdown(value: unknown): string {
-  return asText(value)
+export function escapeMarkdown(value: unknown, opts: { lineStart?: boolean } = {}): string {
+  const inline = asText(value)
     .replace(/\r\n?|\n/g, ' ')
-    .replace(/[\\`*_{}[\]()#+\-.!|~]/g, (c) => `\\${c}`)
-    .replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+    .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
+    .replace(/[&<>]/g, (c) => HTML_ESCAPES[c] ?? c);
+  if (!opts.lineStart) return inline;
+  return inline.replace(/^(\s*)([#+=-])/, '$1\\$2').replace(/^(\s*\d+)([.)])/, '$1\\$2');
 }
 
 /** Keeps ids used in element ids, class names and file names to `[a-z0-9-]`. */
@@ -45,4 +48,38 @@ export function slug(value: string): string {
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
   return s || 'x';
+}
+
+/** Markup that is already safe: our own tags, or SVG from the chart renderer (which escapes its text). */
+export class SafeHtml {
+  constructor(readonly html: string) {}
+  toString(): string {
+    return this.html;
+  }
+}
+
+export function trustedHtml(markup: string): SafeHtml {
+  return new SafeHtml(markup);
+}
+
+type HtmlValue = SafeHtml | string | number | boolean | null | undefined | HtmlValue[];
+
+function htmlPart(v: HtmlValue): string {
+  if (v instanceof SafeHtml) return v.html;
+  if (Array.isArray(v)) return v.map(htmlPart).join('');
+  if (v === null || v === undefined || v === false) return '';
+  return escapeHtml(v);
+}
+
+/**
+ * The one way HTML is built: every interpolated value is escaped unless it is a SafeHtml (the
+ * result of another html`` or trustedHtml()). Arrays are joined; null, undefined and false print
+ * nothing.
+ */
+export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): SafeHtml {
+  let out = strings[0] ?? '';
+  values.forEach((v, i) => {
+    out += htmlPart(v) + (strings[i + 1] ?? '');
+  });
+  return new SafeHtml(out);
 }

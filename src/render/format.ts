@@ -18,7 +18,9 @@ function isNum(v: unknown): v is number {
 
 /** `−` (minus sign) rather than `-` reads better in tables. */
 function sign(v: number, s: string): string {
-  return v < 0 ? `−${s.replace(/^-/, '')}` : s;
+  const body = s.replace('-', '');
+  // A value that rounds to zero shows no sign ("0.0", not "−0.0").
+  return v < 0 && /[1-9]/.test(body) ? `−${body}` : body;
 }
 
 export function formatSeconds(v: number): string {
@@ -72,12 +74,17 @@ export function formatChange(
   unit: MetricUnit,
 ): string {
   if (!isNum(change)) return NONE;
-  const plus = change > 0 ? '+' : '';
-  if (kind === 'relative') return plus + formatPercent(change);
-  if (unit === 'ratio') return plus + sign(change, `${oneDecimal.format(change * 100)} pp`);
-  if (unit === 'seconds') return plus + formatSeconds(change);
-  if (unit === 'currency') return plus + sign(change, twoDecimals.format(change));
-  return plus + sign(change, `${oneDecimal.format(change)} pts`);
+  const body =
+    kind === 'relative'
+      ? formatPercent(change)
+      : unit === 'ratio'
+        ? sign(change, `${oneDecimal.format(change * 100)} pp`)
+        : unit === 'seconds'
+          ? formatSeconds(change)
+          : unit === 'currency'
+            ? sign(change, twoDecimals.format(change))
+            : sign(change, `${oneDecimal.format(change)} pts`);
+  return change > 0 && /[1-9]/.test(body) ? `+${body}` : body;
 }
 
 /**
@@ -92,18 +99,33 @@ export function formatDataValue(key: string, value: unknown, currency: string): 
     if (typeof value === 'number') return NONE;
     return JSON.stringify(value) ?? '';
   }
-  const k = key.toLowerCase();
-  if (/^p(-?value)?$|pvalue|^q(value)?$|qvalue/.test(k)) return formatPValue(value);
-  if (/rate|share|precision|recall|conversion|retention|ratio|pct|percent|difference/.test(k)) {
+  const words = keyWords(key);
+  const has = (...ws: string[]) => ws.some((w) => words.includes(w));
+  if (key === 'p' || key === 'q' || (has('p', 'q') && has('value')) || has('pvalue', 'qvalue'))
+    return formatPValue(value);
+  if (
+    has('rate', 'rates', 'share', 'precision', 'recall', 'conversion', 'retention', 'ratio', 'pct', 'percent')
+  ) {
     return formatPercent(value);
   }
-  if (/mrr|arpa|revenue|amount/.test(k)) return sign(value, `${currency} ${twoDecimals.format(value)}`);
-  if (/seconds/.test(k)) return formatSeconds(value);
+  if (has('difference', 'change', 'growth', 'decline')) return formatPercent(value);
+  if (has('mrr', 'arpa', 'revenue', 'amount')) return sign(value, `${currency} ${twoDecimals.format(value)}`);
+  if (has('seconds')) return formatSeconds(value);
+  if (has('lift', 'odds', 'score')) return sign(value, value.toFixed(2));
   if (Number.isInteger(value)) return sign(value, integer.format(value));
   return sign(value, Math.abs(value) >= 100 ? oneDecimal.format(value) : value.toPrecision(3));
 }
 
+/** `medianSecondsFromPrevious` → median, seconds, from, previous; `p_value` → p, value. */
+export function keyWords(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
+
 export function formatPValue(p: number): string {
   if (p < 0.001) return '<0.001';
-  return p.toPrecision(2);
+  return String(Number(p.toPrecision(2)));
 }

@@ -40,6 +40,20 @@ export const REQUIRED_METRICS: { id: string; group: MetricGroup; label: string; 
   { id: 'interviews', group: 'feedback', label: 'Interviews', unit: 'count' },
 ];
 
+/**
+ * Hostile text for the escaping tests: each payload sets `window.__xss` or opens a dialog if it
+ * ever runs, or breaks a Markdown table if a pipe gets through.
+ */
+export const HOSTILE_TEXT = [
+  '<script>window.__xss=1;alert(1)</script>',
+  '"><img src=x onerror="window.__xss=2">',
+  "'><svg onload=window.__xss=3>",
+  '</style><script>window.__xss=4</script>',
+  '</title></textarea><iframe src="javascript:window.parent.__xss=5">',
+  'javascript:window.__xss=6',
+  '| pipe | *em* [link](javascript:alert(1)) `code` # not a heading',
+].join(' ');
+
 /** A deterministic wiggle so series look like data without randomness. */
 function wave(i: number, k: number): number {
   return Math.sin(i * 1.3 + k) * 0.5 + Math.cos(i * 0.7 + 2 * k) * 0.3;
@@ -80,6 +94,7 @@ export function sampleReview(opts: SampleReviewOptions = {}): Review {
     }
     return {
       ...m,
+      label: t('metrics.label', m.label),
       series,
       current,
       previous,
@@ -298,6 +313,7 @@ export function sampleReview(opts: SampleReviewOptions = {}): Review {
         method: t('deepDives.method', 'Ordered funnel over 14 days from the first event.'),
         findings: [],
         data: {
+          droppedDidInstead: [{ [t('extra.key', 'event')]: t('extra.value', 'docs viewed'), share: 0.3 }],
           steps: [
             {
               name: t('steps.name', 'signed up'),

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { formatChange, formatDataValue, formatValue } from './format.js';
+
+describe('formatValue', () => {
+  it('formats each unit, and null as a dash', () => {
+    expect(formatValue(53149.36, 'currency', 'USD')).toBe('USD 53,149.36');
+    expect(formatValue(53149.36, 'currency', 'EUR', { compact: true })).toBe('53.1K');
+    expect(formatValue(-12.5, 'currency', 'USD')).toBe('−USD 12.50');
+    expect(formatValue(0.052, 'ratio', 'USD')).toBe('5.2%'); // 0.052 × 100 = 5.2
+    expect(formatValue(1234, 'count', 'USD')).toBe('1,234');
+    expect(formatValue(123456, 'count', 'USD', { compact: true })).toBe('123.5K');
+    expect(formatValue(-12, 'nps', 'USD')).toBe('−12.0');
+    expect(formatValue(90, 'seconds', 'USD')).toBe('1.5 min'); // 90 / 60
+    expect(formatValue(null, 'count', 'USD')).toBe('—');
+    expect(formatValue(Number.NaN, 'ratio', 'USD')).toBe('—');
+  });
+});
+
+describe('formatChange', () => {
+  it('shows relative changes as percents and absolute ones in points', () => {
+    expect(formatChange(0.125, 'relative', 'currency')).toBe('+12.5%');
+    expect(formatChange(-0.013, 'absolute', 'ratio')).toBe('−1.3 pp'); // −0.013 × 100
+    expect(formatChange(4, 'absolute', 'nps')).toBe('+4.0 pts');
+    expect(formatChange(-0.0004, 'absolute', 'ratio')).toBe('0.0 pp'); // rounds to zero: no sign
+    expect(formatChange(null, 'relative', 'count')).toBe('—');
+  });
+});
+
+describe('formatDataValue', () => {
+  it('reads the unit from the field name', () => {
+    expect(formatDataValue('churnRate', 0.12, 'USD')).toBe('12.0%');
+    expect(formatDataValue('pValue', 0.0004, 'USD')).toBe('<0.001');
+    expect(formatDataValue('pValue', 0.002, 'USD')).toBe('0.002');
+    expect(formatDataValue('mrr', 1800.5, 'USD')).toBe('USD 1,800.50');
+    expect(formatDataValue('medianSecondsFromPrevious', 7200, 'USD')).toBe('2.0 h'); // 7200 / 3600
+    expect(formatDataValue('lift', 3, 'USD')).toBe('3.00');
+    expect(formatDataValue('generatedAt', 5, 'USD')).toBe('5'); // "generated" holds "rate" but is no rate
+    expect(formatDataValue('count', 1000, 'USD')).toBe('1,000');
+    expect(formatDataValue('x', null, 'USD')).toBe('—');
+    expect(formatDataValue('x', { a: 1 }, 'USD')).toBe('{"a":1}');
+  });
+});

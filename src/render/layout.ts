@@ -1,0 +1,187 @@
+import type { MetricGroup } from '../domain/review.js';
+import { rowsOf, text, type Row } from './charts.js';
+import { keyWords } from './format.js';
+
+/**
+ * What the HTML and Markdown renderers show, decided once: metric groups in order, the table of
+ * each deep dive's data (SPEC §5 columns first, then whatever extra fields the dive adds), and the
+ * leftover data (extra arrays as tables, scalars as a line), so nothing a dive returns is hidden.
+ */
+
+export const GROUPS: { id: MetricGroup; label: string }[] = [
+  { id: 'revenue', label: 'Revenue' },
+  { id: 'usage', label: 'Usage' },
+  { id: 'feedback', label: 'Feedback' },
+];
+
+/** Metrics where a rise is bad news (colours only; the numbers are the same). */
+export const LOWER_IS_BETTER = new Set([
+  'contraction_mrr',
+  'churned_mrr',
+  'revenue_churn_rate',
+  'churned_customers',
+  'customer_churn_rate',
+  'tickets',
+]);
+
+export interface DataColumn {
+  key: string;
+  label: string;
+  /** Left-aligned: the column holds text. */
+  text: boolean;
+}
+
+export interface DataTable {
+  title: string;
+  columns: DataColumn[];
+  /** At most MAX_ROWS; `total` says how many there were. */
+  rows: Row[];
+  total: number;
+}
+
+export const MAX_ROWS = 25;
+const MAX_COLUMNS = 10;
+
+const LABELS: Record<string, string> = {
+  mrr: 'MRR',
+  icpRate: 'high ICP',
+  nonIcpRate: 'non-ICP',
+  pValue: 'p-value',
+  qValue: 'q-value',
+  conversionFromPrevious: 'conversion',
+  medianSecondsFromPrevious: 'median time',
+  windowDays: 'window (days)',
+  outcomeDays: 'outcome (days)',
+  churnRate: 'churn rate',
+  baselineRate: 'baseline',
+};
+
+export function columnLabel(key: string): string {
+  return LABELS[key] ?? keyWords(key).join(' ');
+}
+
+function isScalar(v: unknown): boolean {
+  return v === null || ['string', 'number', 'boolean'].includes(typeof v);
+}
+
+/** The SPEC columns, then extra fields the rows hold (in first-seen order), up to MAX_COLUMNS. */
+export function tableOf(title: string, rows: Row[], spec: string[] = []): DataTable {
+  const keys = [...spec];
+  for (const r of rows.slice(0, MAX_ROWS)) {
+    for (const k of Object.keys(r)) if (!keys.includes(k) && keys.length < MAX_COLUMNS) keys.push(k);
+  }
+  const columns = keys.map((key) => ({
+    key,
+    label: columnLabel(key),
+    text:
+      key === 'signals' ||
+      rows.some((r) => typeof r[key] === 'string' || (r[key] !== null && typeof r[key] === 'object')),
+  }));
+  return { title, columns, rows: rows.slice(0, MAX_ROWS), total: rows.length };
+}
+
+interface TableSpec {
+  /** The field of `data` the table shows. */
+  key: string;
+  table: (data: unknown) => DataTable;
+}
+
+function spec(key: string, title: string, columns: string[]): TableSpec {
+  return { key, table: (data) => tableOf(title, rowsOf(data, key), columns) };
+}
+
+export const DIVE_TABLES: Record<string, TableSpec[]> = {
+  'top-customers': [
+    spec('customers', 'Top customers by MRR', ['organization', 'name', 'mrr', 'health', 'signals']),
+  ],
+  'icp-vs-non-icp': [
+    spec('features', 'Share of organizations using each event', [
+      'event',
+      'icpRate',
+      'nonIcpRate',
+      'difference',
+      'pValue',
+    ]),
+  ],
+  'churn-reasons': [
+    spec('churned', 'Churned customers', ['organization', 'mrr']),
+    spec('drivers', 'Churn drivers, strongest first', [
+      'dimension',
+      'value',
+      'churnRate',
+      'baselineRate',
+      'lift',
+      'pValue',
+    ]),
+  ],
+  'leading-indicators': [
+    spec('indicators', 'Leading indicators, best first', [
+      'event',
+      'threshold',
+      'windowDays',
+      'outcomeDays',
+      'precision',
+      'recall',
+      'lift',
+      'score',
+    ]),
+  ],
+  'onboarding-funnel': [
+    spec('steps', 'Onboarding funnel', [
+      'name',
+      'count',
+      'conversionFromPrevious',
+      'medianSecondsFromPrevious',
+    ]),
+  ],
+};
+
+/** Charted elsewhere, not tabulated: retention curves. */
+const CHARTED = new Set(['retention']);
+
+function entries(data: unknown): [string, unknown][] {
+  return data !== null && typeof data === 'object' && !Array.isArray(data) ? Object.entries(data) : [];
+}
+
+/** Arrays of objects in `data` that no known table shows, as generic tables. */
+export function extraTables(data: unknown, known: TableSpec[]): DataTable[] {
+  const shown = new Set([...known.map((k) => k.key), ...CHARTED]);
+  return entries(data)
+    .filter(
+      ([k, v]) => !shown.has(k) && Array.isArray(v) && v.some((x) => x !== null && typeof x === 'object'),
+    )
+    .map(([k]) => tableOf(columnLabel(k), rowsOf(data, k)));
+}
+
+/**
+ * The scalar facts of `data` (e.g. `biggestDrop`), with one level of nested objects flattened
+ * (`churn.current`) and arrays of scalars joined.
+ */
+export function dataScalars(data: unknown): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const [k, v] of entries(data)) {
+    if (CHARTED.has(k)) continue;
+    if (isScalar(v)) out.push([columnLabel(k), v]);
+    else if (Array.isArray(v) && v.every(isScalar)) out.push([columnLabel(k), v.map(text).join(', ')]);
+    else if (!Array.isArray(v) && v !== null && typeof v === 'object') {
+      for (const [k2, v2] of Object.entries(v))
+        out.push([`${columnLabel(k)} ${columnLabel(k2)}`, isScalar(v2) ? v2 : text(v2)]);
+    }
+  }
+  return out;
+}
+
+/** A customer's health signals as lines, whatever their shape: strings, objects, or one object. */
+export function signalsText(v: unknown): string[] {
+  const one = (x: unknown): string =>
+    x !== null && typeof x === 'object' && !Array.isArray(x)
+      ? Object.entries(x)
+          .map(([k, y]) => `${columnLabel(k)}: ${text(y)}`)
+          .join(', ')
+      : text(x);
+  if (Array.isArray(v)) return v.map(one).filter(Boolean);
+  if (v !== null && typeof v === 'object')
+    return Object.entries(v).map(([k, y]) => `${columnLabel(k)}: ${text(y)}`);
+  const s = text(v);
+  return s ? [s] : [];
+}

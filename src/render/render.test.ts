@@ -1,0 +1,187 @@
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Review } from '../domain/review.js';
+import { renderHtml } from './html.js';
+import { renderJson } from './json.js';
+import { renderMarkdown } from './markdown.js';
+import { HOSTILE_TEXT, sampleReview } from './sample-review.js';
+import { validateReview } from './schema.js';
+import { writeReview } from './write.js';
+
+const hostile = () => sampleReview({ text: (field) => `${HOSTILE_TEXT} ${field}` });
+
+/** The same object with every key list reversed: a review built in another order. */
+function reversedKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(reversedKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.entries(v)
+      .reverse()
+      .map(([k, x]) => [k, reversedKeys(x)]),
+  );
+}
+
+const renderAll = (r: Review) => [renderHtml(r), renderMarkdown(r).markdown, renderJson(r)];
+
+describe('determinism', () => {
+  it('gives the same bytes for the same review in all three formats, whatever order it was built in', () => {
+    const a = renderAll(sampleReview());
+    expect(renderAll(sampleReview())).toEqual(a);
+    expect(renderAll(reversedKeys(sampleReview()) as Review)[2]).toBe(a[2]);
+    expect(renderMarkdown(sampleReview()).files).toEqual(renderMarkdown(sampleReview()).files);
+  });
+
+  it('differs only in generatedAt when only generatedAt differs', () => {
+    const a = renderAll(sampleReview({ generatedAt: '2026-11-02T08:00:00.000Z' }));
+    const b = renderAll(sampleReview({ generatedAt: '2027-01-01T00:00:00.000Z' }));
+    expect(b).not.toEqual(a);
+    expect(b.map((s) => s.replaceAll('2027-01-01T00:00:00.000Z', '2026-11-02T08:00:00.000Z'))).toEqual(a);
+  });
+
+  it('writes review.json with 2-space indent and SPEC key order', () => {
+    const json = renderJson(sampleReview());
+    expect(json.endsWith('}\n')).toBe(true);
+    expect(json.split('\n')[1]).toBe('  "schemaVersion": 1,');
+    const top = Object.keys(JSON.parse(json) as object);
+    expect(top).toEqual([
+      'schemaVersion',
+      'product',
+      'month',
+      'generatedAt',
+      'currency',
+      'dataCoverage',
+      'metrics',
+      'anomalies',
+      'deepDives',
+      'highlights',
+      'previous',
+    ]);
+  });
+});
+
+describe('renderHtml', () => {
+  const page = renderHtml(sampleReview());
+
+  it('is self-contained: no scripts, no links to fetch, a CSP that forbids both', () => {
+    expect(page).not.toMatch(/<script|<link|<img|<iframe|@import|src=|href=/i);
+    expect(page).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
+    // The only URLs are SVG namespace names, which are never fetched.
+    const urls = [...page.matchAll(/https?:\/\/[^"'\s)]+/g)].map((m) => m[0]);
+    expect(new Set(urls)).toEqual(new Set(['http://www.w3.org/2000/svg', 'http://www.w3.org/1999/xlink']));
+  });
+
+  it('has its sections in order, a row per metric with 13 months, and inline charts', () => {
+    const order = [
+      '<header>',
+      'id="highlights"',
+      'id="metrics"',
+      'id="deep-dives"',
+      'id="previous"',
+      'id="questions"',
+    ];
+    const at = order.map((s) => page.indexOf(s));
+    expect(at.every((i) => i > 0)).toBe(true);
+    expect([...at].sort((x, y) => x - y)).toEqual(at);
+    const review = sampleReview();
+    for (const m of review.metrics) expect(page).toContain(`<tr id="metric-${m.id}">`);
+    expect(page.match(/<th>\d{4}-\d{2}<\/th>/g)).toHaveLength(13);
+    // 23 sparklines + 5 dive charts (icp, retention, drivers, lift, funnel)
+    expect(page.match(/<svg /g)).toHaveLength(28);
+    // the anomaly is marked visibly and explained in the title
+    expect(page).toMatch(
+      /<td class="current anomaly" title="2026-10: [^"]*Churned MRR 4x the trailing median[^"]*">\s*[^<]*<span class="marker"\s*>▲/,
+    );
+  });
+
+  it('escapes every hostile string: no tag, attribute or style break-out survives', () => {
+    const evil = renderHtml(hostile());
+    expect(evil).not.toMatch(/<script|<img|<svg onload|<iframe|<\/textarea>/i);
+    expect(evil.match(/<\/title>/g)).toHaveLength(1); // ours
+    expect(evil.match(/<\/style>/g)).toHaveLength(1 + 28); // ours in <head>, and one in each chart
+    expect(evil).toContain('&lt;script&gt;window.__xss=1');
+    expect(evil).toContain('&quot;&gt;&lt;img src=x onerror=&quot;window.__xss=2&quot;&gt;');
+  });
+
+  it('renders absent, empty and malformed dive data as "not enough data", never a crash', () => {
+    const r = sampleReview();
+    r.deepDives = [
+      { id: 'top-customers', question: 'q', summary: 's', method: 'm', findings: [], data: {} },
+      {
+        id: 'onboarding-funnel',
+        question: 'q',
+        summary: 's',
+        method: 'm',
+        findings: [],
+        data: { steps: 'nope' },
+      },
+      {
+        id: 'churn-reasons',
+        question: 'q',
+        summary: 's',
+        method: 'm',
+        findings: [],
+        data: { drivers: [null, 3] },
+      },
+      { id: 'new-dive', question: 'q', summary: 's', method: 'm', findings: [], data: null as never },
+    ];
+    r.previous = null;
+    r.highlights = [];
+    r.anomalies = [];
+    const out = renderHtml(r);
+    expect(out.match(/Not enough data\./g)).toHaveLength(4);
+    expect(out).toContain('No previous review recorded.');
+    expect(renderMarkdown(r).markdown.match(/_Not enough data\._/g)).toHaveLength(4);
+  });
+});
+
+describe('renderMarkdown', () => {
+  it('references each chart by the relative path chartFile gives, and returns the SVG for it', () => {
+    const { markdown, files } = renderMarkdown(sampleReview(), { chartFile: (n) => `img/${n}.svg` });
+    expect(files).toHaveLength(28);
+    for (const f of files) {
+      expect(f.path).toBe(`img/${f.name}.svg`);
+      expect(markdown).toContain(`](${f.path})`);
+      expect(f.svg.startsWith('<svg')).toBe(true);
+    }
+  });
+
+  it('keeps hostile text inert and every table row at its column count', () => {
+    const { markdown } = renderMarkdown(hostile());
+    expect(markdown).not.toMatch(/<script|<img|<svg|<iframe|(?<!\\)\]\(javascript:/i);
+    let columns = 0;
+    for (const line of markdown.split('\n')) {
+      if (!line.startsWith('|')) {
+        columns = 0;
+        continue;
+      }
+      // cells are separated by pipes not preceded by a backslash
+      const cells = line.split(/(?<!\\)\|/).length - 2;
+      if (columns === 0) columns = cells;
+      expect(cells, line).toBe(columns);
+    }
+  });
+});
+
+describe('writeReview', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sextant-render-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes index.html, review.md with its charts, and a valid review.json', async () => {
+    const written = await writeReview(sampleReview(), join(dir, 'out'), ['html', 'md', 'json']);
+    expect(written[0]).toBe(join(dir, 'out', 'index.html'));
+    expect(written[1]).toBe(join(dir, 'out', 'review.md'));
+    expect(written.at(-1)).toBe(join(dir, 'out', 'review.json'));
+    expect(written).toHaveLength(3 + 28);
+    for (const f of written) expect(existsSync(f)).toBe(true);
+    expect(existsSync(join(dir, 'out', 'charts', 'spark-mrr.svg'))).toBe(true);
+    const json: unknown = JSON.parse(readFileSync(join(dir, 'out', 'review.json'), 'utf8'));
+    expect(validateReview(json)).toEqual({ ok: true, errors: [] });
+  });
+
+  it('writes only the formats asked for', async () => {
+    const written = await writeReview(sampleReview(), join(dir, 'json-only'), ['json']);
+    expect(written).toEqual([join(dir, 'json-only', 'review.json')]);
+  });
+});
