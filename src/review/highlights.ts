@@ -155,8 +155,7 @@ export function rankHighlights(input: HighlightInput): Highlight[] {
 
 function num(v: unknown): number | null {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (v !== null && typeof v === 'object' && 'estimate' in v)
-    return num((v as { estimate: unknown }).estimate);
+  if (v !== null && typeof v === 'object' && 'estimate' in v) return num(v.estimate);
   return null;
 }
 
@@ -178,7 +177,7 @@ function findingWeight(f: Finding, money: (amount: number | null) => number): nu
 function findingMetrics(diveId: string, f: Finding): (metricId: string) => boolean {
   const named = f.evidence.metricIds;
   if (Array.isArray(named) && named.every((x) => typeof x === 'string')) {
-    const set = new Set(named as string[]);
+    const set = new Set(named);
     return (id) => set.has(id);
   }
   return DIVE_METRICS[diveId] ?? (() => false);
