@@ -5,6 +5,8 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { raw } from '../../store/sql.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
+import type { ImportReport } from '../report.js';
+import { applyIdentity } from './identity.js';
 import { importEvents } from './import-events.js';
 
 let engine: DuckDbEngine;
@@ -83,5 +85,306 @@ describe('formats', () => {
         TO '${pq}' (FORMAT parquet)`),
     );
     await check(pq);
+  });
+});
+
+/** Events with given fields and defaults; `t` is a UTC ISO time. */
+function e(
+  event: string,
+  distinct_id: string,
+  t: string,
+  properties: Record<string, unknown> = {},
+  uuid?: string,
+): string {
+  return ev({ ...(uuid ? { uuid } : {}), event, distinct_id, timestamp: t, properties });
+}
+
+async function importLines(name: string, lines: string[]): Promise<ImportReport> {
+  return importEvents(engine, write(name, lines.join('\n') + '\n'));
+}
+
+describe('bad records', () => {
+  it('keeps every good record and reports each bad one with its physical line and reason', async () => {
+    const blob = 'x'.repeat(10 * 1024 * 1024);
+    const file = write(
+      'mixed.jsonl',
+      Buffer.concat([
+        Buffer.from(e('ok', 'd1', '2024-03-01T00:00:00Z') + '\n'), // 1 good
+        Buffer.from('{"event":"trunc","distinct_id":"d1","timest\n'), // 2 truncated JSON
+        Buffer.from('\n'), // 3 blank: not a record
+        Buffer.from([0x7b, 0x22, 0x65, 0xff, 0xfe, 0x22, 0x7d, 0x0a]), // 4 invalid UTF-8
+        Buffer.from(ev({ event: 7, distinct_id: 'd1', timestamp: '2024-03-01T00:00:00Z' }) + '\n'), // 5
+        Buffer.from(ev({ distinct_id: 'd1', timestamp: '2024-03-01T00:00:00Z' }) + '\n'), // 6 no event
+        Buffer.from(ev({ event: 'x', timestamp: '2024-03-01T00:00:00Z' }) + '\n'), // 7 no distinct_id
+        Buffer.from(ev({ event: 'x', distinct_id: 'd1', timestamp: 'yesterday' }) + '\n'), // 8
+        Buffer.from(
+          ev({ event: 'x', distinct_id: 'd1', timestamp: '2024-03-01T00:00:00Z', properties: [1] }) + '\n',
+        ), // 9
+        Buffer.from('[1,2]\n'), // 10 not an object
+        Buffer.from(e('big', 'd2', '2024-03-02T00:00:00Z', { blob }) + '\n'), // 11 good, 10 MB
+        Buffer.from(ev({ event: 'x', distinct_id: { a: 1 }, timestamp: '2024-03-01T00:00:00Z' }) + '\n'), // 12
+        Buffer.from(e('last', 'd3', '2024-03-03T00:00:00Z')), // 13 good, no final newline
+      ]),
+    );
+    const rejectsDir = join(dir, 'rejects');
+    const r = await importEvents(engine, file, { rejectsDir });
+    expect(r.records).toBe(12); // 13 lines less the blank one
+    expect(r.inserted).toBe(3);
+    expect(r.rejected).toEqual([
+      { line: 2, reason: 'invalid JSON (truncated or malformed)' },
+      { line: 4, reason: 'not valid UTF-8' },
+      { line: 5, field: 'event', reason: 'must be a string, got ubigint' },
+      { line: 6, field: 'event', reason: 'missing' },
+      { line: 7, field: 'distinct_id', reason: 'missing' },
+      { line: 8, field: 'timestamp', reason: 'not an ISO 8601 timestamp: yesterday' },
+      { line: 9, field: 'properties', reason: 'must be an object, got array' },
+      { line: 10, reason: 'not a JSON object' },
+      { line: 12, field: 'distinct_id', reason: 'must be a string or number, got object' },
+    ]);
+    const got = await rows<{ event: string; n: number }>(
+      "SELECT event, length(json_extract_string(properties, '$.blob'))::INTEGER AS n FROM events ORDER BY event",
+    );
+    expect(got).toEqual([
+      { event: 'big', n: 10 * 1024 * 1024 },
+      { event: 'last', n: null },
+      { event: 'ok', n: null },
+    ]);
+    // The rejects file holds the 9 bad lines byte for byte, invalid UTF-8 included.
+    const rejected = readFileSync(r.rejectsFile!);
+    const original = readFileSync(file);
+    const originalLines = splitLines(original);
+    expect(splitLines(rejected)).toEqual([2, 4, 5, 6, 7, 8, 9, 10, 12].map((n) => originalLines[n - 1]));
+  });
+
+  it('keeps line numbers right after invalid UTF-8 lines in a gzip file', async () => {
+    const parts: Buffer[] = [];
+    for (let i = 1; i <= 5000; i++) {
+      if (i === 10 || i === 11 || i === 4000) parts.push(Buffer.from([0x7b, 0xc3, 0x28, 0x7d, 0x0a]));
+      else if (i === 4500) parts.push(Buffer.from('{"event":\n'));
+      else parts.push(Buffer.from(e('n', 'd' + (i % 7), '2024-03-01T00:00:00Z', { line: i }) + '\n'));
+    }
+    const r = await importEvents(engine, write('shifted.jsonl.gz', gzipSync(Buffer.concat(parts))));
+    expect(r.rejected.map((x) => x.line)).toEqual([10, 11, 4000, 4500]);
+    expect(r.inserted).toBe(4996);
+  });
+
+  it('numbers JSON array records and CSV lines', async () => {
+    const arr = `[${e('a', 'd', '2024-03-01T00:00:00Z')}, 5, ${ev({ event: 'b', distinct_id: 'd', timestamp: 'soon' })}]`;
+    const r1 = await importEvents(engine, write('arr.json', arr), { rejectsDir: join(dir, 'rj') });
+    expect(r1.rejected).toEqual([
+      { line: 2, reason: 'not a JSON object' },
+      { line: 3, field: 'timestamp', reason: 'not an ISO 8601 timestamp: soon' },
+    ]);
+    expect(readFileSync(r1.rejectsFile!, 'utf8').split('\n')[0]).toBe('5');
+    const csv =
+      'event,distinct_id,timestamp,properties\na,d,2024-03-01,{}\nb,d,2024-03-01,{bad\n,d,2024-03-01,{}\n';
+    const r2 = await importEvents(engine, write('e.csv', csv));
+    expect(r2.rejected).toEqual([
+      { line: 3, field: 'properties', reason: 'not valid JSON' },
+      { line: 4, field: 'event', reason: 'missing' },
+    ]);
+  });
+});
+
+function splitLines(b: Buffer): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] === 0x0a) {
+      out.push(b.subarray(start, i).toString('latin1'));
+      start = i + 1;
+    }
+  }
+  if (start < b.length) out.push(b.subarray(start).toString('latin1'));
+  return out;
+}
+
+describe('dedupe', () => {
+  it('stores duplicates within a file once, and a re-import stores nothing', async () => {
+    const lines = [
+      e('a', 'd1', '2024-03-01T00:00:00Z', {}, 'u1'),
+      e('a', 'd1', '2024-03-01T00:00:00Z', {}, 'u1'), // same uuid
+      e('b', 'd1', '2024-03-01T00:00:00Z', { k: 1 }), // no uuid ...
+      e('b', 'd1', '2024-03-01T00:00:00.000+00:00', { k: 1 }), // ... same event, same instant
+      e('b', 'd1', '2024-03-01T00:00:01Z', { k: 1 }), // a different instant
+    ];
+    const r1 = await importLines('d.jsonl', lines);
+    expect(r1).toMatchObject({ records: 5, inserted: 3, duplicates: 2 });
+    const r2 = await importLines('d.jsonl', lines);
+    expect(r2).toMatchObject({ records: 5, inserted: 0, duplicates: 5 });
+    expect(await rows('SELECT count(*)::INTEGER AS n FROM events')).toEqual([{ n: 3 }]);
+    const [derived] = await rows<{ uuid: string }>(
+      "SELECT uuid FROM events WHERE event = 'b' ORDER BY timestamp LIMIT 1",
+    );
+    expect(derived?.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('identity', () => {
+  async function personOf(id: string): Promise<string | undefined> {
+    const r = await rows<{ p: string }>(
+      `SELECT person_id AS p FROM person_distinct_ids WHERE distinct_id = '${id}'`,
+    );
+    return r[0]?.p;
+  }
+
+  it('puts events before and after an $identify in one person, across imports', async () => {
+    await importLines('1.jsonl', [
+      e('$pageview', 'anon1', '2024-03-01T10:00:00Z'),
+      e('signed_up', 'anon1', '2024-03-01T10:01:00Z'),
+    ]);
+    expect(await personOf('anon1')).toBe('anon1');
+    await importLines('2.jsonl', [
+      e('$identify', 'user1', '2024-03-01T10:02:00Z', {
+        $anon_distinct_id: 'anon1',
+        $set: { email: 'a@x.io' },
+      }),
+      e('$pageview', 'user1', '2024-03-02T09:00:00Z'),
+    ]);
+    const got = await rows<{ distinct_id: string; person_id: string }>(
+      'SELECT DISTINCT distinct_id, person_id FROM events ORDER BY distinct_id',
+    );
+    expect(got).toEqual([
+      { distinct_id: 'anon1', person_id: 'user1' },
+      { distinct_id: 'user1', person_id: 'user1' },
+    ]);
+    expect(
+      await rows(
+        "SELECT person_id, is_identified, strftime(created_at, '%Y-%m-%dT%H:%M') AS created FROM persons",
+      ),
+    ).toEqual([{ person_id: 'user1', is_identified: true, created: '2024-03-01T10:00' }]);
+  });
+
+  it('resolves a chain of merges (identify, alias, merge_dangerously) to one person', async () => {
+    await importLines('c.jsonl', [
+      e('$pageview', 'a', '2024-03-01T00:00:00Z'),
+      e('$identify', 'b', '2024-03-01T01:00:00Z', { $anon_distinct_id: 'a' }), // a → b
+      e('$create_alias', 'c', '2024-03-01T02:00:00Z', { alias: 'b' }), // b → c
+      e('$merge_dangerously', 'd', '2024-03-01T03:00:00Z', { alias: 'c' }), // c → d
+      e('$pageview', 'e', '2024-03-01T04:00:00Z'), // unrelated
+    ]);
+    // The person is the earliest merge target: b (01:00) before c (02:00) and d (03:00).
+    for (const id of ['a', 'b', 'c', 'd']) expect(await personOf(id)).toBe('b');
+    expect(await personOf('e')).toBe('e');
+    expect(await rows('SELECT count(DISTINCT person_id)::INTEGER AS n FROM events')).toEqual([{ n: 2 }]);
+    expect(await rows('SELECT person_id FROM persons ORDER BY 1')).toEqual([
+      { person_id: 'b' },
+      { person_id: 'e' },
+    ]);
+  });
+
+  it('refuses an $identify that would merge an already identified id (PostHog rule)', async () => {
+    await importLines('r.jsonl', [
+      e('$identify', 'alice', '2024-03-01T00:00:00Z', { $anon_distinct_id: 'anon' }),
+      // The same anonymous id identified as someone else later: refused, anon stays with alice.
+      e('$identify', 'bob', '2024-03-02T00:00:00Z', { $anon_distinct_id: 'anon' }),
+      // An identified id as the anonymous side of $identify: refused.
+      e('$identify', 'carol', '2024-03-03T00:00:00Z', { $anon_distinct_id: 'alice' }),
+      // $merge_dangerously merges identified persons anyway.
+      e('$merge_dangerously', 'dave', '2024-03-04T00:00:00Z', { alias: 'bob' }),
+    ]);
+    expect(await personOf('anon')).toBe('alice');
+    expect(await personOf('bob')).toBe('dave');
+    expect(await personOf('carol')).toBe('carol');
+  });
+
+  it('$set: latest per key wins; $set_once: earliest wins; arrival order does not matter', async () => {
+    await importLines('s2.jsonl', [
+      e('x', 'p', '2024-03-03T00:00:00Z', { $set: { plan: 'pro' }, $set_once: { first: 'c' } }),
+      e('x', 'p', '2024-03-02T00:00:00Z', {
+        $set: { plan: 'team', seats: 3 },
+        $set_once: { first: 'b', ref: 'ad' },
+      }),
+    ]);
+    await importLines('s1.jsonl', [
+      e('x', 'p', '2024-03-01T00:00:00Z', { $set: { plan: 'free' }, $set_once: { first: 'a' } }),
+      // Top-level $set of an SDK payload counts too.
+      ev({ event: 'y', distinct_id: 'p', timestamp: '2024-03-04T00:00:00Z', $set: { seats: 5 } }),
+    ]);
+    const [p] = await rows<{ properties: string }>("SELECT properties FROM persons WHERE person_id = 'p'");
+    // plan: latest $set (03-03 'pro'); seats: latest (03-04, 5); first: earliest $set_once (03-01 'a').
+    expect(JSON.parse(p!.properties)).toEqual({ plan: 'pro', seats: 5, first: 'a', ref: 'ad' });
+  });
+
+  it('applyIdentity derives identity for events stored by another path', async () => {
+    await engine.exec(
+      raw(`INSERT INTO events (uuid, event, distinct_id, person_id, timestamp, properties) VALUES
+        ('x1', '$pageview', 'anon9', 'anon9', '2024-03-01T00:00:00Z', '{}'),
+        ('x2', '$identify', 'user9', 'user9', '2024-03-01T00:01:00Z', '{"$anon_distinct_id":"anon9","$set":{"k":"v"}}')`),
+    );
+    await applyIdentity(engine);
+    expect(await rows('SELECT DISTINCT person_id FROM events')).toEqual([{ person_id: 'user9' }]);
+    expect(await rows('SELECT person_id, properties FROM persons')).toEqual([
+      { person_id: 'user9', properties: '{"k":"v"}' },
+    ]);
+  });
+});
+
+describe('groups', () => {
+  it('keeps the latest $group_set value per key, whatever the arrival order', async () => {
+    const gi = (t: string, set: Record<string, unknown>): string =>
+      e('$groupidentify', 'u', t, { $group_type: 'organization', $group_key: 'acme', $group_set: set });
+    await importLines('g2.jsonl', [
+      gi('2024-03-05T00:00:00Z', { name: 'Acme Inc', employees: 50 }),
+      e('$pageview', 'u', '2024-02-20T00:00:00Z', { $groups: { organization: 'acme', project: 7 } }),
+    ]);
+    await importLines('g1.jsonl', [
+      gi('2024-03-01T00:00:00Z', { name: 'Acme', industry: 'retail', employees: 10 }),
+    ]);
+    const got = await rows<{ group_type: string; group_key: string; properties: string; created: string }>(
+      "SELECT group_type, group_key, properties, strftime(created_at, '%Y-%m-%d') AS created FROM groups ORDER BY 1",
+    );
+    expect(got.map((g) => ({ ...g, properties: JSON.parse(g.properties) as unknown }))).toEqual([
+      // name and employees from 03-05 (latest), industry only ever set on 03-01; first seen 02-20.
+      {
+        group_type: 'organization',
+        group_key: 'acme',
+        properties: { name: 'Acme Inc', employees: 50, industry: 'retail' },
+        created: '2024-02-20',
+      },
+      { group_type: 'project', group_key: '7', properties: {}, created: '2024-02-20' },
+    ]);
+  });
+});
+
+describe('real PostHog capture output', () => {
+  it('imports with identity and groups resolved', async () => {
+    const r = await importEvents(engine, 'test/fixtures/real/posthog-payloads/decoded_events.jsonl');
+    // The dump replays some requests: 6 events arrive twice with the same uuid and are stored once.
+    expect(r).toMatchObject({ records: 88, inserted: 82, duplicates: 6, rejected: [] });
+    const user = 'pWAkITyQ3CN7332UqQxnH6p3FV8VJd7pY647EdNkxWc';
+    const anon = '018a981f-4b2d-78ae-947b-bedbaa02a0f4';
+    // The one $identify merges the posthog-js anonymous device id into the logged-in user:
+    // 79 lines of the user + 3 of the anonymous id (before the $identify at 09:15:02.325), less 6 repeats.
+    expect(
+      await rows(
+        `SELECT person_id, count(*)::INTEGER AS n FROM events WHERE distinct_id IN ('${user}', '${anon}') GROUP BY 1`,
+      ),
+    ).toEqual([{ person_id: user, n: 76 }]);
+    const [person] = await rows<{ properties: string; is_identified: boolean; created: string }>(
+      `SELECT properties, is_identified, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%g') AS created FROM persons WHERE person_id = '${user}'`,
+    );
+    expect(person).toEqual({
+      properties: '{"email":"xavier@posthog.com"}',
+      is_identified: true,
+      created: '2023-09-15T09:15:02.318',
+    });
+    // 7 persons: the merged user and 6 distinct ids of posthog-node / batch-export events.
+    expect(await rows('SELECT count(*)::INTEGER AS n FROM persons')).toEqual([{ n: 7 }]);
+    const groups = await rows<{ group_type: string; name: unknown; ingested: unknown; site: unknown }>(
+      `SELECT group_type, properties ->> 'name' AS name, properties ->> 'ingested_event' AS ingested,
+        properties ->> 'site_url' AS site FROM groups ORDER BY group_type`,
+    );
+    expect(groups).toEqual([
+      { group_type: 'instance', name: null, ingested: null, site: 'http://localhost:8000' },
+      { group_type: 'organization', name: 'X', ingested: null, site: null },
+      // ingested_event false at 09:15:02, true at 09:15:18: the latest wins.
+      { group_type: 'project', name: 'Default Project', ingested: 'true', site: null },
+    ]);
+    expect(
+      await rows(
+        "SELECT count(*)::INTEGER AS n FROM events WHERE organization = '018a981e-f55c-0000-a85d-25c15e555d5d'",
+      ),
+    ).toEqual([{ n: 71 }]); // 76 lines with this $groups.organization, less 5 repeats
   });
 });

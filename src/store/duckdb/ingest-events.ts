@@ -1,17 +1,15 @@
 /**
- * Loading PostHog-format event files into DuckDB (SPEC §3.1), set-based from end to end:
+ * Loading PostHog-format event files into DuckDB (SPEC §3.1), set-based from end to end. The
+ * rules (validation, dedupe, timestamps, rejects) are in docs/ingest.md.
  *
- * 1. `stage…`: the file becomes `_ingest_src(line, raw, j, props_invalid, reader_reason)`. JSON
- *    Lines are read as raw lines with DuckDB's CSV reader (one VARCHAR column, a delimiter that
- *    cannot appear in valid JSON), so a bad line never stops the scan; lines the reader itself
- *    rejects (invalid UTF-8) land in its rejects table with their physical line. `j` is the list of
- *    the fields we need, extracted with one JSON parse per record (see FIELDS).
- * 2. `classify`: every record gets either a reason it is bad or its normalized columns
- *    (`_ingest_rows`). Timestamps normalize to UTC; a missing uuid becomes an md5 of
- *    (event, distinct_id, timestamp, properties) formatted as a UUID.
- * 3. `selectNew`: dedupe within the file (first line wins) and against `events` on uuid
- *    (`_ingest_new`).
- * The caller then resolves identity (ingest-identity.ts) and inserts. See docs/ingest.md.
+ * 1. One pass reads and classifies the file into `_ingest_rows`: for each record either a fault
+ *    (field, reason) or its normalized columns. JSON Lines are read as raw lines with DuckDB's CSV
+ *    reader (one VARCHAR column, a delimiter that cannot appear in valid JSON), so a bad line
+ *    never stops the scan, and the fields we need come out of one JSON parse per line (FIELDS).
+ *    Lines the reader itself rejects (invalid UTF-8) land in its rejects table with their line.
+ * 2. Physical lines are worked out only for bad records (see `lineOf`).
+ * 3. In one transaction: identity (ingest-identity.ts), then one INSERT that dedupes within the
+ *    file (first record wins) and against `events` on uuid, then persons and groups.
  */
 import type { Engine } from '../engine.js';
 import { raw, sql, type Sql } from '../sql.js';
@@ -51,129 +49,83 @@ const READER_REASONS: Record<string, string> = {
   'LINE SIZE OVER MAXIMUM': 'line longer than 256 MB',
 };
 
-export interface StageResult {
-  /** Non-blank records read, good and bad. */
-  records: number;
-}
-
-/** Drops the temporary tables of one import. */
-export async function dropStage(engine: Engine): Promise<void> {
-  for (const t of ['_ingest_lines', '_ingest_reader_rejects', '_ingest_src', '_ingest_rows', '_ingest_new']) {
-    await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
-  }
-}
-
-function compression(gzip: boolean): Sql {
-  return raw(gzip ? "'gzip'" : "'none'");
-}
+const TEMP_TABLES = ['_ingest_rows', '_ingest_reader_rejects', '_ingest_reader_scans'];
 
 /**
- * Lines of a JSON Lines file into `_ingest_src`, each with its 1-based physical line. DuckDB's
- * ordinality counts the rows it returns; rows the reader rejected (with their physical line) are
- * not returned, so every later row shifts: line = ordinality + the number of rejected lines whose
- * (line − rank) is below the ordinality (rank: 1-based among rejected lines). `lineOffset` is 1
- * when a header line precedes the records.
+ * A source relation for `classify`: `ord` (1-based record number), `j` (the FIELDS of the record
+ * as JSON, NULL when it is not valid JSON), `is_obj`, `props_invalid`, `raw` (the record's text,
+ * kept only for bad records of formats without physical lines).
  */
-async function stageLines(engine: Engine, file: string, gzip: boolean): Promise<void> {
-  await readWithRejects(
-    engine,
-    sql`SELECT ordinality AS ord, raw FROM read_csv(${file}, columns = {'raw': 'VARCHAR'}, delim = '\x01',
-      quote = '', escape = '', header = false, auto_detect = false, compression = ${compression(gzip)},
-      max_line_size = ${raw(String(MAX_LINE_BYTES))}, buffer_size = ${raw(String(MAX_LINE_BYTES * 2))},
-      ${rejectsOptions()}) WITH ORDINALITY`,
-  );
-  await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_src AS
-    SELECT line, raw, try(json_extract(raw, ${FIELDS_SQL})) AS j, false AS props_invalid,
-      NULL::VARCHAR AS reader_reason
-    FROM _ingest_lines WHERE raw IS NOT NULL AND trim(raw, ' \t\r') <> ''`);
-  await engine.exec(readerRejectsInsert());
+interface Source {
+  relation: Sql;
+  /** Lines before the first record (a CSV header). */
+  lineOffset: number;
+  /** Whether the DuckDB CSV reader ran with a rejects table. */
+  readerRejects: boolean;
+  /** Whether record numbers are physical lines (JSON Lines, CSV) or record indexes. */
+  physicalLines: boolean;
 }
 
-function rejectsOptions(): Sql {
-  return raw(
-    "store_rejects = true, ignore_errors = true, rejects_table = '_ingest_reader_rejects', rejects_scan = '_ingest_reader_scans'",
-  );
+function compressionOption(gzip: boolean, uncompressed: string): Sql {
+  return raw(gzip ? "'gzip'" : `'${uncompressed}'`);
 }
 
-async function readWithRejects(engine: Engine, reader: Sql, lineOffset = 0): Promise<void> {
-  await engine.exec(
-    raw('DROP TABLE IF EXISTS _ingest_reader_rejects; DROP TABLE IF EXISTS _ingest_reader_scans'),
-  );
-  await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_lines_ord AS ${reader}`);
-  const [{ n } = { n: 0 }] = await engine.query<{ n: number }>(
-    raw('SELECT count(*)::BIGINT AS n FROM _ingest_reader_rejects'),
-  );
-  const off = raw(String(lineOffset));
-  if (n === 0) {
-    await engine.exec(
-      sql`CREATE OR REPLACE TEMP TABLE _ingest_lines AS SELECT ord + ${off} AS line, * EXCLUDE (ord) FROM _ingest_lines_ord`,
-    );
-  } else {
-    await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_lines AS
-      WITH ranked AS (
-        SELECT line - ${off} - row_number() OVER (ORDER BY line) AS shift_key,
-          row_number() OVER (ORDER BY line) AS shifted
-        FROM (SELECT DISTINCT line FROM _ingest_reader_rejects)
-      ), r AS (SELECT shift_key, max(shifted) AS shifted FROM ranked GROUP BY shift_key)
-      SELECT l.ord + ${off} + coalesce(r.shifted, 0) AS line, l.* EXCLUDE (ord)
-      FROM _ingest_lines_ord l ASOF LEFT JOIN r ON l.ord > r.shift_key`);
-  }
-  await engine.exec(raw('DROP TABLE _ingest_lines_ord'));
+const REJECTS_OPTIONS = raw(
+  "store_rejects = true, ignore_errors = true, rejects_table = '_ingest_reader_rejects', rejects_scan = '_ingest_reader_scans'",
+);
+const LINE_SIZE_OPTIONS = raw(`max_line_size = ${MAX_LINE_BYTES}, buffer_size = ${MAX_LINE_BYTES * 2}`);
+
+function jsonLinesSource(file: string, gzip: boolean): Source {
+  return {
+    relation: sql`(SELECT ordinality AS ord, try(json_extract(raw, ${FIELDS_SQL})) AS j,
+        starts_with(ltrim(raw, ' \t\r'), '{') AS is_obj, false AS props_invalid, NULL::VARCHAR AS raw
+      FROM read_csv(${file}, columns = {'raw': 'VARCHAR'}, delim = '\x01', quote = '', escape = '',
+        header = false, auto_detect = false, compression = ${compressionOption(gzip, 'none')},
+        ${LINE_SIZE_OPTIONS}, ${REJECTS_OPTIONS}) WITH ORDINALITY
+      WHERE raw IS NOT NULL AND trim(raw, ' \t\r') <> '')`,
+    lineOffset: 0,
+    readerRejects: true,
+    physicalLines: true,
+  };
 }
 
-/** Rejected reader lines as `_ingest_src` rows with a `reader_reason`. */
-function readerRejectsInsert(): Sql {
-  const whens = Object.entries(READER_REASONS)
-    .map(([k, v]) => `WHEN '${k}' THEN '${v.replaceAll("'", "''")}'`)
-    .join(' ');
-  return raw(`INSERT INTO _ingest_src (line, raw, j, props_invalid, reader_reason)
-    SELECT line, NULL, NULL, false,
-      min(CASE error_type ${whens} ELSE 'unreadable: ' || error_message END)
-    FROM _ingest_reader_rejects GROUP BY line`);
-}
-
-/** A JSON array file: one record per element, numbered from 1. */
-async function stageJsonArray(engine: Engine, file: string, gzip: boolean): Promise<void> {
-  try {
-    await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_src AS
-      SELECT ordinality AS line, json::VARCHAR AS raw, try(json_extract(json, ${FIELDS_SQL})) AS j,
-        false AS props_invalid, NULL::VARCHAR AS reader_reason
-      FROM read_json(${file}, format = 'array', records = false, compression = ${raw(gzip ? "'gzip'" : "'uncompressed'")},
-        maximum_object_size = ${raw(String(MAX_LINE_BYTES))}) WITH ORDINALITY`);
-  } catch (e) {
-    throw new InputError(`not a readable JSON array: ${firstLine((e as Error).message)}`, { file });
-  }
+function jsonArraySource(file: string, gzip: boolean): Source {
+  return {
+    relation: sql`(SELECT ordinality AS ord, try(json_extract(json, ${FIELDS_SQL})) AS j,
+        json_type(json) = 'OBJECT' AS is_obj, false AS props_invalid, json::VARCHAR AS raw
+      FROM read_json(${file}, format = 'array', records = false,
+        compression = ${compressionOption(gzip, 'uncompressed')},
+        maximum_object_size = ${raw(String(MAX_LINE_BYTES))}) WITH ORDINALITY)`,
+    lineOffset: 0,
+    readerRejects: false,
+    physicalLines: false,
+  };
 }
 
 const TABULAR_COLUMNS = ['event', 'distinct_id', 'timestamp', 'properties', 'uuid'] as const;
 type TabularColumn = (typeof TABULAR_COLUMNS)[number];
 
 /**
- * CSV (header required; every column text) and Parquet (typed columns): the same `j` list built
- * from columns. A text `properties` column holds JSON; a struct/map one is converted.
+ * CSV (header required; every column text) and Parquet (typed columns) give the same `j` list,
+ * built from columns. A text `properties` column holds JSON; a struct/map one is converted.
  */
-async function stageTabular(
+async function tabularSource(
   engine: Engine,
   file: string,
   format: 'csv' | 'parquet',
   gzip: boolean,
-): Promise<void> {
+): Promise<Source> {
   const reader =
     format === 'parquet'
       ? sql`read_parquet(${file})`
       : sql`read_csv(${file}, header = true, all_varchar = true, auto_detect = true, quote = '"', escape = '"',
-          compression = ${compression(gzip)}, max_line_size = ${raw(String(MAX_LINE_BYTES))},
-          buffer_size = ${raw(String(MAX_LINE_BYTES * 2))}, ${rejectsOptions()})`;
+          compression = ${compressionOption(gzip, 'none')}, ${LINE_SIZE_OPTIONS}, ${REJECTS_OPTIONS})`;
   let columns: { column_name: string; column_type: string }[];
   try {
     columns = await engine.query(sql`DESCRIBE SELECT * FROM ${reader}`);
   } catch (e) {
-    throw new InputError(
-      `not a readable ${format === 'csv' ? 'CSV' : 'Parquet'} file: ${firstLine((e as Error).message)}`,
-      {
-        file,
-      },
-    );
+    const what = format === 'csv' ? 'CSV' : 'Parquet';
+    throw new InputError(`not a readable ${what} file: ${firstLine((e as Error).message)}`, { file });
   }
   const types = new Map(columns.map((c) => [c.column_name, c.column_type]));
   for (const name of types.keys()) {
@@ -186,66 +138,46 @@ async function stageTabular(
   }
   const present = TABULAR_COLUMNS.filter((c) => types.has(c));
   const col = (c: TabularColumn): Sql => (types.has(c) ? raw(`"${c}"`) : raw('NULL'));
-  const propsIsText = types.has('properties') && types.get('properties') === 'VARCHAR';
+  const propsIsText = types.get('properties') === 'VARCHAR';
   const props = propsIsText
     ? sql`CASE WHEN json_valid(${col('properties')}) THEN json(${col('properties')}) END`
     : sql`to_json(${col('properties')})`;
   const propsInvalid = propsIsText
     ? sql`(${col('properties')} IS NOT NULL AND trim(${col('properties')}) <> '' AND NOT json_valid(${col('properties')}))`
     : raw('false');
-
-  if (format === 'csv') {
-    await readWithRejects(engine, sql`SELECT ordinality AS ord, * FROM ${reader} WITH ORDINALITY`, 1);
-  } else {
-    await engine.exec(
-      sql`CREATE OR REPLACE TEMP TABLE _ingest_lines AS SELECT ordinality AS line, * FROM ${reader} WITH ORDINALITY`,
-    );
-  }
-  await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_src AS
-    SELECT line, json_object(${raw(present.map((c) => `'${c}', "${c}"`).join(', '))})::VARCHAR AS raw,
-      [to_json(${col('event')}), to_json(${col('distinct_id')}), to_json(${col('timestamp')}), p,
-       to_json(${col('uuid')}), NULL, NULL, json_extract(p, '$.distinct_id'), json_extract(p, '$."$groups"')]::JSON[] AS j,
-      props_invalid, NULL::VARCHAR AS reader_reason
-    FROM (SELECT *, ${props} AS p, ${propsInvalid} AS props_invalid FROM _ingest_lines) t`);
-  if (format === 'csv') await engine.exec(readerRejectsInsert());
+  return {
+    relation: sql`(SELECT ord, [to_json(${col('event')}), to_json(${col('distinct_id')}), to_json(${col('timestamp')}),
+        p, to_json(${col('uuid')}), NULL, NULL, json_extract(p, '$.distinct_id'), json_extract(p, '$."$groups"')]::JSON[] AS j,
+        true AS is_obj, props_invalid,
+        json_object(${raw(present.map((c) => `'${c}', "${c}"`).join(', '))})::VARCHAR AS raw
+      FROM (SELECT ordinality AS ord, *, ${props} AS p, ${propsInvalid} AS props_invalid FROM ${reader} WITH ORDINALITY))`,
+    lineOffset: format === 'csv' ? 1 : 0,
+    readerRejects: format === 'csv',
+    physicalLines: format === 'csv',
+  };
 }
 
 function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
-/** Reads `file` into `_ingest_src`. Throws `InputError` only when the file as a whole is unreadable. */
-export async function stageEventFile(
-  engine: Engine,
-  file: string,
-  format: StagedFormat,
-  gzip: boolean,
-): Promise<StageResult> {
-  if (format === 'jsonl') await stageLines(engine, file, gzip);
-  else if (format === 'json-array') await stageJsonArray(engine, file, gzip);
-  else await stageTabular(engine, file, format, gzip);
-  const [{ n } = { n: 0 }] = await engine.query<{ n: number }>(
-    raw('SELECT count(*)::BIGINT AS n FROM _ingest_src'),
-  );
-  return { records: n };
-}
+/** `YYYY-MM-DDTHH:MM:SS.ffffffZ` text of a UTC timestamp: the timestamp part of a derived uuid. */
+const HASH_TS = "strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ')";
 
 /**
- * `_ingest_src` → `_ingest_rows`: a reason and field for each bad record, the normalized columns
- * for each good one. The first failing check names the record's fault.
+ * `source` → `_ingest_rows(ord, line, field, reason, raw, uuid, event, distinct_id, timestamp,
+ * properties, groups, organization)`. The first failing check names a record's fault.
  */
-export async function classifyStaged(engine: Engine): Promise<void> {
-  await engine.exec(
-    raw(`CREATE OR REPLACE TEMP TABLE _ingest_rows AS
+async function classify(engine: Engine, source: Source): Promise<void> {
+  await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_rows AS
     WITH f AS (
-      SELECT line, raw, j, props_invalid, reader_reason,
-        j IS NOT NULL AND (raw IS NULL OR starts_with(ltrim(raw, ' \t\r'), '{')) AS is_obj,
+      SELECT ord, j, is_obj, props_invalid, raw,
         json_type(j[1]) AS ev_t,
         CASE WHEN j[2] IS NULL OR json_type(j[2]) = 'NULL' THEN j[8] ELSE j[2] END AS did_j,
         json_type(j[3]) AS ts_t,
         json_type(j[4]) AS props_t,
         json_type(j[5]) AS uuid_t
-      FROM _ingest_src
+      FROM ${source.relation}
     ), g AS (
       SELECT *,
         CASE WHEN ev_t = 'VARCHAR' THEN j[1] ->> '$' END AS event,
@@ -260,7 +192,6 @@ export async function classifyStaged(engine: Engine): Promise<void> {
     ), c AS (
       SELECT *,
         CASE
-          WHEN reader_reason IS NOT NULL THEN [NULL, reader_reason]
           WHEN j IS NULL THEN [NULL, 'invalid JSON (truncated or malformed)']
           WHEN NOT is_obj THEN [NULL, 'not a JSON object']
           WHEN ev_t IS NULL OR ev_t = 'NULL' THEN ['event', 'missing']
@@ -273,79 +204,61 @@ export async function classifyStaged(engine: Engine): Promise<void> {
           WHEN ts_text IS NULL THEN ['timestamp', 'must be an ISO 8601 string, got ' || lower(ts_t)]
           WHEN ts IS NULL THEN ['timestamp', 'not an ISO 8601 timestamp: ' || left(ts_text, 40)]
           WHEN props_invalid THEN ['properties', 'not valid JSON']
-          WHEN props_t IS NOT NULL AND props_t NOT IN ('OBJECT', 'NULL') THEN ['properties', 'must be an object, got ' || lower(props_t)]
+          WHEN props_t IS NOT NULL AND props_t NOT IN ('OBJECT', 'NULL')
+            THEN ['properties', 'must be an object, got ' || lower(props_t)]
           WHEN uuid_t IS NOT NULL AND uuid_t NOT IN ('VARCHAR', 'NULL') THEN ['uuid', 'must be a string, got ' || lower(uuid_t)]
         END AS fault
       FROM h
+    ), n AS (
+      SELECT ord, fault, raw, event, distinct_id, ts,
+        CASE WHEN fault IS NULL THEN
+          CASE WHEN json_type(j[6]) = 'OBJECT' OR json_type(j[7]) = 'OBJECT' THEN
+            json_merge_patch(coalesce(CASE WHEN props_t = 'OBJECT' THEN j[4] END, '{}'),
+              json_object('$set', CASE WHEN json_type(j[6]) = 'OBJECT' THEN j[6] END,
+                          '$set_once', CASE WHEN json_type(j[7]) = 'OBJECT' THEN j[7] END))
+          ELSE coalesce(CASE WHEN props_t = 'OBJECT' THEN j[4] END, '{}') END
+        END AS properties,
+        CASE WHEN uuid_t = 'VARCHAR' AND (j[5] ->> '$') <> '' THEN j[5] ->> '$' END AS given_uuid,
+        CASE WHEN json_type(j[9]) = 'OBJECT' THEN j[9] END AS groups
+      FROM c
     )
-    SELECT line, fault[1] AS field, fault[2] AS reason,
-      event, distinct_id, ts AS timestamp,
-      CASE WHEN fault IS NULL THEN
-        CASE WHEN json_type(j[6]) = 'OBJECT' OR json_type(j[7]) = 'OBJECT' THEN
-          json_merge_patch(coalesce(CASE WHEN props_t = 'OBJECT' THEN j[4] END, '{}'),
-            json_object('$set', CASE WHEN json_type(j[6]) = 'OBJECT' THEN j[6] END,
-                        '$set_once', CASE WHEN json_type(j[7]) = 'OBJECT' THEN j[7] END))
-        ELSE coalesce(CASE WHEN props_t = 'OBJECT' THEN j[4] END, '{}') END
-      END AS properties,
-      CASE WHEN uuid_t = 'VARCHAR' AND (j[5] ->> '$') <> '' THEN j[5] ->> '$' END AS given_uuid,
-      CASE WHEN json_type(j[9]) = 'OBJECT' THEN j[9] END AS groups
-    FROM c`),
-  );
+    SELECT ord, NULL::BIGINT AS line, fault[1] AS field, fault[2] AS reason,
+      CASE WHEN fault IS NOT NULL THEN raw END AS raw,
+      CASE WHEN fault IS NOT NULL THEN NULL WHEN given_uuid IS NOT NULL THEN given_uuid
+        ELSE regexp_replace(
+          md5(event || chr(31) || distinct_id || chr(31) || ${raw(HASH_TS)} || chr(31) || properties),
+          '^(.{8})(.{4})(.{4})(.{4})(.{12})$', '\\1-\\2-\\3-\\4-\\5')
+      END AS uuid,
+      event, distinct_id, ts AS timestamp, properties, groups, groups ->> 'organization' AS organization
+    FROM n`);
+  if (source.readerRejects) {
+    const whens = Object.entries(READER_REASONS)
+      .map(([k, v]) => `WHEN '${k}' THEN '${v.replaceAll("'", "''")}'`)
+      .join(' ');
+    await engine.exec(
+      raw(`INSERT INTO _ingest_rows (ord, line, reason)
+      SELECT NULL, line, min(CASE error_type ${whens} ELSE 'unreadable: ' || error_message END)
+      FROM _ingest_reader_rejects GROUP BY line`),
+    );
+  }
 }
 
 /**
- * Good rows of `_ingest_rows` not already stored → `_ingest_new`, with uuids filled in.
- * Returns how many good records there were and how many are new.
+ * Physical lines of the bad records. DuckDB's ordinality counts the rows the reader returns; the
+ * lines it rejected (which it reports with their physical line) are not returned, so each later
+ * row shifts by one: line = ordinality + offset + the number of rejected lines whose
+ * (line − offset − rank) is below the ordinality (rank: 1-based among rejected lines).
  */
-export async function selectNew(engine: Engine): Promise<{ good: number; fresh: number }> {
-  await engine.exec(
-    raw(`CREATE OR REPLACE TEMP TABLE _ingest_new AS
-    WITH good AS (
-      SELECT line, event, distinct_id, timestamp, properties, groups,
-        coalesce(given_uuid, (
-          SELECT h[1:8] || '-' || h[9:12] || '-' || h[13:16] || '-' || h[17:20] || '-' || h[21:32]
-          FROM (SELECT md5(event || chr(31) || distinct_id || chr(31) || strftime(timestamp, '%Y-%m-%dT%H:%M:%S.%fZ')
-                           || chr(31) || properties) AS h)
-        )) AS uuid
-      FROM _ingest_rows WHERE reason IS NULL
-    ), first AS (
-      SELECT * FROM good QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY line) = 1
-    )
-    SELECT uuid, event, distinct_id, timestamp, properties, groups,
-      groups ->> 'organization' AS organization
-    FROM first f WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.uuid = f.uuid)`),
-  );
-  const [r] = await engine.query<{ good: number; fresh: number }>(
-    raw(`SELECT
-    (SELECT count(*) FROM _ingest_rows WHERE reason IS NULL)::BIGINT AS good,
-    (SELECT count(*) FROM _ingest_new)::BIGINT AS fresh`),
-  );
-  return r ?? { good: 0, fresh: 0 };
-}
-
-/** Bad records, by line. */
-export async function rejectedRows(
-  engine: Engine,
-): Promise<{ line: number; reason: string; field: string | null }[]> {
-  return engine.query(
-    raw('SELECT line, reason, field FROM _ingest_rows WHERE reason IS NOT NULL ORDER BY line'),
-  );
-}
-
-/** The stored text of bad records (JSON arrays and Parquet, where there is no physical line). */
-export async function rejectedRecordText(engine: Engine): Promise<{ line: number; raw: string | null }[]> {
-  return engine.query(
-    raw(`SELECT s.line, s.raw FROM _ingest_src s
-    JOIN _ingest_rows r USING (line) WHERE r.reason IS NOT NULL ORDER BY s.line`),
-  );
-}
-
-/** Inserts `_ingest_new` into `events` with each row's resolved person. */
-export async function insertNew(engine: Engine, source: string): Promise<void> {
-  await engine.exec(sql`INSERT INTO events (uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, source)
-    SELECT n.uuid, n.event, n.distinct_id, coalesce(p.person_id, n.distinct_id), n.timestamp, n.properties,
-      n.organization, n.groups, ${source}
-    FROM _ingest_new n LEFT JOIN person_distinct_ids p ON p.distinct_id = n.distinct_id`);
+function lineOf(source: Source): Sql {
+  const off = raw(String(source.lineOffset));
+  if (!source.readerRejects) return sql`(SELECT ord + ${off} AS ord_line, * FROM _ingest_rows)`;
+  return sql`(
+    WITH ranked AS (
+      SELECT line - ${off} - row_number() OVER (ORDER BY line) AS shift_key, row_number() OVER (ORDER BY line) AS shifted
+      FROM (SELECT DISTINCT line FROM _ingest_reader_rejects)
+    ), r AS (SELECT shift_key, max(shifted) AS shifted FROM ranked GROUP BY shift_key)
+    SELECT coalesce(b.line, b.ord + ${off} + coalesce(r.shifted, 0)) AS ord_line, b.*
+    FROM (SELECT * FROM _ingest_rows WHERE reason IS NOT NULL) b ASOF LEFT JOIN r ON b.ord > r.shift_key)`;
 }
 
 export interface LoadedEventFile {
@@ -357,52 +270,84 @@ export interface LoadedEventFile {
   rejectedText?: { line: number; raw: string | null }[];
 }
 
+/** The good records just read, as the scope identity, persons and groups are refreshed for. */
+const GOOD = raw('(SELECT * FROM _ingest_rows WHERE reason IS NULL)');
+
 /**
- * The whole DuckDB import of one event file: stage, classify, dedupe, then in one transaction
- * resolve identity, insert, rewrite moved persons, refresh persons and groups, log the import.
+ * The whole DuckDB import of one event file: read and classify, then in one transaction resolve
+ * identity, insert the new events, rewrite moved persons, refresh persons and groups, log it.
  */
 export async function loadEventFile(
   engine: Engine,
   file: string,
   kind: { format: StagedFormat; gzip: boolean },
-  source: string,
+  sourceName: string,
   progress: (msg: string) => void = () => undefined,
 ): Promise<LoadedEventFile> {
   const t0 = performance.now();
   const secs = (): string => ((performance.now() - t0) / 1000).toFixed(1) + 's';
   try {
-    const { records } = await stageEventFile(engine, file, kind.format, kind.gzip);
-    progress(`${file}: read ${records} records (${secs()})`);
-    await classifyStaged(engine);
-    const { good, fresh } = await selectNew(engine);
-    const rejected = await rejectedRows(engine);
-    const rejectedText =
-      rejected.length > 0 && (kind.format === 'json-array' || kind.format === 'parquet')
-        ? await rejectedRecordText(engine)
-        : undefined;
-    progress(`${file}: ${good} good, ${rejected.length} bad, ${fresh} new (${secs()})`);
-    await engine.exec(raw('DROP TABLE IF EXISTS _ingest_src; DROP TABLE IF EXISTS _ingest_lines'));
+    for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
+    const source =
+      kind.format === 'jsonl'
+        ? jsonLinesSource(file, kind.gzip)
+        : kind.format === 'json-array'
+          ? jsonArraySource(file, kind.gzip)
+          : await tabularSource(engine, file, kind.format, kind.gzip);
+    try {
+      await classify(engine, source);
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(`not readable as ${kind.format}: ${firstLine((e as Error).message)}`, { file });
+    }
+    const [counts] = await engine.query<{ records: number; good: number }>(
+      raw(`SELECT count(*)::BIGINT AS records,
+      count(*) FILTER (WHERE reason IS NULL)::BIGINT AS good FROM _ingest_rows`),
+    );
+    const { records, good } = counts ?? { records: 0, good: 0 };
+    const bad = await engine.query<{
+      line: number;
+      reason: string;
+      field: string | null;
+      raw: string | null;
+    }>(
+      sql`SELECT ord_line AS line, reason, field, raw FROM ${lineOf(source)} WHERE reason IS NOT NULL ORDER BY ord_line`,
+    );
+    progress(`${file}: read ${records} records, ${bad.length} bad (${secs()})`);
 
+    let inserted = 0;
     await engine.exec(raw('BEGIN TRANSACTION'));
     try {
-      const scope = raw('_ingest_new');
-      await resolveIdentity(engine, scope);
-      await insertNew(engine, source);
+      await resolveIdentity(engine, GOOD);
+      const [ins] = await engine.query<{ Count: number }>(sql`INSERT INTO events
+        (uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, source)
+        SELECT n.uuid, n.event, n.distinct_id, coalesce(p.person_id, n.distinct_id), n.timestamp, n.properties,
+          n.organization, n.groups, ${sourceName}
+        FROM (SELECT * FROM _ingest_rows WHERE reason IS NULL QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY ord) = 1) n
+        LEFT JOIN person_distinct_ids p ON p.distinct_id = n.distinct_id
+        WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.uuid = n.uuid)`);
+      inserted = ins?.Count ?? 0;
       await updateEventPersons(engine);
-      progress(`${file}: stored ${fresh} events; refreshing persons and groups (${secs()})`);
-      await refreshPersons(engine, scope);
-      await refreshGroups(engine, scope);
+      progress(`${file}: stored ${inserted} new events; refreshing persons and groups (${secs()})`);
+      await refreshPersons(engine, GOOD);
+      await refreshGroups(engine, GOOD);
       await engine.exec(sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected)
-        VALUES (${source}, 'events', now(), ${records}, ${fresh}, ${rejected.length})`);
+        VALUES (${sourceName}, 'events', now(), ${records}, ${inserted}, ${bad.length})`);
       await engine.exec(raw('COMMIT'));
     } catch (e) {
       await engine.exec(raw('ROLLBACK'));
       throw e;
     }
     progress(`${file}: done (${secs()})`);
-    return { records, inserted: fresh, duplicates: good - fresh, rejected, rejectedText };
+    return {
+      records,
+      inserted,
+      duplicates: good - inserted,
+      rejected: bad.map(({ line, reason, field }) => ({ line, reason, field })),
+      rejectedText: source.physicalLines ? undefined : bad.map(({ line, raw }) => ({ line, raw })),
+    };
   } finally {
-    await dropStage(engine);
+    for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
     await dropIdentityTemps(engine);
   }
 }

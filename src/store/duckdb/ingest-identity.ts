@@ -43,6 +43,7 @@ export async function resolveIdentity(engine: Engine, scope: Sql): Promise<void>
         FROM ${scope.toString()} WHERE event IN ('$identify', '$create_alias', '$merge_dangerously')
       )
     ) WHERE from_id IS NOT NULL AND from_id <> '' AND from_id <> distinct_id
+    QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY timestamp) = 1
     ON CONFLICT DO NOTHING`),
   );
 
@@ -52,8 +53,8 @@ export async function resolveIdentity(engine: Engine, scope: Sql): Promise<void>
     first_as_anon AS (SELECT from_id, arg_min(into_id, (timestamp, event_uuid)) AS into_id FROM ident GROUP BY from_id),
     identified_at AS (SELECT into_id AS id, min((timestamp, event_uuid)) AS at FROM ident GROUP BY into_id)
     SELECT m.from_id, m.into_id, m.timestamp FROM identity_merges m
-    LEFT JOIN first_as_anon f ON m.kind = '$identify' AND f.from_id = m.from_id
-    LEFT JOIN identified_at i ON m.kind = '$identify' AND i.id = m.from_id
+    LEFT JOIN first_as_anon f ON f.from_id = m.from_id
+    LEFT JOIN identified_at i ON i.id = m.from_id
     WHERE m.kind <> '$identify' OR (f.into_id = m.into_id AND (i.at IS NULL OR i.at > (m.timestamp, m.event_uuid)))`),
   );
 
