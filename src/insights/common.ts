@@ -107,9 +107,26 @@ export function dayKey(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
 
-/** SQL: the `YYYY-MM-DD` key of the interval holding `ts`; matches `dayKey(truncate(...))`. */
-export function sqlBucket(d: Dialect, ts: Sql, unit: Interval, weekStart: WeekStartDay = 'sunday'): Sql {
-  return d.sqlDayKey(d.sqlDateTrunc(unit, ts, weekStart));
+/**
+ * The number of the interval holding `d`, counted from 1970 (see `Dialect.sqlIntervalNumber`,
+ * which computes the same in SQL): SQL groups by these integers, JS turns them back into dates.
+ */
+export function intervalNumber(d: Date, unit: Interval, weekStart: WeekStartDay = 'sunday'): number {
+  if (unit === 'month') return (d.getUTCFullYear() - 1970) * 12 + d.getUTCMonth();
+  const days = Math.floor(d.getTime() / 86_400_000);
+  return unit === 'day' ? days : Math.floor((days + (weekStart === 'sunday' ? 4 : 3)) / 7);
+}
+
+/** The first instant of interval number `n`. */
+export function intervalStart(n: number, unit: Interval, weekStart: WeekStartDay = 'sunday'): Date {
+  if (unit === 'month') return new Date(Date.UTC(1970 + Math.floor(n / 12), ((n % 12) + 12) % 12, 1));
+  const days = unit === 'day' ? n : n * 7 - (weekStart === 'sunday' ? 4 : 3);
+  return new Date(days * 86_400_000);
+}
+
+/** SQL: the number of the interval holding `ts` (an integer; see `intervalNumber`). */
+export function sqlInterval(d: Dialect, ts: Sql, unit: Interval, weekStart: WeekStartDay = 'sunday'): Sql {
+  return d.sqlIntervalNumber(unit, ts, weekStart);
 }
 
 // ---- event matchers and property filters ----------------------------------------------------

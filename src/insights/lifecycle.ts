@@ -13,13 +13,14 @@ import type { Engine } from '../store/engine.js';
 import type { Dialect } from '../store/dialect.js';
 import { raw, sql, type Sql } from '../store/sql.js';
 import {
-  addIntervals,
-  buckets,
   dateInput,
   dateRange,
   dayKey,
   eventMatcherSchema,
+  intervalNumber,
+  intervalStart,
   parseSpec,
+  sqlInterval,
   sqlMatches,
   type Interval,
 } from './common.js';
@@ -39,44 +40,48 @@ export interface LifecycleResult {
   intervals: { date: string; new: number; returning: number; resurrecting: number; dormant: number }[];
 }
 
-export function buildLifecycleQuery(d: Dialect, s: Spec, periods: Date[], end: Date): Sql {
+export function buildLifecycleQuery(d: Dialect, s: Spec, first: number, last: number): Sql {
   const unit: Interval = s.interval;
-  const first = periods[0]!;
-  const last = periods[periods.length - 1]!;
-  const bucket = (ts: Sql) => d.sqlDateTrunc(unit, ts, s.weekStartDay);
-  const shift = (n: number, ts: Sql) => d.sqlDateAdd(unit, raw(String(n)), ts);
+  const num = (ts: Sql) => sqlInterval(d, ts, unit, s.weekStartDay);
+  const from = intervalStart(first - 1, unit, s.weekStartDay);
+  const end = intervalStart(last + 1, unit, s.weekStartDay);
   return sql`WITH act AS (
-      SELECT DISTINCT person_id, ${bucket(raw('timestamp'))} AS p FROM events
-      WHERE ${sqlMatches(d, s.event)} AND timestamp >= ${addIntervals(first, unit, -1)} AND timestamp < ${end}),
+      SELECT DISTINCT person_id, ${num(raw('timestamp'))} AS p FROM events
+      WHERE ${sqlMatches(d, s.event)} AND timestamp >= ${from} AND timestamp < ${end}),
     created AS (
-      SELECT person_id, ${bucket(raw('min(timestamp)'))} AS c FROM events
+      SELECT person_id, ${num(raw('min(timestamp)'))} AS c FROM events
       WHERE person_id IN (SELECT person_id FROM act) GROUP BY person_id),
     statuses AS (
       SELECT a.p, CASE WHEN cr.c = a.p THEN 'new' WHEN prev.person_id IS NOT NULL THEN 'returning'
         ELSE 'resurrecting' END AS status
       FROM act a JOIN created cr ON cr.person_id = a.person_id
-      LEFT JOIN act prev ON prev.person_id = a.person_id AND prev.p = ${shift(-1, raw('a.p'))}
+      LEFT JOIN act prev ON prev.person_id = a.person_id AND prev.p = a.p - 1
       WHERE a.p >= ${first}
       UNION ALL
-      SELECT ${shift(1, raw('a.p'))} AS p, 'dormant' AS status
-      FROM act a LEFT JOIN act nxt ON nxt.person_id = a.person_id AND nxt.p = ${shift(1, raw('a.p'))}
-      WHERE nxt.person_id IS NULL AND ${shift(1, raw('a.p'))} >= ${first} AND ${shift(1, raw('a.p'))} <= ${last})
-    SELECT ${d.sqlDayKey(raw('p'))} AS date, status, count(*) AS persons FROM statuses GROUP BY 1, 2`;
+      SELECT a.p + 1 AS p, 'dormant' AS status
+      FROM act a LEFT JOIN act nxt ON nxt.person_id = a.person_id AND nxt.p = a.p + 1
+      WHERE nxt.person_id IS NULL AND a.p + 1 >= ${first} AND a.p + 1 <= ${last})
+    SELECT p, status, count(*) AS persons FROM statuses GROUP BY 1, 2`;
 }
 
-/** Pure: the (date, status, persons) rows as one entry per interval, zeros filled in. */
-export function formatLifecycle(periods: Date[], rows: readonly Record<string, unknown>[]): LifecycleResult {
-  const got = new Map(rows.map((r) => [`${String(r.date)}|${String(r.status)}`, Number(r.persons)]));
-  const at = (date: string, status: string) => got.get(`${date}|${status}`) ?? 0;
+/** Pure: the (interval number, status, persons) rows as one entry per interval, zeros filled in. */
+export function formatLifecycle(
+  s: Spec,
+  first: number,
+  last: number,
+  rows: readonly Record<string, unknown>[],
+): LifecycleResult {
+  const got = new Map(rows.map((r) => [`${Number(r.p)}|${String(r.status)}`, Number(r.persons)]));
+  const at = (p: number, status: string) => got.get(`${p}|${status}`) ?? 0;
   return {
-    intervals: periods.map((p) => {
-      const date = dayKey(p);
+    intervals: Array.from({ length: last - first + 1 }, (_, i) => {
+      const p = first + i;
       return {
-        date,
-        new: at(date, 'new'),
-        returning: at(date, 'returning'),
-        resurrecting: at(date, 'resurrecting'),
-        dormant: 0 - at(date, 'dormant'), // 0 - x, not -x: no -0 in the output
+        date: dayKey(intervalStart(p, s.interval, s.weekStartDay)),
+        new: at(p, 'new'),
+        returning: at(p, 'returning'),
+        resurrecting: at(p, 'resurrecting'),
+        dormant: 0 - at(p, 'dormant'), // 0 - x, not -x: no -0 in the output
       };
     }),
   };
@@ -85,8 +90,8 @@ export function formatLifecycle(periods: Date[], rows: readonly Record<string, u
 export async function lifecycle(engine: Engine, spec: LifecycleSpec): Promise<LifecycleResult> {
   const s = parseSpec(lifecycleSpecSchema, spec);
   const range = dateRange(s.dateFrom, s.dateTo);
-  const periods = buckets(range, s.interval, s.weekStartDay);
-  const end = addIntervals(periods[periods.length - 1]!, s.interval, 1);
-  const rows = await engine.query(buildLifecycleQuery(engine.dialect, s, periods, end));
-  return formatLifecycle(periods, rows);
+  const first = intervalNumber(range.from, s.interval, s.weekStartDay);
+  const last = intervalNumber(new Date(range.to.getTime() - 1), s.interval, s.weekStartDay);
+  const rows = await engine.query(buildLifecycleQuery(engine.dialect, s, first, last));
+  return formatLifecycle(s, first, last, rows);
 }

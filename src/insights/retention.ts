@@ -22,7 +22,10 @@ import {
   dateToEnd,
   dayKey,
   eventMatcherSchema,
+  intervalNumber,
+  intervalStart,
   parseSpec,
+  sqlInterval,
   sqlMatches,
   truncate,
   type Interval,
@@ -49,8 +52,11 @@ export interface RetentionResult {
 
 interface Plan {
   unit: Interval;
-  first: Date;
-  cohorts: Date[];
+  /** Interval numbers (see common.ts) of the first and last cohort. */
+  first: number;
+  last: number;
+  /** The first cohort's start and the last one's end: the events read. */
+  from: Date;
   end: Date;
 }
 
@@ -60,19 +66,17 @@ function plan(s: Spec): Plan {
   const first = s.dateFrom
     ? truncate(dateStart(s.dateFrom), unit, s.weekStartDay)
     : addIntervals(last, unit, -(s.totalIntervals - 1));
-  const cohorts: Date[] = [];
-  for (let p = first; p.getTime() <= last.getTime(); p = addIntervals(p, unit, 1)) cohorts.push(p);
-  return { unit, first, cohorts, end: addIntervals(last, unit, 1) };
-}
-
-/** Whole periods from `a` to `b`, both period starts. */
-function sqlPeriodsBetween(d: Dialect, unit: Interval, a: Sql, b: Sql): Sql {
-  if (unit === 'week') return sql`CAST(floor(${d.sqlDateDiff('day', a, b)} / 7) AS INTEGER)`;
-  return sql`CAST(${d.sqlDateDiff(unit, a, b)} AS INTEGER)`;
+  return {
+    unit,
+    first: intervalNumber(first, unit, s.weekStartDay),
+    last: intervalNumber(last, unit, s.weekStartDay),
+    from: first,
+    end: addIntervals(last, unit, 1),
+  };
 }
 
 export function buildRetentionQuery(d: Dialect, s: Spec, p: Plan): Sql {
-  const bucket = d.sqlDateTrunc(p.unit, raw('timestamp'), s.weekStartDay);
+  const bucket = sqlInterval(d, raw('timestamp'), p.unit, s.weekStartDay);
   const target = sqlMatches(d, s.targetEvent);
   const returning = sqlMatches(d, s.returningEvent ?? s.targetEvent);
   const cohort =
@@ -80,28 +84,28 @@ export function buildRetentionQuery(d: Dialect, s: Spec, p: Plan): Sql {
       ? sql`SELECT person_id, min(${bucket}) AS p FROM events WHERE ${target} AND timestamp < ${p.end}
           GROUP BY person_id HAVING min(${bucket}) >= ${p.first}`
       : sql`SELECT DISTINCT person_id, ${bucket} AS p FROM events
-          WHERE ${target} AND timestamp >= ${p.first} AND timestamp < ${p.end}`;
+          WHERE ${target} AND timestamp >= ${p.from} AND timestamp < ${p.end}`;
   return sql`WITH cohort AS (${cohort}),
     ret AS (SELECT DISTINCT person_id, ${bucket} AS p FROM events
-      WHERE ${returning} AND timestamp >= ${p.first} AND timestamp < ${p.end}),
+      WHERE ${returning} AND timestamp >= ${p.from} AND timestamp < ${p.end}),
     hits AS (
       SELECT person_id, p, 0 AS n FROM cohort
       UNION ALL
-      SELECT c.person_id, c.p, ${sqlPeriodsBetween(d, p.unit, raw('c.p'), raw('r.p'))} AS n
+      SELECT c.person_id, c.p, r.p - c.p AS n
       FROM cohort c JOIN ret r ON r.person_id = c.person_id AND r.p > c.p)
-    SELECT ${d.sqlDayKey(raw('p'))} AS cohort, n, count(DISTINCT person_id) AS persons
+    SELECT p AS cohort, n, count(DISTINCT person_id) AS persons
     FROM hits GROUP BY 1, 2`;
 }
 
 /** Pure: the (cohort, n, persons) rows as the cohort table, zeros filled in. */
 export function formatRetention(s: Spec, p: Plan, rows: readonly Record<string, unknown>[]): RetentionResult {
-  const got = new Map(rows.map((r) => [`${String(r.cohort)}|${Number(r.n)}`, Number(r.persons)]));
+  const got = new Map(rows.map((r) => [`${Number(r.cohort)}|${Number(r.n)}`, Number(r.persons)]));
   return {
-    cohorts: p.cohorts.map((c, i) => {
-      const date = dayKey(c);
-      const length = Math.min(s.totalIntervals, p.cohorts.length - i);
-      const values = Array.from({ length }, (_, n) => got.get(`${date}|${n}`) ?? 0);
-      return { date, size: values[0] ?? 0, values };
+    cohorts: Array.from({ length: p.last - p.first + 1 }, (_, i) => {
+      const c = p.first + i;
+      const length = Math.min(s.totalIntervals, p.last - c + 1);
+      const values = Array.from({ length }, (_, n) => got.get(`${c}|${n}`) ?? 0);
+      return { date: dayKey(intervalStart(c, p.unit, s.weekStartDay)), size: values[0] ?? 0, values };
     }),
   };
 }

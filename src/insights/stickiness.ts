@@ -13,7 +13,7 @@ import {
   dateRange,
   eventMatcherSchema,
   parseSpec,
-  sqlBucket,
+  sqlInterval,
   sqlInRange,
   sqlMatches,
   type DateRange,
@@ -36,7 +36,7 @@ export interface StickinessResult {
 
 export function buildStickinessQuery(d: Dialect, s: Spec, range: DateRange): Sql {
   return sql`SELECT active AS days, count(*) AS persons FROM (
-      SELECT person_id, count(DISTINCT ${sqlBucket(d, raw('timestamp'), s.interval, s.weekStartDay)}) AS active
+      SELECT person_id, count(DISTINCT ${sqlInterval(d, raw('timestamp'), s.interval, s.weekStartDay)}) AS active
       FROM events WHERE ${sqlMatches(d, s.event)} AND ${sqlInRange(raw('timestamp'), range)}
       GROUP BY person_id) q
     GROUP BY active`;

@@ -14,9 +14,10 @@ import {
   dateRange,
   dayKey,
   eventMatcherSchema,
+  intervalNumber,
   matcherName,
   parseSpec,
-  sqlBucket,
+  sqlInterval,
   sqlInRange,
   sqlMatches,
   type DateRange,
@@ -43,7 +44,7 @@ export function buildTrendsQuery(d: Dialect, s: Spec, range: DateRange): Sql {
     s.math === 'total'
       ? sql`count(*)`
       : d.sqlCountDistinct(raw(s.math === 'dau' ? 'person_id' : 'organization'));
-  const bucket = sqlBucket(d, raw('timestamp'), s.interval, s.weekStartDay);
+  const bucket = sqlInterval(d, raw('timestamp'), s.interval, s.weekStartDay);
   const perSeries = s.events.map(
     (m, i) => sql`SELECT ${i} AS series, ${bucket} AS date, ${value} AS value FROM events
       WHERE ${sqlMatches(d, m)} AND ${sqlInRange(raw('timestamp'), range)} GROUP BY 2`,
@@ -57,11 +58,14 @@ export function formatTrends(
   periods: Date[],
   rows: readonly Record<string, unknown>[],
 ): TrendsResult {
-  const got = new Map(rows.map((r) => [`${Number(r.series)}|${String(r.date)}`, Number(r.value)]));
+  const got = new Map(rows.map((r) => [`${Number(r.series)}|${Number(r.date)}`, Number(r.value)]));
   return {
     series: s.events.map((m, i) => ({
       event: matcherName(m),
-      points: periods.map((p) => ({ date: dayKey(p), value: got.get(`${i}|${dayKey(p)}`) ?? 0 })),
+      points: periods.map((p) => {
+        const n = intervalNumber(p, s.interval, s.weekStartDay);
+        return { date: dayKey(p), value: got.get(`${i}|${n}`) ?? 0 };
+      }),
     })),
   };
 }

@@ -58,6 +58,13 @@ export interface Dialect {
   sqlSafeDivide(a: Sql, b: Sql): Sql;
   /** The `if(cond, a, b)` expression. */
   sqlIf(cond: Sql, a: Sql, b: Sql): Sql;
+  /**
+   * An integer numbering `unit`s since 1970-01 (UTC; weeks start on `weekStart`, default sunday):
+   * consecutive intervals get consecutive numbers, so bucketing and "n intervals later" are plain
+   * integer arithmetic, with no per-row calendar function (slow on DuckDB's TIMESTAMPTZ).
+   * Mirrored in JS by insights/common.ts `intervalNumber`.
+   */
+  sqlIntervalNumber(unit: 'day' | 'week' | 'month', ts: Sql, weekStart?: 'sunday' | 'monday'): Sql;
   /** The smallest non-null argument (null when all are null). Engines differ on nulls in `least`. */
   sqlLeast(args: readonly Sql[]): Sql;
 }

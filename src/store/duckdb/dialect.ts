@@ -76,6 +76,14 @@ export const duckdbDialect: Dialect = {
   sqlIf(cond, a, b) {
     return sql`(CASE WHEN ${cond} THEN ${a} ELSE ${b} END)`;
   },
+  sqlIntervalNumber(unit, ts, weekStart = 'sunday') {
+    // 1970-01-01 was a Thursday: +4 days puts a sunday, +3 a monday, at a multiple of 7.
+    if (unit === 'day') return sql`CAST(floor(epoch(${ts}) / 86400) AS BIGINT)`;
+    if (unit === 'week') {
+      return sql`CAST(floor((floor(epoch(${ts}) / 86400) + ${raw(weekStart === 'sunday' ? '4' : '3')}) / 7) AS BIGINT)`;
+    }
+    return sql`(CAST(year(CAST(${ts} AS TIMESTAMP)) AS BIGINT) * 12 + month(CAST(${ts} AS TIMESTAMP)) - 1 - 1970 * 12)`;
+  },
   sqlLeast(args) {
     // DuckDB's least() skips nulls.
     return sql`least(${join(args)})`;
