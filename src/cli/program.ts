@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from '../errors.js';
 import { DEFAULT_DB } from '../store/registry.js';
 import { registerDecide, registerTodo } from './decide.js';
+import { registerImportEvents } from './import-events.js';
 import { registerImportFeedback } from './import-feedback.js';
 import { registerDemo } from './demo.js';
 import { registerInit } from './init.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerInit(program);
   registerQuery(program);
   registerDemo(program);
+  registerImportEvents(program);
   registerImportFeedback(program);
   registerDecide(program);
   registerTodo(program);

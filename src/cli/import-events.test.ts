@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+// The built CLI, compiled into a private folder under node_modules/.cache (so its imports resolve
+// and a concurrent `npm run build` of dist/ cannot race with it).
+const OUT = join('node_modules', '.cache', 'sextant-import-events-cli');
+
+beforeAll(() => {
+  // tsc exits non-zero on type errors anywhere in the tree but still emits; the checks below
+  // fail clearly if the CLI itself was not built.
+  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', OUT], { stdio: 'ignore' });
+  cpSync('src/store/duckdb/migrations', join(OUT, 'store', 'duckdb', 'migrations'), { recursive: true });
+}, 180_000);
+
+function sextant(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('node', [join(OUT, 'cli', 'main.js'), ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('sextant import events (built CLI)', () => {
+  it('exits 0 on a clean file and 2 with one stderr line on bad records', () => {
+    expect(existsSync(join(OUT, 'cli', 'main.js'))).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'sextant-cli-events-'));
+    const db = join(dir, 'store', 'sextant.duckdb');
+    const good = join(dir, 'good.jsonl');
+    const bad = join(dir, 'bad.jsonl');
+    const ev = (event: string, t: string): string =>
+      JSON.stringify({ event, distinct_id: 'd1', timestamp: t, properties: {} });
+    writeFileSync(good, ev('a', '2024-01-05T00:00:00Z') + '\n' + ev('b', '2024-01-06T00:00:00Z') + '\n');
+    writeFileSync(bad, ev('c', '2024-01-07T00:00:00Z') + '\n{"event":"d"\n' + ev('e', 'later') + '\n');
+
+    const ok = sextant(['--db', db, 'import', 'events', good]);
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toBe(`${good}: 2 records, 2 new, 0 duplicates, 0 rejected\n`);
+    expect(ok.status).toBe(0);
+
+    const again = sextant(['--db', db, 'import', 'events', good, bad]);
+    expect(again.status).toBe(2);
+    expect(again.stdout).toContain(`${good}: 2 records, 0 new, 2 duplicates, 0 rejected\n`);
+    const lines = again.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^sextant: ${bad}:2: invalid JSON \\(truncated or malformed\\) \\(2 bad records; written to (.+\\.rejects)\\)$`,
+      ),
+    );
+    const rejects = /written to (.+\.rejects)\)$/.exec(lines[0]!)![1]!;
+    expect(rejects.startsWith(join(dir, 'store', 'rejects', 'bad.jsonl.'))).toBe(true);
+    expect(readFileSync(rejects, 'utf8')).toBe('{"event":"d"\n' + ev('e', 'later') + '\n');
+
+    const verbose = sextant(['--db', db, '--verbose', 'import', 'events', bad]);
+    expect(verbose.status).toBe(2);
+    expect(verbose.stderr).toContain(
+      `sextant: ${bad}:3, field 'timestamp': not an ISO 8601 timestamp: later\n`,
+    );
+
+    const missing = sextant(['--db', db, 'import', 'events', join(dir, 'nope.jsonl')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.jsonl: cannot read/);
+  });
+});
