@@ -548,8 +548,9 @@ function plantTopCustomer(orgs: Org[], reviewEnd: number, month: Month): string 
     .sort((a, b) => b.mrr - a.mrr || a.o.index - b.o.index);
   const pick = ranked[Math.min(PLANT.topCustomer.rank, ranked.length) - 1];
   if (!pick) return null;
+  // Most of its people leave within the first of the three months; the rest stay through the review month.
   const from = monthStart(addMonths(month, -2)).getTime();
-  const to = monthStart(month).getTime();
+  const to = monthStart(addMonths(month, -1)).getTime();
   pick.o.declines.push({ from, to, floor: PLANT.topCustomer.collapseTo });
   return pick.o.key;
 }

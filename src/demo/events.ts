@@ -30,6 +30,11 @@ export function personActive(org: Org, p: Person, t: number): boolean {
   return p.resurrect !== null && t >= p.resurrect.from && t < p.resurrect.to;
 }
 
+/** A person joins only while their organization is in use and not shedding them (see orgFactor). */
+export function joins(world: World, org: Org, p: Person): boolean {
+  return p.signupAt < world.until && personActive(org, p, p.signupAt);
+}
+
 function dayStart(t: number): number {
   return Math.floor(t / DAY) * DAY;
 }
@@ -41,7 +46,7 @@ export function expectedEvents(world: World): { fixed: number; perScale: number 
   for (const org of world.orgs) {
     fixed += groupIdentifyTimes(org, world).length;
     for (const p of org.people) {
-      if (p.signupAt >= world.until) continue;
+      if (!joins(world, org, p)) continue;
       fixed += (p.champion ? 2.5 : 1) + 2 + (p.onboarding.length - 1);
       fixed += p.inviter ? 4.5 : 0.5;
       if (p.secondDevice !== null && p.secondDevice < world.until && personActive(org, p, p.secondDevice))
@@ -136,8 +141,8 @@ export async function writeEvents(
     : Infinity;
   for (const org of world.orgs) {
     const r = Random.derive(world.seed, 'events', org.index);
-    const emit = (line: Record<string, unknown>): Promise<void> | undefined => {
-      const s = JSON.stringify(line);
+    const emit = (line: string | Record<string, unknown>): Promise<void> | undefined => {
+      const s = typeof line === 'string' ? line : JSON.stringify(line);
       const w = out.write(s);
       if (r.chance(DUPLICATE_RATE)) return Promise.resolve(w).then(() => out.write(s));
       return w;
@@ -166,7 +171,7 @@ export async function writeEvents(
       });
     }
     for (const p of org.people) {
-      if (p.signupAt >= world.until) continue;
+      if (!joins(world, org, p)) continue;
       await writePerson(
         world,
         org,
@@ -187,21 +192,30 @@ async function writePerson(
   p: Person,
   scale: number,
   groups: { organization: string },
-  emit: (line: Record<string, unknown>) => Promise<void> | undefined,
+  emit: (line: string | Record<string, unknown>) => Promise<void> | undefined,
   unhappyFrom: number,
 ): Promise<void> {
   const r = Random.derive(world.seed, 'person', org.index, p.index);
-  const base = { $browser: p.browser, $os: p.os, $lib: 'web', $lib_version: '1.200.0' };
-  const ev = (event: string, t: number, props: Record<string, unknown>, distinctId = p.distinctId) => {
+  // Events are spelled as JSON text from fixed fragments: building and stringifying an object per
+  // event was most of the generator's time. Every fragment is JSON-encoded where it is made.
+  const base = `"$browser":${JSON.stringify(p.browser)},"$os":${JSON.stringify(p.os)},"$lib":"web","$lib_version":"1.200.0"`;
+  const tail = `"$groups":{"organization":${JSON.stringify(groups.organization)}}}}`;
+  const flagOn = `"$feature/${FLAGS.newInsightsUi}":${p.flagged},`;
+  const who = JSON.stringify(p.distinctId);
+  const ev = (
+    event: string,
+    t: number,
+    props: string | Record<string, unknown>,
+  ): Promise<void> | undefined => {
     const ts = t + p.skewMs;
-    const flagProps = t >= world.flagRolloutAt ? { [`$feature/${FLAGS.newInsightsUi}`]: p.flagged } : {};
-    return emit({
-      uuid: r.uuid7(ts),
-      event,
-      distinct_id: distinctId,
-      timestamp: iso(ts, r.chance(OFFSET_RATE) ? org.tzHours : null),
-      properties: { ...base, ...props, ...flagProps, $groups: groups },
-    });
+    const inner = typeof props === 'string' ? props : JSON.stringify(props).slice(1, -1);
+    const line =
+      `{"uuid":"${r.uuid7(ts)}","event":${eventJson(event)},"distinct_id":${who},` +
+      `"timestamp":"${iso(ts, r.chance(OFFSET_RATE) ? org.tzHours : null)}","properties":{${base},` +
+      (inner ? inner + ',' : '') +
+      (t >= world.flagRolloutAt ? flagOn : '') +
+      tail;
+    return emit(line);
   };
 
   // Anonymous visits before signing up, then $identify merging the anonymous id.
@@ -215,7 +229,14 @@ async function writePerson(
       event: '$pageview',
       distinct_id: p.anonId,
       timestamp: iso(t, null),
-      properties: { ...base, $current_url: COMPANY.site + path, $pathname: path, $referrer: p.referrer },
+      properties: {
+        $browser: p.browser,
+        $os: p.os,
+        $lib: 'web',
+        $current_url: COMPANY.site + path,
+        $pathname: path,
+        $referrer: p.referrer,
+      },
     });
   }
   await ev('$identify', p.signupAt, {
@@ -248,7 +269,7 @@ async function writePerson(
       ]);
   for (let i = 0; i < invites; i++) {
     const t = p.signupAt + r.uniform(0.02, PLANT.invites.windowDays - 0.2) * DAY;
-    await ev(EV.inviteSent, t, { invitee_role: r.pick(['engineer', 'designer', 'product manager']) });
+    await ev(EV.inviteSent, t, `"invitee_role":"${r.pick(INVITEE_ROLES)}"`);
   }
   if (p.secondDevice !== null && p.secondDevice < world.until && personActive(org, p, p.secondDevice)) {
     const anon = r.uuid7(p.secondDevice);
@@ -286,17 +307,14 @@ async function writePerson(
     const session = r.uuid7(t);
     const n = r.poisson(lambda);
     const gap = 90_000 * Math.min(1, 50 / Math.max(1, n));
-    await ev('$pageview', t, {
-      $current_url: `${COMPANY.app}/home`,
-      $pathname: '/home',
-      $session_id: session,
-    });
+    const sid = `"$session_id":"${session}"`;
+    await ev('$pageview', t, `"$current_url":"${COMPANY.app}/home","$pathname":"/home",${sid}`);
     if (d >= world.flagRolloutAt) {
-      await ev('$feature_flag_called', t + 800, {
-        $feature_flag: FLAGS.newInsightsUi,
-        $feature_flag_response: p.flagged,
-        $session_id: session,
-      });
+      await ev(
+        '$feature_flag_called',
+        t + 800,
+        `"$feature_flag":"${FLAGS.newInsightsUi}","$feature_flag_response":${p.flagged},${sid}`,
+      );
     }
     if (survey) {
       const score = npsScore(r, t >= unhappyFrom);
@@ -316,26 +334,37 @@ async function writePerson(
       // Invites in the first week are planted above; the daily mix adds none then.
       if (event === EV.inviteSent && t < p.signupAt + PLANT.invites.windowDays * DAY)
         event = EV.insightViewed;
-      await ev(event, t, actionProps(r, event, session));
+      await ev(event, t, actionProps(r, event, sid));
     }
   }
 }
 
-function actionProps(r: Random, event: string, session: string): Record<string, unknown> {
+const INVITEE_ROLES = ['engineer', 'designer', 'product manager'];
+const INSIGHT_TYPES = ['trends', 'funnels', 'retention', 'paths', 'lifecycle'];
+const EVENT_JSON = new Map<string, string>();
+
+function eventJson(event: string): string {
+  let j = EVENT_JSON.get(event);
+  if (j === undefined) {
+    j = JSON.stringify(event);
+    EVENT_JSON.set(event, j);
+  }
+  return j;
+}
+
+/** An action's own properties as JSON members (without braces), ending with the session id. */
+function actionProps(r: Random, event: string, sid: string): string {
   switch (event) {
     case EV.insightCreated:
     case EV.insightViewed:
-      return {
-        insight_type: r.pick(['trends', 'funnels', 'retention', 'paths', 'lifecycle']),
-        $session_id: session,
-      };
+      return `"insight_type":"${r.pick(INSIGHT_TYPES)}",${sid}`;
     case EV.queryRun:
-      return { duration_ms: r.int(40, 4000), $session_id: session };
+      return `"duration_ms":${r.int(40, 4000)},${sid}`;
     case EV.recordingViewed:
-      return { recording_duration_s: r.int(20, 1800), $session_id: session };
+      return `"recording_duration_s":${r.int(20, 1800)},${sid}`;
     case EV.inviteSent:
-      return { invitee_role: r.pick(['engineer', 'designer', 'product manager']), $session_id: session };
+      return `"invitee_role":"${r.pick(INVITEE_ROLES)}",${sid}`;
     default:
-      return { $session_id: session };
+      return sid;
   }
 }

@@ -105,7 +105,7 @@ export class Random {
   /** `n` lowercase hex digits. */
   hex(n: number): string {
     let out = '';
-    while (out.length < n) out += this.u32().toString(16).padStart(8, '0');
+    while (out.length < n) out += hex8(this.u32());
     return out.slice(0, n);
   }
 
@@ -117,11 +117,25 @@ export class Random {
     return out;
   }
 
-  /** A UUIDv7 (PostHog's default): 48 bits of Unix milliseconds, then random bits. */
+  /** A UUIDv7 (PostHog's default): 48 bits of Unix milliseconds, then version, variant and random bits. */
   uuid7(ms: number): string {
     const t = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
-    const r = this.hex(20);
-    const variant = ((parseInt(r[3] ?? '0', 16) & 0x3) | 0x8).toString(16);
-    return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${r.slice(0, 3)}-${variant}${r.slice(4, 7)}-${r.slice(8, 20)}`;
+    const a = hex8(this.u32());
+    const b = hex8(this.u32());
+    const c = hex8(this.u32());
+    const variant = HEX_DIGIT[8 | (this.u32() & 3)] ?? '8';
+    return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${a.slice(0, 3)}-${variant}${a.slice(3, 6)}-${b}${c.slice(0, 4)}`;
   }
+}
+
+const HEX_DIGIT = '0123456789abcdef';
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex8(x: number): string {
+  return (
+    (HEX_BYTE[x >>> 24] ?? '') +
+    (HEX_BYTE[(x >>> 16) & 255] ?? '') +
+    (HEX_BYTE[(x >>> 8) & 255] ?? '') +
+    (HEX_BYTE[x & 255] ?? '')
+  );
 }

@@ -7,7 +7,7 @@ import type { Month } from '../domain/month.js';
 import { monthEnd, monthStart, addMonths } from '../domain/month.js';
 import { EV, ONBOARDING_STEPS } from './catalog.js';
 import { DAY, PLANT, type World } from './company.js';
-import { personActive } from './events.js';
+import { joins, personActive } from './events.js';
 
 export interface TopCustomersEffect {
   deepDive: 'top-customers';
@@ -106,7 +106,7 @@ export function buildTruth(world: World, events: number): DemoTruth {
   let otherRetained = 0;
   for (const org of world.orgs) {
     for (const p of org.people) {
-      if (p.signupAt + outcome[1] * DAY > world.until) continue;
+      if (p.signupAt + outcome[1] * DAY > world.until || !joins(world, org, p)) continue;
       let retained = false;
       for (let d = outcome[0]; d < outcome[1] && !retained; d++)
         retained = personActive(org, p, p.signupAt + d * DAY);
