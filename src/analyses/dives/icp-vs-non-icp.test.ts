@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
+import { sql } from '../../store/sql.js';
 import type { DuckDbEngine } from '../../store/duckdb/engine.js';
 import {
   freshEngine,
@@ -68,6 +69,19 @@ describe('icp-vs-non-icp: a planted difference', () => {
       [...list, ...Array.from({ length: 10 }, (_, i) => ({ key: `non${40 + i}`, icp: false }))],
       events,
     );
+    // Revenue (generic subscription rows): every ICP organization pays 100.00 a month, 5 non-ICP pay 20.00
+    const paying = [...list.filter((o) => o.icp), ...list.filter((o) => !o.icp).slice(0, 5)];
+    await e.exec(sql`
+      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      SELECT 'c-' || k, k, 'pro', 'prod_a', 'USD', CASE WHEN k LIKE 'icp%' THEN 10000 ELSE 2000 END, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'
+      FROM (SELECT unnest(${paying.map((o) => o.key)}) AS k)`);
+    // NPS in May: 20 ICP answers of 10 (NPS 100); 20 non-ICP answers, ten 0 and ten 8 (NPS −50)
+    await e.exec(sql`
+      INSERT INTO feedback (id, kind, created_at, organization, score)
+      SELECT 'f' || CAST(i AS VARCHAR), 'nps', TIMESTAMPTZ '2024-05-10',
+        CASE WHEN i < 20 THEN 'icp' || CAST(i AS VARCHAR) ELSE 'non' || CAST(i - 20 AS VARCHAR) END,
+        CASE WHEN i < 20 THEN 10 WHEN i < 30 THEN 0 ELSE 8 END
+      FROM range(40) t(i)`);
   });
   afterAll(() => e.close());
 
@@ -119,6 +133,31 @@ describe('icp-vs-non-icp: a planted difference', () => {
     const retention = dive.data.retention as { test: string; pValue: number };
     expect(retention.test).toBe('fisher-exact-two-sided');
     expect(retention.pValue).toBeCloseTo(0.001944, 5);
+  });
+
+  it('compares month-end MRR and NPS by group', async () => {
+    const dive = await icpVsNonIcp.run(ctx(e));
+    // MRR: ICP 40 × 100.00; non-ICP 5 × 20.00 and 35 × 0 → median 0, mean 100 / 40 = 2.5
+    expect(dive.data.revenuePerOrganization).toMatchObject({
+      icp: { n: 40, median: 100, mean: 100 },
+      nonIcp: { n: 40, median: 0, mean: 2.5 },
+    });
+    expect((dive.data.revenuePerOrganization as { test: string }).test).toMatch(/^mann-whitney-u/);
+    // NPS: ICP 20 promoters → 100; non-ICP 10 detractors, 10 passives → (0 − 0.5)·100 = −50
+    const nps = dive.data.nps as {
+      icp: { nps: number; n: number };
+      nonIcp: { nps: number };
+      pValue: number;
+      qValue: number;
+    };
+    expect(nps.icp).toMatchObject({ nps: 100, n: 20 });
+    expect(nps.nonIcp.nps).toBeCloseTo(-50, 10);
+    // SEs 0 and 100·√((0.5 − 0.25)/20) = 11.18 → z = 150 / 11.18 = 13.4
+    expect(nps.pValue).toBeLessThan(1e-30);
+    expect(dive.findings.some((f) => f.title.startsWith('NPS: 100 for ICP vs -50 for non-ICP'))).toBe(true);
+    expect(
+      dive.findings.some((f) => f.title.startsWith('MRR per organization: median 100.00 for ICP vs 0.00')),
+    ).toBe(true);
   });
 });
 

@@ -91,6 +91,12 @@ describe('leading-indicators: a planted rule', () => {
     // one rule per event: k = 1, 2 and d = 14 variants of "invite sent" are folded into the best one
     expect(indicators.filter((r) => r.event === 'invite sent')).toHaveLength(1);
     expect(indicators[0]?.variantsRemoved).toBeGreaterThan(0);
+    // the best 14-day variant: ≥ 3 invites still (non-inviters reach at most 2 + 1 late = 3, which lowers its score)
+    expect(indicators[0]?.byWindow.map((w) => [w.windowDays, w.threshold])).toEqual([
+      [7, 3],
+      [14, 3],
+    ]);
+    expect(indicators[0]?.byWindow[1]?.score).toBeLessThan(indicators[0]?.score ?? 0);
     // everyone (100% of the retained) signs up at their first activity: it restates activity
     expect((dive.data.users as { excludedEvents: string[] }).excludedEvents).toContain('signed up');
     expect(indicators.some((r) => r.event === 'signed up')).toBe(false);

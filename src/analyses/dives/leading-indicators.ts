@@ -93,7 +93,19 @@ export interface LeadingIndicator {
   test: string;
   /** Nested variants (same event, other k, d or O) removed in its favour. */
   variantsRemoved: number;
+  /** The same event's best significant rule in each behaviour window (this one included), shortest first. */
+  byWindow: WindowVariant[];
   sentence: string;
+}
+
+export interface WindowVariant {
+  windowDays: number;
+  threshold: number;
+  outcomeDays: number;
+  score: number;
+  precision: number;
+  retainedWithout: number;
+  qValue: number;
 }
 
 interface OutcomeWindow {
@@ -354,11 +366,25 @@ async function analyse(ctx: DeepDiveContext, subject: Subject, dataStart: Date):
         a.outcomeDays - b.outcomeDays,
     );
   const best = new Map<string, LeadingIndicator>();
+  const variant = (t: (typeof significant)[number]): WindowVariant => ({
+    windowDays: t.windowDays,
+    threshold: t.threshold,
+    outcomeDays: t.outcomeDays,
+    score: t.score,
+    precision: t.precision,
+    retainedWithout: t.retainedWithout,
+    qValue: t.qValue,
+  });
   for (const t of significant) {
     const kept = best.get(t.event);
-    if (kept) kept.variantsRemoved++;
-    else best.set(t.event, { ...t, variantsRemoved: 0, sentence: sentence(s.noun, t) });
+    if (!kept) {
+      best.set(t.event, { ...t, variantsRemoved: 0, byWindow: [variant(t)], sentence: sentence(s.noun, t) });
+      continue;
+    }
+    kept.variantsRemoved++;
+    if (!kept.byWindow.some((w) => w.windowDays === t.windowDays)) kept.byWindow.push(variant(t));
   }
+  for (const r of best.values()) r.byWindow.sort((a, b) => a.windowDays - b.windowDays);
   return {
     subject,
     indicators: [...best.values()],
