@@ -6,7 +6,11 @@ import { registerImportEvents } from './import-events.js';
 import { registerImportFeedback } from './import-feedback.js';
 import { registerDemo } from './demo.js';
 import { registerInit } from './init.js';
+import { registerImportStripe } from './import-stripe.js';
+import { registerImportSubscriptions } from './import-subscriptions.js';
+import { registerMetrics } from './metrics.js';
 import { registerQuery } from './query.js';
+import { registerReview } from './review.js';
 
 /**
  * The `sextant` command line (SPEC §2). Exit codes: 0 success, 2 bad usage or invalid input
@@ -29,10 +33,14 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerInit(program);
+  registerImportStripe(program);
+  registerImportSubscriptions(program);
+  registerMetrics(program);
   registerQuery(program);
   registerDemo(program);
   registerImportEvents(program);
   registerImportFeedback(program);
+  registerReview(program);
   registerDecide(program);
   registerTodo(program);
   overrideExits(program);

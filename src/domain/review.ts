@@ -112,6 +112,16 @@ export interface DataCoverage {
   notes: string[];
 }
 
+/** How anomalies were judged, and the detector's measured false-positive rate (a back-test). */
+export interface AnomalyDetection {
+  method: string;
+  threshold: number;
+  trailingMonths: number;
+  falsePositiveRate: number;
+  /** One sentence for the reader, e.g. "flags 1.1% of months where nothing happened". */
+  statement: string;
+}
+
 export interface Review {
   schemaVersion: 1;
   product: string;
@@ -121,6 +131,7 @@ export interface Review {
   dataCoverage: DataCoverage;
   metrics: Metric[];
   anomalies: Anomaly[];
+  anomalyDetection?: AnomalyDetection;
   deepDives: DeepDive[];
   highlights: Highlight[];
   previous: PreviousReview | null;

@@ -1,0 +1,61 @@
+/**
+ * The whole review (every metric family and every deep dive) over a demo company: the default
+ * demo (target < 10 s) and, with `full`, 10M events (target < 60 s). The data is generated and
+ * imported once per size and reused; only `buildReview` is timed.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import { DEMO_DEFAULTS, writeDemoFiles, type DemoFiles } from '../demo/generate.js';
+import { importFeedback } from '../ingest/feedback/import.js';
+import { importEvents } from '../ingest/posthog/import-events.js';
+import { importStripe } from '../ingest/stripe/import.js';
+import { buildReview } from '../review/build.js';
+import { DuckDbEngine } from '../store/duckdb/engine.js';
+import { medianSeconds } from './timing.js';
+import type { BenchOptions, BenchResult } from './types.js';
+
+async function preparedStore(dir: string, events: number, log: (s: string) => void) {
+  const dataDir = join(dir, `demo-${events}`);
+  const dbFile = join(dir, `review-${events}.duckdb`);
+  const until = '2026-11-01';
+
+  const fresh = !existsSync(dbFile);
+  if (fresh) log(`   generating a ${events.toLocaleString('en-US')}-event demo…`);
+  // writeDemoFiles is deterministic; regenerate only when the store is missing.
+  const files: DemoFiles = fresh
+    ? await writeDemoFiles({ outDir: dataDir, events, until, orgs: Math.max(DEMO_DEFAULTS.orgs, Math.round(events / 2500)) })
+    : { dir: dataDir, events: '', stripe: '', feedback: [], config: join(dataDir, 'sextant.config.yaml'), truth: '', month: '2026-10' };
+  const engine = await DuckDbEngine.open(dbFile);
+  await engine.migrate();
+  if (fresh) {
+    log('   importing…');
+    await importEvents(engine, files.events);
+    await importStripe(engine, files.stripe);
+    for (const f of files.feedback) await importFeedback(engine, f);
+  }
+  return { engine, config: loadConfig(files.config), month: files.month };
+}
+
+export async function run(opts: BenchOptions): Promise<BenchResult[]> {
+  const sizes: [number, number, number][] = [[DEMO_DEFAULTS.events, 10, 3]];
+  if (opts.full) sizes.push([10_000_000, 60, 3]);
+  const out: BenchResult[] = [];
+  for (const [events, targetSeconds, runs] of sizes) {
+    const { engine, config, month } = await preparedStore(opts.dir, events, opts.log);
+    try {
+      const { median, samples } = await medianSeconds(runs, () => buildReview({ engine, config, product: 'all', month }));
+      out.push({
+        name: `whole review (all), ${events.toLocaleString('en-US')} demo events`,
+        medianSeconds: median,
+        runs,
+        figures: { fastestSeconds: Math.min(...samples), slowestSeconds: Math.max(...samples) },
+        target: `< ${targetSeconds} s`,
+        met: median < targetSeconds,
+      });
+    } finally {
+      await engine.close();
+    }
+  }
+  return out;
+}
