@@ -4,11 +4,12 @@
  *
  * Method, all in one SQL statement over the person's events in the date range:
  *  1. `ev`: the events that match a step or an exclusion (strict funnels: every event), with one
- *     flag per step, a total order per person `pos` (timestamp, then the lowest step the event
- *     matches, then uuid — so same-timestamp steps count in funnel order and one event never
- *     fills two steps);
+ *     flag per step, in a total order per person (timestamp, then the lowest step the event
+ *     matches — so same-timestamp steps count in funnel order and one event never fills two
+ *     steps; events tied on both are interchangeable and take either order);
  *  2. `chains`: every step-0 event starts an attempt; ordered funnels take, step after step, the
- *     first matching event after the previous one (window functions + one self-join per step);
+ *     first matching event after the previous one (running counts in one window pass, then one
+ *     hash join per step);
  *     strict funnels need the very next events; unordered funnels take, per step, the first
  *     matching event at or after the start;
  *  3. an attempt reaches step k when its step-k event is within `windowSeconds` of its start
@@ -168,7 +169,7 @@ function sqlEvents(d: Dialect, s: Spec): Sql {
     '',
   )}ELSE ${n} END`;
   const any = s.order === 'strict' ? sql`` : sql` AND (${join([...steps, ...exclusions], ' OR ')})`;
-  return sql`SELECT e.person_id, ${grp} AS grp, e.uuid, ${d.sqlEpochSeconds(raw('e.timestamp'))} AS t,
+  return sql`SELECT e.person_id, ${grp} AS grp, ${d.sqlEpochSeconds(raw('e.timestamp'))} AS t,
       ${bp} AS bp, ${lowest} AS ms,
       ${join(steps.map((c, k) => sql`${c} AS ${col('s', k)}`))}
       ${exclusions.length ? sql`, ${join(exclusions.map((c, i) => sql`${c} AS ${col('x', i)}`))}` : sql``}
@@ -176,28 +177,53 @@ function sqlEvents(d: Dialect, s: Spec): Sql {
     WHERE ${sqlInRange(raw('e.timestamp'), range)}${any}`;
 }
 
-const PART = raw('PARTITION BY person_id, grp ORDER BY pos');
+/** Each person's events in funnel order (see the header); every window below shares this sort. */
+const ORDER = raw('PARTITION BY person_id, grp ORDER BY t, ms');
+
+/**
+ * `ev` plus, in one sorted pass, what each order needs to build attempts:
+ * - ordered: `r{k}`, how many step-k events are at or before this one. The first step-k event
+ *   after an event is then the step-k event numbered `r{k} + 1`: a hash-join key, no search;
+ * - strict: `st{k}`/`sb{k}`, time and breakdown value of the event k places later when it is step k;
+ * - unordered: `u{k}`, the first step-k event at or after this one, if within the window.
+ */
+function sqlWindowed(s: Spec): Sql {
+  const n = s.steps.length;
+  const W = s.windowSeconds;
+  let extra: Sql[] = [];
+  if (s.order === 'ordered') {
+    extra = stepCols(
+      n,
+      (k) =>
+        sql`sum(CASE WHEN ${col('s', k)} THEN 1 ELSE 0 END) OVER (${ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ${col('r', k)}`,
+      1,
+    );
+  } else if (s.order === 'strict') {
+    const at = (k: number, what: string) =>
+      sql`max(CASE WHEN ${col('s', k)} THEN ${raw(what)} END) OVER (${ORDER} ROWS BETWEEN ${raw(String(k))} FOLLOWING AND ${raw(String(k))} FOLLOWING)`;
+    extra = stepCols(n, (k) => sql`${at(k, 't')} AS ${col('st', k)}, ${at(k, 'bp')} AS ${col('sb', k)}`, 1);
+  } else {
+    extra = stepCols(n, (k) => {
+      const first = sql`min(CASE WHEN ${col('s', k)} THEN t END) OVER (${ORDER} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)`;
+      return sql`CASE WHEN ${first} <= t + ${W} THEN ${first} END AS ${col('u', k)}`;
+    });
+  }
+  return sql`SELECT *, row_number() OVER (${ORDER}) AS pos${extra.length ? sql`, ${join(extra)}` : sql``} FROM ev`;
+}
 
 /** One row per attempt: its start `p0`/`t0` and the candidate event times `t1…` of later steps. */
 function sqlChains(d: Dialect, s: Spec): Sql {
   const n = s.steps.length;
-  const W = s.windowSeconds;
   if (s.order === 'strict') {
-    const next = (k: number, what: string) =>
-      sql`max(CASE WHEN ${col('s', k)} THEN ${raw(what)} END) OVER (${PART} ROWS BETWEEN ${raw(String(k))} FOLLOWING AND ${raw(String(k))} FOLLOWING)`;
-    return sql`SELECT * FROM (SELECT person_id, grp, s0, pos AS p0, t AS t0, bp AS b0
+    return sql`SELECT person_id, grp, pos AS p0, t AS t0, bp AS b0
         ${join(
-          stepCols(n, (k) => sql`, ${next(k, 't')} AS ${col('t', k)}, ${next(k, 'bp')} AS ${col('b', k)}`, 1),
+          stepCols(n, (k) => sql`, ${col('st', k)} AS ${col('t', k)}, ${col('sb', k)} AS ${col('b', k)}`, 1),
           '',
         )}
-      FROM pos) WHERE s0`;
+      FROM pos WHERE s0`;
   }
   if (s.order === 'unordered') {
-    // Per step, the first matching event at or after the start and within the window.
-    const firstAt = (k: number) =>
-      sql`min(CASE WHEN ${col('s', k)} THEN t END) OVER (${PART} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)`;
-    const u = stepCols(n, (k) => sql`CASE WHEN ${firstAt(k)} <= t + ${W} THEN ${firstAt(k)} END`);
-    // The k-th smallest of the u's: the least u_j that has at least k+1 u's at or below it.
+    // Step k of the attempt is the k-th smallest u: the least u_j with at least k+1 u's at or below it.
     const kth = (k: number) =>
       d.sqlLeast(
         stepCols(n, (j) => {
@@ -213,13 +239,18 @@ function sqlChains(d: Dialect, s: Spec): Sql {
           stepCols(n, (k) => sql`, ${kth(k)} AS ${col('t', k)}, CAST(NULL AS VARCHAR) AS ${col('b', k)}`, 1),
           '',
         )}
-      FROM (SELECT *, ${join(u.map((x, k) => sql`${x} AS ${col('u', k)}`))} FROM pos) q`;
+      FROM pos`;
   }
-  // Ordered: from the start, hop to the next event of each step in turn (see `nx`).
+  // Ordered: from the start, hop to the next event of each step in turn, by its number `r{k}`.
+  const rs = join(stepCols(n, (k) => col('r', k), 1));
   const hops = stepCols(
     n,
-    (k) =>
-      sql` LEFT JOIN nx ${col('c', k)} ON ${col('c', k)}.person_id = a.person_id AND ${col('c', k)}.grp = a.grp AND ${col('c', k)}.pos = ${k === 1 ? raw('a') : col('c', k - 1)}.${col('n', k)}`,
+    (k) => {
+      const c = col('c', k);
+      const prev = k === 1 ? raw('a') : col('c', k - 1);
+      return sql` LEFT JOIN (SELECT person_id, grp, t, bp, ${rs} FROM pos WHERE ${col('s', k)}) ${c}
+        ON ${c}.person_id = a.person_id AND ${c}.grp = a.grp AND ${c}.${col('r', k)} = ${prev}.${col('r', k)} + 1`;
+    },
     1,
   );
   return sql`SELECT a.person_id, a.grp, a.pos AS p0, a.t AS t0, a.bp AS b0
@@ -227,19 +258,8 @@ function sqlChains(d: Dialect, s: Spec): Sql {
         stepCols(n, (k) => sql`, ${col('c', k)}.t AS ${col('t', k)}, ${col('c', k)}.bp AS ${col('b', k)}`, 1),
         '',
       )}
-    FROM nx a${join(hops, '')}
+    FROM pos a${join(hops, '')}
     WHERE a.s0`;
-}
-
-/** Ordered funnels: per event, the position of the next event of each later step. */
-function sqlNextPositions(n: number): Sql {
-  const nextPos = stepCols(
-    n,
-    (k) =>
-      sql`, min(CASE WHEN ${col('s', k)} THEN pos END) OVER (${PART} ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS ${col('n', k)}`,
-    1,
-  );
-  return sql`SELECT person_id, grp, pos, t, bp, s0${join(nextPos, '')} FROM pos`;
 }
 
 /** How far an attempt got: steps 1… count while their event is within the window of the start. */
@@ -299,11 +319,7 @@ function sqlPersonValue(d: Dialect, s: Spec): { value: Sql; joins: Sql; ctes: Sq
 /** Every CTE up to `per`: one row per counted person with value, reached and step times. */
 function sqlPerPerson(d: Dialect, s: Spec): Sql {
   const n = s.steps.length;
-  const ctes: Sql[] = [
-    sql`ev AS (${sqlEvents(d, s)})`,
-    sql`pos AS (SELECT *, row_number() OVER (PARTITION BY person_id, grp ORDER BY t, ms, uuid) AS pos FROM ev)`,
-  ];
-  if (s.order === 'ordered') ctes.push(sql`nx AS (${sqlNextPositions(n)})`);
+  const ctes: Sql[] = [sql`ev AS (${sqlEvents(d, s)})`, sql`pos AS (${sqlWindowed(s)})`];
   ctes.push(
     sql`raw_chains AS (${sqlChains(d, s)})`,
     sql`chains AS (SELECT *, ${sqlReached(n, s.windowSeconds)} AS reached FROM raw_chains)`,
