@@ -1,7 +1,7 @@
 import * as echarts from 'echarts';
 import type { EChartsOption } from 'echarts';
 import type { Anomaly, DeepDive, Metric } from '../domain/review.js';
-import { asText, slug } from './escape.js';
+import { asText, idSlug, slug } from './escape.js';
 import { formatPValue, formatPercent } from './format.js';
 
 /**
@@ -86,7 +86,7 @@ export function sparkline(metric: Metric, anomalies: Anomaly[] = []): string {
   const flagged = new Set(anomalies.filter((a) => a.metricId === metric.id).map((a) => a.month));
   const dots = metric.series.map((p) => (flagged.has(p.month) ? num(p.value) : null));
   return renderSvg(
-    `spark-${metric.id}`,
+    `spark-${idSlug(metric.id)}`,
     {
       grid: { left: 3, right: 3, top: 3, bottom: 3 },
       xAxis: { type: 'category', show: false, data: months, boundaryGap: false },
@@ -296,7 +296,7 @@ export function retentionCurves(name: string, retention: unknown): string | null
  * too). `retention` may sit in any dive's data.
  */
 export function diveCharts(dive: DeepDive): Chart[] {
-  const base = slug(dive.id);
+  const base = idSlug(dive.id);
   const data = dive.data;
   const out: Chart[] = [];
   const add = (suffix: string, title: string, svg: string | null) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, escapeMarkdown, html, slug, trustedHtml } from './escape.js';
+import { escapeHtml, escapeMarkdown, html, idSlug, slug, trustedHtml } from './escape.js';
 
 describe('escapeHtml and html``', () => {
   it('escapes the characters that open tags, attributes and entities', () => {
@@ -39,5 +39,17 @@ describe('slug', () => {
   it('keeps ids to [a-z0-9-]', () => {
     expect(slug('ICP vs non-ICP <x>')).toBe('icp-vs-non-icp-x');
     expect(slug('***')).toBe('x');
+  });
+});
+
+describe('idSlug', () => {
+  it('keeps plain ids readable and makes ids that slugging would merge distinct', () => {
+    expect(idSlug('new_mrr')).toBe('new-mrr');
+    const a = idSlug('key_action:a b');
+    const b = idSlug('key_action:a-b');
+    expect(a).toMatch(/^key-action-a-b-[0-9a-z]+$/);
+    expect(b).toMatch(/^key-action-a-b-[0-9a-z]+$/);
+    expect(a).not.toBe(b);
+    expect(idSlug('key_action:a b')).toBe(a);
   });
 });

@@ -41,6 +41,18 @@ export function escapeMarkdown(value: unknown, opts: { lineStart?: boolean } = {
   return inline.replace(/^(\s*)([#+=-])/, '$1\\$2').replace(/^(\s*\d+)([.)])/, '$1\\$2');
 }
 
+/**
+ * A `[a-z0-9-]` name for an id from the data (metric ids may hold event names), distinct for
+ * distinct ids: when slugging loses information a short hash of the id is appended.
+ */
+export function idSlug(id: string): string {
+  const s = slug(id);
+  if (s === id.toLowerCase().replace(/_/g, '-')) return s;
+  let h = 0x811c9dc5; // FNV-1a, 32 bits
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return `${s}-${h.toString(36)}`;
+}
+
 /** Keeps ids used in element ids, class names and file names to `[a-z0-9-]`. */
 export function slug(value: string): string {
   const s = value

@@ -9,7 +9,7 @@ import type {
   Review,
 } from '../domain/review.js';
 import { diveCharts, num, sparkline, text, type Chart } from './charts.js';
-import { html, trustedHtml, type SafeHtml } from './escape.js';
+import { html, idSlug, trustedHtml, type SafeHtml } from './escape.js';
 import { formatChange, formatDataValue, formatValue, NONE } from './format.js';
 import {
   DIVE_TABLES,
@@ -199,7 +199,7 @@ function metricRow(m: Metric, months: string[], anomalies: Anomaly[], currency: 
   // Green for good news: up for most metrics, down for churn, contraction and tickets.
   const better = change === null || change === 0 ? null : change > 0 !== LOWER_IS_BETTER.has(m.id);
   const dir = better === null ? '' : better ? 'up' : 'down';
-  return html`<tr id="metric-${m.id}">
+  return html`<tr id="metric-${idSlug(m.id)}">
     <td class="label" title="${m.description ?? ''}">${m.label}</td>
     <td class="spark">${trustedHtml(sparkline(m, anomalies))}</td>
     ${cells}
@@ -293,7 +293,7 @@ function deepDive(d: DeepDive, currency: string): SafeHtml {
   const scalars = dataScalars(d.data);
   const findings = Array.isArray(d.findings) ? d.findings : [];
   const empty = charts.length === 0 && tables.every((t) => t.rows.length === 0) && findings.length === 0;
-  return html`<section class="dive" id="dive-${d.id}">
+  return html`<section class="dive" id="dive-${idSlug(d.id)}">
     <h3>${d.question}</h3>
     <p class="summary">${d.summary}</p>
     <p class="method">Method: ${d.method}</p>

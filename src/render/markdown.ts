@@ -1,7 +1,7 @@
 import { monthsEndingAt } from '../domain/month.js';
 import type { DeepDive, Metric, PreviousReview, Review } from '../domain/review.js';
 import { diveCharts, num, sparkline, text } from './charts.js';
-import { escapeMarkdown as md, slug } from './escape.js';
+import { escapeMarkdown as md, idSlug } from './escape.js';
 import { formatChange, formatDataValue, formatValue, NONE } from './format.js';
 import { DIVE_TABLES, GROUPS, dataScalars, extraTables, signalsText, type DataTable } from './layout.js';
 
@@ -153,7 +153,7 @@ function metricCells(
   });
   return [
     md(m.label),
-    image(`spark-${slug(m.id)}`, `${m.label} trend`, sparkline(m, r.anomalies)),
+    image(`spark-${idSlug(m.id)}`, `${m.label} trend`, sparkline(m, r.anomalies)),
     ...cells,
     md(formatChange(m.change, m.changeKind, m.unit)),
   ];

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Review } from '../domain/review.js';
+import { idSlug } from './escape.js';
 import { renderHtml } from './html.js';
 import { renderJson } from './json.js';
 import { renderMarkdown } from './markdown.js';
@@ -85,7 +86,7 @@ describe('renderHtml', () => {
     expect(at.every((i) => i > 0)).toBe(true);
     expect([...at].sort((x, y) => x - y)).toEqual(at);
     const review = sampleReview();
-    for (const m of review.metrics) expect(page).toContain(`<tr id="metric-${m.id}">`);
+    for (const m of review.metrics) expect(page).toContain(`<tr id="metric-${idSlug(m.id)}">`);
     expect(page.match(/<th>\d{4}-\d{2}<\/th>/g)).toHaveLength(13);
     // 23 sparklines + 5 dive charts (icp, retention, drivers, lift, funnel)
     expect(page.match(/<svg /g)).toHaveLength(28);

@@ -38,7 +38,9 @@ describe('validateReview', () => {
       r.metrics = (r.metrics as { id: string }[]).filter((m) => m.id !== id);
       const v = validateReview(r);
       expect(v.ok).toBe(false);
-      expect(v.errors).toContain(`/metrics: no item with id '${id}'`);
+      expect(v.errors[0]).toBe(`/metrics: no item with id '${id}'`);
+      // not one "must be equal to constant" per other metric: only the contains error says it
+      expect(v.errors.filter((e) => e.startsWith('/metrics'))).toHaveLength(1);
     }
   });
 
@@ -130,6 +132,20 @@ describe('validateReview', () => {
       expect(v.ok, what).toBe(false);
       expect(v.errors.join('\n'), what).toContain(message);
     }
+  });
+
+  it('accepts metric ids holding event names (key actions) and extra metrics and dives', () => {
+    const r = sample();
+    r.metrics.push({ ...metric(r, 'tickets'), id: 'key_action:insight created', label: 'insight created' });
+    r.deepDives.push({
+      id: 'retention',
+      question: 'q',
+      summary: 's',
+      method: 'm',
+      findings: [],
+      data: { x: 1 },
+    });
+    expect(validateReview(r)).toEqual({ ok: true, errors: [] });
   });
 
   it('keeps Review and the schema in step: every key of the typed sample is allowed and required ones hold', () => {

@@ -84,8 +84,11 @@ export function validateReview(review: unknown): { ok: boolean; errors: string[]
   const validate = validator();
   const errors: string[] = [];
   if (!validate(review)) {
-    // An `if` failure only says "must match then"; the `then` branch's own errors say what.
-    for (const e of validate.errors ?? []) if (e.keyword !== 'if') errors.push(describe(e));
+    // An `if` failure only says "must match then", and a `contains` failure lists why each item
+    // was not the one wanted; the `then` branch's errors and the `contains` error itself say what.
+    for (const e of validate.errors ?? []) {
+      if (e.keyword !== 'if' && !e.schemaPath.includes('/contains/')) errors.push(describe(e));
+    }
   }
   if (review !== null && typeof review === 'object' && !Array.isArray(review)) {
     relations(review as Record<string, unknown>, errors);
