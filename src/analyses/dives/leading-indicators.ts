@@ -305,7 +305,7 @@ async function analyse(ctx: DeepDiveContext, subject: Subject, dataStart: Date):
     for (const r of rows) if (r.event !== null && matchesAnyGlob(activity, r.event)) excluded.add(r.event);
   }
 
-  const tested: Omit<LeadingIndicator, 'qValue' | 'variantsRemoved' | 'sentence'>[] = [];
+  const tested: Omit<LeadingIndicator, 'qValue' | 'variantsRemoved' | 'byWindow' | 'sentence'>[] = [];
   for (const r of rows) {
     const c = usable.get(r.outcome_days);
     if (!c || r.event === null || excluded.has(r.event)) continue;
