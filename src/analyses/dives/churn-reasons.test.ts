@@ -1,0 +1,232 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.js';
+import { ALL_PRODUCTS } from '../../metrics/types.js';
+import type { DuckDbEngine } from '../../store/duckdb/engine.js';
+import { sql } from '../../store/sql.js';
+import { churnReasons, type ChurnDriver, type ChurnedCustomer } from './churn-reasons.js';
+import { freshEngine, insertOrganizations, seeded } from './dive-test-data.js';
+import type { DeepDiveContext } from './types.js';
+
+const MONTH = '2024-06';
+const config = configSchema.parse({});
+
+function ctx(engine: DuckDbEngine): DeepDiveContext {
+  return { engine, config, product: ALL_PRODUCTS, month: MONTH, metrics: [] };
+}
+
+interface Sub {
+  org: string;
+  plan: string;
+  /** minor units a month */
+  amount: number;
+  start: string;
+  end: string | null;
+}
+
+/** Generic subscription rows (one customer per organization). */
+async function insertSubs(e: DuckDbEngine, subs: Sub[]): Promise<void> {
+  await e.exec(sql`
+    INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, end_at, status)
+    SELECT 'c-' || org, org, plan, 'prod_a', 'USD', amount, 'month', 1, 1, CAST(s AS TIMESTAMPTZ), CAST(nullif(en, '') AS TIMESTAMPTZ), 'active'
+    FROM (SELECT unnest(${subs.map((s) => s.org)}) AS org, unnest(${subs.map((s) => s.plan)}) AS plan,
+      unnest(${subs.map((s) => s.amount)}) AS amount, unnest(${subs.map((s) => s.start)}) AS s,
+      unnest(${subs.map((s) => s.end ?? '')}) AS en)`);
+}
+
+async function insertCancellations(e: DuckDbEngine, bodies: string[]): Promise<void> {
+  await e.exec(sql`
+    INSERT INTO feedback (id, kind, created_at, organization, body)
+    SELECT 'x' || CAST(i AS VARCHAR), 'cancellation', TIMESTAMPTZ '2024-06-10', 'o' || CAST(i AS VARCHAR), b
+    FROM (SELECT unnest(${bodies}) AS b, unnest(${bodies.map((_, i) => i)}) AS i)`);
+}
+
+/** Six organizations churning one a month from December to May (trailing baseline). */
+function trailingChurners(perMonth: number): Sub[] {
+  const out: Sub[] = [];
+  ['2023-12', '2024-01', '2024-02', '2024-03', '2024-04', '2024-05'].forEach((m, i) => {
+    for (let k = 0; k < perMonth; k++)
+      out.push({ org: `old${i}-${k}`, plan: 'Pro', amount: 20000, start: '2023-01-01', end: `${m}-15` });
+  });
+  return out;
+}
+
+describe('churn-reasons: churn concentrated in one plan', () => {
+  let e: DuckDbEngine;
+  beforeAll(async () => {
+    e = await freshEngine();
+    const rand = seeded(7);
+    const subs: Sub[] = [];
+    const orgs: { key: string; properties: Record<string, unknown> }[] = [];
+    // 20 Starter (50.00), 10 of them churn mid-June; 40 Pro (200.00), 2 churn
+    for (let i = 0; i < 60; i++) {
+      const starter = i < 20;
+      const churns = starter ? i < 10 : i < 22;
+      subs.push({
+        org: `o${i}`,
+        plan: starter ? 'Starter' : 'Pro',
+        amount: starter ? 5000 : 20000,
+        start: '2023-06-01',
+        end: churns ? '2024-06-15' : null,
+      });
+      orgs.push({
+        key: `o${i}`,
+        properties: {
+          name: `Org ${i}`,
+          industry: ['retail', 'health', 'finance'][Math.floor(rand() * 3)],
+          employees: Math.floor(5 + rand() * 500),
+        },
+      });
+    }
+    subs.push(...trailingChurners(1));
+    await insertSubs(e, subs);
+    await insertOrganizations(e, orgs);
+    await insertCancellations(e, [
+      'Too expensive for us',
+      'The price went up again',
+      'Budget cuts, cannot justify the cost',
+      'Cheaper tool does the job',
+      'Pricing does not fit',
+      'Cost too high',
+      'Switched to a competitor',
+      'Moved to another vendor',
+    ]);
+  });
+  afterAll(() => e.close());
+
+  it('says churn was high, with the interval and the named test', async () => {
+    const dive = await churnReasons.run(ctx(e));
+    // June: 60 at risk, 12 churned → 0.2. Trailing Dec..May: at risk 66+65+64+63+62+61 = 381, churned 6
+    expect(dive.data).toMatchObject({ high: true, atRisk: 60, churnedCount: 12 });
+    expect(dive.data.churnRate).toBeCloseTo(0.2, 10);
+    const trailing = dive.data.trailing as { atRisk: number; churned: number; rate: number };
+    expect(trailing).toMatchObject({ atRisk: 381, churned: 6 });
+    expect(trailing.rate).toBeCloseTo(6 / 381, 10);
+    // smallest expected count 60·18/441 = 2.45 < 5 → Fisher's exact test
+    expect(dive.data.test).toBe('fisher-exact-two-sided');
+    expect(dive.data.pValue as number).toBeLessThan(1e-5);
+    // Wilson 95% for 12/60: centre (0.2 + 1.96²/120)/(1 + 1.96²/60) = 0.23201/1.06403 = 0.21805,
+    // half-width (1.96/1.06403)·√(0.16/60 + 1.96²/14400) = 1.84206·0.054162 = 0.09977 → [0.1183, 0.3178]
+    const [low, high] = dive.data.interval95 as [number, number];
+    expect(low).toBeCloseTo(0.1183, 3);
+    expect(high).toBeCloseTo(0.3178, 3);
+    expect(dive.summary).toMatch(/^Churn was high: 12 of 60 paying customers churned in 2024-06 \(20\.0%/);
+    expect(dive.findings[0]?.title).toBe('Churn was high in 2024-06: 20.0% vs 1.6% in the trailing months');
+  });
+
+  it('lists the churned organizations with the MRR they took, largest first', async () => {
+    const dive = await churnReasons.run(ctx(e));
+    const churned = dive.data.churned as ChurnedCustomer[];
+    expect(churned).toHaveLength(12);
+    expect(churned.slice(0, 2).map((c) => [c.organization, c.mrr])).toEqual([
+      ['o20', 200],
+      ['o21', 200],
+    ]);
+    expect(churned[2]).toMatchObject({ organization: 'o0', mrr: 50 });
+    expect(dive.data.churnedMrr).toBe(900); // 2 × 200 + 10 × 50
+  });
+
+  it('finds the plan as the strongest driver with hand-computed rates and lift', async () => {
+    const dive = await churnReasons.run(ctx(e));
+    const drivers = dive.data.drivers as ChurnDriver[];
+    const top = drivers[0] as ChurnDriver;
+    expect(top).toMatchObject({
+      dimension: 'plan',
+      value: 'Starter',
+      atRisk: 20,
+      churned: 10,
+      restAtRisk: 40,
+      restChurned: 2,
+    });
+    expect(top.churnRate).toBeCloseTo(0.5, 10); // 10 / 20
+    expect(top.baselineRate).toBeCloseTo(0.05, 10); // 2 / 40
+    expect(top.lift).toBeCloseTo(10, 10);
+    expect(top.test).toBe('fisher-exact-two-sided'); // expected 20·12/60 = 4 < 5
+    expect(top.significant).toBe(true);
+    expect(top.qValue).toBeLessThan(0.001);
+    expect(top.churnedMrr).toBe(500);
+    // plan is tested once (two values covering everyone): Pro never appears as a driver
+    expect(drivers.some((d) => d.dimension === 'plan' && d.value === 'Pro')).toBe(false);
+    // the randomly drawn properties are tested but not claimed
+    expect(drivers.filter((d) => d.significant).map((d) => d.dimension)).toEqual(['plan']);
+    expect(drivers.some((d) => d.dimension === 'industry' || d.dimension === 'employees')).toBe(true);
+    expect(drivers.some((d) => d.dimension === 'name')).toBe(false); // high cardinality, skipped
+    expect(dive.findings[1]?.title).toBe('Churn concentrated in plan = Starter: 50.0% vs 5.0% for the rest');
+  });
+
+  it('groups cancellation reasons, the planted theme first', async () => {
+    const dive = await churnReasons.run(ctx(e));
+    const reasons = dive.data.reasons as { theme: string; count: number; example: string }[];
+    expect(reasons[0]).toMatchObject({ theme: 'price', count: 6, example: 'Cost too high' });
+    expect(reasons[1]).toMatchObject({ theme: 'competitor', count: 2 });
+    expect(dive.summary).toContain('Top cancellation reason: price (6)');
+  });
+});
+
+describe('churn-reasons: negative controls', () => {
+  let e: DuckDbEngine;
+  beforeAll(async () => {
+    e = await freshEngine();
+    const subs: Sub[] = [];
+    const orgs: { key: string; properties: Record<string, unknown> }[] = [];
+    // 60 organizations, 2 plans × 3 industries of 10 each; one churner in each of the 6 cells
+    for (let i = 0; i < 60; i++) {
+      subs.push({
+        org: `o${i}`,
+        plan: i % 2 === 0 ? 'Starter' : 'Pro',
+        amount: 10000,
+        start: '2023-06-01',
+        end: i < 6 ? '2024-06-20' : null,
+      });
+      orgs.push({ key: `o${i}`, properties: { industry: ['retail', 'health', 'finance'][i % 3] } });
+    }
+    subs.push(...trailingChurners(5));
+    await insertSubs(e, subs);
+    await insertOrganizations(e, orgs);
+  });
+  afterAll(() => e.close());
+
+  it('a normal month is "not high" and evenly spread churn has no driver', async () => {
+    const dive = await churnReasons.run(ctx(e));
+    // June 6 / 60 = 10%; trailing: at risk 90+85+80+75+70+65 = 465, churned 30 (6.45%)
+    expect(dive.data).toMatchObject({ high: false, atRisk: 60, churnedCount: 6 });
+    expect((dive.data.trailing as { atRisk: number }).atRisk).toBe(465);
+    expect(dive.data.pValue as number).toBeGreaterThan(0.05);
+    expect(dive.summary).toMatch(/^Churn was not unusually high/);
+    // Starter 3/30 vs Pro 3/30: same rate, not a driver; industry 2/20 vs 4/40: same rate
+    const drivers = dive.data.drivers as ChurnDriver[];
+    expect(drivers.filter((d) => d.significant)).toEqual([]);
+    expect(drivers.some((d) => d.dimension === 'plan')).toBe(false);
+    expect(dive.summary).toContain('No segment churned significantly more than the rest');
+    expect(dive.findings).toHaveLength(1);
+  });
+});
+
+describe('churn-reasons: not enough data', () => {
+  it('says so without billing', async () => {
+    const e = await freshEngine();
+    const dive = await churnReasons.run(ctx(e));
+    expect(dive.summary).toMatch(/^Not enough data: no paying customers at the start of 2024-06/);
+    expect(dive.data.drivers).toEqual([]);
+    await e.close();
+  });
+
+  it('does not look for drivers with fewer than 5 churned', async () => {
+    const e = await freshEngine();
+    const subs: Sub[] = [];
+    for (let i = 0; i < 20; i++)
+      subs.push({
+        org: `o${i}`,
+        plan: 'Pro',
+        amount: 10000,
+        start: '2023-06-01',
+        end: i < 3 ? '2024-06-20' : null,
+      });
+    await insertSubs(e, subs);
+    const dive = await churnReasons.run(ctx(e));
+    expect(dive.data).toMatchObject({ churnedCount: 3, driversNotEnoughData: true, drivers: [] });
+    expect(dive.summary).toContain('Not enough data to look for drivers: 3 churned, need at least 5.');
+    // no trailing churn at all (0 of 120) vs 3 of 20: Fisher, p = 0.0023 → high
+    expect(dive.data.test).toBe('fisher-exact-two-sided');
+    await e.close();
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * Per-organization facts the customer deep dives (top-customers, churn-reasons) read, each one
+ * set-based query over a list of organizations and month windows:
+ * - activity: distinct active people (activity events of the product, metrics/scope.ts) and key
+ *   actions (config.keyActions; when none are configured, every activity event) per window;
+ * - tickets: feedback rows of kind `ticket` per window (product-pinned rows as in metrics/feedback);
+ * - NPS: 0–10 answers of the organization's people, from `nps` feedback rows and `survey sent`
+ *   events (`$survey_response`), in one window;
+ * - cancellations: feedback rows of kind `cancellation` in one window.
+ * A window is a range of whole months [from, to], both included.
+ */
+import { monthEnd, monthStart, type Month } from '../../domain/month.js';
+import { sqlFeedbackInProduct } from '../../metrics/feedback/product.js';
+import { sqlActivityEvent, sqlMatchesAny } from '../../metrics/scope.js';
+import { join, raw, sql, type Sql } from '../../store/sql.js';
+import type { DeepDiveContext } from './types.js';
+
+export interface MonthWindow {
+  from: Month;
+  to: Month;
+}
+
+export interface OrganizationActivity {
+  /** Distinct active people per window, in the order of the windows asked. */
+  users: number[];
+  /** Key-action events per window. */
+  keyActions: number[];
+}
+
+export interface OrganizationNps {
+  responses: number;
+  promoters: number;
+  passives: number;
+  detractors: number;
+  meanScore: number;
+}
+
+function bounds(ctx: DeepDiveContext, w: MonthWindow): { from: Sql; to: Sql } {
+  const d = ctx.engine.dialect;
+  return {
+    from: d.sqlTimestamp(sql`${monthStart(w.from).toISOString()}`),
+    to: d.sqlTimestamp(sql`${monthEnd(w.to).toISOString()}`),
+  };
+}
+
+function inList(column: Sql, values: readonly string[]): Sql {
+  return sql`${column} IN (${join(values.map((v) => sql`${v}`))})`;
+}
+
+function span(windows: readonly MonthWindow[]): MonthWindow {
+  const froms = windows.map((w) => w.from).sort();
+  const tos = windows.map((w) => w.to).sort();
+  return { from: froms[0] as Month, to: tos[tos.length - 1] as Month };
+}
+
+export async function activityByOrganization(
+  ctx: DeepDiveContext,
+  organizations: readonly string[],
+  windows: readonly MonthWindow[],
+): Promise<Map<string, OrganizationActivity>> {
+  const out = new Map<string, OrganizationActivity>();
+  if (organizations.length === 0 || windows.length === 0) return out;
+  const d = ctx.engine.dialect;
+  const all = bounds(ctx, span(windows));
+  const keyAction =
+    ctx.config.keyActions.length === 0 ? raw('TRUE') : sqlMatchesAny(d, raw('event'), ctx.config.keyActions);
+  const columns = windows.flatMap((w, i) => {
+    const b = bounds(ctx, w);
+    const inWindow = sql`timestamp >= ${b.from} AND timestamp < ${b.to}`;
+    return [
+      sql`count(DISTINCT CASE WHEN ${inWindow} THEN person_id END) AS ${raw(`u${i}`)}`,
+      sql`sum(CASE WHEN ${inWindow} AND ${keyAction} THEN 1 ELSE 0 END) AS ${raw(`k${i}`)}`,
+    ];
+  });
+  const rows = await ctx.engine.query<Record<string, string | number>>(sql`
+    SELECT organization, ${join(columns)}
+    FROM events
+    WHERE ${inList(raw('organization'), organizations)}
+      AND timestamp >= ${all.from} AND timestamp < ${all.to}
+      AND ${sqlActivityEvent(d, ctx.config.activity, ctx.product)}
+    GROUP BY organization`);
+  for (const r of rows) {
+    out.set(String(r.organization), {
+      users: windows.map((_, i) => Number(r[`u${i}`] ?? 0)),
+      keyActions: windows.map((_, i) => Number(r[`k${i}`] ?? 0)),
+    });
+  }
+  return out;
+}
+
+/** Tickets opened per window, by organization. */
+export async function ticketsByOrganization(
+  ctx: DeepDiveContext,
+  organizations: readonly string[],
+  windows: readonly MonthWindow[],
+): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  if (organizations.length === 0 || windows.length === 0) return out;
+  const columns = windows.map((w, i) => {
+    const b = bounds(ctx, w);
+    return sql`sum(CASE WHEN created_at >= ${b.from} AND created_at < ${b.to} THEN 1 ELSE 0 END) AS ${raw(`t${i}`)}`;
+  });
+  const inProduct = sqlFeedbackInProduct({ ...ctx, months: [ctx.month] }, raw('tags'));
+  const rows = await ctx.engine.query<Record<string, string | number>>(sql`
+    SELECT organization, ${join(columns)}
+    FROM feedback
+    WHERE kind = 'ticket' AND ${inList(raw('organization'), organizations)} AND ${inProduct}
+    GROUP BY organization`);
+  for (const r of rows) {
+    out.set(
+      String(r.organization),
+      windows.map((_, i) => Number(r[`t${i}`] ?? 0)),
+    );
+  }
+  return out;
+}
+
+/** NPS answers (0–10) of each organization's people in the window. */
+export async function npsByOrganization(
+  ctx: DeepDiveContext,
+  organizations: readonly string[],
+  window: MonthWindow,
+): Promise<Map<string, OrganizationNps>> {
+  const out = new Map<string, OrganizationNps>();
+  if (organizations.length === 0) return out;
+  const d = ctx.engine.dialect;
+  const b = bounds(ctx, window);
+  const response = d.sqlJsonNumber(raw('properties'), ['$survey_response']);
+  const inProduct = sqlFeedbackInProduct({ ...ctx, months: [ctx.month] }, raw('tags'));
+  const rows = await ctx.engine.query<{
+    organization: string;
+    responses: number;
+    promoters: number;
+    passives: number;
+    detractors: number;
+    total: number;
+  }>(sql`
+    WITH answers AS (
+      SELECT organization, score FROM feedback
+      WHERE kind = 'nps' AND score IS NOT NULL AND created_at >= ${b.from} AND created_at < ${b.to}
+        AND ${inList(raw('organization'), organizations)} AND ${inProduct}
+      UNION ALL
+      SELECT organization, ${response} AS score FROM events
+      WHERE event = 'survey sent' AND timestamp >= ${b.from} AND timestamp < ${b.to}
+        AND ${inList(raw('organization'), organizations)}
+    )
+    SELECT organization, count(*) AS responses,
+      sum(CASE WHEN score >= 9 THEN 1 ELSE 0 END) AS promoters,
+      sum(CASE WHEN score >= 7 AND score < 9 THEN 1 ELSE 0 END) AS passives,
+      sum(CASE WHEN score < 7 THEN 1 ELSE 0 END) AS detractors,
+      sum(score) AS total
+    FROM answers WHERE score IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+    GROUP BY organization`);
+  for (const r of rows) {
+    const responses = Number(r.responses);
+    out.set(r.organization, {
+      responses,
+      promoters: Number(r.promoters),
+      passives: Number(r.passives),
+      detractors: Number(r.detractors),
+      meanScore: Number(r.total) / responses,
+    });
+  }
+  return out;
+}
+
+export interface CancellationFeedback {
+  organization: string | null;
+  createdAt: string;
+  title: string | null;
+  body: string | null;
+  tags: string[] | null;
+}
+
+/** Cancellation feedback rows created in [from, to) (ISO instants), optionally for some organizations. */
+export async function cancellationFeedback(
+  ctx: DeepDiveContext,
+  from: Date,
+  to: Date,
+  organizations?: readonly string[],
+): Promise<CancellationFeedback[]> {
+  if (organizations?.length === 0) return [];
+  const d = ctx.engine.dialect;
+  const inProduct = sqlFeedbackInProduct({ ...ctx, months: [ctx.month] }, raw('tags'));
+  const rows = await ctx.engine.query<{
+    organization: string | null;
+    created_at: string;
+    title: string | null;
+    body: string | null;
+    tags: string[] | null;
+  }>(sql`
+    SELECT organization, created_at, title, body, tags FROM feedback
+    WHERE kind = 'cancellation'
+      AND created_at >= ${d.sqlTimestamp(sql`${from.toISOString()}`)} AND created_at < ${d.sqlTimestamp(sql`${to.toISOString()}`)}
+      AND ${organizations ? inList(raw('organization'), organizations) : raw('TRUE')} AND ${inProduct}
+    ORDER BY created_at, id`);
+  return rows.map((r) => ({
+    organization: r.organization,
+    createdAt: String(r.created_at),
+    title: r.title,
+    body: r.body,
+    tags: r.tags ? [...r.tags] : null,
+  }));
+}
+
+/** Relative change (b − a) / a, null when a is 0. */
+export function relativeChange(before: number, after: number): number | null {
+  return before === 0 ? null : (after - before) / before;
+}
