@@ -177,6 +177,10 @@ function sqlRuleGrid(ctx: DeepDiveContext, subject: Subject, windows: OutcomeWin
     Array.from({ length: li.maxThreshold }, (_, i) => sql`SELECT ${i + 1} AS threshold`),
   );
   const addDays = (n: Sql, ts: Sql): Sql => d.sqlDateAdd('day', n, ts);
+  // Nothing before the earliest cohort or after the last outcome window can matter: prune the scans.
+  const earliest = d.sqlTimestamp(sql`${windows.map((w) => w.cohortFrom).sort()[0] as string}`);
+  const latest = d.sqlTimestamp(sql`${monthEnd(ctx.month).toISOString()}`);
+  const age = sql`(${d.sqlEpochSeconds(raw('e.timestamp'))} - ${d.sqlEpochSeconds(raw('s.f'))})`;
   return sql`
     WITH act AS (
       SELECT ${col} AS subject, timestamp FROM events
@@ -185,31 +189,33 @@ function sqlRuleGrid(ctx: DeepDiveContext, subject: Subject, windows: OutcomeWin
     firsts AS (SELECT subject, min(timestamp) AS f FROM act GROUP BY subject),
     outcomes AS (${outcomes}),
     cohort AS (
-      SELECT s.subject, s.f, o.outcome_days, o.outcome_from
+      SELECT s.subject, s.f, o.outcome_days,
+        ${addDays(raw('o.outcome_from'), raw('s.f'))} AS out_from, ${addDays(raw('o.outcome_days'), raw('s.f'))} AS out_to
       FROM firsts s JOIN outcomes o ON s.f >= o.cohort_from AND s.f < o.cohort_to
     ),
+    subjects AS (SELECT DISTINCT subject, f, ${addDays(sql`${longest}`, raw('f'))} AS behaviour_end FROM cohort),
     retained AS (
       SELECT c.subject, c.outcome_days, max(CASE WHEN a.subject IS NULL THEN 0 ELSE 1 END) AS retained
-      FROM cohort c LEFT JOIN act a ON a.subject = c.subject
-        AND a.timestamp > ${addDays(raw('c.outcome_from'), raw('c.f'))}
-        AND a.timestamp <= ${addDays(raw('c.outcome_days'), raw('c.f'))}
+      FROM cohort c LEFT JOIN (SELECT subject, timestamp FROM act WHERE timestamp > ${earliest} AND timestamp < ${latest}) a
+        ON a.subject = c.subject AND a.timestamp > c.out_from AND a.timestamp <= c.out_to
       GROUP BY c.subject, c.outcome_days
     ),
     windows AS (${behaviourWindows}),
     thresholds AS (${thresholds}),
     counts AS (
-      SELECT c.subject, c.outcome_days, e.event, w.window_days, count(*) AS n
-      FROM cohort c
-      JOIN events e ON e.${col} = c.subject AND e.timestamp >= c.f AND e.timestamp < ${addDays(sql`${longest}`, raw('c.f'))}
-      JOIN windows w ON e.timestamp < ${addDays(raw('w.window_days'), raw('c.f'))}
-      WHERE ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'))}
-      GROUP BY c.subject, c.outcome_days, e.event, w.window_days
+      SELECT s.subject, e.event, w.window_days, count(*) AS n
+      FROM subjects s
+      JOIN events e ON e.${col} = s.subject AND e.timestamp >= s.f AND e.timestamp < s.behaviour_end
+      JOIN windows w ON ${age} < w.window_days * 86400
+      WHERE e.timestamp >= ${earliest} AND e.timestamp < ${latest}
+        AND ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'))}
+      GROUP BY s.subject, e.event, w.window_days
     )
-    SELECT x.outcome_days, x.event, x.window_days, t.threshold, count(*) AS rule_n, sum(r.retained) AS rule_retained
+    SELECT r.outcome_days, x.event, x.window_days, t.threshold, count(*) AS rule_n, sum(r.retained) AS rule_retained
     FROM counts x
     JOIN thresholds t ON x.n >= t.threshold
-    JOIN retained r ON r.subject = x.subject AND r.outcome_days = x.outcome_days
-    GROUP BY x.outcome_days, x.event, x.window_days, t.threshold
+    JOIN retained r ON r.subject = x.subject
+    GROUP BY r.outcome_days, x.event, x.window_days, t.threshold
     UNION ALL
     SELECT outcome_days, NULL AS event, 0 AS window_days, 0 AS threshold, count(*) AS rule_n, sum(retained) AS rule_retained
     FROM retained GROUP BY outcome_days`;
