@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InputError } from '../errors.js';
 import type { DuckDbEngine } from '../store/duckdb/engine.js';
 import { sql } from '../store/sql.js';
-import { funnel, funnelPeople, type FunnelSpec, type FunnelStepResult } from './funnel.js';
+import {
+  buildFunnelPersonsQuery,
+  funnel,
+  funnelPeople,
+  type FunnelSpec,
+  type FunnelStepResult,
+} from './funnel.js';
 import { engineWith, type TestEvent } from './test-events.js';
 
 let e: DuckDbEngine | undefined;
@@ -340,5 +346,67 @@ describe('people drill-down and validation', () => {
     await expect(funnel(e, { ...range, dateTo: '2024-13-01', steps: ['A'] })).rejects.toBeInstanceOf(
       InputError,
     );
+  });
+});
+
+describe('options for code: a cohort of people and the p90', () => {
+  // p1..p4 do A; B follows after 10, 20, 30 min for p1..p3; p4 never does B; p5 is outside the cohort.
+  const events: TestEvent[] = [
+    { event: 'A', person: 'p1', at: '2024-01-02T10:00:00' },
+    { event: 'B', person: 'p1', at: '2024-01-02T10:10:00' },
+    { event: 'A', person: 'p2', at: '2024-01-02T10:00:00' },
+    { event: 'B', person: 'p2', at: '2024-01-02T10:20:00' },
+    { event: 'A', person: 'p3', at: '2024-01-02T10:00:00' },
+    { event: 'B', person: 'p3', at: '2024-01-02T10:30:00' },
+    { event: 'A', person: 'p4', at: '2024-01-02T10:00:00' },
+    { event: 'A', person: 'p5', at: '2024-01-02T10:00:00' },
+    { event: 'B', person: 'p5', at: '2024-01-02T10:01:00' },
+  ];
+  const cohort = sql`SELECT * FROM (VALUES ('p1', 'x'), ('p2', 'x'), ('p3', 'y'), ('p4', 'y')) AS c(person_id, value)`;
+
+  it('counts only the cohort, each person under its value, with the p90', async () => {
+    e = await engineWith(events);
+    const r = await funnel(e, { ...range, steps: ['A', 'B'] }, { cohort, p90: true });
+    const byValue: Record<string, FunnelStepResult[]> = Object.fromEntries(
+      (r.breakdowns ?? []).map((b) => [b.value ?? '', b.steps]),
+    );
+    // x: p1 (600 s), p2 (1200 s); y: p3 (1800 s), p4 dropped; p5 not counted
+    expect(counts(byValue.x)).toEqual([2, 2]);
+    expect(counts(byValue.y)).toEqual([2, 1]);
+    expect(byValue.x?.[1]?.medianSecondsFromPrevious).toBe(900); // (600 + 1200) / 2
+    // type 7: 600 + 0.9 · (1200 − 600) = 1140
+    expect(byValue.x?.[1]?.p90SecondsFromPrevious).toBeCloseTo(1140, 6);
+    expect(byValue.x?.[0]?.p90SecondsFromPrevious).toBeNull();
+    const plain = await funnel(e, { ...range, steps: ['A', 'B'] });
+    expect(counts(plain.steps)).toEqual([5, 4]);
+    expect(plain.steps?.[1]).not.toHaveProperty('p90SecondsFromPrevious');
+  });
+
+  it('returns each counted person with how far they got and their step times', async () => {
+    e = await engineWith(events);
+    const rows = await e.query<{
+      person_id: string;
+      value: string;
+      reached: number;
+      t0: number;
+      t1: number | null;
+    }>(
+      sql`SELECT * FROM (${buildFunnelPersonsQuery(e.dialect, { ...range, steps: ['A', 'B'] }, { cohort })}) p ORDER BY person_id`,
+    );
+    const t0 = Date.UTC(2024, 0, 2, 10) / 1000;
+    expect(
+      rows.map((r) => [
+        r.person_id,
+        r.value,
+        Number(r.reached),
+        Number(r.t0) - t0,
+        r.t1 === null ? null : Number(r.t1) - t0,
+      ]),
+    ).toEqual([
+      ['p1', 'x', 2, 0, 600],
+      ['p2', 'x', 2, 0, 1200],
+      ['p3', 'y', 2, 0, 1800],
+      ['p4', 'y', 1, 0, null],
+    ]);
   });
 });

@@ -18,6 +18,8 @@
  *     latest); a person whose furthest attempts are all cancelled drops out of the funnel;
  *  5. per breakdown value: people at each step and the median/average seconds from the previous.
  * `format` turns those rows into the result; `funnelPeople` returns the people behind a step.
+ * For code (not users' specs), `FunnelOptions` restricts the funnel to a cohort of people, each
+ * counted under its cohort value, and adds the p90 of the time between steps.
  */
 import { z } from 'zod';
 import { InputError } from '../errors.js';
@@ -123,12 +125,26 @@ export interface FunnelStepResult {
   conversionFromFirst: number | null;
   medianSecondsFromPrevious: number | null;
   averageSecondsFromPrevious: number | null;
+  /** Only with the `p90` option: the 90th percentile of seconds from the previous step. */
+  p90SecondsFromPrevious?: number | null;
 }
 export interface FunnelResult {
   steps?: FunnelStepResult[];
   breakdowns?: { value: string | null; steps: FunnelStepResult[] }[];
   /** Only with the `people` option: person ids, sorted. */
   people?: string[];
+}
+
+/**
+ * Options for code, not part of a user's spec (the onboarding deep dive uses them).
+ * - `cohort`: SQL selecting `person_id, value`, one row per person: only these people are counted,
+ *   each under its `value` as if it were the breakdown (e.g. signup month or ICP group), so the
+ *   result has `breakdowns`. It may not be combined with the spec's `breakdown`.
+ * - `p90`: each step also reports `p90SecondsFromPrevious` (type 7 quantile, like the median).
+ */
+export interface FunnelOptions {
+  cohort?: Sql;
+  p90?: boolean;
 }
 
 /** The value that stands for "no value" inside the all_events partition key (never shown). */
@@ -142,7 +158,7 @@ function stepCols(n: number, f: (k: number) => Sql, from = 0): Sql[] {
 const col = (name: string, k: number) => raw(`${name}${k}`);
 
 /** The events of the funnel with their step and exclusion flags and a per-person order. */
-function sqlEvents(d: Dialect, s: Spec): Sql {
+function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions): Sql {
   const n = s.steps.length;
   const range = dateRange(s.dateFrom, s.dateTo);
   const steps = s.steps.map((m) => sqlMatches(d, m, 'e'));
@@ -169,12 +185,13 @@ function sqlEvents(d: Dialect, s: Spec): Sql {
     '',
   )}ELSE ${n} END`;
   const any = s.order === 'strict' ? sql`` : sql` AND (${join([...steps, ...exclusions], ' OR ')})`;
+  const inCohort = o.cohort ? sql` AND e.person_id IN (SELECT person_id FROM cohort)` : sql``;
   return sql`SELECT e.person_id, ${grp} AS grp, ${d.sqlEpochSeconds(raw('e.timestamp'))} AS t,
       ${bp} AS bp, ${lowest} AS ms,
       ${join(steps.map((c, k) => sql`${c} AS ${col('s', k)}`))}
       ${exclusions.length ? sql`, ${join(exclusions.map((c, i) => sql`${c} AS ${col('x', i)}`))}` : sql``}
     FROM events e${joins}
-    WHERE ${sqlInRange(raw('e.timestamp'), range)}${any}`;
+    WHERE ${sqlInRange(raw('e.timestamp'), range)}${any}${inCohort}`;
 }
 
 /** Each person's events in funnel order (see the header); every window below shares this sort. */
@@ -287,7 +304,10 @@ function sqlCancelled(s: Spec): Sql {
 }
 
 /** The breakdown value each person is counted under. */
-function sqlPersonValue(d: Dialect, s: Spec): { value: Sql; joins: Sql; ctes: Sql[] } {
+function sqlPersonValue(d: Dialect, s: Spec, o: FunnelOptions): { value: Sql; joins: Sql; ctes: Sql[] } {
+  if (o.cohort) {
+    return { value: sql`co.value`, joins: sql` JOIN cohort co ON co.person_id = b.person_id`, ctes: [] };
+  }
   const b = s.breakdown;
   if (!b) return { value: sql`CAST(NULL AS VARCHAR)`, joins: sql``, ctes: [] };
   if (b.attribution === 'all_events') {
@@ -317,9 +337,11 @@ function sqlPersonValue(d: Dialect, s: Spec): { value: Sql; joins: Sql; ctes: Sq
 }
 
 /** Every CTE up to `per`: one row per counted person with value, reached and step times. */
-function sqlPerPerson(d: Dialect, s: Spec): Sql {
+function sqlPerPerson(d: Dialect, s: Spec, o: FunnelOptions): Sql {
   const n = s.steps.length;
-  const ctes: Sql[] = [sql`ev AS (${sqlEvents(d, s)})`, sql`pos AS (${sqlWindowed(s)})`];
+  if (o.cohort && s.breakdown) throw new Error('a funnel takes a cohort or a breakdown, not both');
+  const ctes: Sql[] = o.cohort ? [sql`cohort AS (${o.cohort})`] : [];
+  ctes.push(sql`ev AS (${sqlEvents(d, s, o)})`, sql`pos AS (${sqlWindowed(s)})`);
   ctes.push(
     sql`raw_chains AS (${sqlChains(d, s)})`,
     sql`chains AS (SELECT *, ${sqlReached(n, s.windowSeconds)} AS reached FROM raw_chains)`,
@@ -337,7 +359,7 @@ function sqlPerPerson(d: Dialect, s: Spec): Sql {
         ORDER BY c.reached DESC, ${isCancelled} ASC, ${tlast} ASC, c.t0 DESC) AS rn
     FROM chains c${cancelled ? sql` LEFT JOIN cancelled k ON k.person_id = c.person_id AND k.grp = c.grp AND k.p0 = c.p0` : sql``})`);
   ctes.push(sql`best AS (SELECT * FROM ranked WHERE rn = 1 AND cancelled = 0)`);
-  const pv = sqlPersonValue(d, s);
+  const pv = sqlPersonValue(d, s, o);
   ctes.push(...pv.ctes);
   const times = stepCols(
     n,
@@ -350,19 +372,20 @@ function sqlPerPerson(d: Dialect, s: Spec): Sql {
   return sql`WITH ${join(ctes, ',\n')}`;
 }
 
-export function buildFunnelQuery(d: Dialect, s: Spec): Sql {
+export function buildFunnelQuery(d: Dialect, s: Spec, o: FunnelOptions = {}): Sql {
   const n = s.steps.length;
   const aggs = stepCols(n, (k) => {
     const count = sql`sum(CASE WHEN reached > ${k} THEN 1 ELSE 0 END) AS ${col('c', k)}`;
     if (k === 0) return count;
     const gap = sql`${col('t', k)} - ${col('t', k - 1)}`;
-    return sql`${count}, ${d.sqlMedian(gap)} AS ${col('med', k)}, avg(${gap}) AS ${col('avg', k)}`;
+    const p90 = o.p90 ? sql`, ${d.sqlQuantile(gap, 0.9)} AS ${col('p90_', k)}` : sql``;
+    return sql`${count}, ${d.sqlMedian(gap)} AS ${col('med', k)}, avg(${gap}) AS ${col('avg', k)}${p90}`;
   });
-  return sql`${sqlPerPerson(d, s)}
+  return sql`${sqlPerPerson(d, s, o)}
     SELECT value, ${join(aggs)} FROM per GROUP BY value ORDER BY c0 DESC, value`;
 }
 
-export function buildFunnelPeopleQuery(d: Dialect, s: Spec): Sql {
+export function buildFunnelPeopleQuery(d: Dialect, s: Spec, o: FunnelOptions = {}): Sql {
   const p = s.people!;
   const at = p.status === 'reached' ? sql`reached > ${p.step}` : sql`reached = ${p.step}`;
   const value =
@@ -371,8 +394,21 @@ export function buildFunnelPeopleQuery(d: Dialect, s: Spec): Sql {
       : p.breakdownValue === null
         ? sql` AND value IS NULL`
         : sql` AND value = ${p.breakdownValue}`;
-  return sql`${sqlPerPerson(d, s)}
+  return sql`${sqlPerPerson(d, s, o)}
     SELECT DISTINCT person_id FROM per WHERE ${at}${value} ORDER BY person_id`;
+}
+
+/**
+ * One row per counted person: `person_id`, `value` (breakdown or cohort value), `reached` (how
+ * many steps, ≥ 1) and `t0`…`t{n-1}`, each step's time in epoch seconds (NULL when not reached).
+ * A whole statement, for other queries to use as a subquery (the onboarding deep dive asks what
+ * the people who dropped at a step did instead).
+ */
+export function buildFunnelPersonsQuery(d: Dialect, spec: FunnelSpec, o: FunnelOptions = {}): Sql {
+  const s = parseFunnelSpec(spec);
+  const times = join(stepCols(s.steps.length, (k) => col('t', k)));
+  return sql`${sqlPerPerson(d, s, o)}
+    SELECT person_id, value, reached, ${times} FROM per`;
 }
 
 // ---- format ----------------------------------------------------------------------------------
@@ -383,7 +419,7 @@ function num(v: unknown): number | null {
   return v === null || v === undefined ? null : Number(v);
 }
 
-function formatSteps(steps: readonly EventMatcher[], r: Row): FunnelStepResult[] {
+function formatSteps(steps: readonly EventMatcher[], r: Row, p90 = false): FunnelStepResult[] {
   const counts = steps.map((_, k) => Number(r[`c${k}`] ?? 0));
   const first = counts[0] ?? 0;
   return steps.map((m, k) => {
@@ -396,17 +432,19 @@ function formatSteps(steps: readonly EventMatcher[], r: Row): FunnelStepResult[]
       conversionFromFirst: first > 0 ? count / first : null,
       medianSecondsFromPrevious: k === 0 ? null : num(r[`med${k}`]),
       averageSecondsFromPrevious: k === 0 ? null : num(r[`avg${k}`]),
+      ...(p90 ? { p90SecondsFromPrevious: k === 0 ? null : num(r[`p90_${k}`]) } : {}),
     };
   });
 }
 
 /** Pure: the query's rows (one per breakdown value) as the funnel result. */
-export function formatFunnel(s: Spec, rows: readonly Row[]): FunnelResult {
-  if (!s.breakdown) return { steps: formatSteps(s.steps, rows[0] ?? {}) };
+export function formatFunnel(s: Spec, rows: readonly Row[], o: FunnelOptions = {}): FunnelResult {
+  const p90 = o.p90 ?? false;
+  if (!s.breakdown && !o.cohort) return { steps: formatSteps(s.steps, rows[0] ?? {}, p90) };
   return {
     breakdowns: rows.map((r) => ({
       value: typeof r.value === 'string' ? r.value : null,
-      steps: formatSteps(s.steps, r),
+      steps: formatSteps(s.steps, r, p90),
     })),
   };
 }
@@ -421,18 +459,26 @@ export function parseFunnelSpec(spec: unknown): Spec {
  * Runs a funnel. The typed entry point for other code (the onboarding deep dive): `spec` is
  * validated like a user's, so a bad one throws `InputError` naming the field.
  */
-export async function funnel(engine: Engine, spec: FunnelSpec): Promise<FunnelResult> {
+export async function funnel(
+  engine: Engine,
+  spec: FunnelSpec,
+  options: FunnelOptions = {},
+): Promise<FunnelResult> {
   const s = parseFunnelSpec(spec);
-  const rows = await engine.query(buildFunnelQuery(engine.dialect, s));
-  const result = formatFunnel(s, rows);
-  if (s.people) result.people = await funnelPeople(engine, s);
+  const rows = await engine.query(buildFunnelQuery(engine.dialect, s, options));
+  const result = formatFunnel(s, rows, options);
+  if (s.people) result.people = await funnelPeople(engine, s, options);
   return result;
 }
 
 /** The person ids behind one step: who reached it, or who reached the one before but not it. */
-export async function funnelPeople(engine: Engine, spec: FunnelSpec): Promise<string[]> {
+export async function funnelPeople(
+  engine: Engine,
+  spec: FunnelSpec,
+  options: FunnelOptions = {},
+): Promise<string[]> {
   const s = parseFunnelSpec(spec);
   if (!s.people) throw new InputError('people drill-down needs `people: { step }`', { field: 'people' });
-  const rows = await engine.query<{ person_id: string }>(buildFunnelPeopleQuery(engine.dialect, s));
+  const rows = await engine.query<{ person_id: string }>(buildFunnelPeopleQuery(engine.dialect, s, options));
   return rows.map((r) => r.person_id);
 }
