@@ -49,7 +49,7 @@ const READER_REASONS: Record<string, string> = {
   'LINE SIZE OVER MAXIMUM': 'line longer than 256 MB',
 };
 
-const TEMP_TABLES = ['_ingest_rows', '_ingest_reader_rejects', '_ingest_reader_scans'];
+const TEMP_TABLES = ['_ingest_src', '_ingest_rows', '_ingest_reader_rejects', '_ingest_reader_scans'];
 
 /**
  * A source relation for `classify`: `ord` (1-based record number), `j` (the FIELDS of the record
@@ -73,15 +73,23 @@ function compressionOption(gzip: boolean, uncompressed: string): Sql {
 const REJECTS_OPTIONS = raw(
   "store_rejects = true, ignore_errors = true, rejects_table = '_ingest_reader_rejects', rejects_scan = '_ingest_reader_scans'",
 );
-const LINE_SIZE_OPTIONS = raw(`max_line_size = ${MAX_LINE_BYTES}, buffer_size = ${MAX_LINE_BYTES * 2}`);
+/**
+ * Large line buffers cost DuckDB's CSV reader time and memory on every file, so a file is read
+ * with the defaults first and again with these only when a line was too long for them.
+ */
+function lineSizeOptions(longLines: boolean): Sql {
+  return longLines
+    ? raw(`max_line_size = ${MAX_LINE_BYTES}, buffer_size = ${MAX_LINE_BYTES * 2}`)
+    : raw('buffer_size = 16777216');
+}
 
-function jsonLinesSource(file: string, gzip: boolean): Source {
+function jsonLinesSource(file: string, gzip: boolean, longLines: boolean): Source {
   return {
     relation: sql`(SELECT ordinality AS ord, try(json_extract(raw, ${FIELDS_SQL})) AS j,
         starts_with(ltrim(raw, ' \t\r'), '{') AS is_obj, false AS props_invalid, NULL::VARCHAR AS raw
       FROM read_csv(${file}, columns = {'raw': 'VARCHAR'}, delim = '\x01', quote = '', escape = '',
         header = false, auto_detect = false, compression = ${compressionOption(gzip, 'none')},
-        ${LINE_SIZE_OPTIONS}, ${REJECTS_OPTIONS}) WITH ORDINALITY
+        ${lineSizeOptions(longLines)}, ${REJECTS_OPTIONS}) WITH ORDINALITY
       WHERE raw IS NOT NULL AND trim(raw, ' \t\r') <> '')`,
     lineOffset: 0,
     readerRejects: true,
@@ -114,12 +122,13 @@ async function tabularSource(
   file: string,
   format: 'csv' | 'parquet',
   gzip: boolean,
+  longLines: boolean,
 ): Promise<Source> {
   const reader =
     format === 'parquet'
       ? sql`read_parquet(${file})`
       : sql`read_csv(${file}, header = true, all_varchar = true, auto_detect = true, quote = '"', escape = '"',
-          compression = ${compressionOption(gzip, 'none')}, ${LINE_SIZE_OPTIONS}, ${REJECTS_OPTIONS})`;
+          compression = ${compressionOption(gzip, 'none')}, ${lineSizeOptions(longLines)}, ${REJECTS_OPTIONS})`;
   let columns: { column_name: string; column_type: string }[];
   try {
     columns = await engine.query(sql`DESCRIBE SELECT * FROM ${reader}`);
@@ -169,6 +178,8 @@ const HASH_TS = "strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ')";
  * properties, groups, organization)`. The first failing check names a record's fault.
  */
 async function classify(engine: Engine, source: Source): Promise<void> {
+  // Reading into a table first, then classifying, measured faster than one statement doing both.
+  await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_src AS SELECT * FROM ${source.relation}`);
   await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_rows AS
     WITH f AS (
       SELECT ord, j, is_obj, props_invalid, raw,
@@ -177,7 +188,7 @@ async function classify(engine: Engine, source: Source): Promise<void> {
         json_type(j[3]) AS ts_t,
         json_type(j[4]) AS props_t,
         json_type(j[5]) AS uuid_t
-      FROM ${source.relation}
+      FROM _ingest_src
     ), g AS (
       SELECT *,
         CASE WHEN ev_t = 'VARCHAR' THEN j[1] ->> '$' END AS event,
@@ -231,6 +242,7 @@ async function classify(engine: Engine, source: Source): Promise<void> {
       END AS uuid,
       event, distinct_id, ts AS timestamp, properties, groups, groups ->> 'organization' AS organization
     FROM n`);
+  await engine.exec(raw('DROP TABLE _ingest_src'));
   if (source.readerRejects) {
     const whens = Object.entries(READER_REASONS)
       .map(([k, v]) => `WHEN '${k}' THEN '${v.replaceAll("'", "''")}'`)
@@ -288,17 +300,33 @@ export async function loadEventFile(
   const secs = (): string => ((performance.now() - t0) / 1000).toFixed(1) + 's';
   try {
     for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
-    const source =
-      kind.format === 'jsonl'
-        ? jsonLinesSource(file, kind.gzip)
-        : kind.format === 'json-array'
-          ? jsonArraySource(file, kind.gzip)
-          : await tabularSource(engine, file, kind.format, kind.gzip);
-    try {
-      await classify(engine, source);
-    } catch (e) {
-      if (e instanceof InputError) throw e;
-      throw new InputError(`not readable as ${kind.format}: ${firstLine((e as Error).message)}`, { file });
+    const read = async (longLines: boolean): Promise<Source> => {
+      const source =
+        kind.format === 'jsonl'
+          ? jsonLinesSource(file, kind.gzip, longLines)
+          : kind.format === 'json-array'
+            ? jsonArraySource(file, kind.gzip)
+            : await tabularSource(engine, file, kind.format, kind.gzip, longLines);
+      try {
+        await classify(engine, source);
+      } catch (e) {
+        if (e instanceof InputError) throw e;
+        throw new InputError(`not readable as ${kind.format}: ${firstLine((e as Error).message)}`, { file });
+      }
+      return source;
+    };
+    let source = await read(false);
+    if (source.readerRejects) {
+      const [long] = await engine.query<{ n: number }>(
+        raw(
+          `SELECT count(*)::BIGINT AS n FROM _ingest_reader_rejects WHERE error_type = 'LINE SIZE OVER MAXIMUM'`,
+        ),
+      );
+      if (long?.n) {
+        progress(`${file}: long lines; reading again with larger buffers`);
+        for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
+        source = await read(true);
+      }
     }
     const [counts] = await engine.query<{ records: number; good: number }>(
       raw(`SELECT count(*)::BIGINT AS records,

@@ -1,0 +1,160 @@
+/**
+ * Import benchmark (issue 3): `sextant import events` of the demo company's `events.jsonl.gz` at 1M
+ * events (and 10M with `opts.full`), into a fresh DuckDB file each run, through the built CLI in a
+ * child process so its peak RSS (`VmHWM`, via /usr/bin/time or /proc polling) is the import's own.
+ * In the same run, the floor: DuckDB alone, `CREATE TABLE t AS SELECT * FROM read_json(file)` into
+ * a fresh file, also in a child process. Targets: ≥ 250,000 events/s on 2 cores, peak RSS < 2 GB,
+ * within 2× of the floor. Demo files are generated once under `opts.dir` and reused.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeDemoFiles } from '../demo/generate.js';
+import type { BenchOptions, BenchResult } from './types.js';
+
+const RUNS = 3;
+const TARGET_EVENTS_PER_SECOND = 250_000;
+const TARGET_RSS_MB = 2048;
+const TARGET_RATIO = 2;
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+
+/** DuckDB alone reading the file into a plain table: the floor the importer is held against. */
+const FLOOR_SCRIPT = `
+import { DuckDBInstance } from '@duckdb/node-api';
+const [db, file] = process.argv.slice(1);
+const instance = await DuckDBInstance.create(db);
+const c = await instance.connect();
+await c.run("CREATE TABLE t AS SELECT * FROM read_json($1)", [file]);
+c.closeSync(); instance.closeSync();
+`;
+
+interface Measured {
+  seconds: number;
+  peakRssMb: number;
+}
+
+/** Runs a command to completion; wall seconds and its peak resident set. Throws on a non-zero exit. */
+async function measure(cmd: string, args: string[], cwd: string): Promise<Measured> {
+  const useTime = existsSync('/usr/bin/time');
+  const t0 = performance.now();
+  const child = useTime
+    ? spawn('/usr/bin/time', ['-f', '__PEAK_KB=%M', cmd, ...args], {
+        cwd,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+    : spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  let polledKb = 0;
+  const poll = useTime
+    ? undefined
+    : setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+          if (m) polledKb = Math.max(polledKb, Number(m[1]));
+        } catch {
+          // the process is gone
+        }
+      }, 50);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (poll) clearInterval(poll);
+  const seconds = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`);
+  const kb = useTime ? Number(/__PEAK_KB=(\d+)/.exec(stderr)?.[1] ?? 0) : polledKb;
+  return { seconds, peakRssMb: kb / 1024 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function freshDb(path: string): string {
+  for (const suffix of ['', '.wal', '.tmp']) rmSync(path + suffix, { recursive: true, force: true });
+  return path;
+}
+
+async function benchSize(opts: BenchOptions, events: number, runs: number): Promise<BenchResult[]> {
+  const label = events >= 1_000_000 ? `${events / 1_000_000}M` : String(events);
+  const outDir = join(opts.dir, `import-demo-${label}`);
+  const eventsFile = join(outDir, 'events.jsonl.gz');
+  if (!existsSync(eventsFile)) {
+    opts.log(`   generating the demo company with ${label} events…`);
+    await writeDemoFiles({ outDir, events, until: '2025-06-30' });
+  }
+  const db = join(opts.dir, `import-${label}.duckdb`);
+  const cwd = process.cwd();
+  const imports: Measured[] = [];
+  const floors: Measured[] = [];
+  let stored = 0;
+  for (let i = 0; i < runs; i++) {
+    // Alternate the two so both see the same (noisy) machine.
+    floors.push(
+      await measure(
+        process.execPath,
+        ['--input-type=module', '-e', FLOOR_SCRIPT, freshDb(db), eventsFile],
+        cwd,
+      ),
+    );
+    const m = await measure(
+      process.execPath,
+      [CLI, '--db', freshDb(db), '--json', 'import', 'events', eventsFile],
+      cwd,
+    );
+    imports.push(m);
+    opts.log(
+      `   ${label} run ${i + 1}: import ${m.seconds.toFixed(1)}s (${m.peakRssMb.toFixed(0)} MB), floor ${floors.at(-1)!.seconds.toFixed(1)}s`,
+    );
+  }
+  {
+    const { DuckDbEngine } = await import('../store/duckdb/engine.js');
+    const { raw } = await import('../store/sql.js');
+    const e = await DuckDbEngine.open(db);
+    stored = Number((await e.query<{ n: number }>(raw('SELECT count(*) AS n FROM events')))[0]?.n ?? 0);
+    await e.close();
+    freshDb(db);
+  }
+  const importSeconds = median(imports.map((m) => m.seconds));
+  const floorSeconds = median(floors.map((m) => m.seconds));
+  const eventsPerSecond = stored / importSeconds;
+  const peakRssMb = Math.max(...imports.map((m) => m.peakRssMb));
+  const ratioToFloor = importSeconds / floorSeconds;
+  return [
+    {
+      name: `import events ${label} (jsonl.gz, CLI, fresh store)`,
+      medianSeconds: importSeconds,
+      runs,
+      figures: {
+        events: stored,
+        eventsPerSecond: Math.round(eventsPerSecond),
+        peakRssMb: Math.round(peakRssMb),
+        ratioToFloor: Number(ratioToFloor.toFixed(2)),
+      },
+      target: `≥ ${TARGET_EVENTS_PER_SECOND.toLocaleString('en')} events/s, peak RSS < ${TARGET_RSS_MB} MB, ≤ ${TARGET_RATIO}× the floor`,
+      met:
+        eventsPerSecond >= TARGET_EVENTS_PER_SECOND &&
+        peakRssMb < TARGET_RSS_MB &&
+        ratioToFloor <= TARGET_RATIO,
+    },
+    {
+      name: `floor: DuckDB read_json ${label} into a table`,
+      medianSeconds: floorSeconds,
+      runs,
+      figures: {
+        eventsPerSecond: Math.round(stored / floorSeconds),
+        peakRssMb: Math.round(Math.max(...floors.map((m) => m.peakRssMb))),
+      },
+    },
+  ];
+}
+
+export async function run(opts: BenchOptions): Promise<BenchResult[]> {
+  if (!existsSync(CLI))
+    throw new Error(`the import bench runs the built CLI; run \`npm run build\` first (${CLI})`);
+  const results = await benchSize(opts, 1_000_000, RUNS);
+  if (opts.full) results.push(...(await benchSize(opts, 10_000_000, 1)));
+  return results;
+}
