@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.js';
+import { ALL_PRODUCTS } from '../../metrics/types.js';
+import type { DuckDbEngine } from '../../store/duckdb/engine.js';
+import { sql } from '../../store/sql.js';
+import { freshEngine, insertDiveEvents, insertOrganizations, type DiveEvent } from './dive-test-data.js';
+import { healthOf, topCustomers, type Signal, type TopCustomer } from './top-customers.js';
+import type { DeepDiveContext } from './types.js';
+
+const MONTH = '2024-06';
+
+function ctx(engine: DuckDbEngine, topCustomersN = 4): DeepDiveContext {
+  return {
+    engine,
+    config: configSchema.parse({ topCustomers: topCustomersN }),
+    product: ALL_PRODUCTS,
+    month: MONTH,
+    metrics: [],
+  };
+}
+
+/** One event per person per listed month (the 10th, noon). */
+function monthly(org: string, people: string[], months: string[]): DiveEvent[] {
+  return people.flatMap((p) =>
+    months.map((m) => ({ event: 'edit', person: p, org, at: `${m}-10T12:00:00Z` })),
+  );
+}
+
+const JAN_JUN = ['2024-01', '2024-02', '2024-03', '2024-04', '2024-05', '2024-06'];
+const people = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+const signal = (c: TopCustomer, s: Signal['signal']): Signal | undefined =>
+  c.signals.find((x) => x.signal === s);
+
+describe('top-customers: planted health', () => {
+  let e: DuckDbEngine;
+  beforeAll(async () => {
+    e = await freshEngine();
+    await insertOrganizations(e, [
+      { key: 'acme', properties: { name: 'Acme' } },
+      { key: 'beta', properties: { name: 'Beta' } },
+      { key: 'gamma', properties: { name: 'Gamma' } },
+      { key: 'delta', properties: { name: 'Delta' } },
+    ]);
+    // Monthly subscriptions since January: amount per seat × seats
+    await e.exec(sql`
+      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('c-acme', 'acme', 'Team', 'p', 'USD', 10000, 'month', 1, 10, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('c-beta', 'beta', 'Team', 'p', 'USD', 16000, 'month', 1, 5, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('c-gamma', 'gamma', 'Flat', 'p', 'USD', 50000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('c-delta', 'delta', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('c-orphan', NULL, 'Flat', 'p', 'USD', 900000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
+    // Delta's Stripe subscription was canceled on 10 June, to end at the period's end
+    await e.exec(sql`
+      INSERT INTO billing_customers (id, metadata) VALUES ('s-delta', '{"group_key": "delta"}');
+      INSERT INTO billing_subscriptions (id, customer_id, status, canceled_at, cancel_at_period_end)
+      VALUES ('sub_d', 's-delta', 'active', TIMESTAMPTZ '2024-06-10', true)`);
+    await insertDiveEvents(e, [
+      // Acme: 10 people active in February, only 2 of them in June
+      ...monthly('acme', people('a', 10), ['2024-02']),
+      ...monthly('acme', people('a', 2), ['2024-06']),
+      ...monthly('beta', people('b', 5), JAN_JUN),
+      ...monthly('gamma', people('g', 3), JAN_JUN),
+      ...monthly('delta', people('d', 1), JAN_JUN),
+    ]);
+    // NPS in May: Acme 2, 3, 5 (three detractors); Beta 9, 10. Tickets: Gamma 4 in May, none before.
+    await e.exec(sql`
+      INSERT INTO feedback (id, kind, created_at, organization, score) VALUES
+        ('n1', 'nps', TIMESTAMPTZ '2024-05-03', 'acme', 2), ('n2', 'nps', TIMESTAMPTZ '2024-05-04', 'acme', 3),
+        ('n3', 'nps', TIMESTAMPTZ '2024-05-05', 'acme', 5), ('n4', 'nps', TIMESTAMPTZ '2024-05-03', 'beta', 9),
+        ('n5', 'nps', TIMESTAMPTZ '2024-05-04', 'beta', 10),
+        ('t1', 'ticket', TIMESTAMPTZ '2024-05-01', 'gamma', NULL), ('t2', 'ticket', TIMESTAMPTZ '2024-05-02', 'gamma', NULL),
+        ('t3', 'ticket', TIMESTAMPTZ '2024-05-03', 'gamma', NULL), ('t4', 'ticket', TIMESTAMPTZ '2024-05-04', 'gamma', NULL)`);
+  });
+  afterAll(() => e.close());
+
+  it('ranks linked organizations by month-end MRR, leaving the unlinked customer out', async () => {
+    const dive = await topCustomers.run(ctx(e));
+    const customers = dive.data.customers as TopCustomer[];
+    // gamma 500.00, acme 100.00 × 10 = 1000.00, beta 160.00 × 5 = 800.00, delta 100.00
+    expect(customers.map((c) => [c.organization, c.name, c.mrr])).toEqual([
+      ['acme', 'Acme', 1000],
+      ['beta', 'Beta', 800],
+      ['gamma', 'Gamma', 500],
+      ['delta', 'Delta', 100],
+    ]);
+    const two = await topCustomers.run(ctx(e, 2));
+    expect((two.data.customers as TopCustomer[]).map((c) => c.organization)).toEqual(['acme', 'beta']);
+  });
+
+  it('collapsed usage, unused seats and low NPS → unhappy, with each signal shown', async () => {
+    const dive = await topCustomers.run(ctx(e));
+    const acme = (dive.data.customers as TopCustomer[])[0] as TopCustomer;
+    expect(acme.health).toBe('unhappy');
+    // active users Jan–Mar 10, Apr–Jun 2: (2 − 10) / 10 = −0.8
+    expect(signal(acme, 'usage')).toEqual({
+      signal: 'usage',
+      value: -0.8,
+      verdict: 'bad',
+      detail: 'active users 10 → 2 (3 months vs 3 before, -80%)',
+    });
+    // 2 active in June of 10 paid seats = 0.2 < 0.5
+    expect(signal(acme, 'seats')).toMatchObject({ value: 0.2, verdict: 'bad' });
+    // 3 detractors of 3: NPS −100
+    expect(signal(acme, 'nps')).toMatchObject({ value: -100, verdict: 'bad' });
+    expect(signal(acme, 'mrr')).toMatchObject({ value: 0, verdict: 'neutral' });
+    expect(acme.nps).toEqual({ responses: 3, nps: -100, meanScore: 10 / 3 });
+    expect(acme.seats).toEqual({ used: 2, paid: 10 });
+    expect(dive.findings[0]?.title).toBe('Acme (1000.00 USD MRR) is unhappy: usage, keyActions, seats, nps');
+    expect(dive.findings[0]?.evidence).toMatchObject({ organization: 'acme', mrrAtStake: 1000 });
+  });
+
+  it('steady usage, full seats and promoters → happy', async () => {
+    const dive = await topCustomers.run(ctx(e));
+    const beta = (dive.data.customers as TopCustomer[])[1] as TopCustomer;
+    expect(beta.health).toBe('happy');
+    expect(signal(beta, 'usage')).toMatchObject({ value: 0, verdict: 'good' }); // 5 → 5
+    expect(signal(beta, 'seats')).toMatchObject({ value: 1, verdict: 'good' }); // 5 of 5
+    expect(signal(beta, 'nps')).toMatchObject({ value: 100, verdict: 'good' }); // 2 promoters of 2
+    expect(beta.signals.filter((s) => s.verdict === 'bad')).toEqual([]);
+  });
+
+  it('rising tickets alone → at-risk; a scheduled cancellation → unhappy', async () => {
+    const dive = await topCustomers.run(ctx(e));
+    const [, , gamma, delta] = dive.data.customers as TopCustomer[];
+    expect(gamma?.health).toBe('at-risk');
+    expect(signal(gamma as TopCustomer, 'tickets')).toMatchObject({ value: 4, verdict: 'bad' }); // 0 → 4
+    expect(signal(gamma as TopCustomer, 'seats')).toBeUndefined(); // 1 seat: not seat-based
+    expect(delta?.health).toBe('unhappy');
+    expect(signal(delta as TopCustomer, 'cancellation')).toMatchObject({
+      verdict: 'bad',
+      detail: 'a subscription is set to cancel at the end of 2024-06',
+    });
+    expect(dive.summary).toBe(
+      'Of the top 4 customers by MRR (100% of MRR): 1 happy, 0 neutral, 1 at-risk, 2 unhappy. ' +
+        'Needs attention: Acme (unhappy), Gamma (at-risk), Delta (unhappy).',
+    );
+    expect(dive.findings).toHaveLength(3);
+  });
+});
+
+describe('top-customers: health rules and not enough data', () => {
+  const s = (signal: Signal['signal'], verdict: Signal['verdict']): Signal => ({
+    signal,
+    verdict,
+    value: null,
+    detail: '',
+  });
+
+  it('counts usage and key actions once, as the worse of the two', () => {
+    expect(healthOf([s('usage', 'bad'), s('keyActions', 'bad')])).toBe('at-risk');
+    expect(healthOf([s('usage', 'good'), s('keyActions', 'good'), s('nps', 'neutral')])).toBe('neutral');
+    expect(healthOf([s('usage', 'good'), s('keyActions', 'good'), s('nps', 'good')])).toBe('happy');
+    expect(healthOf([s('usage', 'bad'), s('nps', 'bad')])).toBe('unhappy');
+    expect(healthOf([s('cancellation', 'bad'), s('nps', 'good'), s('usage', 'good')])).toBe('unhappy');
+  });
+
+  it('says "not enough data" when no billing is linked to organizations', async () => {
+    const e = await freshEngine();
+    await e.exec(sql`
+      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('c1', NULL, 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
+    const dive = await topCustomers.run(ctx(e));
+    expect(dive.summary).toMatch(/^Not enough data: no billing customer is linked to an organization/);
+    expect(dive.data.customers).toEqual([]);
+    expect(dive.findings).toEqual([]);
+    await e.close();
+  });
+});
