@@ -37,6 +37,10 @@ describe('formatDataValue', () => {
     expect(formatDataValue('generatedAt', 5, 'USD')).toBe('5'); // "generated" holds "rate" but is no rate
     expect(formatDataValue('count', 1000, 'USD')).toBe('1,000');
     expect(formatDataValue('x', null, 'USD')).toBe('—');
-    expect(formatDataValue('x', { a: 1 }, 'USD')).toBe('{"a":1}');
+    // nested: each value by its own key; 30 / 44 = 0.682 → 68.2%
+    expect(formatDataValue('icp', { using: 30, of: 44, rate: 30 / 44, pValue: 0.01 }, 'USD')).toBe(
+      'using 30, of 44, rate 68.2%, p value 0.01',
+    );
+    expect(formatDataValue('churnRate', [0.1, 0.25], 'USD')).toBe('[10.0%, 25.0%]');
   });
 });

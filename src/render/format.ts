@@ -48,7 +48,8 @@ export function formatValue(
   if (!isNum(value)) return NONE;
   switch (unit) {
     case 'currency':
-      if (opts.compact) return sign(value, compactFmt.format(value));
+      if (opts.compact)
+        return sign(value, Math.abs(value) < 1000 ? integer.format(value) : compactFmt.format(value));
       return sign(value, `${currency} ${twoDecimals.format(value)}`);
     case 'ratio':
       return formatPercent(value);
@@ -95,10 +96,9 @@ export function formatDataValue(key: string, value: unknown, currency: string): 
   if (value === null || value === undefined) return NONE;
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
   if (typeof value === 'string') return value;
-  if (!isNum(value)) {
-    if (typeof value === 'number') return NONE;
-    return JSON.stringify(value) ?? '';
-  }
+  if (Array.isArray(value) || typeof value === 'object') return formatNested(key, value, currency, 0);
+  if (typeof value === 'bigint') return integer.format(value);
+  if (!isNum(value)) return NONE;
   const words = keyWords(key);
   const has = (...ws: string[]) => ws.some((w) => words.includes(w));
   if (key === 'p' || key === 'q' || (has('p', 'q') && has('value')) || has('pvalue', 'qvalue'))
@@ -114,6 +114,27 @@ export function formatDataValue(key: string, value: unknown, currency: string): 
   if (has('lift', 'odds', 'score')) return sign(value, value.toFixed(2));
   if (Number.isInteger(value)) return sign(value, integer.format(value));
   return sign(value, Math.abs(value) >= 100 ? oneDecimal.format(value) : value.toPrecision(3));
+}
+
+/**
+ * Nested data in one line: `{ using: 30, of: 44, rate: 0.68 }` → "using 30, of 44, rate 68.0%";
+ * arrays in brackets, each item formatted by the key that holds it. Deeper than 3 levels: JSON.
+ */
+function formatNested(key: string, value: unknown, currency: string, depth: number): string {
+  if (depth > 3) return JSON.stringify(value) ?? '';
+  if (Array.isArray(value)) {
+    return `[${value.map((v) => (v !== null && typeof v === 'object' ? formatNested(key, v, currency, depth + 1) : formatDataValue(key, v, currency))).join(', ')}]`;
+  }
+  if (value === null || typeof value !== 'object') return formatDataValue(key, value, currency);
+  return Object.entries(value)
+    .map(([k, v]) => {
+      const inner =
+        v !== null && typeof v === 'object'
+          ? formatNested(k, v, currency, depth + 1)
+          : formatDataValue(k, v, currency);
+      return `${keyWords(k).join(' ')} ${inner}`;
+    })
+    .join(', ');
 }
 
 /** `medianSecondsFromPrevious` → median, seconds, from, previous; `p_value` → p, value. */

@@ -8,18 +8,10 @@ import type {
   PreviousReview,
   Review,
 } from '../domain/review.js';
-import { diveCharts, num, sparkline, text, type Chart } from './charts.js';
+import { num, sparkline, text, type Chart } from './charts.js';
 import { html, idSlug, trustedHtml, type SafeHtml } from './escape.js';
 import { formatChange, formatDataValue, formatValue, NONE } from './format.js';
-import {
-  DIVE_TABLES,
-  GROUPS,
-  LOWER_IS_BETTER,
-  dataScalars,
-  extraTables,
-  signalsText,
-  type DataTable,
-} from './layout.js';
+import { GROUPS, diveLayout, evidenceOf, lowerIsBetter, signalsText, type DataTable } from './layout.js';
 
 /**
  * index.html: one self-contained page (styles and SVG charts inline, no scripts, no network; a
@@ -197,7 +189,7 @@ function metricRow(m: Metric, months: string[], anomalies: Anomaly[], currency: 
   });
   const change = m.change ?? null;
   // Green for good news: up for most metrics, down for churn, contraction and tickets.
-  const better = change === null || change === 0 ? null : change > 0 !== LOWER_IS_BETTER.has(m.id);
+  const better = change === null || change === 0 ? null : change > 0 !== lowerIsBetter(m.id);
   const dir = better === null ? '' : better ? 'up' : 'down';
   return html`<tr id="metric-${idSlug(m.id)}">
     <td class="label" title="${m.description ?? ''}">${m.label}</td>
@@ -266,17 +258,8 @@ function metricsTable(r: Review): SafeHtml {
 }
 
 function finding(f: Finding, currency: string): SafeHtml {
-  const ev = f.evidence && typeof f.evidence === 'object' ? Object.entries(f.evidence) : [];
-  return html`<li>
-    <strong>${f.title}</strong> — ${f.detail}
-    ${
-      ev.length
-        ? html`<ul class="evidence">
-            ${ev.map(([k, v]) => html`<li>${k}: ${formatDataValue(k, v, currency)}</li>`)}
-          </ul>`
-        : ''
-    }
-  </li>`;
+  const ev = evidenceOf(f);
+  return html`<li><strong>${f.title}</strong> — ${f.detail} ${ev.length ? facts(ev, currency) : ''}</li>`;
 }
 
 function figure(c: Chart): SafeHtml {
@@ -286,27 +269,28 @@ function figure(c: Chart): SafeHtml {
   </figure>`;
 }
 
+function facts(items: [string, string, unknown][], currency: string): SafeHtml {
+  return html`<ul class="evidence">
+    ${items.map(([label, key, v]) => html`<li>${label}: ${formatDataValue(key, v, currency)}</li>`)}
+  </ul>`;
+}
+
 function deepDive(d: DeepDive, currency: string): SafeHtml {
-  const charts = diveCharts(d);
-  const known = DIVE_TABLES[d.id] ?? [];
-  const tables = [...known.map((spec) => spec.table(d.data)), ...extraTables(d.data, known)];
-  const scalars = dataScalars(d.data);
-  const findings = Array.isArray(d.findings) ? d.findings : [];
-  const empty = charts.length === 0 && tables.every((t) => t.rows.length === 0) && findings.length === 0;
+  const l = diveLayout(d);
   return html`<section class="dive" id="dive-${idSlug(d.id)}">
     <h3>${d.question}</h3>
     <p class="summary">${d.summary}</p>
     <p class="method">Method: ${d.method}</p>
     ${
-      findings.length
+      l.findings.length
         ? html`<ul class="findings">
-            ${findings.map((f) => finding(f, currency))}
+            ${l.findings.map((f) => finding(f, currency))}
           </ul>`
         : ''
     }
-    ${scalars.length ? html`<p>${scalars.map(([k, v], i) => html`${i ? ' · ' : ''}<strong>${k}</strong>: ${formatDataValue(k, v, currency)}`)}</p>` : ''}
-    ${charts.map(figure)} ${tables.map((t) => dataTable(t, currency))}
-    ${empty ? html`<p class="no-data">Not enough data.</p>` : ''}
+    ${l.facts.length ? facts(l.facts, currency) : ''} ${l.charts.map(figure)}
+    ${l.tables.map((t) => dataTable(t, currency))}
+    ${l.empty ? html`<p class="no-data">Not enough data.</p>` : ''}
   </section>`;
 }
 

@@ -1,5 +1,5 @@
-import type { MetricGroup } from '../domain/review.js';
-import { rowsOf, text, type Row } from './charts.js';
+import type { DeepDive, Finding, MetricGroup } from '../domain/review.js';
+import { diveCharts, rowsOf, text, type Chart, type Row } from './charts.js';
 import { keyWords } from './format.js';
 
 /**
@@ -14,15 +14,10 @@ export const GROUPS: { id: MetricGroup; label: string }[] = [
   { id: 'feedback', label: 'Feedback' },
 ];
 
-/** Metrics where a rise is bad news (colours only; the numbers are the same). */
-export const LOWER_IS_BETTER = new Set([
-  'contraction_mrr',
-  'churned_mrr',
-  'revenue_churn_rate',
-  'churned_customers',
-  'customer_churn_rate',
-  'tickets',
-]);
+/** Metrics where a rise is bad news (colours only; the numbers are the same), by their id's words. */
+export function lowerIsBetter(metricId: string): boolean {
+  return /churn|contraction|ticket|detractor|dormant/.test(metricId);
+}
 
 export interface DataColumn {
   key: string;
@@ -154,21 +149,30 @@ export function extraTables(data: unknown, known: TableSpec[]): DataTable[] {
 }
 
 /**
- * The scalar facts of `data` (e.g. `biggestDrop`), with one level of nested objects flattened
- * (`churn.current`) and arrays of scalars joined.
+ * The facts of `data` that are not rows (e.g. `biggestDrop`, a test's statistics): scalars, arrays
+ * of scalars, and nested objects flattened into "parent child" labels two levels deep. Arrays of
+ * objects found inside nested objects become tables (`extraTables` takes the top-level ones).
  */
-export function dataScalars(data: unknown): [string, unknown][] {
-  const out: [string, unknown][] = [];
-  for (const [k, v] of entries(data)) {
-    if (CHARTED.has(k)) continue;
-    if (isScalar(v)) out.push([columnLabel(k), v]);
-    else if (Array.isArray(v) && v.every(isScalar)) out.push([columnLabel(k), v.map(text).join(', ')]);
-    else if (!Array.isArray(v) && v !== null && typeof v === 'object') {
-      for (const [k2, v2] of Object.entries(v))
-        out.push([`${columnLabel(k)} ${columnLabel(k2)}`, isScalar(v2) ? v2 : text(v2)]);
+export function dataFacts(data: unknown): { facts: [string, string, unknown][]; tables: DataTable[] } {
+  const facts: [string, string, unknown][] = [];
+  const tables: DataTable[] = [];
+  const walk = (label: string, key: string, v: unknown, depth: number) => {
+    if (isScalar(v) || (Array.isArray(v) && v.every(isScalar))) facts.push([label, key, v]);
+    else if (Array.isArray(v)) {
+      if (depth > 0)
+        tables.push(
+          tableOf(
+            label,
+            v.filter((x): x is Row => x !== null && typeof x === 'object'),
+          ),
+        );
+    } else if (v !== null && typeof v === 'object') {
+      if (depth >= 2) facts.push([label, key, v]);
+      else for (const [k2, v2] of Object.entries(v)) walk(`${label} ${columnLabel(k2)}`, k2, v2, depth + 1);
     }
-  }
-  return out;
+  };
+  for (const [k, v] of entries(data)) if (!CHARTED.has(k)) walk(columnLabel(k), k, v, 0);
+  return { facts, tables };
 }
 
 /** A customer's health signals as lines, whatever their shape: strings, objects, or one object. */
@@ -184,4 +188,33 @@ export function signalsText(v: unknown): string[] {
     return Object.entries(v).map(([k, y]) => `${columnLabel(k)}: ${text(y)}`);
   const s = text(v);
   return s ? [s] : [];
+}
+
+/** Everything a deep dive shows, in order: findings, facts, charts, tables. */
+export interface DiveLayout {
+  findings: Finding[];
+  /** [label, key (for the unit), value] */
+  facts: [string, string, unknown][];
+  charts: Chart[];
+  tables: DataTable[];
+  /** Nothing to show but the summary: the renderers say "not enough data". */
+  empty: boolean;
+}
+
+export function diveLayout(d: DeepDive): DiveLayout {
+  const findings = Array.isArray(d.findings)
+    ? d.findings.filter((f) => f !== null && typeof f === 'object')
+    : [];
+  const charts = diveCharts(d);
+  const known = DIVE_TABLES[d.id] ?? [];
+  const { facts, tables: nested } = dataFacts(d.data);
+  const tables = [...known.map((t) => t.table(d.data)), ...extraTables(d.data, known), ...nested];
+  const empty = charts.length === 0 && tables.every((t) => t.rows.length === 0) && findings.length === 0;
+  return { findings, facts, charts, tables, empty };
+}
+
+/** A finding's evidence as [label, key, value]. */
+export function evidenceOf(f: Finding): [string, string, unknown][] {
+  const ev = f.evidence !== null && typeof f.evidence === 'object' ? Object.entries(f.evidence) : [];
+  return ev.map(([k, v]) => [columnLabel(k), k, v]);
 }

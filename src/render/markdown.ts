@@ -1,9 +1,9 @@
 import { monthsEndingAt } from '../domain/month.js';
 import type { DeepDive, Metric, PreviousReview, Review } from '../domain/review.js';
-import { diveCharts, num, sparkline, text } from './charts.js';
+import { num, sparkline, text } from './charts.js';
 import { escapeMarkdown as md, idSlug } from './escape.js';
 import { formatChange, formatDataValue, formatValue, NONE } from './format.js';
-import { DIVE_TABLES, GROUPS, dataScalars, extraTables, signalsText, type DataTable } from './layout.js';
+import { GROUPS, diveLayout, evidenceOf, signalsText, type DataTable } from './layout.js';
 
 /**
  * review.md: the same content as index.html for a GitHub pull request or a chat message — tables,
@@ -169,29 +169,23 @@ function deepDive(
     md(d.summary, { lineStart: true }),
     `_Method:_ ${md(d.method)}`,
   ];
-  const findings = Array.isArray(d.findings) ? d.findings : [];
-  if (findings.length) {
+  const l = diveLayout(d);
+  const facts = (items: [string, string, unknown][]) =>
+    items.map(([label, key, v]) => `${md(label)}: ${md(formatDataValue(key, v, currency))}`).join(' · ');
+  if (l.findings.length) {
     parts.push(
-      findings
+      l.findings
         .map((f) => {
-          const ev = f.evidence && typeof f.evidence === 'object' ? Object.entries(f.evidence) : [];
-          const evidence = ev.map(([k, v]) => `${md(k)}: ${md(formatDataValue(k, v, currency))}`).join(' · ');
-          return `- **${md(f.title)}**: ${md(f.detail)}${evidence ? `\n  - ${evidence}` : ''}`;
+          const ev = evidenceOf(f);
+          return `- **${md(f.title)}**: ${md(f.detail)}${ev.length ? `\n  - ${facts(ev)}` : ''}`;
         })
         .join('\n'),
     );
   }
-  const scalars = dataScalars(d.data);
-  if (scalars.length)
-    parts.push(scalars.map(([k, v]) => `**${md(k)}**: ${md(formatDataValue(k, v, currency))}`).join(' · '));
-  const charts = diveCharts(d);
-  for (const c of charts) parts.push(image(c.name, c.title, c.svg));
-  const known = DIVE_TABLES[d.id] ?? [];
-  const tables = [...known.map((spec) => spec.table(d.data)), ...extraTables(d.data, known)];
-  for (const t of tables) parts.push(dataTable(t, currency));
-  if (charts.length === 0 && tables.every((t) => t.rows.length === 0) && findings.length === 0) {
-    parts.push('_Not enough data._');
-  }
+  if (l.facts.length) parts.push(facts(l.facts));
+  for (const c of l.charts) parts.push(image(c.name, c.title, c.svg));
+  for (const t of l.tables) parts.push(dataTable(t, currency));
+  if (l.empty) parts.push('_Not enough data._');
   return parts.join('\n\n');
 }
 
