@@ -204,7 +204,7 @@ const ORDER = raw('PARTITION BY person_id, grp ORDER BY t, ms');
  * - strict: `st{k}`/`sb{k}`, time and breakdown value of the event k places later when it is step k;
  * - unordered: `u{k}`, the first step-k event at or after this one, if within the window.
  */
-function sqlWindowed(s: Spec): Sql {
+function sqlWindowed(d: Dialect, s: Spec): Sql {
   const n = s.steps.length;
   const W = s.windowSeconds;
   let extra: Sql[] = [];
@@ -212,7 +212,7 @@ function sqlWindowed(s: Spec): Sql {
     extra = stepCols(
       n,
       (k) =>
-        sql`sum(CASE WHEN ${col('s', k)} THEN 1 ELSE 0 END) OVER (${ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ${col('r', k)}`,
+        sql`${d.sqlCountIf(col('s', k))} OVER (${ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ${col('r', k)}`,
       1,
     );
   } else if (s.order === 'strict') {
@@ -341,7 +341,7 @@ function sqlPerPerson(d: Dialect, s: Spec, o: FunnelOptions): Sql {
   const n = s.steps.length;
   if (o.cohort && s.breakdown) throw new Error('a funnel takes a cohort or a breakdown, not both');
   const ctes: Sql[] = o.cohort ? [sql`cohort AS (${o.cohort})`] : [];
-  ctes.push(sql`ev AS (${sqlEvents(d, s, o)})`, sql`pos AS (${sqlWindowed(s)})`);
+  ctes.push(sql`ev AS (${sqlEvents(d, s, o)})`, sql`pos AS (${sqlWindowed(d, s)})`);
   ctes.push(
     sql`raw_chains AS (${sqlChains(d, s)})`,
     sql`chains AS (SELECT *, ${sqlReached(n, s.windowSeconds)} AS reached FROM raw_chains)`,
@@ -375,7 +375,7 @@ function sqlPerPerson(d: Dialect, s: Spec, o: FunnelOptions): Sql {
 export function buildFunnelQuery(d: Dialect, s: Spec, o: FunnelOptions = {}): Sql {
   const n = s.steps.length;
   const aggs = stepCols(n, (k) => {
-    const count = sql`sum(CASE WHEN reached > ${k} THEN 1 ELSE 0 END) AS ${col('c', k)}`;
+    const count = sql`${d.sqlCountIf(sql`reached > ${k}`)} AS ${col('c', k)}`;
     if (k === 0) return count;
     const gap = sql`${col('t', k)} - ${col('t', k - 1)}`;
     const p90 = o.p90 ? sql`, ${d.sqlQuantile(gap, 0.9)} AS ${col('p90_', k)}` : sql``;

@@ -65,6 +65,8 @@ export interface Dialect {
    * Mirrored in JS by insights/common.ts `intervalNumber`.
    */
   sqlIntervalNumber(unit: 'day' | 'week' | 'month', ts: Sql, weekStart?: 'sunday' | 'monday'): Sql;
+  /** Aggregate (also as a window function): how many rows satisfy `cond`. */
+  sqlCountIf(cond: Sql): Sql;
   /** The smallest non-null argument (null when all are null). Engines differ on nulls in `least`. */
   sqlLeast(args: readonly Sql[]): Sql;
 }

@@ -84,6 +84,9 @@ export const duckdbDialect: Dialect = {
     }
     return sql`(CAST(year(CAST(${ts} AS TIMESTAMP)) AS BIGINT) * 12 + month(CAST(${ts} AS TIMESTAMP)) - 1 - 1970 * 12)`;
   },
+  sqlCountIf(cond) {
+    return sql`count(*) FILTER (WHERE ${cond})`;
+  },
   sqlLeast(args) {
     // DuckDB's least() skips nulls.
     return sql`least(${join(args)})`;
