@@ -20,6 +20,7 @@ import { addMonths, monthEnd, monthStart, type Month } from '../../domain/month.
 import { raw, sql, type Sql } from '../../store/sql.js';
 import { sqlActivityEvent } from '../scope.js';
 import type { MetricContext } from '../types.js';
+import { sqlMonthIndex, sqlMonthsTable } from './series.js';
 
 export interface ActorMonth {
   m: Month;
@@ -41,29 +42,35 @@ export async function actorMonths(ctx: MetricContext, actor: Actor): Promise<Map
   const { engine, config, product, months } = ctx;
   const d = engine.dialect;
   const col = raw(ACTOR_COLUMN[actor]);
-  const from = monthStart(addMonths(months[0] as Month, -1));
+  // Index 0 is the month before the first asked, so the first one has a "last month".
+  const asked = [addMonths(months[0] as Month, -1), ...months];
   const to = monthEnd(months[months.length - 1] as Month);
-  const mt = (ts: Sql): Sql => d.sqlDateTrunc('month', ts);
   const count = (cond: Sql): Sql => sql`sum(${d.sqlIf(cond, raw('1'), raw('0'))})`;
   const rows = await engine.query<ActorMonth>(sql`
-    WITH act AS (
+    WITH months AS (${sqlMonthsTable(asked)}),
+    act AS (
       SELECT ${col} AS actor, timestamp FROM events
       WHERE ${sqlActivityEvent(d, config.activity, product)} AND ${col} IS NOT NULL AND timestamp < ${to}
     ),
-    firsts AS (SELECT actor, ${mt(sql`min(timestamp)`)} AS first_mt FROM act GROUP BY actor),
-    am AS (SELECT DISTINCT actor, ${mt(sql`timestamp`)} AS mt FROM act WHERE timestamp >= ${from}),
+    firsts AS (SELECT actor, min(timestamp) AS first_ts FROM act GROUP BY actor),
+    am AS (
+      SELECT actor, ${sqlMonthIndex(sql`timestamp`, asked)} AS i FROM act
+      WHERE timestamp >= ${monthStart(asked[0] as Month)}
+      GROUP BY 1, 2
+    ),
     flagged AS (
-      SELECT a.actor, a.mt, f.first_mt, p.actor IS NOT NULL AS was_active
+      SELECT a.i, f.first_ts, p.actor IS NOT NULL AS was_active
       FROM am a
       JOIN firsts f ON f.actor = a.actor
-      LEFT JOIN am p ON p.actor = a.actor AND p.mt = ${d.sqlDateAdd('month', raw('-1'), sql`a.mt`)}
+      LEFT JOIN am p ON p.actor = a.actor AND p.i = a.i - 1
     )
-    SELECT ${d.sqlMonthKey(sql`mt`)} AS m,
+    SELECT mo.m AS m,
            count(*) AS active,
-           ${count(sql`first_mt = mt`)} AS new,
-           ${count(sql`was_active`)} AS retained,
-           ${count(sql`NOT was_active AND first_mt < mt`)} AS resurrecting
-    FROM flagged GROUP BY mt ORDER BY mt`);
+           ${count(sql`x.first_ts >= mo.start_ts`)} AS new,
+           ${count(sql`x.was_active`)} AS retained,
+           ${count(sql`NOT x.was_active AND x.first_ts < mo.start_ts`)} AS resurrecting
+    FROM flagged x JOIN months mo ON mo.i = x.i
+    GROUP BY mo.m ORDER BY mo.m`);
   return new Map(
     rows.map((r) => [
       r.m,

@@ -6,10 +6,10 @@
  * first or after the last imported record of the family's sources) is null for every metric; a
  * month inside it with nothing to count is 0 for counts; a rate whose denominator is 0 is null.
  */
-import type { Month } from '../../domain/month.js';
+import { monthEnd, monthStart, type Month } from '../../domain/month.js';
 import type { MetricGroup, MetricUnit } from '../../domain/review.js';
 import type { Engine } from '../../store/engine.js';
-import { sql, type Sql } from '../../store/sql.js';
+import { join, sql, type Sql } from '../../store/sql.js';
 import type { MetricValues } from '../types.js';
 
 export interface MonthRange {
@@ -79,4 +79,33 @@ export function byMonth<T extends { m: string }>(rows: readonly T[]): Map<Month,
 export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   if (a === null || a === undefined || b === null || b === undefined || b === 0) return null;
   return a / b;
+}
+
+/**
+ * A small table of months as SQL (`i`, `m`, `start_ts`, `end_ts`, `start_day`, `end_day`; days
+ * are whole days since 1970-01-01 UTC), built from our own constants as parameters. Joining
+ * events to it by range replaces a per-event date_trunc, which time-zone-aware engines compute
+ * slowly.
+ */
+export function sqlMonthsTable(months: readonly Month[]): Sql {
+  const DAY = 86_400_000;
+  return join(
+    months.map(
+      (m, i) =>
+        sql`SELECT ${i} AS i, ${m} AS m, ${monthStart(m)} AS start_ts, ${monthEnd(m)} AS end_ts,
+                   ${monthStart(m).getTime() / DAY} AS start_day, ${monthEnd(m).getTime() / DAY} AS end_day`,
+    ),
+    ' UNION ALL ',
+  );
+}
+
+/**
+ * The index in `months` of the month holding `expr` (null outside them), as a CASE over the
+ * month boundaries: far cheaper per row than a calendar function or a range join. `expr` is a
+ * timestamp, or with `days` a day number since 1970-01-01 UTC.
+ */
+export function sqlMonthIndex(expr: Sql, months: readonly Month[], days = false): Sql {
+  const bound = (d: Date): Sql => (days ? sql`${d.getTime() / 86_400_000}` : sql`${d}`);
+  const whens = months.map((m, i) => sql` WHEN ${expr} < ${bound(monthEnd(m))} THEN ${i}`);
+  return sql`(CASE WHEN ${expr} < ${bound(monthStart(months[0] as Month))} THEN NULL${join(whens, '')} ELSE NULL END)`;
 }

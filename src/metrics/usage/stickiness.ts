@@ -8,9 +8,10 @@
  * the metric (the unrounded mean is in `detail`).
  */
 import { monthEnd, monthStart, type Month } from '../../domain/month.js';
-import { join, raw, sql } from '../../store/sql.js';
+import { sql } from '../../store/sql.js';
 import { sqlActivityEvent } from '../scope.js';
 import type { MetricContext } from '../types.js';
+import { sqlMonthIndex, sqlMonthsTable } from './series.js';
 
 export interface DailyActivity {
   m: Month;
@@ -31,28 +32,38 @@ export async function dailyActivity(ctx: MetricContext): Promise<Map<Month, Dail
   const to = monthEnd(months[months.length - 1] as Month);
   // Six days before the first month, so its first days see their whole trailing week.
   const lookback = new Date(from.getTime() - 6 * 86_400_000);
-  const offsets = join(
-    [0, 1, 2, 3, 4, 5, 6].map((k) => raw(`SELECT ${k} AS k`)),
-    ' UNION ALL ',
-  );
-  const day = d.sqlDateTrunc('day', sql`timestamp`);
+  // Days as whole numbers since 1970-01-01 UTC: cheap to compute and to subtract.
+  const day = d.sqlIntervalNumber('day', sql`timestamp`);
+  // A person active on day s next active on day n counts for the weekly window on the days
+  // s … min(s + 6, n − 1): these runs never overlap, so summing their overlap with a month gives
+  // the sum over its days of the persons active in the trailing 7 days, without expanding days.
   const rows = await engine.query<DailyActivity>(sql`
-    WITH pd AS (
-      SELECT DISTINCT person_id, ${day} AS day FROM events
+    WITH months AS (${sqlMonthsTable(months)}),
+    pd AS (
+      SELECT person_id, ${day} AS day FROM events
       WHERE ${sqlActivityEvent(d, config.activity, product)} AND timestamp >= ${lookback} AND timestamp < ${to}
+      GROUP BY 1, 2
     ),
-    daily AS (
-      SELECT ${d.sqlMonthKey(sql`day`)} AS m, count(*) AS n FROM pd WHERE day >= ${from} GROUP BY 1
+    runs AS (
+      SELECT day AS s,
+             ${d.sqlLeast([sql`day + 6`, sql`lead(day) OVER (PARTITION BY person_id ORDER BY day) - 1`])} AS e
+      FROM pd
     ),
-    weekly AS (
-      SELECT ${d.sqlMonthKey(sql`day`)} AS m, count(*) AS n FROM (
-        SELECT DISTINCT pd.person_id, ${d.sqlDateAdd('day', sql`o.k`, sql`pd.day`)} AS day
-        FROM pd CROSS JOIN (${offsets}) o
-      ) w
-      WHERE day >= ${from} AND day < ${to} GROUP BY 1
+    indexed AS (
+      SELECT s, e, ${sqlMonthIndex(sql`s`, months, true)} AS si, ${sqlMonthIndex(sql`e`, months, true)} AS ei FROM runs
+    ),
+    -- A run is at most 7 days, so it touches at most two months: its own, and the next one.
+    parts AS (
+      SELECT x.si AS i, 1 AS pd, ${d.sqlLeast([sql`x.e`, sql`mo.end_day - 1`])} - x.s + 1 AS wd
+      FROM indexed x JOIN months mo ON mo.i = x.si
+      UNION ALL
+      SELECT x.ei AS i, 0 AS pd, x.e - mo.start_day + 1 AS wd
+      FROM indexed x JOIN months mo ON mo.i = x.ei
+      WHERE x.si IS NULL OR x.ei <> x.si
     )
-    SELECT w.m AS m, coalesce(dl.n, 0) AS "personDays", w.n AS "personWeekDays"
-    FROM weekly w LEFT JOIN daily dl ON dl.m = w.m`);
+    SELECT mo.m AS m, sum(p.pd) AS "personDays", sum(p.wd) AS "personWeekDays"
+    FROM parts p JOIN months mo ON mo.i = p.i
+    GROUP BY mo.m`);
   return new Map(
     rows.map((r) => [
       r.m,
