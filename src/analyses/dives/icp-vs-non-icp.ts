@@ -109,55 +109,79 @@ function sqlClassified(d: Dialect, ctx: DeepDiveContext): Sql {
     FROM groups WHERE group_type = 'organization' AND properties IS NOT NULL`;
 }
 
-/** Organizations active in the month or the one before, with their month's activity and class. */
-async function activeOrganizations(ctx: DeepDiveContext): Promise<ActiveOrgRow[]> {
+interface FeatureUsageRow {
+  event: string;
+  icp: boolean;
+  orgs: number;
+}
+
+/**
+ * One scan of the month and the one before: every organization active in either (its month's
+ * activity events and users, whether it was active the month before, its class), and per feature
+ * event how many of the month's active classified organizations of each group did it.
+ */
+async function monthUsage(
+  ctx: DeepDiveContext,
+): Promise<{ active: ActiveOrgRow[]; usage: FeatureUsageRow[] }> {
   const d = ctx.engine.dialect;
   const w = window(ctx);
-  const start = d.sqlTimestamp(sql`${w.start}`);
-  const rows = await ctx.engine.query<ActiveOrgRow>(sql`
-    WITH act AS (
-      SELECT organization, person_id, timestamp FROM events
+  const rows = await ctx.engine.query<{
+    kind: 'organization' | 'feature';
+    organization: string | null;
+    icp: boolean | null;
+    events: number;
+    users: number;
+    active_prev: number;
+    event: string | null;
+    orgs: number;
+  }>(sql`
+    WITH month_events AS (
+      SELECT organization, person_id, event,
+        CASE WHEN timestamp >= ${d.sqlTimestamp(sql`${w.start}`)} THEN 1 ELSE 0 END AS in_month,
+        CASE WHEN ${sqlActivityEvent(d, ctx.config.activity, ctx.product)} THEN 1 ELSE 0 END AS is_act
+      FROM events
       WHERE organization IS NOT NULL
         AND timestamp >= ${d.sqlTimestamp(sql`${w.prevStart}`)} AND timestamp < ${d.sqlTimestamp(sql`${w.end}`)}
-        AND ${sqlActivityEvent(d, ctx.config.activity, ctx.product)}
     ),
     per AS (
       SELECT organization,
-        sum(CASE WHEN timestamp >= ${start} THEN 1 ELSE 0 END) AS events,
-        count(DISTINCT CASE WHEN timestamp >= ${start} THEN person_id END) AS users,
-        max(CASE WHEN timestamp < ${start} THEN 1 ELSE 0 END) AS active_prev
-      FROM act GROUP BY organization
-    ),
-    cls AS (${sqlClassified(d, ctx)})
-    SELECT per.organization, cls.icp, per.events, per.users, per.active_prev
-    FROM per LEFT JOIN cls ON cls.organization = per.organization
-    ORDER BY per.organization`);
-  return rows.map((r) => ({
-    organization: r.organization,
-    icp: r.icp === null ? null : Boolean(r.icp),
-    events: Number(r.events),
-    users: Number(r.users),
-    active_prev: Number(r.active_prev),
-  }));
-}
-
-/** Per feature event: how many active organizations of each group did it in the month. */
-async function featureUsage(ctx: DeepDiveContext): Promise<{ event: string; icp: boolean; orgs: number }[]> {
-  const d = ctx.engine.dialect;
-  const w = window(ctx);
-  const inMonth = sql`timestamp >= ${d.sqlTimestamp(sql`${w.start}`)} AND timestamp < ${d.sqlTimestamp(sql`${w.end}`)}`;
-  const rows = await ctx.engine.query<{ event: string; icp: boolean; orgs: number }>(sql`
-    WITH active AS (
-      SELECT DISTINCT organization FROM events
-      WHERE organization IS NOT NULL AND ${inMonth} AND ${sqlActivityEvent(d, ctx.config.activity, ctx.product)}
+        sum(in_month * is_act) AS events,
+        count(DISTINCT CASE WHEN in_month = 1 AND is_act = 1 THEN person_id END) AS users,
+        max((1 - in_month) * is_act) AS active_prev
+      FROM month_events GROUP BY organization HAVING max(is_act) = 1
     ),
     cls AS (${sqlClassified(d, ctx)}),
-    groups_ AS (SELECT a.organization, c.icp FROM active a JOIN cls c ON c.organization = a.organization)
-    SELECT e.event, g.icp, count(DISTINCT e.organization) AS orgs
-    FROM events e JOIN groups_ g ON g.organization = e.organization
-    WHERE ${inMonth} AND ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'))}
-    GROUP BY e.event, g.icp`);
-  return rows.map((r) => ({ event: r.event, icp: Boolean(r.icp), orgs: Number(r.orgs) }));
+    usage AS (
+      SELECT m.event, c.icp, count(DISTINCT m.organization) AS orgs
+      FROM month_events m
+      JOIN per p ON p.organization = m.organization AND p.events > 0
+      JOIN cls c ON c.organization = m.organization
+      WHERE m.in_month = 1 AND ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('m.event'))}
+      GROUP BY m.event, c.icp
+    )
+    SELECT 'organization' AS kind, per.organization, cls.icp, per.events, per.users, per.active_prev,
+      NULL AS event, 0 AS orgs
+    FROM per LEFT JOIN cls ON cls.organization = per.organization
+    UNION ALL
+    SELECT 'feature' AS kind, NULL AS organization, icp, 0 AS events, 0 AS users, 0 AS active_prev, event, orgs
+    FROM usage`);
+  const active: ActiveOrgRow[] = [];
+  const usage: FeatureUsageRow[] = [];
+  for (const r of rows) {
+    if (r.kind === 'feature') {
+      usage.push({ event: r.event as string, icp: Boolean(r.icp), orgs: Number(r.orgs) });
+      continue;
+    }
+    active.push({
+      organization: r.organization as string,
+      icp: r.icp === null ? null : Boolean(r.icp),
+      events: Number(r.events),
+      users: Number(r.users),
+      active_prev: Number(r.active_prev),
+    });
+  }
+  active.sort((a, b) => a.organization.localeCompare(b.organization));
+  return { active, usage };
 }
 
 /** NPS answers (0–10) of the last NPS_MONTHS months from classified organizations, by group. */
@@ -213,11 +237,7 @@ async function mrrByOrganization(ctx: DeepDiveContext): Promise<Map<string, numb
   return out;
 }
 
-function testFeatures(
-  usage: { event: string; icp: boolean; orgs: number }[],
-  nIcp: number,
-  nNon: number,
-): IcpFeature[] {
+function testFeatures(usage: FeatureUsageRow[], nIcp: number, nNon: number): IcpFeature[] {
   const byEvent = new Map<string, { icp: number; non: number }>();
   for (const u of usage) {
     const c = byEvent.get(u.event) ?? { icp: 0, non: 0 };
@@ -395,7 +415,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     });
   }
 
-  const active = await activeOrganizations(ctx);
+  const { active, usage } = await monthUsage(ctx);
   const inMonth = active.filter((o) => o.events > 0);
   const icpOrgs = inMonth.filter((o) => o.icp === true);
   const nonIcpOrgs = inMonth.filter((o) => o.icp === false);
@@ -415,7 +435,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     );
   }
 
-  const features = testFeatures(await featureUsage(ctx), icpOrgs.length, nonIcpOrgs.length);
+  const features = testFeatures(usage, icpOrgs.length, nonIcpOrgs.length);
   const significant = features.filter((f) => f.significant);
 
   const mrr = await mrrByOrganization(ctx);
