@@ -182,11 +182,11 @@ function sqlRuleGrid(ctx: DeepDiveContext, subject: Subject, windows: OutcomeWin
   const latest = d.sqlTimestamp(sql`${monthEnd(ctx.month).toISOString()}`);
   const age = sql`(${d.sqlEpochSeconds(raw('e.timestamp'))} - ${d.sqlEpochSeconds(raw('s.f'))})`;
   return sql`
-    WITH act AS (
-      SELECT ${col} AS subject, timestamp FROM events
+    WITH firsts AS (
+      SELECT ${col} AS subject, min(timestamp) AS f FROM events
       WHERE ${col} IS NOT NULL AND ${sqlActivityEvent(d, ctx.config.activity, ctx.product)}
+      GROUP BY ${col}
     ),
-    firsts AS (SELECT subject, min(timestamp) AS f FROM act GROUP BY subject),
     outcomes AS (${outcomes}),
     cohort AS (
       SELECT s.subject, s.f, o.outcome_days,
@@ -196,7 +196,10 @@ function sqlRuleGrid(ctx: DeepDiveContext, subject: Subject, windows: OutcomeWin
     subjects AS (SELECT DISTINCT subject, f, ${addDays(sql`${longest}`, raw('f'))} AS behaviour_end FROM cohort),
     retained AS (
       SELECT c.subject, c.outcome_days, max(CASE WHEN a.subject IS NULL THEN 0 ELSE 1 END) AS retained
-      FROM cohort c LEFT JOIN (SELECT subject, timestamp FROM act WHERE timestamp > ${earliest} AND timestamp < ${latest}) a
+      FROM cohort c LEFT JOIN (
+        SELECT ${col} AS subject, timestamp FROM events
+        WHERE ${col} IS NOT NULL AND timestamp > ${earliest} AND timestamp < ${latest} AND ${sqlActivityEvent(d, ctx.config.activity, ctx.product)}
+      ) a
         ON a.subject = c.subject AND a.timestamp > c.out_from AND a.timestamp <= c.out_to
       GROUP BY c.subject, c.outcome_days
     ),
