@@ -19,7 +19,7 @@
  *    MRR(m) = MRR(m−1) + new + expansion + reactivation − contraction − churned holds exactly.
  */
 import type { Config } from '../../config/schema.js';
-import { addMonths, monthEnd, monthOf, monthsBetween, type Month } from '../../domain/month.js';
+import { addMonths, monthEnd, monthOf, monthStart, monthsBetween, type Month } from '../../domain/month.js';
 import { InputError } from '../../errors.js';
 import type { Dialect } from '../../store/dialect.js';
 import type { Engine } from '../../store/engine.js';
@@ -33,6 +33,8 @@ export interface RevenueScope {
   config: Config;
   product: ProductScope;
   months: Month[];
+  /** Also pick each customer-month's main plan, currency and interval (the timeline does). */
+  details?: boolean;
 }
 
 /** Currencies whose minor unit is the major unit (ISO 4217 exponent 0). */
@@ -95,6 +97,10 @@ export function sqlCustomerOrganizations(d: Dialect, config: Config): Sql {
 
 /** Invoice-line coverage (see the file comment). */
 function sqlLineCoverage(d: Dialect, config: Config): Sql {
+  // The line's own invoice status and customer are copied from its invoice at import; the invoice
+  // is joined only for when it was paid.
+  const paid = config.billing.mrrFrom === 'paid';
+  const atCancel = config.billing.churnAt === 'cancellation';
   const statuses = config.billing.mrrFrom === 'paid' ? raw(`('paid')`) : raw(`('open', 'paid')`);
   const from =
     config.billing.mrrFrom === 'paid'
@@ -114,22 +120,23 @@ function sqlLineCoverage(d: Dialect, config: Config): Sql {
       )} AS rate,
       ${from} AS valid_from, ${to} AS valid_to, 'line' AS kind
     FROM (
-      SELECT coalesce(l.customer_id, i.customer_id) AS customer_id, l.subscription_id,
+      SELECT ${paid ? raw('coalesce(l.customer_id, i.customer_id)') : raw('l.customer_id')} AS customer_id, l.subscription_id,
         coalesce(l.product, p.product) AS product,
         coalesce(l.plan, p.nickname, pr.name, l.price_id, si.price_id) AS plan,
-        upper(coalesce(l.currency, i.currency)) AS currency,
+        upper(l.currency) AS currency,
         coalesce(l.interval, p.interval) AS interval,
         coalesce(l.interval_count, p.interval_count, 1) AS interval_count,
         coalesce(l.usage_type, p.usage_type, 'licensed') AS usage_type,
         l.proration, l.amount, l.discount_amount, l.quantity, p.unit_amount,
-        l.period_start, l.period_end, coalesce(i.status, l.invoice_status) AS status, i.paid_at
+        l.period_start, l.period_end,
+        ${paid ? raw('coalesce(i.status, l.invoice_status) AS status, i.paid_at') : raw('l.invoice_status AS status')}
       FROM billing_invoice_lines l
-      LEFT JOIN billing_invoices i ON i.id = l.invoice_id
+      ${paid ? raw('LEFT JOIN billing_invoices i ON i.id = l.invoice_id') : raw('')}
       LEFT JOIN billing_subscription_items si ON si.id = l.subscription_item_id
       LEFT JOIN billing_prices p ON p.id = coalesce(l.price_id, si.price_id)
       LEFT JOIN billing_products pr ON pr.id = coalesce(l.product, p.product)
     ) r
-    LEFT JOIN billing_subscriptions s ON s.id = r.subscription_id
+    ${atCancel ? raw('LEFT JOIN billing_subscriptions s ON s.id = r.subscription_id') : raw('')}
     WHERE r.interval IS NOT NULL AND r.usage_type <> 'metered' AND r.status IN ${statuses}
       AND r.period_start IS NOT NULL AND r.period_end IS NOT NULL AND r.customer_id IS NOT NULL`;
 }
@@ -261,6 +268,7 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
     start = firstBilling < addMonths(last, -120) ? addMonths(last, -120) : firstBilling;
   const grid: Month[] = [];
   for (let i = 0; i <= monthsBetween(start, last); i++) grid.push(addMonths(start, i));
+  const firstIdx = grid.indexOf(first);
 
   const csvCustomers = sql`SELECT DISTINCT customer_id FROM billing_subscription_rows`;
   const lines = sqlLineCoverage(d, config);
@@ -271,50 +279,79 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
     UNION ALL
     ${sqlCsvCoverage(d)}`;
   const scoped = sql`SELECT * FROM (${coverage}) c WHERE ${sqlProductFilter(product, raw('c.product'))}`;
-  const fx = await fxTable(scope, scoped);
+  // Currencies of every non-zero billing amount (cheap: no joins), each needing a rate.
+  const fx = await fxTable(
+    scope,
+    sql`SELECT upper(currency) AS currency, amount AS rate FROM billing_invoice_lines
+      UNION ALL SELECT upper(currency), unit_amount FROM billing_subscription_states
+      UNION ALL SELECT upper(currency), amount FROM billing_subscription_rows`,
+  );
+  const gridStart = d.sqlTimestamp(sql`${monthStart(start).toISOString()}`);
+  const gridEnd = d.sqlTimestamp(sql`${monthEnd(last).toISOString()}`);
+  // Gap filling from subscription events needs a per-subscription step; skip it without events.
+  const [states] = await engine.query<{ n: number }>(
+    sql`SELECT count(*) AS n FROM billing_subscription_states`,
+  );
+  const gapFill = Number(states?.n ?? 0) > 0;
+  // Plan, currency and interval only for the timeline: the metrics need the amounts alone.
+  const details = (): Sql =>
+    scope.details
+      ? sql`${d.sqlArgMax(raw('plan'), raw('rate'))} AS plan,
+        ${d.sqlArgMax(raw('currency'), raw('rate'))} AS currency,
+        ${d.sqlArgMax(raw('interval'), raw('rate'))} AS interval`
+      : raw('NULL AS plan, NULL AS currency, NULL AS interval');
+  const perCustomer = (from: string): Sql => sql`
+      SELECT customer_id, idx, CAST(round(greatest(sum(rate), 0)) AS BIGINT) AS mrr, ${details()}
+      FROM ${raw(from)} GROUP BY customer_id, idx`;
 
   const q = sql`
-    WITH cov AS (${scoped}),
+    WITH grid AS (SELECT * FROM ${sqlMonthGrid(d, grid)}),
     fx AS (SELECT * FROM ${fx}),
-    grid AS (SELECT * FROM ${sqlMonthGrid(d, grid)}),
+    cov AS (
+      SELECT c.customer_id, c.subscription_id, c.plan, c.currency, c.interval, c.kind,
+        c.rate * coalesce(fx.factor, 0) AS rate, c.valid_from, c.valid_to
+      FROM (${scoped}) c LEFT JOIN fx ON fx.currency = c.currency
+      WHERE c.valid_to >= ${gridStart} AND c.valid_from < ${gridEnd}
+    ),
+    -- A source counts at the month-ends E with valid_from < E <= valid_to.
     hits AS (
-      SELECT cov.*, grid.idx, grid.month FROM cov JOIN grid
+      SELECT cov.*, grid.idx FROM cov JOIN grid
         ON cov.valid_from < grid.month_end AND cov.valid_to >= grid.month_end
     ),
-    line_covered AS (
-      SELECT DISTINCT subscription_id, idx FROM hits WHERE kind = 'line' AND subscription_id IS NOT NULL
+    ${
+      gapFill
+        ? sql`
+    -- Per subscription and month-end: invoice lines (and CSV rows) where there are any, else the
+    -- state from subscription events.
+    sub_month AS (
+      SELECT customer_id, subscription_id, idx,
+        CASE WHEN sum(CASE WHEN kind <> 'state' THEN 1 ELSE 0 END) > 0
+          THEN sum(CASE WHEN kind <> 'state' THEN rate ELSE 0 END)
+          ELSE sum(CASE WHEN kind = 'state' THEN rate ELSE 0 END) END AS rate, ${details()}
+      FROM hits GROUP BY customer_id, subscription_id, idx
     ),
-    used AS (
-      SELECT h.* FROM hits h
-      WHERE h.kind <> 'state'
-        OR NOT EXISTS (SELECT 1 FROM line_covered lc WHERE lc.subscription_id = h.subscription_id AND lc.idx = h.idx)
-    ),
-    cm AS (
-      SELECT u.customer_id, u.idx,
-        CAST(round(greatest(sum(u.rate * fx.factor), 0)) AS BIGINT) AS mrr,
-        ${d.sqlArgMax(raw('u.plan'), raw('u.rate'))} AS plan,
-        ${d.sqlArgMax(raw('u.currency'), raw('u.rate'))} AS currency,
-        ${d.sqlArgMax(raw('u.interval'), raw('u.rate'))} AS interval
-      FROM used u LEFT JOIN fx ON fx.currency = u.currency
-      GROUP BY u.customer_id, u.idx
-    ),
+    cm AS (${perCustomer('sub_month')}),`
+        : sql`
+    cm AS (${perCustomer('hits')}),`
+    }
+    first_paid AS (SELECT customer_id, min(idx) AS idx FROM cm WHERE mrr > 0 GROUP BY customer_id),
     customers AS (SELECT DISTINCT customer_id FROM cm),
     dense AS (
       SELECT c.customer_id, g.idx, g.month, coalesce(cm.mrr, 0) AS mrr, cm.plan, cm.currency, cm.interval
       FROM customers c CROSS JOIN grid g
       LEFT JOIN cm ON cm.customer_id = c.customer_id AND cm.idx = g.idx
+      WHERE g.idx >= ${firstIdx - 1}
     ),
     lagged AS (
-      SELECT *,
-        coalesce(lag(mrr) OVER (PARTITION BY customer_id ORDER BY idx), 0) AS prev_mrr,
-        coalesce(max(mrr) OVER (PARTITION BY customer_id ORDER BY idx ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS max_before
-      FROM dense
+      SELECT dense.*, coalesce(lag(dense.mrr) OVER (PARTITION BY dense.customer_id ORDER BY dense.idx), 0) AS prev_mrr,
+        fp.idx AS first_paid_idx
+      FROM dense LEFT JOIN first_paid fp ON fp.customer_id = dense.customer_id
     ),
     orgs AS (${sqlCustomerOrganizations(d, config)}),
     csv_orgs AS (SELECT customer_id, max(organization) AS organization FROM billing_subscription_rows GROUP BY customer_id)
     SELECT l.customer_id, coalesce(co.organization, o.organization) AS organization, o.name, l.idx, l.month, l.mrr, l.prev_mrr,
       CASE
-        WHEN l.prev_mrr = 0 AND l.mrr > 0 THEN ${d.sqlIf(raw('l.max_before > 0'), raw(`'reactivation'`), raw(`'new'`))}
+        WHEN l.prev_mrr = 0 AND l.mrr > 0 THEN ${d.sqlIf(raw('l.first_paid_idx < l.idx'), raw(`'reactivation'`), raw(`'new'`))}
         WHEN l.prev_mrr > 0 AND l.mrr = 0 THEN 'churned'
         WHEN l.mrr > l.prev_mrr THEN 'expansion'
         WHEN l.mrr < l.prev_mrr THEN 'contraction'
@@ -325,7 +362,7 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
     FROM lagged l
     LEFT JOIN orgs o ON o.customer_id = l.customer_id
     LEFT JOIN csv_orgs co ON co.customer_id = l.customer_id`;
-  return { sql: q, grid, firstIdx: grid.indexOf(first), firstBilling };
+  return { sql: q, grid, firstIdx, firstBilling };
 }
 
 export interface CustomerRevenueRow {
@@ -354,7 +391,7 @@ export interface CustomerRevenueRow {
  */
 export async function customerRevenueTimeline(scope: RevenueScope): Promise<CustomerRevenueRow[]> {
   if (scope.product.name !== 'all' && scope.product.stripeProducts.length === 0) return [];
-  const q = await customerMonthQuery(scope);
+  const q = await customerMonthQuery({ ...scope, details: true });
   const divisor = minorPerMajor(scope.config.reporting.currency);
   const rows = await scope.engine.query<{
     customer_id: string;
@@ -405,7 +442,13 @@ export async function usageRevenueQuery(scope: RevenueScope): Promise<Map<Month,
     WHERE coalesce(l.usage_type, p.usage_type) = 'metered'
       AND coalesce(i.status, l.invoice_status) IN ${paid ? raw(`('paid')`) : raw(`('open', 'paid')`)}
       AND ${sqlProductFilter(product, raw('coalesce(l.product, p.product)'))}`;
-  const [any] = await engine.query<{ n: number }>(sql`SELECT count(*) AS n FROM (${lines}) x`);
+  // Cheap check first (no invoice join): most companies have no metered lines.
+  const [any] = await engine.query<{ n: number }>(sql`
+    SELECT count(*) AS n FROM billing_invoice_lines l
+    LEFT JOIN billing_prices p ON p.id = l.price_id
+    WHERE coalesce(l.usage_type, p.usage_type) = 'metered' OR l.subscription_item_id IN (
+      SELECT si.id FROM billing_subscription_items si JOIN billing_prices sp ON sp.id = si.price_id
+      WHERE sp.usage_type = 'metered')`);
   if (!any || Number(any.n) === 0) return null;
   const fx = await fxTable(scope, lines);
   const rows = await engine.query<{ month: string; amount: number }>(sql`
