@@ -18,16 +18,24 @@ import type { BenchOptions, BenchResult } from './types.js';
 const RUNS = 5;
 const TARGET_SECONDS = 2;
 
-async function median(runs: number, fn: () => Promise<unknown>): Promise<number> {
-  const samples: number[] = [];
+/** Median wall-clock and process CPU seconds over `runs` (CPU shows the cost on a busy machine). */
+async function measure(runs: number, fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await fn();
-    samples.push((performance.now() - t0) / 1000);
+    wall.push((performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e6);
   }
-  samples.sort((a, b) => a - b);
-  const mid = Math.floor(samples.length / 2);
-  return samples.length % 2 ? samples[mid]! : (samples[mid - 1]! + samples[mid]!) / 2;
+  const mid = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  return { wall: mid(wall), cpu: mid(cpu) };
 }
 
 async function openStore(opts: BenchOptions, events: number): Promise<DuckDbEngine> {
@@ -68,7 +76,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
       windowSeconds: 14 * 86_400,
     };
     const f = await funnel(e, funnelSpec); // warm-up, and a sanity figure
-    const funnelSeconds = await median(RUNS, () => funnel(e, funnelSpec));
+    const fm = await measure(RUNS, () => funnel(e, funnelSpec));
     const retentionSpec = {
       dateTo: '2024-03-30',
       targetEvent: 'step_1',
@@ -77,20 +85,21 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
       totalIntervals: 12,
     } as const;
     const r = await retention(e, retentionSpec);
-    const retentionSeconds = await median(RUNS, () => retention(e, retentionSpec));
+    const rm = await measure(RUNS, () => retention(e, retentionSpec));
     return [
       {
         name: `insights: 5-step funnel over ${label} events`,
-        medianSeconds: funnelSeconds,
+        medianSeconds: fm.wall,
         runs: RUNS,
         figures: {
           events,
-          eventsPerSecond: Math.round(events / funnelSeconds),
+          cpuSeconds: fm.cpu,
+          eventsPerSecond: Math.round(events / fm.wall),
           enteredFunnel: f.steps?.[0]?.count ?? 0,
           completedFunnel: f.steps?.[4]?.count ?? 0,
         },
         target: `< ${TARGET_SECONDS} s on 2 cores (at 10M)`,
-        met: funnelSeconds < TARGET_SECONDS,
+        met: fm.wall < TARGET_SECONDS,
       },
       {
         name: `insights: 12-week retention over ${label} events`,
@@ -102,7 +111,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
           cohorts: r.cohorts.length,
         },
         target: `< ${TARGET_SECONDS} s on 2 cores (at 10M)`,
-        met: retentionSeconds < TARGET_SECONDS,
+        met: rm.wall < TARGET_SECONDS,
       },
     ];
   } finally {
