@@ -1,0 +1,66 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/load.js';
+import { writeDemoFiles } from '../../demo/generate.js';
+import type { DemoTruth, OnboardingEffect } from '../../demo/truth.js';
+import { importEvents } from '../../ingest/posthog/import-events.js';
+import { ALL_PRODUCTS } from '../../metrics/types.js';
+import { DuckDbEngine } from '../../store/duckdb/engine.js';
+import { onboardingFunnel, type OnboardingStep, type StepComparison } from './onboarding-funnel.js';
+import type { DeepDiveContext } from './types.js';
+
+// A small demo (100 organizations, ~60 new users in the review month 2025-05); only its events
+// are imported, since the funnel reads nothing else.
+describe('onboarding-funnel on a small generated demo', () => {
+  let dir: string;
+  let e: DuckDbEngine;
+  let ctx: DeepDiveContext;
+  let truth: DemoTruth;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sextant-onboarding-'));
+    const files = await writeDemoFiles({
+      outDir: dir,
+      seed: 7,
+      orgs: 100,
+      events: 10_000,
+      until: '2025-06-15',
+    });
+    truth = JSON.parse(readFileSync(files.truth, 'utf8')) as DemoTruth;
+    e = await DuckDbEngine.open(':memory:');
+    await e.migrate();
+    await importEvents(e, files.events, { rejectsDir: join(dir, 'rejects') });
+    ctx = {
+      engine: e,
+      config: loadConfig(files.config),
+      product: ALL_PRODUCTS,
+      month: files.month,
+      metrics: [],
+    };
+  }, 60_000);
+  afterAll(async () => {
+    await e.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finds the drop planted in truth.json, and claims no change where none was planted', async () => {
+    const planted = truth.effects.find((x): x is OnboardingEffect => x.deepDive === 'onboarding-funnel');
+    if (!planted) throw new Error('truth.json plants no onboarding drop');
+    const dive = await onboardingFunnel.run(ctx);
+    const steps = dive.data.steps as OnboardingStep[];
+    expect(steps.map((s) => s.name)).toEqual(planted.steps);
+    expect(dive.data.biggestDrop).toBe(planted.biggestDrop);
+    expect(dive.data.newUsers).toBeGreaterThanOrEqual(30);
+    // the planted conversion into the drop step lies inside the review month's 95% Wilson interval
+    const k = planted.steps.indexOf(planted.biggestDrop);
+    const ci = steps[k]?.conversionInterval;
+    const rate = planted.params.conversionFromPrevious[k] ?? NaN;
+    expect(ci?.low).toBeLessThan(rate);
+    expect(ci?.high).toBeGreaterThan(rate);
+    // the demo plants the same funnel every month: no step changed significantly
+    const change = dive.data.changeThisMonth as { comparisons: StepComparison[] };
+    expect(change.comparisons.length).toBeGreaterThan(0);
+    expect(change.comparisons.some((c) => c.significant)).toBe(false);
+  });
+});
