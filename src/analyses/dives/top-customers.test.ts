@@ -44,7 +44,7 @@ describe('top-customers: planted health', () => {
     // Monthly subscriptions since January: amount per seat × seats
     await e.exec(sql`
       INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
-      VALUES ('c-acme', 'acme', 'Team', 'p', 'USD', 10000, 'month', 1, 10, TIMESTAMPTZ '2024-01-01', 'active'),
+      VALUES ('c-acme', 'acme', 'Team', 'p', 'USD', 5000, 'month', 1, 20, TIMESTAMPTZ '2024-01-01', 'active'),
              ('c-beta', 'beta', 'Team', 'p', 'USD', 16000, 'month', 1, 5, TIMESTAMPTZ '2024-01-01', 'active'),
              ('c-gamma', 'gamma', 'Flat', 'p', 'USD', 50000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
              ('c-delta', 'delta', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
@@ -76,7 +76,7 @@ describe('top-customers: planted health', () => {
   it('ranks linked organizations by month-end MRR, leaving the unlinked customer out', async () => {
     const dive = await topCustomers.run(ctx(e));
     const customers = dive.data.customers as TopCustomer[];
-    // gamma 500.00, acme 100.00 × 10 = 1000.00, beta 160.00 × 5 = 800.00, delta 100.00
+    // gamma 500.00, acme 50.00 × 20 = 1000.00, beta 160.00 × 5 = 800.00, delta 100.00
     expect(customers.map((c) => [c.organization, c.name, c.mrr])).toEqual([
       ['acme', 'Acme', 1000],
       ['beta', 'Beta', 800],
@@ -91,21 +91,23 @@ describe('top-customers: planted health', () => {
     const dive = await topCustomers.run(ctx(e));
     const acme = (dive.data.customers as TopCustomer[])[0] as TopCustomer;
     expect(acme.health).toBe('unhappy');
-    // active users Jan–Mar 10, Apr–Jun 2: (2 − 10) / 10 = −0.8
-    expect(signal(acme, 'usage')).toEqual({
+    // monthly active users Jan–Mar 0, 10, 0 (mean 10/3), Apr–Jun 0, 0, 2 (mean 2/3): (2/3 − 10/3) / (10/3) = −0.8
+    expect(signal(acme, 'usage')).toMatchObject({
       signal: 'usage',
-      value: -0.8,
       verdict: 'bad',
-      detail: 'active users 10 → 2 (3 months vs 3 before, -80%)',
+      detail: 'monthly active users 3.3 → 0.7 (3 months vs 3 before, -80%)',
     });
-    // 2 active in June of 10 paid seats = 0.2 < 0.5
-    expect(signal(acme, 'seats')).toMatchObject({ value: 0.2, verdict: 'bad' });
+    expect(signal(acme, 'usage')?.value).toBeCloseTo(-0.8, 10);
+    // 10 key actions (every event) before: under 20, not judged
+    expect(signal(acme, 'keyActions')).toMatchObject({ verdict: 'neutral', judged: false });
+    // 2 people active in the last 3 months of 20 paid seats = 0.1 < 0.2
+    expect(signal(acme, 'seats')).toMatchObject({ value: 0.1, verdict: 'bad' });
     // 3 detractors of 3: NPS −100
     expect(signal(acme, 'nps')).toMatchObject({ value: -100, verdict: 'bad' });
     expect(signal(acme, 'mrr')).toMatchObject({ value: 0, verdict: 'neutral' });
     expect(acme.nps).toEqual({ responses: 3, nps: -100, meanScore: 10 / 3 });
-    expect(acme.seats).toEqual({ used: 2, paid: 10 });
-    expect(dive.findings[0]?.title).toBe('Acme (1000.00 USD MRR) is unhappy: usage, keyActions, seats, nps');
+    expect(acme.seats).toEqual({ used: 2, paid: 20 });
+    expect(dive.findings[0]?.title).toBe('Acme (1000.00 USD MRR) is unhappy: usage, seats, nps');
     expect(dive.findings[0]?.evidence).toMatchObject({ organization: 'acme', mrrAtStake: 1000 });
   });
 
@@ -148,6 +150,10 @@ describe('top-customers: health rules and not enough data', () => {
 
   it('counts usage and key actions once, as the worse of the two', () => {
     expect(healthOf([s('usage', 'bad'), s('keyActions', 'bad')])).toBe('at-risk');
+    // key actions too few to judge: usage alone decides the activity verdict
+    expect(
+      healthOf([s('usage', 'good'), { ...s('keyActions', 'neutral'), judged: false }, s('nps', 'good')]),
+    ).toBe('happy');
     expect(healthOf([s('usage', 'good'), s('keyActions', 'good'), s('nps', 'neutral')])).toBe('neutral');
     expect(healthOf([s('usage', 'good'), s('keyActions', 'good'), s('nps', 'good')])).toBe('happy');
     expect(healthOf([s('usage', 'bad'), s('nps', 'bad')])).toBe('unhappy');

@@ -8,13 +8,17 @@
  * Signals per organization ("last 3 months" = the review month and the two before; "the 3 before"
  * = the three months before those), each with a verdict good / neutral / bad:
  * - mrr: month-end MRR now vs three months before: lower (contraction) bad, higher good.
- * - usage: distinct active people (activity events of the product) in the last 3 months vs the 3
- *   before: a fall of USAGE_BAD (30%) or more bad, a fall of less than USAGE_GOOD (10%) or a rise
- *   good. Not judged when the 3 before had none.
- * - keyActions: the same on key-action events (config.keyActions; all activity events if none).
- * - seats: people active in the review month ÷ seats paid (the quantity of its recurring licensed
- *   billing lines at month end), judged only when 2 or more seats are paid: below 50% bad
- *   (shelfware), 80% or more good.
+ * - usage: active people per month (distinct people with an activity event of the product),
+ *   averaged over the last 3 months vs the 3 before: a fall of USAGE_BAD (30%) or more bad, a fall
+ *   of less than USAGE_GOOD (10%) or a rise good. Not judged when the 3 before had none. (A
+ *   monthly average, not distinct people over 3 months: people who drop from weekly to one visit
+ *   still count in a 3-month distinct count.)
+ * - keyActions: key-action events (config.keyActions; all activity events if none), last 3 months
+ *   vs the 3 before, same thresholds; judged only with MIN_KEY_ACTIONS or more in the 3 before
+ *   (a handful of events swings by chance).
+ * - seats: people active in the last 3 months ÷ seats paid (the quantity of its recurring licensed
+ *   billing lines at month end), judged only when 2 or more seats are paid: below SEATS_BAD (20%)
+ *   bad (shelfware), SEATS_GOOD (80%) or more good.
  * - nps: answers of its people in the last 3 months (nps feedback rows and survey events): NPS
  *   below 0 bad, 30 or more good.
  * - tickets: tickets opened in the last 3 months vs the 3 before: at least TICKETS_BAD (3) and at
@@ -22,8 +26,8 @@
  * - cancellation: a subscription set to cancel at the month's end (cancel_at_period_end, or
  *   canceled but not yet ended), or cancellation feedback in the last 3 months: bad.
  *
- * Health, from the verdicts (usage and keyActions count once together, as the worse of the two,
- * since both measure the same activity):
+ * Health, from the verdicts (usage and keyActions count once together, as the worse of the two
+ * judged, since both measure the same activity):
  *   unhappy — a cancellation signal, or two or more bad signals;
  *   at-risk — exactly one bad signal;
  *   happy   — no bad signal and at least two good ones;
@@ -46,7 +50,8 @@ import type { DeepDiveContext, DeepDiveRunner } from './types.js';
 
 export const USAGE_BAD = -0.3;
 export const USAGE_GOOD = -0.1;
-export const SEATS_BAD = 0.5;
+export const SEATS_BAD = 0.2;
+export const MIN_KEY_ACTIONS = 20;
 export const SEATS_GOOD = 0.8;
 export const NPS_BAD = 0;
 export const NPS_GOOD = 30;
@@ -64,6 +69,8 @@ export interface Signal {
   value: number | null;
   verdict: Verdict;
   detail: string;
+  /** false when the data is too thin for a verdict (then neutral, and left out of health). */
+  judged?: boolean;
 }
 
 export interface TopCustomer {
@@ -75,8 +82,10 @@ export interface TopCustomer {
   mrrTrend: { month: Month; mrr: number }[];
   health: Health;
   signals: Signal[];
-  activeUsers: { last3: number; previous3: number; change: number | null; month: number };
+  /** Active people per month, averaged over the last 3 months and the 3 before; distinct people in the last 3. */
+  activeUsers: { last3: number; previous3: number; change: number | null; distinctLast3: number };
   keyActions: { last3: number; previous3: number; change: number | null };
+  /** used: distinct people active in the last 3 months. */
   seats: { used: number; paid: number | null };
   nps: { responses: number; nps: number | null; meanScore: number | null };
   tickets: { last3: number; previous3: number };
@@ -84,10 +93,26 @@ export interface TopCustomer {
 
 const pct = (x: number): string => `${x > 0 ? '+' : ''}${(100 * x).toFixed(0)}%`;
 
-function trendSignal(signal: 'usage' | 'keyActions', label: string, before: number, after: number): Signal {
+function trendSignal(
+  signal: 'usage' | 'keyActions',
+  label: string,
+  before: number,
+  after: number,
+  minBefore = 0,
+): Signal {
   const change = relativeChange(before, after);
-  const detail = `${label} ${before} → ${after} (3 months vs 3 before${change === null ? '' : `, ${pct(change)}`})`;
+  const n = (x: number): string => String(Math.round(x * 10) / 10);
+  const detail = `${label} ${n(before)} → ${n(after)} (3 months vs 3 before${change === null ? '' : `, ${pct(change)}`})`;
   if (change === null) return { signal, value: null, verdict: 'neutral', detail: `${detail}; none before` };
+  if (before < minBefore) {
+    return {
+      signal,
+      value: change,
+      verdict: 'neutral',
+      judged: false,
+      detail: `${detail}; too few to judge (< ${minBefore})`,
+    };
+  }
   const verdict: Verdict = change <= USAGE_BAD ? 'bad' : change >= USAGE_GOOD ? 'good' : 'neutral';
   return { signal, value: change, verdict, detail };
 }
@@ -97,7 +122,7 @@ export function healthOf(signals: readonly Signal[]): Health {
   const by = (s: Signal['signal']): Signal | undefined => signals.find((x) => x.signal === s);
   const rank: Record<Verdict, number> = { bad: 0, neutral: 1, good: 2 };
   const activity = [by('usage'), by('keyActions')]
-    .filter((s): s is Signal => s !== undefined)
+    .filter((s): s is Signal => s !== undefined && s.judged !== false)
     .sort((a, b) => rank[a.verdict] - rank[b.verdict])[0];
   const counted = [
     ...signals.filter((s) => s.signal !== 'usage' && s.signal !== 'keyActions'),
@@ -176,7 +201,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const n = config.topCustomers;
   const method =
     `The ${n} organizations with the largest MRR at the end of ${month}. Signals over the last 3 months vs the 3 before: ` +
-    `MRR trend, active people and key actions (a fall of ${-100 * USAGE_BAD}%+ is bad, less than ${-100 * USAGE_GOOD}% good), ` +
+    `MRR trend, monthly active people and key actions (a fall of ${-100 * USAGE_BAD}%+ is bad, less than ${-100 * USAGE_GOOD}% good), ` +
     `seats used vs paid (below ${100 * SEATS_BAD}% bad), NPS of its people (below ${NPS_BAD} bad, ${NPS_GOOD}+ good), tickets ` +
     `(${TICKETS_BAD}+ and doubled: bad), cancellation (scheduled cancel or cancellation feedback: bad). Health: unhappy with a ` +
     `cancellation signal or 2+ bad signals, at-risk with 1, happy with none and 2+ good, else neutral (usage and key actions count once).`;
@@ -216,7 +241,9 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
 
   const previous3: MonthWindow = { from: addMonths(month, -5), to: addMonths(month, -3) };
   const last3: MonthWindow = { from: addMonths(month, -2), to: month };
-  const activity = await activityByOrganization(ctx, orgs, [previous3, last3, { from: month, to: month }]);
+  // Six single months (for monthly active people), then the two 3-month windows.
+  const single = monthsEndingAt(month, 6).map((m) => ({ from: m, to: m }));
+  const activity = await activityByOrganization(ctx, orgs, [...single, previous3, last3]);
   const tickets = await ticketsByOrganization(ctx, orgs, [previous3, last3]);
   const nps = await npsByOrganization(ctx, orgs, last3);
   const seats = await seatsPaid(ctx, orgs);
@@ -227,9 +254,13 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const cancelFeedback = await cancellationFeedback(ctx, monthStart(last3.from), monthEnd(month), orgs);
 
   const customers: TopCustomer[] = top.map(({ organization, mrr }) => {
-    const a = activity.get(organization) ?? { users: [0, 0, 0], keyActions: [0, 0, 0] };
-    const [usersBefore = 0, usersLast = 0, usersMonth = 0] = a.users;
-    const [keyBefore = 0, keyLast = 0] = a.keyActions;
+    const a = activity.get(organization);
+    const monthly = a?.users.slice(0, 6) ?? [0, 0, 0, 0, 0, 0];
+    const usersBefore = (monthly[0]! + monthly[1]! + monthly[2]!) / 3;
+    const usersLast = (monthly[3]! + monthly[4]! + monthly[5]!) / 3;
+    const distinctLast3 = a?.users[7] ?? 0;
+    const keyBefore = a?.keyActions[6] ?? 0;
+    const keyLast = a?.keyActions[7] ?? 0;
     const [ticketsBefore = 0, ticketsLast = 0] = tickets.get(organization) ?? [];
     const answers = nps.get(organization);
     const paid = seats.get(organization) ?? null;
@@ -247,22 +278,23 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
           ? `MRR ${mrr.toFixed(2)} ${currency}, not paying 3 months before`
           : `MRR ${mrrBefore.toFixed(2)} → ${mrr.toFixed(2)} ${currency} over 3 months (${pct(mrrChange)})${mrrChange < 0 ? ': contraction' : ''}`,
     });
-    signals.push(trendSignal('usage', 'active users', usersBefore, usersLast));
+    signals.push(trendSignal('usage', 'monthly active users', usersBefore, usersLast));
     signals.push(
       trendSignal(
         'keyActions',
         config.keyActions.length ? 'key actions' : 'activity events',
         keyBefore,
         keyLast,
+        MIN_KEY_ACTIONS,
       ),
     );
     if (paid !== null && paid >= 2) {
-      const use = usersMonth / paid;
+      const use = distinctLast3 / paid;
       signals.push({
         signal: 'seats',
         value: use,
         verdict: use < SEATS_BAD ? 'bad' : use >= SEATS_GOOD ? 'good' : 'neutral',
-        detail: `${usersMonth} of ${paid} paid seats active in ${month} (${(100 * use).toFixed(0)}%)`,
+        detail: `${distinctLast3} of ${paid} paid seats active in the last 3 months (${(100 * use).toFixed(0)}%)`,
       });
     }
     const npsValue = answers ? (100 * (answers.promoters - answers.detractors)) / answers.responses : null;
@@ -314,10 +346,10 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
         last3: usersLast,
         previous3: usersBefore,
         change: relativeChange(usersBefore, usersLast),
-        month: usersMonth,
+        distinctLast3,
       },
       keyActions: { last3: keyLast, previous3: keyBefore, change: relativeChange(keyBefore, keyLast) },
-      seats: { used: usersMonth, paid },
+      seats: { used: distinctLast3, paid },
       nps: { responses: answers?.responses ?? 0, nps: npsValue, meanScore: answers?.meanScore ?? null },
       tickets: { last3: ticketsLast, previous3: ticketsBefore },
     };
