@@ -335,21 +335,27 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
     cm AS (${perCustomer('hits')}),`
     }
     first_paid AS (SELECT customer_id, min(idx) AS idx FROM cm WHERE mrr > 0 GROUP BY customer_id),
-    customers AS (SELECT DISTINCT customer_id FROM cm),
-    dense AS (
-      SELECT c.customer_id, g.idx, g.month, coalesce(cm.mrr, 0) AS mrr, cm.plan, cm.currency, cm.interval
-      FROM customers c CROSS JOIN grid g
-      LEFT JOIN cm ON cm.customer_id = c.customer_id AND cm.idx = g.idx
-      WHERE g.idx >= ${firstIdx - 1}
+    -- Each customer-month paired with the previous month-end (a missing side is 0 MRR).
+    pairs AS (
+      SELECT coalesce(c.customer_id, p.customer_id) AS customer_id, coalesce(c.idx, p.idx + 1) AS idx,
+        coalesce(c.mrr, 0) AS mrr, coalesce(p.mrr, 0) AS prev_mrr, c.plan, c.currency, c.interval
+      FROM (SELECT * FROM cm WHERE idx >= ${firstIdx}) c
+      FULL OUTER JOIN (SELECT * FROM cm WHERE idx >= ${firstIdx - 1} AND idx < ${grid.length - 1}) p
+        ON p.customer_id = c.customer_id AND p.idx + 1 = c.idx
     ),
     lagged AS (
-      SELECT dense.*, coalesce(lag(dense.mrr) OVER (PARTITION BY dense.customer_id ORDER BY dense.idx), 0) AS prev_mrr,
-        fp.idx AS first_paid_idx
-      FROM dense LEFT JOIN first_paid fp ON fp.customer_id = dense.customer_id
-    ),
+      SELECT pairs.*, grid.month, fp.idx AS first_paid_idx
+      FROM pairs JOIN grid ON grid.idx = pairs.idx
+      LEFT JOIN first_paid fp ON fp.customer_id = pairs.customer_id
+    )${
+      scope.details
+        ? sql`,
     orgs AS (${sqlCustomerOrganizations(d, config)}),
-    csv_orgs AS (SELECT customer_id, max(organization) AS organization FROM billing_subscription_rows GROUP BY customer_id)
-    SELECT l.customer_id, coalesce(co.organization, o.organization) AS organization, o.name, l.idx, l.month, l.mrr, l.prev_mrr,
+    csv_orgs AS (SELECT customer_id, max(organization) AS organization FROM billing_subscription_rows GROUP BY customer_id)`
+        : raw('')
+    }
+    SELECT l.customer_id, ${scope.details ? raw('coalesce(co.organization, o.organization) AS organization, o.name') : raw('NULL AS organization, NULL AS name')},
+      l.idx, l.month, l.mrr, l.prev_mrr,
       CASE
         WHEN l.prev_mrr = 0 AND l.mrr > 0 THEN ${d.sqlIf(raw('l.first_paid_idx < l.idx'), raw(`'reactivation'`), raw(`'new'`))}
         WHEN l.prev_mrr > 0 AND l.mrr = 0 THEN 'churned'
@@ -359,9 +365,13 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
         ELSE 'none'
       END AS movement,
       l.plan, l.currency, l.interval
-    FROM lagged l
+    FROM lagged l${
+      scope.details
+        ? raw(`
     LEFT JOIN orgs o ON o.customer_id = l.customer_id
-    LEFT JOIN csv_orgs co ON co.customer_id = l.customer_id`;
+    LEFT JOIN csv_orgs co ON co.customer_id = l.customer_id`)
+        : raw('')
+    }`;
   return { sql: q, grid, firstIdx, firstBilling };
 }
 
