@@ -8,6 +8,7 @@ import { monthEnd, monthStart, type Month } from '../../domain/month.js';
 import { join, sql } from '../../store/sql.js';
 import { matchesAnyGlob } from '../scope.js';
 import type { MetricContext } from '../types.js';
+import { sqlMonthIndex, sqlMonthsTable } from './series.js';
 
 export interface KeyActionMonth {
   event: string;
@@ -25,14 +26,18 @@ export async function keyActionCounts(ctx: MetricContext): Promise<Map<string, M
   const keys = keyActionsOf(ctx);
   const out = new Map<string, Map<Month, KeyActionMonth>>(keys.map((k) => [k, new Map()]));
   if (keys.length === 0) return out;
-  const d = ctx.engine.dialect;
+  const months = ctx.months;
   const rows = await ctx.engine.query<KeyActionMonth>(sql`
-    SELECT event, ${d.sqlMonthKey(sql`timestamp`)} AS m, count(*) AS count, count(DISTINCT person_id) AS persons
-    FROM events
-    WHERE event IN (${join(keys.map((k) => sql`${k}`))})
-      AND timestamp >= ${monthStart(ctx.months[0] as Month)}
-      AND timestamp < ${monthEnd(ctx.months[ctx.months.length - 1] as Month)}
-    GROUP BY 1, 2`);
+    WITH months AS (${sqlMonthsTable(months)}),
+    counted AS (
+      SELECT event, ${sqlMonthIndex(sql`timestamp`, months)} AS i, count(*) AS count, count(DISTINCT person_id) AS persons
+      FROM events
+      WHERE event IN (${join(keys.map((k) => sql`${k}`))})
+        AND timestamp >= ${monthStart(months[0] as Month)}
+        AND timestamp < ${monthEnd(months[months.length - 1] as Month)}
+      GROUP BY 1, 2
+    )
+    SELECT c.event, mo.m AS m, c.count, c.persons FROM counted c JOIN months mo ON mo.i = c.i`);
   for (const r of rows) {
     out.get(r.event)?.set(r.m, { ...r, count: Number(r.count), persons: Number(r.persons) });
   }
