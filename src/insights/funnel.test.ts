@@ -410,3 +410,60 @@ describe('options for code: a cohort of people and the p90', () => {
     ]);
   });
 });
+
+describe('more funnel edges', () => {
+  it('strict over three steps: a repeated step event in between breaks it too', async () => {
+    const r = await run(
+      [
+        { event: 'A', person: 'p1', at: '2024-01-02T10:00:00' },
+        { event: 'B', person: 'p1', at: '2024-01-02T10:01:00' },
+        { event: 'C', person: 'p1', at: '2024-01-02T10:02:00' },
+        { event: 'A', person: 'p2', at: '2024-01-02T10:00:00' },
+        { event: 'B', person: 'p2', at: '2024-01-02T10:01:00' },
+        { event: 'B', person: 'p2', at: '2024-01-02T10:02:00' }, // B again, not C: p2 stops at B
+        { event: 'C', person: 'p2', at: '2024-01-02T10:03:00' },
+      ],
+      { steps: ['A', 'B', 'C'], order: 'strict' },
+    );
+    expect(counts(r.steps)).toEqual([2, 2, 1]);
+  });
+
+  it('drills into one breakdown value, and rejects exclusions in an unordered funnel', async () => {
+    const events: TestEvent[] = [
+      { event: 'A', person: 'p1', at: '2024-01-02T10:00:00', props: { plan: 'pro' } },
+      { event: 'B', person: 'p1', at: '2024-01-02T10:01:00' },
+      { event: 'A', person: 'p2', at: '2024-01-02T10:00:00', props: { plan: 'free' } },
+      { event: 'B', person: 'p2', at: '2024-01-02T10:01:00' },
+      { event: 'A', person: 'p3', at: '2024-01-02T10:00:00' },
+    ];
+    const r = await run(events, {
+      steps: ['A', 'B'],
+      breakdown: { property: 'plan' },
+      people: { step: 0, breakdownValue: null },
+    });
+    expect(r.people).toEqual(['p3']); // the only one without a plan
+    const pro = await funnelPeople(e!, {
+      ...range,
+      steps: ['A', 'B'],
+      breakdown: { property: 'plan' },
+      people: { step: 1, breakdownValue: 'pro' },
+    });
+    expect(pro).toEqual(['p1']);
+    await expect(
+      funnel(e!, { ...range, steps: ['A', 'B'], order: 'unordered', exclusions: [{ event: 'X' }] }),
+    ).rejects.toThrow(/field 'exclusions'/);
+  });
+
+  it('an attempt that did not reach toStep is cancelled by an exclusion within its window', async () => {
+    const r = await run(
+      [
+        { event: 'A', person: 'p1', at: '2024-01-02T10:00:00' },
+        { event: 'X', person: 'p1', at: '2024-01-02T10:30:00' }, // within the hour, no B ever
+        { event: 'A', person: 'p2', at: '2024-01-02T10:00:00' },
+        { event: 'X', person: 'p2', at: '2024-01-02T11:00:01' }, // after p2's window closed
+      ],
+      { steps: ['A', 'B'], windowSeconds: 3600, exclusions: [{ event: 'X' }] },
+    );
+    expect(counts(r.steps)).toEqual([1, 0]); // p1 is out, p2 counts at step 0
+  });
+});

@@ -119,3 +119,24 @@ describe('retention', () => {
     ).rejects.toThrow(/field 'period'/);
   });
 });
+
+describe('retention with dateFrom', () => {
+  it('makes a cohort of every period from dateFrom, each with at most totalIntervals values', async () => {
+    e = await engineWith([
+      { event: 'use', person: 'p1', at: '2024-01-01T10:00:00' },
+      { event: 'use', person: 'p1', at: '2024-01-04T10:00:00' },
+    ]);
+    const r = await retention(e, {
+      dateFrom: '2024-01-01',
+      dateTo: '2024-01-04',
+      targetEvent: 'use',
+      totalIntervals: 2,
+    });
+    expect(r.cohorts).toEqual([
+      { date: '2024-01-01', size: 1, values: [1, 0] }, // p1 back on the 4th: interval 3, beyond 2 values
+      { date: '2024-01-02', size: 0, values: [0, 0] },
+      { date: '2024-01-03', size: 0, values: [0, 0] },
+      { date: '2024-01-04', size: 1, values: [1] },
+    ]);
+  });
+});
