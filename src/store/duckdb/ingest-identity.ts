@@ -133,12 +133,24 @@ export async function refreshPersons(engine: Engine, scope: Sql): Promise<void> 
     UNION SELECT person_id FROM _id_changed
     UNION SELECT old_person_id FROM _id_changed WHERE old_person_id IS NOT NULL`),
   );
+  // A person not stored before and not grown by a merge has only events of this scope: computed
+  // from the scope alone, without scanning `events` (the common case of a first import).
+  await engine.exec(
+    raw(`CREATE OR REPLACE TEMP TABLE _id_fresh AS
+    SELECT person_id FROM _id_affected
+    EXCEPT SELECT person_id FROM persons
+    EXCEPT SELECT person_id FROM _id_changed WHERE old_person_id IS NOT NULL`),
+  );
   await engine.exec(raw(`DELETE FROM persons WHERE person_id IN (SELECT person_id FROM _id_affected)`));
   await engine.exec(
     raw(`INSERT INTO persons (person_id, properties, is_identified, created_at)
     WITH ev AS (
       SELECT person_id, timestamp, uuid, event, properties FROM events
-      WHERE person_id IN (SELECT person_id FROM _id_affected)
+      WHERE person_id IN (SELECT person_id FROM _id_affected EXCEPT SELECT person_id FROM _id_fresh)
+      UNION ALL
+      SELECT m.person_id, s.timestamp, s.uuid, s.event, s.properties
+      FROM ${scope.toString()} s JOIN person_distinct_ids m USING (distinct_id)
+      WHERE m.person_id IN (SELECT person_id FROM _id_fresh)
     ),
     base AS (
       SELECT person_id, min(timestamp) AS created_at, bool_or(event = '$identify') AS is_identified
@@ -222,6 +234,7 @@ export async function dropIdentityTemps(engine: Engine): Promise<void> {
     '_id_map',
     '_id_changed',
     '_id_affected',
+    '_id_fresh',
     '_grp_seen',
   ]) {
     await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
