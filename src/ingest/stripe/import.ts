@@ -100,6 +100,7 @@ export async function importStripeFile(
     const id = (r.value as { id?: unknown }).id;
     if (table && typeof id === 'string') topIds.set(table, [...(topIds.get(table) ?? []), id]);
   }
+  rejected.sort((a, b) => a.line - b.line);
   const inserted = await loadBillingRows(
     engine,
     all,
