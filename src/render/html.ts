@@ -11,7 +11,15 @@ import type {
 import { num, sparkline, text, type Chart } from './charts.js';
 import { html, idSlug, trustedHtml, type SafeHtml } from './escape.js';
 import { formatChange, formatDataValue, formatValue, NONE } from './format.js';
-import { GROUPS, diveLayout, evidenceOf, lowerIsBetter, signalsText, type DataTable } from './layout.js';
+import {
+  GROUPS,
+  diveLayout,
+  factText,
+  evidenceOf,
+  lowerIsBetter,
+  signalsText,
+  type DataTable,
+} from './layout.js';
 
 /**
  * index.html: one self-contained page (styles and SVG charts inline, no scripts, no network; a
@@ -62,6 +70,7 @@ figure svg { max-width: 100%; height: auto; }
 .no-data { color: var(--muted); font-style: italic; }
 .lines li { border-bottom: 1px solid #c9ced6; height: 30px; list-style: none; }
 .lines { padding: 0; }
+td.signals div { font-size: 12px; white-space: normal; min-width: 260px; }
 footer { margin-top: 36px; font-size: 12px; color: var(--muted); }
 @media print {
   @page { size: A4 landscape; margin: 10mm; }
@@ -91,8 +100,7 @@ function dataTable(t: DataTable, currency: string): SafeHtml {
       html`<tr>
         ${t.columns.map((c) => {
           if (c.key === 'health') return healthCell(r.health);
-          if (c.key === 'signals')
-            return html`<td class="text">${signalsText(r.signals).join('; ') || NONE}</td>`;
+          if (c.key === 'signals') return html`<td class="text signals">${signalsCell(r.signals)}</td>`;
           return cell(r[c.key], c.key, currency);
         })}
       </tr>`,
@@ -115,6 +123,11 @@ function dataTable(t: DataTable, currency: string): SafeHtml {
       </table>
     </div>
     ${more}`;
+}
+
+function signalsCell(v: unknown): SafeHtml | string {
+  const lines = signalsText(v);
+  return lines.length ? lines.map((x) => html`<div>${x}</div>`).reduce((a, b) => html`${a}${b}`) : NONE;
 }
 
 function healthCell(v: unknown): SafeHtml {
@@ -271,7 +284,7 @@ function figure(c: Chart): SafeHtml {
 
 function facts(items: [string, string, unknown][], currency: string): SafeHtml {
   return html`<ul class="evidence">
-    ${items.map(([label, key, v]) => html`<li>${label}: ${formatDataValue(key, v, currency)}</li>`)}
+    ${items.map(([label, key, v]) => html`<li>${label}: ${factText(key, v, currency)}</li>`)}
   </ul>`;
 }
 

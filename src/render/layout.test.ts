@@ -20,7 +20,12 @@ describe('dataFacts', () => {
 
 describe('tableOf', () => {
   it('puts the SPEC columns first, then extra fields, and caps the rows', () => {
-    const rows = Array.from({ length: 30 }, (_, i) => ({ extra: i, event: `e${i}`, lift: 1 }));
+    const rows = Array.from({ length: 30 }, (_, i) => ({
+      extra: i,
+      event: `e${i}`,
+      lift: 1,
+      nested: { a: i },
+    }));
     const t = tableOf('t', rows, ['event', 'lift']);
     expect(t.columns.map((c) => c.key)).toEqual(['event', 'lift', 'extra']);
     expect(t.columns.map((c) => c.text)).toEqual([true, false, false]);
@@ -47,6 +52,12 @@ describe('diveLayout', () => {
 describe('signalsText and lowerIsBetter', () => {
   it('reads signals of any shape', () => {
     expect(signalsText(['a', { npsScore: 9 }])).toEqual(['a', 'nps score: 9']);
+    expect(
+      signalsText([
+        { signal: 'seats', detail: '14 of 80 seats', verdict: 'bad' },
+        { signal: 'usage', detail: 'up 23%', verdict: 'good' },
+      ]),
+    ).toEqual(['✗ 14 of 80 seats', '✓ up 23%']);
     expect(signalsText({ tickets: 6 })).toEqual(['tickets: 6']);
     expect(signalsText(null)).toEqual([]);
   });

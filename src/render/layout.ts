@@ -1,6 +1,6 @@
 import type { DeepDive, Finding, MetricGroup } from '../domain/review.js';
 import { diveCharts, rowsOf, text, type Chart, type Row } from './charts.js';
-import { keyWords } from './format.js';
+import { formatDataValue, keyWords } from './format.js';
 
 /**
  * What the HTML and Markdown renderers show, decided once: metric groups in order, the table of
@@ -61,9 +61,20 @@ function isScalar(v: unknown): boolean {
 
 /** The SPEC columns, then extra fields the rows hold (in first-seen order), up to MAX_COLUMNS. */
 export function tableOf(title: string, rows: Row[], spec: string[] = []): DataTable {
+  // Extra fields join as columns when they hold plain values; nested ones stay in review.json
+  // (a customer's signals already summarise its nested usage, NPS and tickets).
   const keys = [...spec];
-  for (const r of rows.slice(0, MAX_ROWS)) {
-    for (const k of Object.keys(r)) if (!keys.includes(k) && keys.length < MAX_COLUMNS) keys.push(k);
+  const shown = rows.slice(0, MAX_ROWS);
+  for (const r of shown) {
+    for (const k of Object.keys(r)) {
+      if (keys.includes(k) || keys.length >= MAX_COLUMNS) continue;
+      if (
+        shown.every(
+          (x) => isScalar(x[k]) || x[k] === undefined || (Array.isArray(x[k]) && x[k].every(isScalar)),
+        )
+      )
+        keys.push(k);
+    }
   }
   const columns = keys.map((key) => ({
     key,
@@ -175,14 +186,26 @@ export function dataFacts(data: unknown): { facts: [string, string, unknown][]; 
   return { facts, tables };
 }
 
-/** A customer's health signals as lines, whatever their shape: strings, objects, or one object. */
+const VERDICT_MARK: Record<string, string> = { good: '✓ ', bad: '✗ ', neutral: '· ' };
+
+/**
+ * A customer's health signals as lines, whatever their shape: strings; objects with a `detail`
+ * (and a `verdict`: good / bad / neutral, shown as ✓ ✗ ·); other objects as "key: value" pairs;
+ * or one object of named signals.
+ */
 export function signalsText(v: unknown): string[] {
-  const one = (x: unknown): string =>
-    x !== null && typeof x === 'object' && !Array.isArray(x)
-      ? Object.entries(x)
-          .map(([k, y]) => `${columnLabel(k)}: ${text(y)}`)
-          .join(', ')
-      : text(x);
+  const pairs = (x: object) =>
+    Object.entries(x)
+      .map(([k, y]) => `${columnLabel(k)}: ${text(y)}`)
+      .join(', ');
+  const one = (x: unknown): string => {
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) return text(x);
+    const o = x as Row;
+    const detail = o.detail ?? o.text ?? o.description;
+    if (typeof detail !== 'string') return pairs(o);
+    const verdict = typeof o.verdict === 'string' ? o.verdict : typeof o.status === 'string' ? o.status : '';
+    return (VERDICT_MARK[verdict] ?? '') + detail;
+  };
   if (Array.isArray(v)) return v.map(one).filter(Boolean);
   if (v !== null && typeof v === 'object')
     return Object.entries(v).map(([k, y]) => `${columnLabel(k)}: ${text(y)}`);
@@ -217,4 +240,10 @@ export function diveLayout(d: DeepDive): DiveLayout {
 export function evidenceOf(f: Finding): [string, string, unknown][] {
   const ev = f.evidence !== null && typeof f.evidence === 'object' ? Object.entries(f.evidence) : [];
   return ev.map(([k, v]) => [columnLabel(k), k, v]);
+}
+
+/** One fact or evidence value as text: signals as their lines, everything else by its key's unit. */
+export function factText(key: string, value: unknown, currency: string): string {
+  if (key === 'signals') return signalsText(value).join('; ');
+  return formatDataValue(key, value, currency);
 }

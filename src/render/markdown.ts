@@ -3,7 +3,7 @@ import type { DeepDive, Metric, PreviousReview, Review } from '../domain/review.
 import { num, sparkline, text } from './charts.js';
 import { escapeMarkdown as md, idSlug } from './escape.js';
 import { formatChange, formatDataValue, formatValue, NONE } from './format.js';
-import { GROUPS, diveLayout, evidenceOf, signalsText, type DataTable } from './layout.js';
+import { GROUPS, diveLayout, factText, evidenceOf, signalsText, type DataTable } from './layout.js';
 
 /**
  * review.md: the same content as index.html for a GitHub pull request or a chat message — tables,
@@ -171,7 +171,7 @@ function deepDive(
   ];
   const l = diveLayout(d);
   const facts = (items: [string, string, unknown][]) =>
-    items.map(([label, key, v]) => `${md(label)}: ${md(formatDataValue(key, v, currency))}`).join(' · ');
+    items.map(([label, key, v]) => `${md(label)}: ${md(factText(key, v, currency))}`).join(' · ');
   if (l.findings.length) {
     parts.push(
       l.findings
