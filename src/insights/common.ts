@@ -34,6 +34,17 @@ function parseDateInput(s: string): { at: Date; isDate: boolean } | undefined {
   return Number.isNaN(at.getTime()) ? undefined : { at, isDate: false };
 }
 
+export const intervalSchema = z.enum(['day', 'week', 'month']);
+export const weekStartDaySchema = z.enum(['sunday', 'monday']).default('sunday');
+
+/** The spec fields of every insight read over a date range in intervals (lifecycle, stickiness, trends). */
+export const intervalRangeFields = {
+  dateFrom: dateInput,
+  dateTo: dateInput,
+  interval: intervalSchema.default('day'),
+  weekStartDay: weekStartDaySchema,
+};
+
 /**
  * The half-open range [from, to) of event timestamps an insight reads. `dateTo` given as a bare
  * date includes that whole day (to = the next midnight); as a timestamp it is inclusive, which

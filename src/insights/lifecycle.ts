@@ -13,7 +13,7 @@ import type { Engine } from '../store/engine.js';
 import type { Dialect } from '../store/dialect.js';
 import { raw, sql, type Sql } from '../store/sql.js';
 import {
-  dateInput,
+  intervalRangeFields,
   dateRange,
   dayKey,
   eventMatcherSchema,
@@ -27,11 +27,8 @@ import {
 
 export const lifecycleSpecSchema = z.strictObject({
   kind: z.literal('lifecycle').default('lifecycle'),
-  dateFrom: dateInput,
-  dateTo: dateInput,
+  ...intervalRangeFields,
   event: eventMatcherSchema,
-  interval: z.enum(['day', 'week', 'month']).default('day'),
-  weekStartDay: z.enum(['sunday', 'monday']).default('sunday'),
 });
 export type LifecycleSpec = z.input<typeof lifecycleSpecSchema>;
 type Spec = z.output<typeof lifecycleSpecSchema>;

@@ -23,6 +23,8 @@ import {
   dayKey,
   eventMatcherSchema,
   intervalNumber,
+  intervalSchema,
+  weekStartDaySchema,
   intervalStart,
   parseSpec,
   sqlInterval,
@@ -35,13 +37,13 @@ export const retentionSpecSchema = z.strictObject({
   kind: z.literal('retention').default('retention'),
   dateFrom: dateInput.optional(),
   dateTo: dateInput,
-  interval: z.enum(['day', 'week', 'month']).optional(),
+  interval: intervalSchema.optional(),
   targetEvent: eventMatcherSchema,
   returningEvent: eventMatcherSchema.optional(),
-  period: z.enum(['day', 'week', 'month']).optional(),
+  period: intervalSchema.optional(),
   totalIntervals: z.number().int().min(1).max(400).default(11),
   retentionType: z.enum(['first_time', 'recurring']).default('recurring'),
-  weekStartDay: z.enum(['sunday', 'monday']).default('sunday'),
+  weekStartDay: weekStartDaySchema,
 });
 export type RetentionSpec = z.input<typeof retentionSpecSchema>;
 type Spec = z.output<typeof retentionSpecSchema>;

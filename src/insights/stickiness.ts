@@ -9,7 +9,7 @@ import type { Engine } from '../store/engine.js';
 import { raw, sql, type Sql } from '../store/sql.js';
 import {
   buckets,
-  dateInput,
+  intervalRangeFields,
   dateRange,
   eventMatcherSchema,
   parseSpec,
@@ -21,11 +21,8 @@ import {
 
 export const stickinessSpecSchema = z.strictObject({
   kind: z.literal('stickiness').default('stickiness'),
-  dateFrom: dateInput,
-  dateTo: dateInput,
+  ...intervalRangeFields,
   event: eventMatcherSchema,
-  interval: z.enum(['day', 'week', 'month']).default('day'),
-  weekStartDay: z.enum(['sunday', 'monday']).default('sunday'),
 });
 export type StickinessSpec = z.input<typeof stickinessSpecSchema>;
 type Spec = z.output<typeof stickinessSpecSchema>;

@@ -10,7 +10,7 @@ import type { Engine } from '../store/engine.js';
 import { join, raw, sql, type Sql } from '../store/sql.js';
 import {
   buckets,
-  dateInput,
+  intervalRangeFields,
   dateRange,
   dayKey,
   eventMatcherSchema,
@@ -25,12 +25,9 @@ import {
 
 export const trendsSpecSchema = z.strictObject({
   kind: z.literal('trends').default('trends'),
-  dateFrom: dateInput,
-  dateTo: dateInput,
+  ...intervalRangeFields,
   events: z.array(eventMatcherSchema).min(1).max(50),
   math: z.enum(['total', 'dau', 'unique_group']).default('total'),
-  interval: z.enum(['day', 'week', 'month']).default('day'),
-  weekStartDay: z.enum(['sunday', 'monday']).default('sunday'),
 });
 export type TrendsSpec = z.input<typeof trendsSpecSchema>;
 type Spec = z.output<typeof trendsSpecSchema>;
