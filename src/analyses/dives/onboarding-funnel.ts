@@ -537,16 +537,35 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const entered = steps[0]?.count ?? 0;
   const dropStep = drop.index === null ? null : steps[drop.index];
   const prevStep = drop.index === null ? null : steps[drop.index - 1];
+  const changeAtDrop = drop.step === null ? undefined : changes.find((c) => c.step === drop.step);
   if (dropStep && prevStep) {
     const ci = dropStep.conversionInterval;
+    const moved = changeAtDrop?.significant
+      ? ` (${changeAtDrop.difference < 0 ? 'down' : 'up'} from ${pct(changeAtDrop.conversionB)} in the trailing months)`
+      : '';
+    const changeText = changeAtDrop
+      ? ` Against the ${trailingMonths.length} months before, pooled: ${pct(changeAtDrop.conversionB)} of ${changeAtDrop.baseB} ` +
+        `(${changeAtDrop.test}, p ${formatP(changeAtDrop.pValue)}, Benjamini–Hochberg q ${formatP(changeAtDrop.qValue)} across the steps tested).`
+      : ' Not compared with the trailing months (too few people there).';
     findings.push({
-      title: `Biggest drop: "${prevStep.name}" → "${dropStep.name}", ${pct(dropStep.conversionFromPrevious)} continue`,
+      // The change test's q decides whether it is highlighted: a drop that is as usual is not news.
+      title: `Biggest drop: "${prevStep.name}" → "${dropStep.name}", ${pct(dropStep.conversionFromPrevious)} continue${moved}`,
       detail:
         `${dropStep.count} of ${prevStep.count} new users who reached "${prevStep.name}" went on to "${dropStep.name}" within ${W} days ` +
         `(${pct(dropStep.conversionFromPrevious)}, 95% Wilson interval ${ci ? `${pct(ci.low)}–${pct(ci.high)}` : 'n/a'}); ` +
-        `median ${formatDuration(dropStep.medianSecondsFromPrevious)}, p90 ${formatDuration(dropStep.p90SecondsFromPrevious)} between the two. ${drop.reason}`,
+        `median ${formatDuration(dropStep.medianSecondsFromPrevious)}, p90 ${formatDuration(dropStep.p90SecondsFromPrevious)} between the two. ${drop.reason}${changeText}`,
       evidence: {
-        test: 'wilson-score-interval',
+        interval95: 'wilson-score-interval',
+        ...(changeAtDrop
+          ? {
+              test: changeAtDrop.test,
+              pValue: changeAtDrop.pValue,
+              qValue: changeAtDrop.qValue,
+              correction: 'benjamini-hochberg',
+              trailingConversion: changeAtDrop.conversionB,
+              trailingBase: changeAtDrop.baseB,
+            }
+          : {}),
         month: ctx.month,
         newUsers: reviewSize.observedNewUsers,
         entered,
@@ -561,7 +580,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     });
   }
   const significantChanges = changes.filter((c) => c.significant).sort((a, b) => a.qValue - b.qValue);
-  for (const c of significantChanges) {
+  for (const c of significantChanges.filter((x) => x.step !== drop.step)) {
     findings.push(
       comparisonFinding(
         `Conversion into "${c.step}" ${c.difference < 0 ? 'fell' : 'rose'} this month: ${pct(c.conversionA)} vs ${pct(c.conversionB)}`,
@@ -581,23 +600,27 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
       ),
     );
   }
-  const more = (instead?.events ?? []).filter((x) => x.droppedUsers > 0 && (x.lift === null || x.lift > 1));
   if (instead && dropStep && prevStep && instead.dropped > 0) {
-    const top = more.slice(0, 3);
+    // Distinctive: done more often by those who dropped than by those who went on, q < SIGNIFICANCE.
+    const moreOften = instead.events.filter((x) => x.droppedUsers > 0 && (x.lift === null || x.lift > 1));
+    const top = moreOften.filter((x) => x.qValue !== null && x.qValue < SIGNIFICANCE).slice(0, 3);
+    const describe = (x: DidInstead): string =>
+      `"${x.event}" (${pct(x.droppedShare)} of them vs ${pct(x.convertedShare)} of those who went on${x.lift === null ? '' : `, lift ${x.lift.toFixed(2)}`}, q ${x.qValue === null ? 'n/a' : formatP(x.qValue)})`;
     const list = top.length
-      ? top
-          .map(
-            (x) =>
-              `"${x.event}" (${pct(x.droppedShare)} of them vs ${pct(x.convertedShare)} of those who went on${x.lift === null ? '' : `, lift ${x.lift.toFixed(2)}`})`,
-          )
-          .join('; ')
-      : 'nothing more often than those who went on';
+      ? `More often than those who went on: ${top.map(describe).join('; ')}.`
+      : `Nothing significantly more often than those who went on${instead.events.length ? `; most common: ${instead.events.slice(0, 3).map(describe).join('; ')}` : ''}.`;
+    const best = top[0] ?? moreOften[0];
     findings.push({
-      title: `Instead of "${dropStep.name}", those who dropped did: ${top.length ? top.map((x) => `"${x.event}"`).join(', ') : 'nothing distinctive'}`,
+      title: top.length
+        ? `Instead of "${dropStep.name}", those who dropped did: ${top.map((x) => `"${x.event}"`).join(', ')}`
+        : `Those who dropped before "${dropStep.name}" did nothing distinctive instead`,
       detail:
-        `${instead.dropped} new users reached "${prevStep.name}" but not "${dropStep.name}"; ${instead.dropped - instead.droppedWithAnyEvent} of them did no further feature event in the window. ` +
-        `Most distinctive: ${list}.`,
+        `${instead.dropped} new users reached "${prevStep.name}" but not "${dropStep.name}" (${instead.converted} went on); ` +
+        `${instead.dropped - instead.droppedWithAnyEvent} of them did no further feature event in the window. ${list}`,
       evidence: {
+        test: best?.test ?? null,
+        qValue: best?.qValue ?? 1,
+        lift: best?.lift ?? null,
         dropped: instead.dropped,
         converted: instead.converted,
         droppedWithoutFurtherEvents: instead.dropped - instead.droppedWithAnyEvent,
@@ -607,7 +630,6 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     });
   }
 
-  const changeAtDrop = drop.step === null ? undefined : changes.find((c) => c.step === drop.step);
   let summary = `${reviewSize.observedNewUsers} new users in ${ctx.month}, ${entered} did "${names[0]}"`;
   if (dropStep && prevStep) {
     summary += `; the biggest drop is at "${dropStep.name}": ${pct(dropStep.conversionFromPrevious)} of those at "${prevStep.name}" continue`;
