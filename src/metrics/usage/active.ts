@@ -39,25 +39,13 @@ const ACTOR_COLUMN: Record<Actor, string> = { person: 'person_id', organization:
  * (a month absent from the result had none).
  */
 export async function actorMonths(ctx: MetricContext, actor: Actor): Promise<Map<Month, ActorMonth>> {
-  const { engine, config, product, months } = ctx;
+  const { engine, months } = ctx;
   const d = engine.dialect;
-  const col = raw(ACTOR_COLUMN[actor]);
   // Index 0 is the month before the first asked, so the first one has a "last month".
   const asked = [addMonths(months[0] as Month, -1), ...months];
-  const to = monthEnd(months[months.length - 1] as Month);
   const count = (cond: Sql): Sql => sql`sum(${d.sqlIf(cond, raw('1'), raw('0'))})`;
   const rows = await engine.query<ActorMonth>(sql`
-    WITH months AS (${sqlMonthsTable(asked)}),
-    act AS (
-      SELECT ${col} AS actor, timestamp FROM events
-      WHERE ${sqlActivityEvent(d, config.activity, product)} AND ${col} IS NOT NULL AND timestamp < ${to}
-    ),
-    firsts AS (SELECT actor, min(timestamp) AS first_ts FROM act GROUP BY actor),
-    am AS (
-      SELECT actor, ${sqlMonthIndex(sql`timestamp`, asked)} AS i FROM act
-      WHERE timestamp >= ${monthStart(asked[0] as Month)}
-      GROUP BY 1, 2
-    ),
+    WITH ${sqlActorCtes(ctx, actor, asked)},
     flagged AS (
       SELECT a.i, f.first_ts, p.actor IS NOT NULL AS was_active
       FROM am a
@@ -83,4 +71,61 @@ export async function actorMonths(ctx: MetricContext, actor: Actor): Promise<Map
       },
     ]),
   );
+}
+
+/**
+ * CTEs `months` (the `asked` months), `act` (the actor's activity events up to the last asked
+ * month), `firsts` (each actor's first activity ever) and `am` (actor × index of a month it was
+ * active in).
+ */
+function sqlActorCtes(ctx: MetricContext, actor: Actor, asked: readonly Month[]): Sql {
+  const d = ctx.engine.dialect;
+  const col = raw(ACTOR_COLUMN[actor]);
+  const to = monthEnd(asked[asked.length - 1] as Month);
+  return sql`months AS (${sqlMonthsTable(asked)}),
+    act AS (
+      SELECT ${col} AS actor, timestamp FROM events
+      WHERE ${sqlActivityEvent(d, ctx.config.activity, ctx.product)} AND ${col} IS NOT NULL AND timestamp < ${to}
+    ),
+    firsts AS (SELECT actor, min(timestamp) AS first_ts FROM act GROUP BY actor),
+    am AS (
+      SELECT actor, ${sqlMonthIndex(sql`timestamp`, asked)} AS i FROM act
+      WHERE timestamp >= ${monthStart(asked[0] as Month)}
+      GROUP BY 1, 2
+    )`;
+}
+
+export interface CohortCell {
+  /** The month of the cohort's first activity. */
+  cohort: Month;
+  size: number;
+  /** Of the cohort, how many are active in the month at hand. */
+  active: number;
+}
+
+/**
+ * The cohort view of retention: for each month M of `months` and each cohort C ≤ M (persons
+ * whose first activity month is C, among `months`), how many of C are active in M.
+ */
+export async function retentionCohorts(ctx: MetricContext): Promise<Map<Month, CohortCell[]>> {
+  const months = ctx.months;
+  const rows = await ctx.engine.query<{ m: string; cohort: string; active: number }>(sql`
+    WITH ${sqlActorCtes(ctx, 'person', months)},
+    cells AS (
+      SELECT a.i, ${sqlMonthIndex(sql`f.first_ts`, months)} AS ci, count(*) AS active
+      FROM am a JOIN firsts f ON f.actor = a.actor
+      WHERE f.first_ts >= ${monthStart(months[0] as Month)}
+      GROUP BY 1, 2
+    )
+    SELECT mo.m AS m, co.m AS cohort, c.active
+    FROM cells c JOIN months mo ON mo.i = c.i JOIN months co ON co.i = c.ci
+    ORDER BY 1, 2`);
+  const size = new Map(rows.filter((r) => r.m === r.cohort).map((r) => [r.cohort, Number(r.active)]));
+  const out = new Map<Month, CohortCell[]>();
+  for (const r of rows) {
+    const cells = out.get(r.m) ?? [];
+    cells.push({ cohort: r.cohort, size: size.get(r.cohort) ?? 0, active: Number(r.active) });
+    out.set(r.m, cells);
+  }
+  return out;
 }

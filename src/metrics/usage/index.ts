@@ -7,7 +7,7 @@ import { addMonths, type Month } from '../../domain/month.js';
 import { raw } from '../../store/sql.js';
 import type { MetricContext, MetricFamily, MetricValues } from '../types.js';
 import { activation } from './activation.js';
-import { actorMonths, type ActorMonth } from './active.js';
+import { actorMonths, retentionCohorts, type ActorMonth } from './active.js';
 import { keyActionCounts } from './key-actions.js';
 import { monthRange, ratio, series, type MetricMeta, type MonthRange } from './series.js';
 import { dailyActivity, daysInMonth } from './stickiness.js';
@@ -34,6 +34,7 @@ export async function computeUsage(ctx: MetricContext): Promise<MetricValues[]> 
   const daily = await dailyActivity(ctx);
   const act = await activation(ctx);
   const keys = await keyActionCounts(ctx);
+  const cohorts = await retentionCohorts(ctx);
   const months = ctx.months;
   const at = (map: Map<Month, ActorMonth>, m: Month): ActorMonth =>
     map.get(m) ?? { m, active: 0, new: 0, retained: 0, resurrecting: 0 };
@@ -112,7 +113,11 @@ export async function computeUsage(ctx: MetricContext): Promise<MetricValues[]> 
         "Share of last month's active users active again this month.",
       ),
       (m) => ratio(at(users, m).retained, prevActive(users, m)),
-      (m) => ({ retained: at(users, m).retained, previousActive: prevActive(users, m) }),
+      (m) => ({
+        retained: at(users, m).retained,
+        previousActive: prevActive(users, m),
+        cohorts: cohorts.get(m) ?? [],
+      }),
     ),
     s(
       usage(

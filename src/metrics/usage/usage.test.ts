@@ -82,6 +82,21 @@ describe('usage metrics, all products', () => {
     expect(values(m, 'user_retention_rate')).toEqual([null, null, 1, 1 / 3, 0, 0, null, null]);
   });
 
+  it('retention cohorts: of each first-activity cohort, how many are active in the month', async () => {
+    await insertEvents(e, COMPANY);
+    const m = await usage();
+    const cohorts = (mo: Month): unknown => m.get('user_retention_rate')?.detail?.get(mo)?.cohorts;
+    // Cohorts: Jan {P1,P3}, Feb {P2}, Mar {P4}. Feb: Jan's P1, P3 and Feb's P2 active.
+    expect(cohorts('2024-02')).toEqual([
+      { cohort: '2024-01', size: 2, active: 2 },
+      { cohort: '2024-02', size: 1, active: 1 },
+    ]);
+    // Apr: only P2 (Feb cohort); May: nobody; Jun: P3 (Jan cohort).
+    expect(cohorts('2024-04')).toEqual([{ cohort: '2024-02', size: 1, active: 1 }]);
+    expect(cohorts('2024-05')).toEqual([]);
+    expect(cohorts('2024-06')).toEqual([{ cohort: '2024-01', size: 2, active: 1 }]);
+  });
+
   it('lifecycle: new + returning + resurrecting = active; dormant = last month’s active not back', async () => {
     await insertEvents(e, COMPANY);
     const m = await usage();
