@@ -287,6 +287,15 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
       UNION ALL SELECT upper(currency), amount FROM billing_subscription_rows`,
   );
   const gridStart = d.sqlTimestamp(sql`${monthStart(start).toISOString()}`);
+  // How many grid month-ends are at or before `ts`: plain comparisons, no calendar functions
+  // (timestamptz calendar arithmetic is slow on millions of rows).
+  const monthEndsUpTo = (ts: Sql): Sql =>
+    sql`(${join(
+      grid.map(
+        (m) => sql`CASE WHEN ${ts} >= ${d.sqlTimestamp(sql`${monthEnd(m).toISOString()}`)} THEN 1 ELSE 0 END`,
+      ),
+      ' + ',
+    )})`;
   const gridEnd = d.sqlTimestamp(sql`${monthEnd(last).toISOString()}`);
   // Gap filling from subscription events needs a per-subscription step; skip it without events.
   const [states] = await engine.query<{ n: number }>(
@@ -309,14 +318,18 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
     fx AS (SELECT * FROM ${fx}),
     cov AS (
       SELECT c.customer_id, c.subscription_id, c.plan, c.currency, c.interval, c.kind,
-        c.rate * coalesce(fx.factor, 0) AS rate, c.valid_from, c.valid_to
+        c.rate * coalesce(fx.factor, 0) AS rate,
+        ${monthEndsUpTo(raw('c.valid_from'))} AS lo, ${monthEndsUpTo(raw('c.valid_to'))} - 1 AS hi
       FROM (${scoped}) c LEFT JOIN fx ON fx.currency = c.currency
       WHERE c.valid_to >= ${gridStart} AND c.valid_from < ${gridEnd}
     ),
-    -- A source counts at the month-ends E with valid_from < E <= valid_to.
+    -- A source counts at the month-ends E with valid_from < E <= valid_to: grid months lo..hi.
+    -- Most lines cover one month-end and need no join.
     hits AS (
-      SELECT cov.*, grid.idx FROM cov JOIN grid
-        ON cov.valid_from < grid.month_end AND cov.valid_to >= grid.month_end
+      SELECT cov.*, cov.lo AS idx FROM cov WHERE cov.lo = cov.hi
+      UNION ALL
+      SELECT cov.*, grid.idx FROM cov JOIN grid ON grid.idx >= cov.lo AND grid.idx <= cov.hi
+      WHERE cov.hi > cov.lo
     ),
     ${
       gapFill
