@@ -200,7 +200,7 @@ describe('importFeedback: JSON Lines', () => {
  *   ambiguous text (e.g. 02/06/2021), which the importer must reject; tags = themes marked 1.
  */
 function convertFft(csvText: string): string {
-  const rows = parse<string[]>(csvText, { bom: true });
+  const rows: string[][] = parse(csvText, { bom: true });
   const [head, ...body] = rows as [string[], ...string[][]];
   const col = (name: string): number => head.indexOf(name);
   const themes = head.slice(col('Comment sentiment') + 1);
