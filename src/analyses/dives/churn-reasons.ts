@@ -17,7 +17,9 @@
  *    (`compareProportions`: Fisher's exact test for small counts), Benjamini–Hochberg across every
  *    segment tested. Dimensions: plan, billing interval, currency (month-start, of the unit's
  *    largest customer), tenure (months paying, from the first paid month-end within the last
- *    HISTORY_MONTHS), every organization property found in the data (numeric ones in three
+ *    HISTORY_MONTHS), every organization property found in the data, as it was at the month's
+ *    start (`$groupidentify` history; a name clashing with the above gets an `organization `
+ *    prefix) (numeric ones in three
  *    buckets cut at the at-risk units' tertiles, categorical ones when they have at most
  *    MAX_CATEGORIES values and at most a quarter as many values as units; `$`-prefixed ones
  *    skipped), product usage (active people in the two months before the month vs the two before
@@ -41,7 +43,7 @@ import {
 } from '../../domain/month.js';
 import type { DeepDive, Finding } from '../../domain/review.js';
 import { customerRevenueTimeline, type CustomerRevenueRow } from '../../metrics/revenue/customer-mrr.js';
-import { join, sql } from '../../store/sql.js';
+import { join, raw, sql } from '../../store/sql.js';
 import {
   benjaminiHochberg,
   compareProportions,
@@ -271,15 +273,48 @@ function propertyDimensions(
   return out;
 }
 
+/**
+ * Organization properties as they were at `asOf`: the stored (latest) properties, except that a
+ * key some `$groupidentify` event set at or after `asOf` takes its value from the last such event
+ * before `asOf`, or is dropped when none set it before. So a property updated because the
+ * organization churned (e.g. plan: free) does not "explain" the churn.
+ */
 async function organizationProperties(
   ctx: DeepDiveContext,
   organizations: string[],
+  asOf: Date,
 ): Promise<Map<string, Record<string, unknown>>> {
   if (organizations.length === 0) return new Map();
+  const d = ctx.engine.dialect;
+  const list = join(organizations.map((o) => sql`${o}`));
   const rows = await ctx.engine.query<{ group_key: string; properties: unknown }>(sql`
     SELECT group_key, properties FROM groups
-    WHERE group_type = 'organization' AND group_key IN (${join(organizations.map((o) => sql`${o}`))})`);
-  return new Map(rows.map((r) => [r.group_key, parseProperties(r.properties)]));
+    WHERE group_type = 'organization' AND group_key IN (${list})`);
+  const out = new Map(rows.map((r) => [r.group_key, parseProperties(r.properties)]));
+  const key = d.sqlJsonString(raw('properties'), ['$group_key']);
+  const sets = await ctx.engine.query<{ k: string; at: string; group_set: string | null }>(sql`
+    SELECT ${key} AS k, timestamp AS at, ${d.sqlJsonString(raw('properties'), ['$group_set'])} AS group_set
+    FROM events
+    WHERE event = '$groupidentify' AND ${d.sqlJsonString(raw('properties'), ['$group_type'])} = 'organization'
+      AND ${key} IN (${list})
+    ORDER BY timestamp, uuid`);
+  const before = new Map<string, Record<string, unknown>>();
+  const changedLater = new Map<string, Set<string>>();
+  for (const r of sets) {
+    const set = parseProperties(r.group_set);
+    if (new Date(r.at) < asOf) before.set(r.k, { ...before.get(r.k), ...set });
+    else for (const k of Object.keys(set)) changedLater.set(r.k, (changedLater.get(r.k) ?? new Set()).add(k));
+  }
+  for (const [org, keys] of changedLater) {
+    const props = { ...out.get(org) };
+    const old = before.get(org) ?? {};
+    for (const k of keys) {
+      if (k in old) props[k] = old[k];
+      else delete props[k];
+    }
+    out.set(org, props);
+  }
+  return out;
 }
 
 /** Every dimension → (unit key → segment value) for the units at risk. */
@@ -305,7 +340,9 @@ async function segmentLabels(ctx: DeepDiveContext, units: Unit[]): Promise<Map<s
     'tenure',
     fromUnits((u) => tenureBucket(u.tenureMonths)),
   );
-  for (const [k, v] of propertyDimensions(units, await organizationProperties(ctx, orgs))) dims.set(k, v);
+  const properties = await organizationProperties(ctx, orgs, monthStart(month));
+  for (const [k, v] of propertyDimensions(units, properties))
+    dims.set(dims.has(k) ? `organization ${k}` : k, v);
 
   const activity = await activityByOrganization(ctx, orgs, [
     { from: addMonths(month, -4), to: addMonths(month, -3) },
