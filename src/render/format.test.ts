@@ -42,5 +42,6 @@ describe('formatDataValue', () => {
       'using 30, of 44, rate 68.2%, p value 0.01',
     );
     expect(formatDataValue('churnRate', [0.1, 0.25], 'USD')).toBe('[10.0%, 25.0%]');
+    expect(formatDataValue('excludedEvents', [], 'USD')).toBe('none');
   });
 });

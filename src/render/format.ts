@@ -96,6 +96,7 @@ export function formatDataValue(key: string, value: unknown, currency: string): 
   if (value === null || value === undefined) return NONE;
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
   if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.length === 0) return 'none';
   if (Array.isArray(value) || typeof value === 'object') return formatNested(key, value, currency, 0);
   if (typeof value === 'bigint') return integer.format(value);
   if (!isNum(value)) return NONE;
