@@ -4,7 +4,13 @@ import { ALL_PRODUCTS } from '../../metrics/types.js';
 import type { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { sql } from '../../store/sql.js';
 import { churnReasons, type ChurnDriver, type ChurnedCustomer } from './churn-reasons.js';
-import { freshEngine, insertOrganizations, seeded } from './dive-test-data.js';
+import {
+  freshEngine,
+  insertDiveEvents,
+  insertOrganizations,
+  seeded,
+  type DiveEvent,
+} from './dive-test-data.js';
 import type { DeepDiveContext } from './types.js';
 
 const MONTH = '2024-06';
@@ -228,5 +234,70 @@ describe('churn-reasons: not enough data', () => {
     // no trailing churn at all (0 of 120) vs 3 of 20: Fisher, p = 0.0023 → high
     expect(dive.data.test).toBe('fisher-exact-two-sided');
     await e.close();
+  });
+});
+
+describe('churn-reasons: usage decline before churn, properties as of the month start', () => {
+  let e: DuckDbEngine;
+  beforeAll(async () => {
+    e = await freshEngine();
+    const subs: Sub[] = [];
+    const events: DiveEvent[] = [];
+    const orgs: { key: string; properties: Record<string, unknown> }[] = [];
+    // 30 organizations; o0..o9 churn in June. o0..o11 had 4 people active in February and 1 in April
+    // (declined); the others 2 people in both.
+    for (let i = 0; i < 30; i++) {
+      const org = `o${i}`;
+      const churns = i < 10;
+      subs.push({ org, plan: 'Pro', amount: 10000, start: '2023-06-01', end: churns ? '2024-06-20' : null });
+      const before = i < 12 ? 4 : 2;
+      const after = i < 12 ? 1 : 2;
+      for (let k = 0; k < before; k++)
+        events.push({ event: 'edit', person: `${org}-p${k}`, org, at: '2024-02-10T10:00:00Z' });
+      for (let k = 0; k < after; k++)
+        events.push({ event: 'edit', person: `${org}-p${k}`, org, at: '2024-04-10T10:00:00Z' });
+      // stored (latest) properties: the churners' tier was switched to "cancelled" on 21 June
+      orgs.push({ key: org, properties: { tier: churns ? 'cancelled' : 'basic' } });
+    }
+    await insertSubs(e, subs);
+    await insertDiveEvents(e, events);
+    await insertOrganizations(e, orgs);
+    const identify = orgs.flatMap((o, i) => [
+      { key: o.key, at: '2024-01-05T00:00:00Z', tier: 'basic' },
+      ...(i < 10 ? [{ key: o.key, at: '2024-06-21T00:00:00Z', tier: 'cancelled' }] : []),
+    ]);
+    await e.exec(sql`
+      INSERT INTO events (uuid, event, distinct_id, person_id, timestamp, properties)
+      SELECT 'gi' || CAST(i AS VARCHAR), '$groupidentify', 'sys', 'sys', CAST(ts AS TIMESTAMPTZ),
+        CAST(json_object('$group_type', 'organization', '$group_key', k, '$group_set', json_object('tier', t)) AS JSON)
+      FROM (SELECT unnest(${identify.map((x) => x.key)}) AS k, unnest(${identify.map((x) => x.at)}) AS ts,
+        unnest(${identify.map((x) => x.tier)}) AS t, unnest(${identify.map((_, i) => i)}) AS i)`);
+  });
+  afterAll(() => e.close());
+
+  it('finds the usage decline as the driver', async () => {
+    const dive = await churnReasons.run(ctx(e));
+    const top = (dive.data.drivers as ChurnDriver[])[0] as ChurnDriver;
+    // declined: 10 of 12 churned; the rest (steady): 0 of 18 → baseline 0, lift undefined (null)
+    expect(top).toMatchObject({
+      dimension: 'usage before churn',
+      value: 'declined',
+      atRisk: 12,
+      churned: 10,
+      restAtRisk: 18,
+      restChurned: 0,
+      lift: null,
+      test: 'fisher-exact-two-sided',
+      significant: true,
+    });
+    expect(top.churnRate).toBeCloseTo(10 / 12, 10);
+    // P = C(12,10)·C(18,0)/C(30,10) = 66 / 30045015 = 2.2e-6 for the table seen; the other tail adds little
+    expect(top.pValue).toBeLessThan(1e-5);
+  });
+
+  it('reads organization properties as they were at the month start', async () => {
+    const dive = await churnReasons.run(ctx(e));
+    // on 1 June every organization's tier was "basic": one value, nothing to compare
+    expect((dive.data.drivers as ChurnDriver[]).some((d) => d.dimension === 'tier')).toBe(false);
   });
 });
