@@ -63,4 +63,16 @@ describe('onboarding-funnel on a small generated demo', () => {
     expect(change.comparisons.length).toBeGreaterThan(0);
     expect(change.comparisons.some((c) => c.significant)).toBe(false);
   });
+
+  it('infers the planted milestones, in order, when no steps are configured', async () => {
+    const planted = truth.effects.find((x): x is OnboardingEffect => x.deepDive === 'onboarding-funnel');
+    if (!planted) throw new Error('truth.json plants no onboarding drop');
+    const config = { ...ctx.config, onboarding: { ...ctx.config.onboarding, steps: [] } };
+    const dive = await onboardingFunnel.run({ ...ctx, config });
+    const names = (dive.data.steps as OnboardingStep[]).map((s) => s.name);
+    // The last planted step is also an everyday action: a milestone only where new users rarely
+    // repeat it within the window (this sparse demo; not the default one, where it is left out).
+    expect(names.slice(0, 4)).toEqual(planted.steps.slice(0, 4));
+    expect(dive.data.biggestDrop).toBe(planted.biggestDrop);
+  });
 });

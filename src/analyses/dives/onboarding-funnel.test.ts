@@ -7,6 +7,7 @@ import {
   findBiggestDrop,
   onboardingFunnel,
   type DidInstead,
+  type InferredCandidate,
   type OnboardingStep,
   type StepComparison,
 } from './onboarding-funnel.js';
@@ -223,7 +224,13 @@ describe('onboarding-funnel: negative control and inferred steps', () => {
       person: `jun${i}`,
       at: iso(Date.UTC(2024, 5, (i % 25) + 1, 10)),
     }));
-    e = await store([...trailing(), ...june, ...rare, ...identify]);
+    // an everyday action: every June user opens the editor three times in the first week (not a milestone)
+    const everyday: DiveEvent[] = Array.from({ length: 300 }, (_, j) => ({
+      event: 'editor opened',
+      person: `jun${j % 100}`,
+      at: iso(Date.UTC(2024, 5, ((j % 100) % 25) + 1, 11) + Math.floor(j / 100) * DAY),
+    }));
+    e = await store([...trailing(), ...june, ...rare, ...identify, ...everyday]);
   });
   afterAll(() => e.close());
 
@@ -241,7 +248,8 @@ describe('onboarding-funnel: negative control and inferred steps', () => {
 
   it('infers the steps from new users’ first events when none are configured', async () => {
     const dive = await onboardingFunnel.run(ctx(e, inferredConfig));
-    // Feb–June: 300 new users; help opened by 10 (3.3% < 10%), $pageview is noise, $identify bookkeeping.
+    // Feb–June: 300 new users; help opened by 10 (3.3% < 10%), $pageview is noise, $identify bookkeeping,
+    // editor opened done by 100 (33%) but 3 times each: an everyday action, not a milestone.
     // Median first occurrence: signed up 0 s, project 600 s, data 7800 s, dashboard 9600 s.
     expect(dive.data.stepsSource).toBe('inferred');
     expect((dive.data.steps as OnboardingStep[]).map((s) => [s.name, s.count])).toEqual([
@@ -250,15 +258,18 @@ describe('onboarding-funnel: negative control and inferred steps', () => {
       ['data connected', 48],
       ['dashboard created', 36],
     ]);
-    const inferred = dive.data.inferredSteps as { event: string; users: number; share: number }[];
+    const inferred = dive.data.inferredSteps as InferredCandidate[];
     // users: 300, 4 · 40 + 80 = 240, 4 · 24 + 48 = 144, 4 · 18 + 36 = 108
-    expect(inferred.map((c) => [c.event, c.users])).toEqual([
-      ['signed up', 300],
-      ['project created', 240],
-      ['data connected', 144],
-      ['dashboard created', 108],
+    expect(inferred.map((c) => [c.event, c.users, c.milestone])).toEqual([
+      ['signed up', 300, true],
+      ['project created', 240, true],
+      ['data connected', 144, true],
+      ['dashboard created', 108, true],
+      ['editor opened', 100, false],
     ]);
-    expect(dive.summary).toContain('Steps inferred from new users');
+    expect(inferred.find((c) => c.event === 'editor opened')?.meanPerUser).toBe(3);
+    expect(dive.data.inferredBy).toBe('milestones');
+    expect(dive.summary).toContain('Steps inferred (one-time milestones among new users');
     expect(dive.method).toContain('INFERRED');
   });
 });

@@ -10,8 +10,12 @@
  * - Steps: `onboarding.steps`, or, when none are configured, INFERRED from the new users of the
  *   review and trailing months pooled: every feature event (feature-events.ts; `$`-prefixed
  *   autocapture such as `$pageview` is left out as noise) done within the window after the first
- *   activity, kept when at least MIN_INFERRED_SHARE of new users did it; the MAX_INFERRED_STEPS
- *   most common, ordered by the median time of their first occurrence after the first activity.
+ *   activity, kept when at least MIN_INFERRED_SHARE of new users did it. Onboarding steps are
+ *   one-time milestones (signed up, project created), unlike the everyday actions every active
+ *   user repeats, so the candidates done about once (on average ≤ MILESTONE_MAX_MEAN times in the
+ *   window by those who did them) are preferred; with fewer than two such, the most common
+ *   events are used instead. The MAX_INFERRED_STEPS most common of them, ordered by the median
+ *   time of their first occurrence after the first activity.
  * - Funnel: the ordered funnel of insights/funnel.ts (PostHog semantics, conversion window =
  *   `windowDays` from the first step), restricted to each cohort of new users (FunnelOptions).
  *   Per step: count, conversion from the previous and from the first step with a 95% Wilson
@@ -50,6 +54,8 @@ export const MIN_NEW_USERS = 30;
 export const MIN_STEP_BASE = 10;
 export const MAX_INFERRED_STEPS = 5;
 export const MIN_INFERRED_SHARE = 0.1;
+/** An event done at most this many times on average by a new user who did it is a milestone. */
+export const MILESTONE_MAX_MEAN = 1.5;
 export const SIGNIFICANCE = 0.05;
 /** Autocaptured PostHog events: everyone fires them, they mark no onboarding milestone. */
 export const NOISE_EVENTS: readonly string[] = ['$*'];
@@ -172,10 +178,13 @@ async function cohortMonths(
 
 // ---- steps -------------------------------------------------------------------------------------
 
-interface InferredCandidate {
+export interface InferredCandidate {
   event: string;
   users: number;
   share: number;
+  /** Mean times a new user who did it did it within the window: about 1 for a milestone. */
+  meanPerUser: number;
+  milestone: boolean;
   medianSecondsToFirst: number;
 }
 
@@ -184,36 +193,52 @@ async function inferSteps(
   ctx: DeepDiveContext,
   from: Date,
   to: Date,
-): Promise<{ steps: string[]; candidates: InferredCandidate[]; cohort: number }> {
+): Promise<{
+  steps: string[];
+  candidates: InferredCandidate[];
+  cohort: number;
+  rule: 'milestones' | 'most-common';
+}> {
   const d = ctx.engine.dialect;
   const W = ctx.config.onboarding.windowDays;
-  const rows = await ctx.engine.query<{ event: string | null; users: number; med: number | null }>(sql`
+  const rows = await ctx.engine.query<{
+    event: string | null;
+    users: number;
+    mean_n: number | null;
+    med: number | null;
+  }>(sql`
     WITH cohort AS (
       SELECT person_id, f FROM (${sqlFirsts(ctx)}) fa
       WHERE f >= ${d.sqlTimestamp(sql`${from.toISOString()}`)} AND f < ${d.sqlTimestamp(sql`${to.toISOString()}`)}
     ),
     firsts AS (
-      SELECT c.person_id, e.event, ${d.sqlEpochSeconds(raw('min(e.timestamp)'))} - ${d.sqlEpochSeconds(raw('min(c.f)'))} AS offset_s
+      SELECT c.person_id, e.event, count(*) AS n,
+        ${d.sqlEpochSeconds(raw('min(e.timestamp)'))} - ${d.sqlEpochSeconds(raw('min(c.f)'))} AS offset_s
       FROM cohort c JOIN events e ON e.person_id = c.person_id
         AND e.timestamp >= c.f AND e.timestamp < ${d.sqlDateAdd('day', sql`${W}`, raw('c.f'))}
       WHERE ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'))}
         AND NOT (${sqlMatchesAny(d, raw('e.event'), NOISE_EVENTS)})
       GROUP BY c.person_id, e.event
     )
-    SELECT event, count(*) AS users, ${d.sqlMedian(raw('offset_s'))} AS med FROM firsts GROUP BY event
+    SELECT event, count(*) AS users, avg(n) AS mean_n, ${d.sqlMedian(raw('offset_s'))} AS med FROM firsts GROUP BY event
     UNION ALL
-    SELECT NULL AS event, count(*) AS users, NULL AS med FROM cohort`);
+    SELECT NULL AS event, count(*) AS users, NULL AS mean_n, NULL AS med FROM cohort`);
   const cohort = Number(rows.find((r) => r.event === null)?.users ?? 0);
-  const candidates = rows
-    .filter((r): r is { event: string; users: number; med: number | null } => r.event !== null)
+  const common = rows
+    .filter((r): r is typeof r & { event: string } => r.event !== null)
     .map((r) => ({
       event: r.event,
       users: Number(r.users),
       share: cohort > 0 ? Number(r.users) / cohort : 0,
+      meanPerUser: Number(r.mean_n ?? 0),
+      milestone: Number(r.mean_n ?? 0) <= MILESTONE_MAX_MEAN,
       medianSecondsToFirst: Number(r.med ?? 0),
     }))
     .filter((c) => c.share >= MIN_INFERRED_SHARE)
-    .sort((a, b) => b.users - a.users || a.event.localeCompare(b.event))
+    .sort((a, b) => b.users - a.users || a.event.localeCompare(b.event));
+  const milestones = common.filter((c) => c.milestone);
+  const rule = milestones.length >= 2 ? 'milestones' : 'most-common';
+  const picked = (rule === 'milestones' ? milestones : common)
     .slice(0, MAX_INFERRED_STEPS)
     .sort(
       (a, b) =>
@@ -221,7 +246,7 @@ async function inferSteps(
         b.users - a.users ||
         a.event.localeCompare(b.event),
     );
-  return { steps: candidates.map((c) => c.event), candidates, cohort };
+  return { steps: picked.map((c) => c.event), candidates: common, cohort, rule };
 }
 
 // ---- per-step results --------------------------------------------------------------------------
@@ -425,7 +450,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const configured = ob.steps.length > 0;
   const stepsMethod = configured
     ? `Steps as configured (onboarding.steps).`
-    : `No steps configured: steps INFERRED from new users' first events — feature events (not activity.excludeEvents, identity/bookkeeping or "$" autocapture such as $pageview) done within ${W} days of the first activity by ≥ ${MIN_INFERRED_SHARE * 100}% of new users; the ${MAX_INFERRED_STEPS} most common, in order of the median time of their first occurrence.`;
+    : `No steps configured: steps INFERRED from new users' first events — feature events (not activity.excludeEvents, identity/bookkeeping or "$" autocapture such as $pageview) done within ${W} days of the first activity by ≥ ${MIN_INFERRED_SHARE * 100}% of new users, preferring one-time milestones (done on average ≤ ${MILESTONE_MAX_MEAN} times in the window by those who did them; with fewer than two, the most common events); the ${MAX_INFERRED_STEPS} most common, in order of the median time of their first occurrence.`;
   const method =
     `New users of a month: persons whose first activity event falls in it and whose ${W}-day window is wholly inside the data. ${stepsMethod} ` +
     `Ordered funnel (PostHog semantics) with a ${W}-day conversion window from the first step; per step the count, conversion from the previous and first step ` +
@@ -645,8 +670,10 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const otherChanges = significantChanges.filter((c) => c.step !== drop.step);
   if (otherChanges.length)
     summary += ` Also changed this month: ${otherChanges.map((c) => `"${c.step}"`).join(', ')}.`;
-  if (!configured)
-    summary += ` Steps inferred from new users' first events: ${names.map((n) => `"${n}"`).join(' → ')}.`;
+  if (!configured) {
+    const how = inferred?.rule === 'milestones' ? 'one-time milestones among' : 'the most common of';
+    summary += ` Steps inferred (${how} new users' first events): ${names.map((n) => `"${n}"`).join(' → ')}.`;
+  }
 
   return {
     id: ID,
@@ -661,6 +688,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
       biggestDropClearlyLowest: drop.clearlyLowest,
       stepsSource: configured ? 'configured' : 'inferred',
       inferredSteps: inferred?.candidates ?? null,
+      inferredBy: inferred?.rule ?? null,
       windowDays: W,
       ...sizeData,
       changeThisMonth: { trailingMonths, comparisons: changes },
