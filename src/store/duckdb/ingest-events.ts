@@ -37,6 +37,8 @@ const FIELDS = [
   '$.properties."$groups"', // 9
 ] as const;
 
+/** `x` (the list of FIELDS) as columns `j1`…`j9`. */
+const LIST_COLUMNS = raw(FIELDS.map((_, i) => `x[${i + 1}] AS j${i + 1}`).join(', '));
 const FIELDS_SQL = raw('[' + FIELDS.map((f) => `'${f}'`).join(', ') + ']');
 /** Large enough for a 10 MB properties blob with room to spare. */
 const MAX_LINE_BYTES = 256 * 1024 * 1024;
@@ -53,9 +55,10 @@ const IMPORT_MEMORY_LIMIT = '1GB';
 const TEMP_TABLES = ['_ingest_src', '_ingest_rows', '_ingest_reader_rejects', '_ingest_reader_scans'];
 
 /**
- * A source relation for `classify`: `ord` (1-based record number), `j` (the FIELDS of the record
- * as JSON, NULL when it is not valid JSON), `is_obj`, `props_invalid`, `raw` (the record's text,
- * kept only for bad records of formats without physical lines).
+ * A source relation for `classify`: `ord` (1-based record number), `j1`…`j9` (the FIELDS of the
+ * record as JSON; separate columns, not a list, which measured cheaper), `parsed` (false when it
+ * is not valid JSON), `is_obj`, `props_invalid`, `raw` (the record's text, kept only for bad
+ * records of formats without physical lines).
  */
 interface Source {
   relation: Sql;
@@ -86,12 +89,13 @@ function lineSizeOptions(longLines: boolean): Sql {
 
 function jsonLinesSource(file: string, gzip: boolean, longLines: boolean): Source {
   return {
-    relation: sql`(SELECT ordinality AS ord, try(json_extract(raw, ${FIELDS_SQL})) AS j,
+    relation: sql`(SELECT ord, ${LIST_COLUMNS}, x IS NOT NULL AS parsed, is_obj, props_invalid, raw FROM (
+      SELECT ordinality AS ord, try(json_extract(raw, ${FIELDS_SQL})) AS x,
         starts_with(ltrim(raw, ' \t\r'), '{') AS is_obj, false AS props_invalid, NULL::VARCHAR AS raw
       FROM read_csv(${file}, columns = {'raw': 'VARCHAR'}, delim = '\x01', quote = '', escape = '',
         header = false, auto_detect = false, compression = ${compressionOption(gzip, 'none')},
         ${lineSizeOptions(longLines)}, ${REJECTS_OPTIONS}) WITH ORDINALITY
-      WHERE raw IS NOT NULL AND trim(raw, ' \t\r') <> '')`,
+      WHERE raw IS NOT NULL AND trim(raw, ' \t\r') <> ''))`,
     lineOffset: 0,
     readerRejects: true,
     physicalLines: true,
@@ -107,10 +111,10 @@ function jsonLinesSource(file: string, gzip: boolean, longLines: boolean): Sourc
 function jsonLinesFastSource(file: string, gzip: boolean): Source {
   return {
     relation: sql`(SELECT ordinality AS ord,
-        [event, distinct_id, "timestamp", properties, uuid, "$set", "$set_once",
-         CASE WHEN distinct_id IS NULL OR json_type(distinct_id) = 'NULL' THEN json_extract(properties, '$.distinct_id') END,
-         CASE WHEN json_type(properties) = 'OBJECT' THEN json_extract(properties, '$."$groups"') END]::JSON[] AS j,
-        true AS is_obj, false AS props_invalid, NULL::VARCHAR AS raw
+        event AS j1, distinct_id AS j2, "timestamp" AS j3, properties AS j4, uuid AS j5, "$set" AS j6, "$set_once" AS j7,
+        CASE WHEN distinct_id IS NULL OR json_type(distinct_id) = 'NULL' THEN json_extract(properties, '$.distinct_id') END AS j8,
+        CASE WHEN json_type(properties) = 'OBJECT' THEN json_extract(properties, '$."$groups"') END AS j9,
+        true AS parsed, true AS is_obj, false AS props_invalid, NULL::VARCHAR AS raw
       FROM read_json(${file}, format = 'newline_delimited', compression = ${compressionOption(gzip, 'uncompressed')},
         maximum_object_size = ${raw(String(MAX_LINE_BYTES))},
         columns = {event: 'JSON', distinct_id: 'JSON', "timestamp": 'JSON', properties: 'JSON', uuid: 'JSON',
@@ -123,11 +127,12 @@ function jsonLinesFastSource(file: string, gzip: boolean): Source {
 
 function jsonArraySource(file: string, gzip: boolean): Source {
   return {
-    relation: sql`(SELECT ordinality AS ord, try(json_extract(json, ${FIELDS_SQL})) AS j,
+    relation: sql`(SELECT ord, ${LIST_COLUMNS}, x IS NOT NULL AS parsed, is_obj, props_invalid, raw FROM (
+      SELECT ordinality AS ord, try(json_extract(json, ${FIELDS_SQL})) AS x,
         json_type(json) = 'OBJECT' AS is_obj, false AS props_invalid, json::VARCHAR AS raw
       FROM read_json(${file}, format = 'array', records = false,
         compression = ${compressionOption(gzip, 'uncompressed')},
-        maximum_object_size = ${raw(String(MAX_LINE_BYTES))}) WITH ORDINALITY)`,
+        maximum_object_size = ${raw(String(MAX_LINE_BYTES))}) WITH ORDINALITY))`,
     lineOffset: 0,
     readerRejects: false,
     physicalLines: false,
@@ -179,9 +184,10 @@ async function tabularSource(
     ? sql`(${col('properties')} IS NOT NULL AND trim(${col('properties')}) <> '' AND NOT json_valid(${col('properties')}))`
     : raw('false');
   return {
-    relation: sql`(SELECT ord, [to_json(${col('event')}), to_json(${col('distinct_id')}), to_json(${col('timestamp')}),
-        p, to_json(${col('uuid')}), NULL, NULL, json_extract(p, '$.distinct_id'), json_extract(p, '$."$groups"')]::JSON[] AS j,
-        true AS is_obj, props_invalid,
+    relation: sql`(SELECT ord, to_json(${col('event')}) AS j1, to_json(${col('distinct_id')}) AS j2,
+        to_json(${col('timestamp')}) AS j3, p AS j4, to_json(${col('uuid')}) AS j5, NULL::JSON AS j6, NULL::JSON AS j7,
+        json_extract(p, '$.distinct_id') AS j8, json_extract(p, '$."$groups"') AS j9,
+        true AS parsed, true AS is_obj, props_invalid,
         json_object(${raw(present.map((c) => `'${c}', "${c}"`).join(', '))})::VARCHAR AS raw
       FROM (SELECT ordinality AS ord, *, ${props} AS p, ${propsInvalid} AS props_invalid FROM ${reader} WITH ORDINALITY))`,
     lineOffset: format === 'csv' ? 1 : 0,
@@ -207,28 +213,28 @@ async function classify(engine: Engine, source: Source): Promise<void> {
   await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_src AS SELECT * FROM ${source.relation}`);
   await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_rows AS
     WITH f AS (
-      SELECT ord, j, is_obj, props_invalid, raw,
-        json_type(j[1]) AS ev_t,
-        CASE WHEN j[2] IS NULL OR json_type(j[2]) = 'NULL' THEN j[8] ELSE j[2] END AS did_j,
-        json_type(j[3]) AS ts_t,
-        json_type(j[4]) AS props_t,
-        json_type(j[5]) AS uuid_t
+      SELECT ord, j1, j2, j3, j4, j5, j6, j7, j9, parsed, is_obj, props_invalid, raw,
+        json_type(j1) AS ev_t,
+        CASE WHEN j2 IS NULL OR json_type(j2) = 'NULL' THEN j8 ELSE j2 END AS did_j,
+        json_type(j3) AS ts_t,
+        json_type(j4) AS props_t,
+        json_type(j5) AS uuid_t
       FROM _ingest_src
     ), g AS (
       SELECT *,
-        CASE WHEN ev_t = 'VARCHAR' THEN j[1] ->> '$' END AS event,
+        CASE WHEN ev_t = 'VARCHAR' THEN j1 ->> '$' END AS event,
         json_type(did_j) AS did_t,
         CASE json_type(did_j) WHEN 'VARCHAR' THEN did_j ->> '$'
           WHEN 'BIGINT' THEN did_j::VARCHAR WHEN 'UBIGINT' THEN did_j::VARCHAR WHEN 'DOUBLE' THEN did_j::VARCHAR
         END AS distinct_id,
-        CASE WHEN ts_t = 'VARCHAR' THEN j[3] ->> '$' END AS ts_text
+        CASE WHEN ts_t = 'VARCHAR' THEN j3 ->> '$' END AS ts_text
       FROM f
     ), h AS (
       SELECT *, try_cast(ts_text AS TIMESTAMPTZ) AS ts FROM g
     ), c AS (
       SELECT *,
         CASE
-          WHEN j IS NULL THEN [NULL, 'invalid JSON (truncated or malformed)']
+          WHEN NOT parsed THEN [NULL, 'invalid JSON (truncated or malformed)']
           WHEN NOT is_obj THEN [NULL, 'not a JSON object']
           WHEN ev_t IS NULL OR ev_t = 'NULL' THEN ['event', 'missing']
           WHEN ev_t <> 'VARCHAR' THEN ['event', 'must be a string, got ' || lower(ev_t)]
@@ -248,14 +254,14 @@ async function classify(engine: Engine, source: Source): Promise<void> {
     ), n AS (
       SELECT ord, fault, raw, event, distinct_id, ts,
         CASE WHEN fault IS NULL THEN
-          CASE WHEN json_type(j[6]) = 'OBJECT' OR json_type(j[7]) = 'OBJECT' THEN
-            json_merge_patch(coalesce(CASE WHEN props_t = 'OBJECT' THEN j[4] END, '{}'),
-              json_object('$set', CASE WHEN json_type(j[6]) = 'OBJECT' THEN j[6] END,
-                          '$set_once', CASE WHEN json_type(j[7]) = 'OBJECT' THEN j[7] END))
-          ELSE coalesce(CASE WHEN props_t = 'OBJECT' THEN j[4] END, '{}') END
+          CASE WHEN json_type(j6) = 'OBJECT' OR json_type(j7) = 'OBJECT' THEN
+            json_merge_patch(coalesce(CASE WHEN props_t = 'OBJECT' THEN j4 END, '{}'),
+              json_object('$set', CASE WHEN json_type(j6) = 'OBJECT' THEN j6 END,
+                          '$set_once', CASE WHEN json_type(j7) = 'OBJECT' THEN j7 END))
+          ELSE coalesce(CASE WHEN props_t = 'OBJECT' THEN j4 END, '{}') END
         END AS properties,
-        CASE WHEN uuid_t = 'VARCHAR' AND (j[5] ->> '$') <> '' THEN j[5] ->> '$' END AS given_uuid,
-        CASE WHEN json_type(j[9]) = 'OBJECT' THEN j[9] END AS groups
+        CASE WHEN uuid_t = 'VARCHAR' AND (j5 ->> '$') <> '' THEN j5 ->> '$' END AS given_uuid,
+        CASE WHEN json_type(j9) = 'OBJECT' THEN j9 END AS groups
       FROM c
     )
     SELECT ord, NULL::BIGINT AS line, fault[1] AS field, fault[2] AS reason,
