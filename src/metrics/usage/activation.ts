@@ -4,7 +4,9 @@
  * event in the configured order, each step at or after the previous one, all before
  * first activity + `onboarding.windowDays` days (exclusive). Steps are exact event names and are
  * not filtered by activity or product (a sign-up step may well be excluded from activity).
- * null when no steps are configured or M has no new users.
+ * null when no steps are configured or M has no new users. For a configured product it is only
+ * computed when the product's `events` match every step (its new users met the company's
+ * onboarding before they reached the product; see usage/index.ts).
  */
 import { monthEnd, monthStart, type Month } from '../../domain/month.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';

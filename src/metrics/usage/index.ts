@@ -5,6 +5,7 @@
  */
 import { addMonths, type Month } from '../../domain/month.js';
 import { raw } from '../../store/sql.js';
+import { matchesAnyGlob } from '../scope.js';
 import type { MetricContext, MetricFamily, MetricValues } from '../types.js';
 import { activation } from './activation.js';
 import { actorMonths, retentionCohorts, type ActorMonth } from './active.js';
@@ -187,7 +188,12 @@ export async function computeUsage(ctx: MetricContext): Promise<MetricValues[]> 
       },
     ),
   ];
-  if (ctx.config.onboarding.steps.length > 0) {
+  const steps = ctx.config.onboarding.steps;
+  // A product's own new users meet the company's onboarding before they reach the product, so
+  // activation is only measured for a product whose events include every onboarding step.
+  const stepsInProduct =
+    ctx.product.events.length === 0 || steps.every((st) => matchesAnyGlob(ctx.product.events, st));
+  if (steps.length > 0 && stepsInProduct) {
     out.push(
       s(
         usage(
@@ -203,7 +209,14 @@ export async function computeUsage(ctx: MetricContext): Promise<MetricValues[]> 
   } else {
     out.push(
       series(
-        usage('activation_rate', 'Activation rate', 'ratio', 'Not computed: no onboarding.steps configured.'),
+        usage(
+          'activation_rate',
+          'Activation rate',
+          'ratio',
+          steps.length === 0
+            ? 'Not computed: no onboarding.steps configured.'
+            : "Not computed: the onboarding steps are not this product's events.",
+        ),
         months,
         { first: null, last: null },
         () => null,

@@ -195,6 +195,19 @@ describe('activation_rate', () => {
     expect(m.get('activation_rate')?.detail?.get('2024-01')).toEqual({ newUsers: 3, activated: 1 });
   });
 
+  it("is null for a product whose events don't include the onboarding steps", async () => {
+    await insertEvents(e, [
+      { event: 'signed_up', person: 'Q1', at: '2024-01-10T00:00:00Z' },
+      { event: 'created_project', person: 'Q1', at: '2024-01-11T00:00:00Z' },
+      { event: 'recording_started', person: 'Q1', at: '2024-01-12T00:00:00Z' },
+    ]);
+    const cfg = config({ onboarding: { steps: ['signed_up', 'created_project'], windowDays: 14 } });
+    const replay: ProductScope = { name: 'replay', events: ['recording_*'], stripeProducts: [] };
+    expect(values(await usage(cfg, replay), 'activation_rate').every((v) => v === null)).toBe(true);
+    // Q1 is new in Jan and does both steps: 1/1 for the company.
+    expect(values(await usage(cfg), 'activation_rate')[1]).toBe(1);
+  });
+
   it('is null everywhere when no onboarding steps are configured', async () => {
     await insertEvents(e, COMPANY);
     const m = await usage();
