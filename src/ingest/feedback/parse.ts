@@ -6,7 +6,8 @@
  * score, title, body, tags, status, closed_at. Unknown columns are ignored (exports carry extras).
  * In CSV, an empty cell is absent; `tags` is a JSON array or a `;`/`,`-separated list.
  * Timestamps are ISO 8601 (`T` or a space; without zone = UTC). An `nps` row needs a score that
- * is a whole number 0–10. Free text is kept exactly as given.
+ * is a whole number 0–10. `kind` and `status` are trimmed and lower-cased; free text (title, body)
+ * is kept exactly as given.
  */
 import { parse as parseCsv } from 'csv-parse/sync';
 import { FEEDBACK_KINDS, type Feedback, type FeedbackKind } from '../../domain/feedback.js';
