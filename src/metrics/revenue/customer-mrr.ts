@@ -465,13 +465,10 @@ export async function usageRevenueQuery(scope: RevenueScope): Promise<Map<Month,
     WHERE coalesce(l.usage_type, p.usage_type) = 'metered'
       AND coalesce(i.status, l.invoice_status) IN ${paid ? raw(`('paid')`) : raw(`('open', 'paid')`)}
       AND ${sqlProductFilter(product, raw('coalesce(l.product, p.product)'))}`;
-  // Cheap check first (no invoice join): most companies have no metered lines.
+  // Cheap check first (no joins): a line is metered by its own price or an imported price.
   const [any] = await engine.query<{ n: number }>(sql`
-    SELECT count(*) AS n FROM billing_invoice_lines l
-    LEFT JOIN billing_prices p ON p.id = l.price_id
-    WHERE coalesce(l.usage_type, p.usage_type) = 'metered' OR l.subscription_item_id IN (
-      SELECT si.id FROM billing_subscription_items si JOIN billing_prices sp ON sp.id = si.price_id
-      WHERE sp.usage_type = 'metered')`);
+    SELECT (SELECT count(*) FROM billing_prices WHERE usage_type = 'metered')
+      + (SELECT count(*) FROM billing_invoice_lines WHERE usage_type = 'metered') AS n`);
   if (!any || Number(any.n) === 0) return null;
   const fx = await fxTable(scope, lines);
   const rows = await engine.query<{ month: string; amount: number }>(sql`
