@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatChange, formatDataValue, formatValue } from './format.js';
+import { changeBetween, formatChange, formatDataValue, formatValue } from './format.js';
 
 describe('formatValue', () => {
   it('formats each unit, and null as a dash', () => {
@@ -43,5 +43,14 @@ describe('formatDataValue', () => {
     );
     expect(formatDataValue('churnRate', [0.1, 0.25], 'USD')).toBe('[10.0%, 25.0%]');
     expect(formatDataValue('excludedEvents', [], 'USD')).toBe('none');
+  });
+});
+
+describe('changeBetween', () => {
+  it('states a change since the last review the way the metric states its own', () => {
+    expect(changeBetween(410, 452, 'relative')).toBeCloseTo(0.10244, 5); // (452 − 410) / 410
+    expect(changeBetween(0.05, 0.04, 'absolute')).toBeCloseTo(-0.01, 10);
+    expect(changeBetween(0, 5, 'relative')).toBeNull();
+    expect(changeBetween(null, 5, 'absolute')).toBeNull();
   });
 });

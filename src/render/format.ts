@@ -151,3 +151,19 @@ export function formatPValue(p: number): string {
   if (p < 0.001) return '<0.001';
   return String(Number(p.toPrecision(2)));
 }
+
+/**
+ * The change from `then` to `now` the way the metric's own month-on-month change is stated:
+ * relative (÷ |then|) for currency and counts, absolute for rates and NPS. null when either side is
+ * null or the relative base is 0. Used for `previous.metricsSince`, whose `change` field is a
+ * plain difference.
+ */
+export function changeBetween(
+  then: number | null,
+  now: number | null,
+  kind: Metric['changeKind'],
+): number | null {
+  if (!isNum(then) || !isNum(now)) return null;
+  if (kind === 'absolute') return now - then;
+  return then === 0 ? null : (now - then) / Math.abs(then);
+}

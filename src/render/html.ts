@@ -10,7 +10,7 @@ import type {
 } from '../domain/review.js';
 import { num, sparkline, text, type Chart } from './charts.js';
 import { html, idSlug, trustedHtml, type SafeHtml } from './escape.js';
-import { formatChange, formatDataValue, formatValue, NONE } from './format.js';
+import { changeBetween, formatChange, formatDataValue, formatValue, NONE } from './format.js';
 import {
   GROUPS,
   diveLayout,
@@ -358,7 +358,7 @@ function previous(p: PreviousReview | null, r: Review): SafeHtml {
       <td class="text">${m?.label ?? s.metricId}</td>
       <td>${formatValue(s.then, unit, r.currency)}</td>
       <td>${formatValue(s.now, unit, r.currency)}</td>
-      <td>${formatChange(s.change, kind, unit)}</td>
+      <td>${formatChange(changeBetween(s.then, s.now, kind), kind, unit)}</td>
     </tr>`;
   });
   return html`<section id="previous">

@@ -2,7 +2,7 @@ import { monthsEndingAt } from '../domain/month.js';
 import type { DeepDive, Metric, PreviousReview, Review } from '../domain/review.js';
 import { num, sparkline, text } from './charts.js';
 import { escapeMarkdown as md, idSlug } from './escape.js';
-import { formatChange, formatDataValue, formatValue, NONE } from './format.js';
+import { changeBetween, formatChange, formatDataValue, formatValue, NONE } from './format.js';
 import { GROUPS, diveLayout, factText, evidenceOf, signalsText, type DataTable } from './layout.js';
 
 /**
@@ -229,7 +229,13 @@ function previous(p: PreviousReview | null, r: Review): string {
               md(m?.label ?? s.metricId),
               md(formatValue(s.then, unit, r.currency)),
               md(formatValue(s.now, unit, r.currency)),
-              md(formatChange(s.change, m?.changeKind ?? 'relative', unit)),
+              md(
+                formatChange(
+                  changeBetween(s.then, s.now, m?.changeKind ?? 'relative'),
+                  m?.changeKind ?? 'relative',
+                  unit,
+                ),
+              ),
             ];
           }),
         )

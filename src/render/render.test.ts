@@ -105,6 +105,12 @@ describe('renderHtml', () => {
     expect(evil).toContain('&quot;&gt;&lt;img src=x onerror=&quot;window.__xss=2&quot;&gt;');
   });
 
+  it("shows how the last review's metrics moved, relative for counts", () => {
+    // active users 410 → 452: (452 − 410) / 410 = +10.2%; new MRR now null: —
+    expect(page).toMatch(/Active users<\/td>\s*<td>410<\/td>\s*<td>452<\/td>\s*<td>\+10\.2%<\/td>/);
+    expect(renderMarkdown(sampleReview()).markdown).toContain('| Active users | 410 | 452 | +10.2% |');
+  });
+
   it('renders absent, empty and malformed dive data as "not enough data", never a crash', () => {
     const r = sampleReview();
     r.deepDives = [

@@ -381,7 +381,7 @@ export function sampleReview(opts: SampleReviewOptions = {}): Review {
         },
       ],
       metricsSince: [
-        { metricId: 'active_users', then: 410, now: 452, change: 0.1024 },
+        { metricId: 'active_users', then: 410, now: 452, change: 42 },
         { metricId: 'new_mrr', then: 3100, now: null, change: null },
       ],
     },
