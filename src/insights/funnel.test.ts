@@ -110,6 +110,23 @@ describe('ordered funnel', () => {
     expect(r.steps?.[1]?.medianSecondsFromPrevious).toBe(300);
   });
 
+  it('times a conversion from the latest step-0 event before it, as PostHog does', async () => {
+    const r = await run(
+      [
+        { event: 'A', person: 'p1', at: '2024-01-02T10:00:00' },
+        { event: 'A', person: 'p1', at: '2024-01-02T10:05:00' }, // the latest A before B
+        { event: 'B', person: 'p1', at: '2024-01-02T10:10:00' },
+        { event: 'A', person: 'p1', at: '2024-01-02T10:20:00' }, // after B: an attempt of 1 step
+      ],
+      { steps: ['A', 'B'] },
+    );
+    // one person, 300 s from 10:05 to 10:10 (not 600 s from 10:00)
+    expect(r.steps?.map((s) => [s.count, s.medianSecondsFromPrevious])).toEqual([
+      [1, null],
+      [1, 300],
+    ]);
+  });
+
   it('needs a separate event for each repeated step', async () => {
     const r = await run(
       [

@@ -213,7 +213,7 @@ function sqlWindowed(d: Dialect, s: Spec): Sql {
       n,
       (k) =>
         sql`${d.sqlCountIf(col('s', k))} OVER (${ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ${col('r', k)}`,
-      1,
+      prunesStarts(s) ? 0 : 1,
     );
   } else if (s.order === 'strict') {
     const at = (k: number, what: string) =>
@@ -259,13 +259,14 @@ function sqlChains(d: Dialect, s: Spec): Sql {
       FROM pos`;
   }
   // Ordered: from the start, hop to the next event of each step in turn, by its number `r{k}`.
-  const rs = join(stepCols(n, (k) => col('r', k), 1));
+  const prune = prunesStarts(s);
+  const rs = join(stepCols(n, (k) => col('r', k), prune ? 0 : 1));
   const hops = stepCols(
     n,
     (k) => {
       const c = col('c', k);
       const prev = k === 1 ? raw('a') : col('c', k - 1);
-      return sql` LEFT JOIN (SELECT person_id, grp, t, bp, ${rs} FROM pos WHERE ${col('s', k)}) ${c}
+      return sql` LEFT JOIN (SELECT person_id, grp, t, bp, s0, ${rs} FROM pos WHERE ${col('s', k)}) ${c}
         ON ${c}.person_id = a.person_id AND ${c}.grp = a.grp AND ${c}.${col('r', k)} = ${prev}.${col('r', k)} + 1`;
     },
     1,
@@ -276,7 +277,17 @@ function sqlChains(d: Dialect, s: Spec): Sql {
         '',
       )}
     FROM pos a${join(hops, '')}
-    WHERE a.s0`;
+    WHERE a.s0${prune ? sql` AND (c1.r1 IS NULL OR c1.r0 - CASE WHEN c1.s0 THEN 1 ELSE 0 END = a.r0)` : sql``}`;
+}
+
+/**
+ * Ordered funnels without exclusions keep only the last start before each step-1 event: an
+ * earlier start with the same step-1 event follows the same events with a longer window to
+ * fill, so it never gets further, and the best attempt prefers the later start anyway. (With
+ * exclusions a later start's window can hold an exclusion the earlier one's does not.)
+ */
+function prunesStarts(s: Spec): boolean {
+  return s.order === 'ordered' && s.exclusions.length === 0 && s.steps.length > 1;
 }
 
 /** How far an attempt got: steps 1… count while their event is within the window of the start. */
