@@ -172,3 +172,28 @@ describe('top-customers: health rules and not enough data', () => {
     await e.close();
   });
 });
+
+describe('top-customers: a company-wide ticket incident', () => {
+  it('does not mark a customer whose tickets rose only with everyone’s', async () => {
+    const e = await freshEngine();
+    await e.exec(sql`
+      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('c1', 'x', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
+    // x: 1 ticket in February, 3 in May; 20 more in May from other organizations.
+    // Company-wide: 1 → 23, trend (23 + 1) / (1 + 1) = 12, so x's expected 1 × 12 = 12 and 3 < 2 × 12.
+    await e.exec(sql`
+      INSERT INTO feedback (id, kind, created_at, organization)
+      SELECT 't' || CAST(i AS VARCHAR), 'ticket',
+        CASE WHEN i = 0 THEN TIMESTAMPTZ '2024-02-05' ELSE TIMESTAMPTZ '2024-05-05' END,
+        CASE WHEN i < 4 THEN 'x' ELSE 'other' || CAST(i AS VARCHAR) END
+      FROM range(24) t(i)`);
+    const dive = await topCustomers.run(ctx(e));
+    const x = (dive.data.customers as TopCustomer[])[0] as TopCustomer;
+    expect(x.tickets).toEqual({ last3: 3, previous3: 1 });
+    expect(signal(x, 'tickets')).toMatchObject({
+      verdict: 'neutral',
+      detail: 'tickets 1 → 3 (3 months vs 3 before); company-wide × 12.0',
+    });
+    await e.close();
+  });
+});

@@ -21,8 +21,11 @@
  *   bad (shelfware), SEATS_GOOD (80%) or more good.
  * - nps: answers of its people in the last 3 months (nps feedback rows and survey events): NPS
  *   below 0 bad, 30 or more good.
- * - tickets: tickets opened in the last 3 months vs the 3 before: at least TICKETS_BAD (3) and at
- *   least twice as many bad; otherwise neutral (support contact is not unhappiness by itself).
+ * - tickets: tickets opened in the last 3 months vs the 3 before: bad when at least TICKETS_BAD
+ *   (3) and at least twice what the company-wide trend predicts (the 3 before × the whole
+ *   company's tickets last 3 months ÷ the 3 before, when that ratio is above 1), so a
+ *   company-wide incident does not mark every customer; otherwise neutral (support contact is not
+ *   unhappiness by itself).
  * - cancellation: a subscription set to cancel at the month's end (cancel_at_period_end, or
  *   canceled but not yet ended), or cancellation feedback in the last 3 months: bad.
  *
@@ -37,6 +40,7 @@
 import { addMonths, monthEnd, monthStart, monthsEndingAt, type Month } from '../../domain/month.js';
 import type { DeepDive, Finding } from '../../domain/review.js';
 import { customerRevenueTimeline, sqlCustomerOrganizations } from '../../metrics/revenue/customer-mrr.js';
+import { sqlFeedbackInProduct } from '../../metrics/feedback/product.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';
 import {
   activityByOrganization,
@@ -191,6 +195,21 @@ async function scheduledCancellations(ctx: DeepDiveContext, organizations: strin
   return new Set(rows.map((r) => r.organization));
 }
 
+/** Tickets opened in each window, whole company (product-scoped), for the company-wide trend. */
+async function allTickets(
+  ctx: DeepDiveContext,
+  windows: [MonthWindow, MonthWindow],
+): Promise<[number, number]> {
+  const d = ctx.engine.dialect;
+  const ts = (m: Date): Sql => d.sqlTimestamp(sql`${m.toISOString()}`);
+  const count = (w: MonthWindow): Sql =>
+    sql`sum(CASE WHEN created_at >= ${ts(monthStart(w.from))} AND created_at < ${ts(monthEnd(w.to))} THEN 1 ELSE 0 END)`;
+  const [row] = await ctx.engine.query<{ a: number | null; b: number | null }>(sql`
+    SELECT ${count(windows[0])} AS a, ${count(windows[1])} AS b FROM feedback
+    WHERE kind = 'ticket' AND ${sqlFeedbackInProduct({ ...ctx, months: [ctx.month] }, raw('tags'))}`);
+  return [Number(row?.a ?? 0), Number(row?.b ?? 0)];
+}
+
 function notEnough(summary: string, method: string): DeepDive {
   return { id: ID, question: QUESTION, summary, method, findings: [], data: { customers: [] } };
 }
@@ -203,7 +222,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     `The ${n} organizations with the largest MRR at the end of ${month}. Signals over the last 3 months vs the 3 before: ` +
     `MRR trend, monthly active people and key actions (a fall of ${-100 * USAGE_BAD}%+ is bad, less than ${-100 * USAGE_GOOD}% good), ` +
     `seats used vs paid (below ${100 * SEATS_BAD}% bad), NPS of its people (below ${NPS_BAD} bad, ${NPS_GOOD}+ good), tickets ` +
-    `(${TICKETS_BAD}+ and doubled: bad), cancellation (scheduled cancel or cancellation feedback: bad). Health: unhappy with a ` +
+    `(${TICKETS_BAD}+ and twice the company-wide trend: bad), cancellation (scheduled cancel or cancellation feedback: bad). Health: unhappy with a ` +
     `cancellation signal or 2+ bad signals, at-risk with 1, happy with none and 2+ good, else neutral (usage and key actions count once).`;
 
   const trendMonths = monthsEndingAt(month, 4);
@@ -245,6 +264,8 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const single = monthsEndingAt(month, 6).map((m) => ({ from: m, to: m }));
   const activity = await activityByOrganization(ctx, orgs, [...single, previous3, last3]);
   const tickets = await ticketsByOrganization(ctx, orgs, [previous3, last3]);
+  const companyTickets = await allTickets(ctx, [previous3, last3]);
+  const companyTrend = Math.max(1, (companyTickets[1] + 1) / (companyTickets[0] + 1));
   const nps = await npsByOrganization(ctx, orgs, last3);
   const seats = await seatsPaid(ctx, orgs);
   const scheduled = await scheduledCancellations(ctx, orgs);
@@ -316,8 +337,11 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     signals.push({
       signal: 'tickets',
       value: ticketsLast,
-      verdict: ticketsLast >= TICKETS_BAD && ticketsLast >= 2 * ticketsBefore ? 'bad' : 'neutral',
-      detail: `tickets ${ticketsBefore} → ${ticketsLast} (3 months vs 3 before)`,
+      verdict:
+        ticketsLast >= TICKETS_BAD && ticketsLast >= 2 * ticketsBefore * companyTrend ? 'bad' : 'neutral',
+      detail:
+        `tickets ${ticketsBefore} → ${ticketsLast} (3 months vs 3 before)` +
+        (companyTrend > 1 ? `; company-wide × ${companyTrend.toFixed(1)}` : ''),
     });
     const feedbackRows = cancelFeedback.filter((f) => f.organization === organization);
     const cancelling = scheduled.has(organization) || feedbackRows.length > 0;
