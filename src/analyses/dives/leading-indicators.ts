@@ -54,19 +54,16 @@ const MAX_FINDINGS = 5;
 
 type Subject = 'users' | 'organizations';
 
-const SUBJECTS: Record<
-  Subject,
-  { column: string; minSupport: number; minCohort: number; minOutcome: number; noun: string }
-> = {
-  users: { column: 'person_id', minSupport: 25, minCohort: 50, minOutcome: 10, noun: 'users' },
-  organizations: {
-    column: 'organization',
-    minSupport: 10,
-    minCohort: 30,
-    minOutcome: 5,
-    noun: 'organizations',
-  },
-};
+const SUBJECTS: Record<Subject, { minSupport: number; minCohort: number; minOutcome: number; noun: string }> =
+  {
+    users: { minSupport: 25, minCohort: 50, minOutcome: 10, noun: 'users' },
+    organizations: {
+      minSupport: 10,
+      minCohort: 30,
+      minOutcome: 5,
+      noun: 'organizations',
+    },
+  };
 
 const ID = 'leading-indicators';
 const QUESTION = 'Which early behaviours predict long-term usage?';
@@ -117,6 +114,7 @@ interface OutcomeWindow {
 }
 
 interface GridRow {
+  kind: Subject;
   outcome_days: number;
   event: string | null;
   window_days: number;
@@ -159,69 +157,127 @@ function outcomeWindows(
   return { windows, skipped };
 }
 
-/** One statement: the rule grid (event × window × threshold × outcome) and, with event NULL, each cohort's totals. */
-function sqlRuleGrid(ctx: DeepDiveContext, subject: Subject, windows: OutcomeWindow[]): Sql {
+/**
+ * One statement for users and organizations together: the rule grid (kind × outcome × event ×
+ * window × threshold) and, with event NULL, each cohort's totals. Two scans of `events`: the
+ * first activity of every person and organization (one aggregate with two grouping sets), and the
+ * events of the cohort range, read once and joined to the cohort under both kinds. Per subject
+ * and event one row carries the count in each behaviour window and the retention flag of each
+ * outcome window; the grid unpivots those and joins the thresholds.
+ */
+function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql {
   const d = ctx.engine.dialect;
   const li = ctx.config.leadingIndicators;
-  const col = raw(SUBJECTS[subject].column);
-  const longest = Math.max(...li.windowDays);
   const union = (rows: Sql[]): Sql => join(rows, ' UNION ALL ');
+  const addDays = (n: Sql, ts: Sql): Sql => d.sqlDateAdd('day', n, ts);
+  const days = [...new Set(li.windowDays)].sort((a, b) => a - b);
+  // Column names from validated integers (config windows and outcome days), never user text.
+  const nCol = (w: number): Sql => raw(`n${Math.trunc(w)}`);
+  const rCol = (o: number): Sql => raw(`r${Math.trunc(o)}`);
+  const endCol = (w: number): Sql => raw(`end${Math.trunc(w)}`);
+  const loCol = (o: number): Sql => raw(`lo${Math.trunc(o)}`);
+  const hiCol = (o: number): Sql => raw(`hi${Math.trunc(o)}`);
+  const longest = Math.max(...days);
+  const act = sqlActivityEvent(d, ctx.config.activity, ctx.product, raw('e.event'));
+  const feat = sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'));
   const outcomes = union(
     windows.map(
       (w) =>
-        sql`SELECT ${w.outcomeDays} AS outcome_days, ${w.outcomeFrom} AS outcome_from, ${d.sqlTimestamp(sql`${w.cohortFrom}`)} AS cohort_from, ${d.sqlTimestamp(sql`${w.cohortTo}`)} AS cohort_to`,
+        sql`SELECT ${w.outcomeDays} AS outcome_days, ${d.sqlTimestamp(sql`${w.cohortFrom}`)} AS cohort_from, ${d.sqlTimestamp(sql`${w.cohortTo}`)} AS cohort_to`,
     ),
   );
-  const behaviourWindows = union([...new Set(li.windowDays)].map((w) => sql`SELECT ${w} AS window_days`));
   const thresholds = union(
     Array.from({ length: li.maxThreshold }, (_, i) => sql`SELECT ${i + 1} AS threshold`),
   );
-  const addDays = (n: Sql, ts: Sql): Sql => d.sqlDateAdd('day', n, ts);
-  // Nothing before the earliest cohort or after the last outcome window can matter: prune the scans.
+  // Nothing before the earliest cohort or after the review month can matter: prune the scan.
   const earliest = d.sqlTimestamp(sql`${windows.map((w) => w.cohortFrom).sort()[0] as string}`);
   const latest = d.sqlTimestamp(sql`${monthEnd(ctx.month).toISOString()}`);
-  const age = sql`(${d.sqlEpochSeconds(raw('e.timestamp'))} - ${d.sqlEpochSeconds(raw('s.f'))})`;
+  const inWindow = (w: number): Sql =>
+    sql`sum(CASE WHEN j.is_feat = 1 AND j.timestamp < j.${endCol(w)} THEN 1 ELSE 0 END) AS ${nCol(w)}`;
+  const retainedIn = (w: OutcomeWindow): Sql =>
+    sql`max(CASE WHEN j.is_act = 1 AND j.timestamp > j.${loCol(w.outcomeDays)}
+      AND j.timestamp <= j.${hiCol(w.outcomeDays)} THEN 1 ELSE 0 END) AS ${rCol(w.outcomeDays)}`;
+  const pick = (key: Sql, values: number[], col: (v: number) => Sql): Sql =>
+    sql`CASE ${key} ${join(
+      values.map((v) => sql`WHEN ${v} THEN ${col(v)}`),
+      ' ',
+    )} END`;
   return sql`
     WITH firsts AS (
-      SELECT ${col} AS subject, min(timestamp) AS f FROM events
-      WHERE ${col} IS NOT NULL AND ${sqlActivityEvent(d, ctx.config.activity, ctx.product)}
-      GROUP BY ${col}
+      SELECT CASE WHEN grouping(e.person_id) = 0 THEN 'users' ELSE 'organizations' END AS kind,
+        coalesce(e.person_id, e.organization) AS subject, min(e.timestamp) AS f
+      FROM events e WHERE ${act}
+      GROUP BY GROUPING SETS ((e.person_id), (e.organization))
     ),
     outcomes AS (${outcomes}),
     cohort AS (
-      SELECT s.subject, s.f, o.outcome_days,
-        ${addDays(raw('o.outcome_from'), raw('s.f'))} AS out_from, ${addDays(raw('o.outcome_days'), raw('s.f'))} AS out_to
+      SELECT s.kind, s.subject, s.f, o.outcome_days
       FROM firsts s JOIN outcomes o ON s.f >= o.cohort_from AND s.f < o.cohort_to
+      WHERE s.subject IS NOT NULL
     ),
-    subjects AS (SELECT DISTINCT subject, f, ${addDays(sql`${longest}`, raw('f'))} AS behaviour_end FROM cohort),
-    retained AS (
-      SELECT c.subject, c.outcome_days, max(CASE WHEN a.subject IS NULL THEN 0 ELSE 1 END) AS retained
-      FROM cohort c LEFT JOIN (
-        SELECT ${col} AS subject, timestamp FROM events
-        WHERE ${col} IS NOT NULL AND timestamp > ${earliest} AND timestamp < ${latest} AND ${sqlActivityEvent(d, ctx.config.activity, ctx.product)}
-      ) a
-        ON a.subject = c.subject AND a.timestamp > c.out_from AND a.timestamp <= c.out_to
-      GROUP BY c.subject, c.outcome_days
+    subjects AS (
+      SELECT kind, subject, f, ${join(days.map((w) => sql`${addDays(sql`${w}`, raw('f'))} AS ${endCol(w)}`))},
+        ${join(
+          windows.flatMap((w) => [
+            sql`${addDays(sql`${w.outcomeFrom}`, raw('f'))} AS ${loCol(w.outcomeDays)}`,
+            sql`${addDays(sql`${w.outcomeDays}`, raw('f'))} AS ${hiCol(w.outcomeDays)}`,
+          ]),
+        )}
+      FROM (SELECT DISTINCT kind, subject, f FROM cohort) c
     ),
-    windows AS (${behaviourWindows}),
-    thresholds AS (${thresholds}),
+    kinds AS (SELECT 'users' AS kind UNION ALL SELECT 'organizations' AS kind),
+    scoped AS (
+      SELECT k.kind, CASE WHEN k.kind = 'users' THEN e.person_id ELSE e.organization END AS subject,
+        e.event, e.timestamp,
+        CASE WHEN ${act} THEN 1 ELSE 0 END AS is_act, CASE WHEN ${feat} THEN 1 ELSE 0 END AS is_feat
+      FROM events e CROSS JOIN kinds k
+      WHERE e.timestamp >= ${earliest} AND e.timestamp < ${latest} AND (${act} OR ${feat})
+    ),
+    per_event AS (
+      SELECT j.kind, j.subject, j.event, ${join(days.map(inWindow))}, ${join(windows.map(retainedIn))}
+      FROM (
+        SELECT s.*, x.event, x.timestamp, x.is_act, x.is_feat
+        FROM scoped x JOIN subjects s ON s.kind = x.kind AND s.subject = x.subject
+        WHERE x.timestamp >= s.f AND (
+          (x.is_feat = 1 AND x.timestamp < s.${endCol(longest)})
+          OR (x.is_act = 1 AND (${join(
+            windows.map(
+              (w) =>
+                sql`(x.timestamp > s.${loCol(w.outcomeDays)} AND x.timestamp <= s.${hiCol(w.outcomeDays)})`,
+            ),
+            ' OR ',
+          )}))
+        )
+      ) j
+      GROUP BY j.kind, j.subject, j.event
+    ),
+    per_subject AS (
+      SELECT kind, subject, ${join(windows.map((w) => sql`max(${rCol(w.outcomeDays)}) AS ${rCol(w.outcomeDays)}`))}
+      FROM per_event GROUP BY kind, subject
+    ),
+    outcome AS (
+      SELECT c.kind, c.subject, c.outcome_days, ${pick(
+        raw('c.outcome_days'),
+        windows.map((w) => w.outcomeDays),
+        (o) => sql`p.${rCol(o)}`,
+      )} AS retained
+      FROM cohort c JOIN per_subject p ON p.kind = c.kind AND p.subject = c.subject
+    ),
+    windows AS (${union(days.map((w) => sql`SELECT ${w} AS window_days`))}),
     counts AS (
-      SELECT s.subject, e.event, w.window_days, count(*) AS n
-      FROM subjects s
-      JOIN events e ON e.${col} = s.subject AND e.timestamp >= s.f AND e.timestamp < s.behaviour_end
-      JOIN windows w ON ${age} < w.window_days * 86400
-      WHERE e.timestamp >= ${earliest} AND e.timestamp < ${latest}
-        AND ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'))}
-      GROUP BY s.subject, e.event, w.window_days
-    )
-    SELECT r.outcome_days, x.event, x.window_days, t.threshold, count(*) AS rule_n, sum(r.retained) AS rule_retained
+      SELECT p.kind, p.subject, p.event, w.window_days,
+        ${pick(raw('w.window_days'), days, (v) => sql`p.${nCol(v)}`)} AS n
+      FROM per_event p CROSS JOIN windows w
+    ),
+    thresholds AS (${thresholds})
+    SELECT o.kind, o.outcome_days, x.event, x.window_days, t.threshold, count(*) AS rule_n, sum(o.retained) AS rule_retained
     FROM counts x
     JOIN thresholds t ON x.n >= t.threshold
-    JOIN retained r ON r.subject = x.subject
-    GROUP BY r.outcome_days, x.event, x.window_days, t.threshold
+    JOIN outcome o ON o.kind = x.kind AND o.subject = x.subject
+    GROUP BY o.kind, o.outcome_days, x.event, x.window_days, t.threshold
     UNION ALL
-    SELECT outcome_days, NULL AS event, 0 AS window_days, 0 AS threshold, count(*) AS rule_n, sum(retained) AS rule_retained
-    FROM retained GROUP BY outcome_days`;
+    SELECT kind, outcome_days, NULL AS event, 0 AS window_days, 0 AS threshold, count(*) AS rule_n, sum(retained) AS rule_retained
+    FROM outcome GROUP BY kind, outcome_days`;
 }
 
 function sentence(
@@ -252,9 +308,13 @@ interface SubjectResult {
   notEnough: string | null;
 }
 
-async function analyse(ctx: DeepDiveContext, subject: Subject, dataStart: Date): Promise<SubjectResult> {
+function analyse(
+  ctx: DeepDiveContext,
+  subject: Subject,
+  windows: OutcomeWindow[],
+  grid: GridRow[],
+): SubjectResult {
   const s = SUBJECTS[subject];
-  const { windows, skipped } = outcomeWindows(ctx, dataStart);
   const empty: SubjectResult = {
     subject,
     indicators: [],
@@ -263,17 +323,7 @@ async function analyse(ctx: DeepDiveContext, subject: Subject, dataStart: Date):
     excludedEvents: [],
     notEnough: null,
   };
-  if (windows.length === 0)
-    return { ...empty, notEnough: `no outcome window fits the data (${skipped.join('; ')})` };
-
-  const rows = (await ctx.engine.query<GridRow>(sqlRuleGrid(ctx, subject, windows))).map((r) => ({
-    ...r,
-    outcome_days: Number(r.outcome_days),
-    window_days: Number(r.window_days),
-    threshold: Number(r.threshold),
-    rule_n: Number(r.rule_n),
-    rule_retained: Number(r.rule_retained),
-  }));
+  const rows = grid.filter((r) => r.kind === subject);
 
   const cohorts = windows.map((w) => {
     const t = rows.find((r) => r.event === null && r.outcome_days === w.outcomeDays);
@@ -459,9 +509,27 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
       data: { indicators: [] },
     };
   }
-  const dataStart = new Date(start);
-  const users = await analyse(ctx, 'users', dataStart);
-  const orgs = await analyse(ctx, 'organizations', dataStart);
+  const { windows, skipped } = outcomeWindows(ctx, new Date(start));
+  if (windows.length === 0) {
+    return {
+      id: ID,
+      question: QUESTION,
+      summary: `Not enough data: no outcome window fits the data (${skipped.join('; ')}).`,
+      method,
+      findings: [],
+      data: { indicators: [], organizationIndicators: [] },
+    };
+  }
+  const grid = (await ctx.engine.query<GridRow>(sqlRuleGrid(ctx, windows))).map((r) => ({
+    ...r,
+    outcome_days: Number(r.outcome_days),
+    window_days: Number(r.window_days),
+    threshold: Number(r.threshold),
+    rule_n: Number(r.rule_n),
+    rule_retained: Number(r.rule_retained),
+  }));
+  const users = analyse(ctx, 'users', windows, grid);
+  const orgs = analyse(ctx, 'organizations', windows, grid);
 
   const cohortOf = (r: SubjectResult, o: number): SubjectResult['cohorts'][number] | undefined =>
     r.cohorts.find((c) => c.outcomeDays === o);
