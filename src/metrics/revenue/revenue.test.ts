@@ -518,6 +518,58 @@ describe('revenue rules with their options', () => {
     await e.close();
   });
 
+  it('counts a 100%-discounted period and inclusive tax as no MRR, and a subscription coupon while it applies', async () => {
+    const objects = [
+      p100,
+      // cz: January fully discounted (0), February $110 with $10 inclusive tax → $100: new in Feb.
+      invoice('in_z1', 'cz', '2024-01-01', [
+        currentLine({
+          id: 'il_z1',
+          amount: 10000,
+          discount: 10000,
+          price: p100,
+          start: '2024-01-01',
+          end: '2024-02-01',
+          subscription: 'sub_z',
+        }),
+      ]),
+      invoice('in_z2', 'cz', '2024-02-01', [
+        currentLine({
+          id: 'il_z2',
+          amount: 11000,
+          inclusiveTax: 1000,
+          price: p100,
+          start: '2024-02-01',
+          end: '2024-03-01',
+          subscription: 'sub_z',
+        }),
+      ]),
+      // cp: only events; $100 with 50% off until Mar 1 → 50, 50, then 100 from March.
+      subscriptionEvent(
+        'evt_cp',
+        'customer.subscription.created',
+        '2024-01-01',
+        subscription('sub_cp', 'cp', 'active', [{ id: 'si_cp', price: p100 }], {
+          percentOff: { percent: 50, until: '2024-03-01' },
+        }),
+      ),
+    ];
+    const e = await load(objects);
+    const months = ['2024-01', '2024-02', '2024-03'];
+    const rows = await customerRevenueTimeline({
+      engine: e,
+      config: config(),
+      product: ALL_PRODUCTS,
+      months,
+    });
+    const series = (c: string) =>
+      months.map((m) => rows.find((r) => r.customerId === c && r.month === m)?.mrr ?? 0);
+    expect(series('cz')).toEqual([0, 100, 0]);
+    expect(rows.find((r) => r.customerId === 'cz' && r.month === '2024-02')?.movement).toBe('new');
+    expect(series('cp')).toEqual([50, 50, 100]);
+    await e.close();
+  });
+
   it('refuses an amount in a currency with no reporting.fx rate, naming the currency', async () => {
     const pGbp = price('pGbp', 'prod_core', 1000, 'month', { currency: 'gbp' });
     const e = await load([

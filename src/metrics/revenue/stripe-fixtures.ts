@@ -81,8 +81,18 @@ export type SubscriptionFixture = Pick<
   | 'ended_at'
   | 'start_date'
   | 'created'
-  | 'discounts'
-> & { items: { object: 'list'; data: SubscriptionItemFixture[]; has_more: false; url: string } };
+> & {
+  items: { object: 'list'; data: SubscriptionItemFixture[]; has_more: false; url: string };
+  discounts: DiscountFixture[];
+};
+export type CouponFixture = Pick<
+  Stripe.Coupon,
+  'id' | 'object' | 'percent_off' | 'amount_off' | 'currency' | 'duration' | 'duration_in_months'
+>;
+/** A discount as the current API returns it: the coupon under `source.coupon` (expanded here). */
+export type DiscountFixture = Pick<Stripe.Discount, 'id' | 'object' | 'start' | 'end'> & {
+  source: { type: 'coupon'; coupon: CouponFixture };
+};
 export type EventFixture = Pick<Stripe.Event, 'id' | 'object' | 'type' | 'created'> & {
   data: { object: SubscriptionFixture | InvoiceFixture };
 };
@@ -149,6 +159,8 @@ export interface LineSpec {
   discount?: number;
   /** Current shape only: leave the price out of the line (resolved from the subscription item). */
   itemOnly?: string;
+  /** Current shape only: tax included in `amount`. */
+  inclusiveTax?: number;
 }
 
 /** A line in the current API shape (`pricing.price_details`, `parent.subscription_item_details`). */
@@ -163,7 +175,18 @@ export function currentLine(s: LineSpec): CurrentLineFixture {
     period: { start: ts(s.start), end: ts(s.end) },
     quantity: s.quantity ?? 1,
     discount_amounts: s.discount ? [{ amount: s.discount, discount: 'di_' + s.id }] : [],
-    taxes: [],
+    taxes: s.inclusiveTax
+      ? [
+          {
+            amount: s.inclusiveTax,
+            tax_behavior: 'inclusive',
+            tax_rate_details: { tax_rate: 'txr_' + s.id },
+            taxability_reason: 'standard_rated',
+            taxable_amount: s.amount - s.inclusiveTax,
+            type: 'tax_rate_details',
+          },
+        ]
+      : [],
     pricing: s.itemOnly
       ? { type: 'price_details', unit_amount_decimal: null }
       : {
@@ -253,7 +276,14 @@ export function subscription(
   customerId: string,
   status: Stripe.Subscription.Status,
   items: { id: string; price: PriceFixture; quantity?: number; periodEnd?: string }[],
-  opts: { canceledAt?: string; endedAt?: string; cancelAtPeriodEnd?: boolean; start?: string } = {},
+  opts: {
+    canceledAt?: string;
+    endedAt?: string;
+    cancelAtPeriodEnd?: boolean;
+    start?: string;
+    /** A percent-off coupon applied until `until`. */
+    percentOff?: { percent: number; until: string };
+  } = {},
 ): SubscriptionFixture {
   return {
     id,
@@ -266,7 +296,28 @@ export function subscription(
     ended_at: opts.endedAt ? ts(opts.endedAt) : null,
     start_date: ts(opts.start ?? '2024-01-01'),
     created: ts(opts.start ?? '2024-01-01'),
-    discounts: [],
+    discounts: opts.percentOff
+      ? [
+          {
+            id: 'di_' + id,
+            object: 'discount',
+            start: ts(opts.start ?? '2024-01-01'),
+            end: ts(opts.percentOff.until),
+            source: {
+              type: 'coupon',
+              coupon: {
+                id: 'co_' + id,
+                object: 'coupon',
+                percent_off: opts.percentOff.percent,
+                amount_off: null,
+                currency: null,
+                duration: 'repeating',
+                duration_in_months: 2,
+              },
+            },
+          },
+        ]
+      : [],
     items: {
       object: 'list',
       has_more: false,
