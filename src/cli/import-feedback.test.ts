@@ -22,6 +22,9 @@ describe('sextant import feedback', () => {
       const lines = err.mock.calls.map((c) => String(c[0]));
       expect(lines.at(-1)).toMatch(/bad\.csv:3, field 'created_at': not an ISO 8601 timestamp/);
       expect(String(out.mock.calls.at(-1)?.[0])).toContain('2 records, 1 new, 0 already stored, 1 rejected');
+      // A file that is not there is bad input too, named in the message.
+      expect(await run(['--db', db, 'import', 'feedback', join(dir, 'missing.csv')])).toBe(2);
+      expect(String(err.mock.calls.at(-1)?.[0])).toMatch(/missing\.csv: cannot read/);
     } finally {
       err.mockRestore();
       out.mockRestore();
