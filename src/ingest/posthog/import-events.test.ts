@@ -168,6 +168,21 @@ describe('bad records', () => {
     expect(r.inserted).toBe(4996);
   });
 
+  it('rejects a line longer than 32 MB by name and keeps counting lines after it', async () => {
+    const huge = e('huge', 'd', '2024-03-01T00:00:00Z', { blob: 'x'.repeat(33 * 1024 * 1024) });
+    const r = await importLines('long.jsonl', [
+      e('a', 'd', '2024-03-01T00:00:00Z'),
+      huge,
+      '{"event"',
+      e('b', 'd', '2024-03-01T00:00:00Z'),
+    ]);
+    expect(r.rejected).toEqual([
+      { line: 2, reason: 'line longer than 32 MB' },
+      { line: 3, reason: 'invalid JSON (truncated or malformed)' },
+    ]);
+    expect(r.inserted).toBe(2);
+  });
+
   it('numbers JSON array records and CSV lines', async () => {
     const arr = `[${e('a', 'd', '2024-03-01T00:00:00Z')}, 5, ${ev({ event: 'b', distinct_id: 'd', timestamp: 'soon' })}]`;
     const r1 = await importEvents(engine, write('arr.json', arr), { rejectsDir: join(dir, 'rj') });

@@ -40,15 +40,19 @@ const FIELDS = [
 /** `x` (the list of FIELDS) as columns `j1`…`j9`. */
 const LIST_COLUMNS = raw(FIELDS.map((_, i) => `x[${i + 1}] AS j${i + 1}`).join(', '));
 const FIELDS_SQL = raw('[' + FIELDS.map((f) => `'${f}'`).join(', ') + ']');
-/** Large enough for a 10 MB properties blob with room to spare. */
-const MAX_LINE_BYTES = 256 * 1024 * 1024;
+/**
+ * The longest line (or JSON value) read: a 10 MB properties blob imports. DuckDB's CSV reader
+ * reports a longer line as rejected only when its buffer is no larger than `max_line_size`
+ * (with a smaller buffer it drops the line silently), so both are set to this.
+ */
+const MAX_LINE_BYTES = 32 * 1024 * 1024;
 
 /** Reader errors (DuckDB `error_type`) in our words. */
 const READER_REASONS: Record<string, string> = {
   'INVALID ENCODING': 'not valid UTF-8',
   'INVALID UNICODE': 'not valid UTF-8',
   'TOO MANY COLUMNS': 'invalid JSON (contains a raw control character)',
-  'LINE SIZE OVER MAXIMUM': 'line longer than 256 MB',
+  'LINE SIZE OVER MAXIMUM': 'line longer than 32 MB',
 };
 
 const IMPORT_MEMORY_LIMIT = '1GB';
@@ -77,24 +81,16 @@ function compressionOption(gzip: boolean, uncompressed: string): Sql {
 const REJECTS_OPTIONS = raw(
   "store_rejects = true, ignore_errors = true, rejects_table = '_ingest_reader_rejects', rejects_scan = '_ingest_reader_scans'",
 );
-/**
- * Large line buffers cost DuckDB's CSV reader time and memory on every file, so a file is read
- * with the defaults first and again with these only when a line was too long for them.
- */
-function lineSizeOptions(longLines: boolean): Sql {
-  return longLines
-    ? raw(`max_line_size = ${MAX_LINE_BYTES}, buffer_size = ${MAX_LINE_BYTES * 2}`)
-    : raw('buffer_size = 16777216');
-}
+const LINE_SIZE_OPTIONS = raw(`max_line_size = ${MAX_LINE_BYTES}, buffer_size = ${MAX_LINE_BYTES}`);
 
-function jsonLinesSource(file: string, gzip: boolean, longLines: boolean): Source {
+function jsonLinesSource(file: string, gzip: boolean): Source {
   return {
     relation: sql`(SELECT ord, ${LIST_COLUMNS}, x IS NOT NULL AS parsed, is_obj, props_invalid, raw FROM (
       SELECT ordinality AS ord, try(json_extract(raw, ${FIELDS_SQL})) AS x,
         starts_with(ltrim(raw, ' \t\r'), '{') AS is_obj, false AS props_invalid, NULL::VARCHAR AS raw
       FROM read_csv(${file}, columns = {'raw': 'VARCHAR'}, delim = '\x01', quote = '', escape = '',
         header = false, auto_detect = false, compression = ${compressionOption(gzip, 'none')},
-        ${lineSizeOptions(longLines)}, ${REJECTS_OPTIONS}) WITH ORDINALITY
+        ${LINE_SIZE_OPTIONS}, ${REJECTS_OPTIONS}) WITH ORDINALITY
       WHERE raw IS NOT NULL AND trim(raw, ' \t\r') <> ''))`,
     lineOffset: 0,
     readerRejects: true,
@@ -151,13 +147,12 @@ async function tabularSource(
   file: string,
   format: 'csv' | 'parquet',
   gzip: boolean,
-  longLines: boolean,
 ): Promise<Source> {
   const reader =
     format === 'parquet'
       ? sql`read_parquet(${file})`
       : sql`read_csv(${file}, header = true, all_varchar = true, auto_detect = true, quote = '"', escape = '"',
-          compression = ${compressionOption(gzip, 'none')}, ${lineSizeOptions(longLines)}, ${REJECTS_OPTIONS})`;
+          compression = ${compressionOption(gzip, 'none')}, ${LINE_SIZE_OPTIONS}, ${REJECTS_OPTIONS})`;
   let columns: { column_name: string; column_type: string }[];
   try {
     columns = await engine.query(sql`DESCRIBE SELECT * FROM ${reader}`);
@@ -335,13 +330,13 @@ export async function loadEventFile(
   await engine.exec(raw(`SET memory_limit = '${IMPORT_MEMORY_LIMIT}'`));
   try {
     for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
-    const read = async (longLines: boolean): Promise<Source> => {
+    const read = async (): Promise<Source> => {
       const source =
         kind.format === 'jsonl'
-          ? jsonLinesSource(file, kind.gzip, longLines)
+          ? jsonLinesSource(file, kind.gzip)
           : kind.format === 'json-array'
             ? jsonArraySource(file, kind.gzip)
-            : await tabularSource(engine, file, kind.format, kind.gzip, longLines);
+            : await tabularSource(engine, file, kind.format, kind.gzip);
       try {
         await classify(engine, source);
       } catch (e) {
@@ -358,24 +353,13 @@ export async function loadEventFile(
           raw('SELECT count(*)::BIGINT AS n FROM _ingest_rows WHERE reason IS NOT NULL'),
         );
         if (!bad?.n) source = jsonLinesFastSource(file, kind.gzip);
-      } catch {
-        // A malformed line: the line-based reader below finds and reports it.
+      } catch (e) {
+        // A malformed or very long line: the line-based reader below finds and reports it.
+        progress(`${file}: ${firstLine((e as Error).message)}`);
       }
       if (!source) progress(`${file}: bad records; reading line by line`);
     }
-    source ??= await read(false);
-    if (source.readerRejects) {
-      const [long] = await engine.query<{ n: number }>(
-        raw(
-          `SELECT count(*)::BIGINT AS n FROM _ingest_reader_rejects WHERE error_type = 'LINE SIZE OVER MAXIMUM'`,
-        ),
-      );
-      if (long?.n) {
-        progress(`${file}: long lines; reading again with larger buffers`);
-        for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
-        source = await read(true);
-      }
-    }
+    source ??= await read();
     const [counts] = await engine.query<{ records: number; good: number }>(
       raw(`SELECT count(*)::BIGINT AS records,
       count(*) FILTER (WHERE reason IS NULL)::BIGINT AS good FROM _ingest_rows`),
