@@ -99,7 +99,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
           completedFunnel: f.steps?.[4]?.count ?? 0,
         },
         target: `< ${TARGET_SECONDS} s on 2 cores (at 10M)`,
-        met: fm.wall < TARGET_SECONDS,
+        met: opts.full ? fm.wall < TARGET_SECONDS : undefined,
       },
       {
         name: `insights: 12-week retention over ${label} events`,
@@ -112,7 +112,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
           cohorts: r.cohorts.length,
         },
         target: `< ${TARGET_SECONDS} s on 2 cores (at 10M)`,
-        met: rm.wall < TARGET_SECONDS,
+        met: opts.full ? rm.wall < TARGET_SECONDS : undefined,
       },
     ];
   } finally {

@@ -7,11 +7,10 @@
  *     flag per step, in a total order per person (timestamp, then the lowest step the event
  *     matches — so same-timestamp steps count in funnel order and one event never fills two
  *     steps; events tied on both are interchangeable and take either order);
- *  2. `chains`: every step-0 event starts an attempt; ordered funnels take, step after step, the
+ *  2. `chains`: every step-0 event starts an attempt. Ordered funnels take, step after step, the
  *     first matching event after the previous one (running counts in one window pass, then one
- *     hash join per step);
- *     strict funnels need the very next events; unordered funnels take, per step, the first
- *     matching event at or after the start;
+ *     hash join per step); strict funnels need the very next events; unordered funnels take,
+ *     per step, the first matching event at or after the start;
  *  3. an attempt reaches step k when its step-k event is within `windowSeconds` of its start
  *     (inclusive); an exclusion event strictly between steps `fromStep` and `toStep` cancels it;
  *  4. `best`: per person the attempt that got furthest (then completed earliest, then started
