@@ -8,6 +8,10 @@
  *   events (`$survey_response`), in one window;
  * - cancellations: feedback rows of kind `cancellation` in one window.
  * A window is a range of whole months [from, to], both included.
+ *
+ * A feedback row's organization: its own `organization`, else the organization its person
+ * (`distinct_id`, identity-resolved) has the most events in, else the organization whose
+ * `email_domain` group property is its e-mail's domain (as billing customers are linked).
  */
 import { monthEnd, monthStart, type Month } from '../../domain/month.js';
 import { sqlFeedbackInProduct } from '../../metrics/feedback/product.js';
@@ -33,6 +37,32 @@ export interface OrganizationNps {
   passives: number;
   detractors: number;
   meanScore: number;
+}
+
+/** The feedback table with `organization` resolved (see the file comment), same column names. */
+export function sqlFeedbackWithOrganization(ctx: DeepDiveContext): Sql {
+  const d = ctx.engine.dialect;
+  return sql`
+    SELECT f.id, f.kind, f.created_at, f.score, f.title, f.body, f.tags, f.status,
+      coalesce(f.organization, po.organization, dm.organization) AS organization
+    FROM feedback f
+    LEFT JOIN person_distinct_ids pd ON f.organization IS NULL AND pd.distinct_id = f.distinct_id
+    LEFT JOIN (
+      SELECT person_id, ${d.sqlArgMax(raw('organization'), raw('n'))} AS organization
+      FROM (
+        SELECT person_id, organization, count(*) AS n FROM events
+        WHERE organization IS NOT NULL AND person_id IN (
+          SELECT pd2.person_id FROM feedback f2 JOIN person_distinct_ids pd2 ON pd2.distinct_id = f2.distinct_id
+          WHERE f2.organization IS NULL)
+        GROUP BY person_id, organization
+      ) x GROUP BY person_id
+    ) po ON po.person_id = pd.person_id
+    LEFT JOIN (
+      SELECT lower(${d.sqlJsonString(raw('properties'), ['email_domain'])}) AS domain, min(group_key) AS organization
+      FROM groups WHERE group_type = 'organization' AND ${d.sqlJsonString(raw('properties'), ['email_domain'])} IS NOT NULL
+      GROUP BY 1
+    ) dm ON f.organization IS NULL AND po.organization IS NULL
+      AND dm.domain = lower(substring(f.email, position('@' IN f.email) + 1))`;
 }
 
 function bounds(ctx: DeepDiveContext, w: MonthWindow): { from: Sql; to: Sql } {
@@ -103,7 +133,7 @@ export async function ticketsByOrganization(
   const inProduct = sqlFeedbackInProduct({ ...ctx, months: [ctx.month] }, raw('tags'));
   const rows = await ctx.engine.query<Record<string, string | number>>(sql`
     SELECT organization, ${join(columns)}
-    FROM feedback
+    FROM (${sqlFeedbackWithOrganization(ctx)}) fb
     WHERE kind = 'ticket' AND ${inList(raw('organization'), organizations)} AND ${inProduct}
     GROUP BY organization`);
   for (const r of rows) {
@@ -136,7 +166,7 @@ export async function npsByOrganization(
     total: number;
   }>(sql`
     WITH answers AS (
-      SELECT organization, score FROM feedback
+      SELECT organization, score FROM (${sqlFeedbackWithOrganization(ctx)}) fb
       WHERE kind = 'nps' AND score IS NOT NULL AND created_at >= ${b.from} AND created_at < ${b.to}
         AND ${inList(raw('organization'), organizations)} AND ${inProduct}
       UNION ALL
@@ -189,7 +219,7 @@ export async function cancellationFeedback(
     body: string | null;
     tags: string[] | null;
   }>(sql`
-    SELECT organization, created_at, title, body, tags FROM feedback
+    SELECT organization, created_at, title, body, tags FROM (${sqlFeedbackWithOrganization(ctx)}) fb
     WHERE kind = 'cancellation'
       AND created_at >= ${d.sqlTimestamp(sql`${from.toISOString()}`)} AND created_at < ${d.sqlTimestamp(sql`${to.toISOString()}`)}
       AND ${organizations ? inList(raw('organization'), organizations) : raw('TRUE')} AND ${inProduct}

@@ -197,3 +197,24 @@ describe('top-customers: a company-wide ticket incident', () => {
     await e.close();
   });
 });
+
+describe('top-customers: feedback without an organization', () => {
+  it('joins NPS answers by the person’s organization or the e-mail domain', async () => {
+    const e = await freshEngine();
+    await insertOrganizations(e, [{ key: 'x', properties: { name: 'X', email_domain: 'x.io' } }]);
+    await e.exec(sql`
+      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('c1', 'x', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active');
+      INSERT INTO person_distinct_ids VALUES ('anon-1', 'px');
+      INSERT INTO feedback (id, kind, created_at, distinct_id, email, score) VALUES
+        ('n1', 'nps', TIMESTAMPTZ '2024-05-03', 'anon-1', NULL, 2),
+        ('n2', 'nps', TIMESTAMPTZ '2024-05-04', NULL, 'ann@X.io', 4),
+        ('n3', 'nps', TIMESTAMPTZ '2024-05-05', NULL, 'bob@elsewhere.com', 10)`);
+    await insertDiveEvents(e, monthly('x', ['px'], JAN_JUN));
+    const dive = await topCustomers.run(ctx(e));
+    const x = (dive.data.customers as TopCustomer[])[0] as TopCustomer;
+    // n1 via the person px (active in x), n2 via the domain x.io; n3 belongs to nobody we know
+    expect(x.nps).toEqual({ responses: 2, nps: -100, meanScore: 3 });
+    await e.close();
+  });
+});
