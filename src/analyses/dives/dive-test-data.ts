@@ -11,6 +11,7 @@ export interface DiveEvent {
   /** ISO timestamp in UTC, with its `Z`. */
   at: string;
   org?: string;
+  props?: Record<string, unknown>;
 }
 
 export async function freshEngine(): Promise<DuckDbEngine> {
@@ -21,7 +22,9 @@ export async function freshEngine(): Promise<DuckDbEngine> {
 
 export async function insertDiveEvents(e: DuckDbEngine, events: readonly DiveEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const props = events.map((ev) => JSON.stringify(ev.org ? { $groups: { organization: ev.org } } : {}));
+  const props = events.map((ev) =>
+    JSON.stringify({ ...(ev.props ?? {}), ...(ev.org ? { $groups: { organization: ev.org } } : {}) }),
+  );
   await e.exec(sql`
     INSERT INTO events (uuid, event, distinct_id, person_id, timestamp, properties, organization)
     SELECT 'u' || CAST(i AS VARCHAR), event, person, person, CAST(ts AS TIMESTAMPTZ), CAST(props AS JSON), nullif(org, '')

@@ -63,6 +63,24 @@ describe('icp-vs-non-icp: a planted difference', () => {
     for (let i = 40; i < 50; i++) {
       events.push({ event: '$pageview', person: `p-non${i}`, org: `non${i}`, at: '2024-04-20T10:00:00Z' });
     }
+    // NPS survey events: five ICP people answer 0, then 10 (the latest counts); a 1–5 rating survey is not NPS
+    for (let i = 0; i < 5; i++) {
+      const nps = (score: number, day: string): DiveEvent => ({
+        event: 'survey sent',
+        person: `p-icp${i}`,
+        org: `icp${i}`,
+        at: `2024-05-${day}T10:00:00Z`,
+        props: { $survey_id: 'nps', $survey_response: score },
+      });
+      events.push(nps(0, '05'), nps(10, '20'));
+      events.push({
+        event: 'survey sent',
+        person: `p-non${i}`,
+        org: `non${i}`,
+        at: '2024-05-06T10:00:00Z',
+        props: { $survey_id: 'csat', $survey_response: i + 1 },
+      });
+    }
     // an active organization with no group properties: unclassified
     events.push({ event: 'export', person: 'p-x', org: 'mystery', at: '2024-05-03T10:00:00Z' });
     e = await store(
@@ -143,14 +161,16 @@ describe('icp-vs-non-icp: a planted difference', () => {
       nonIcp: { n: 40, median: 0, mean: 2.5 },
     });
     expect((dive.data.revenuePerOrganization as { test: string }).test).toMatch(/^mann-whitney-u/);
-    // NPS: ICP 20 promoters → 100; non-ICP 10 detractors, 10 passives → (0 − 0.5)·100 = −50
+    // NPS: ICP 20 + 5 promoters (survey events, latest answer) → 100; non-ICP 10 detractors, 10 passives
+    // → (0 − 0.5)·100 = −50 (the 1–5 rating survey does not count)
     const nps = dive.data.nps as {
       icp: { nps: number; n: number };
       nonIcp: { nps: number };
       pValue: number;
       qValue: number;
     };
-    expect(nps.icp).toMatchObject({ nps: 100, n: 20 });
+    expect(nps.icp).toMatchObject({ nps: 100, n: 25 });
+    expect(nps.nonIcp).toMatchObject({ n: 20 });
     expect(nps.nonIcp.nps).toBeCloseTo(-50, 10);
     // SEs 0 and 100·√((0.5 − 0.25)/20) = 11.18 → z = 150 / 11.18 = 13.4
     expect(nps.pValue).toBeLessThan(1e-30);

@@ -184,32 +184,56 @@ async function monthUsage(
   return { active, usage };
 }
 
-/** NPS answers (0–10) of the last NPS_MONTHS months from classified organizations, by group. */
+/**
+ * NPS of the last NPS_MONTHS months from classified organizations, by group, with the NPS
+ * metric's rules (src/metrics/feedback/nps.ts): `survey sent` events of NPS surveys only (a survey
+ * counts when every answer it got in the period is a whole number 0–10 and at least one is 0 or
+ * above 5, so a 1–5 rating never does) and feedback rows of kind `nps`; one person's latest answer
+ * counts once, for the organization on the event or row.
+ */
 async function npsByGroup(ctx: DeepDiveContext): Promise<{ icp: NpsCounts; nonIcp: NpsCounts }> {
   const d = ctx.engine.dialect;
   const from = d.sqlTimestamp(sql`${monthStart(addMonths(ctx.month, 1 - NPS_MONTHS)).toISOString()}`);
   const to = d.sqlTimestamp(sql`${monthEnd(ctx.month).toISOString()}`);
-  const response = d.sqlJsonNumber(raw('properties'), ['$survey_response']);
+  const score = d.sqlJsonNumber(raw('properties'), ['$survey_response']);
+  const survey = sql`coalesce(${d.sqlJsonString(raw('properties'), ['$survey_id'])}, '')`;
+  const whole = sql`(${score} IS NOT NULL AND ${score} = floor(${score}) AND ${score} BETWEEN 0 AND 10)`;
   const rows = await ctx.engine.query<{
     icp: boolean;
     promoters: number;
     passives: number;
     detractors: number;
   }>(sql`
-    WITH answers AS (
-      SELECT organization, score FROM feedback
-      WHERE kind = 'nps' AND organization IS NOT NULL AND score IS NOT NULL AND created_at >= ${from} AND created_at < ${to}
+    WITH surveyed AS (
+      SELECT organization, person_id, timestamp, uuid, ${survey} AS survey, ${score} AS score,
+        CASE WHEN ${whole} THEN 1 ELSE 0 END AS is_whole
+      FROM events
+      WHERE event = 'survey sent' AND timestamp >= ${from} AND timestamp < ${to}
+    ),
+    nps_surveys AS (
+      SELECT survey FROM surveyed GROUP BY survey
+      HAVING min(is_whole) = 1 AND max(CASE WHEN score = 0 OR score > 5 THEN 1 ELSE 0 END) = 1
+    ),
+    answers AS (
+      SELECT organization, person_id AS person, timestamp AS answered_at, score FROM surveyed
+      WHERE organization IS NOT NULL AND survey IN (SELECT survey FROM nps_surveys)
       UNION ALL
-      SELECT organization, ${response} AS score FROM events
-      WHERE event = 'survey sent' AND organization IS NOT NULL AND timestamp >= ${from} AND timestamp < ${to}
-        AND ${response} IN (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+      SELECT f.organization, coalesce(p.person_id, f.distinct_id, 'email:' || f.email, 'feedback:' || f.id) AS person,
+        f.created_at AS answered_at, f.score
+      FROM feedback f LEFT JOIN person_distinct_ids p ON p.distinct_id = f.distinct_id
+      WHERE f.kind = 'nps' AND f.organization IS NOT NULL AND f.score IS NOT NULL
+        AND f.created_at >= ${from} AND f.created_at < ${to}
+    ),
+    latest AS (
+      SELECT organization, person, ${d.sqlArgMax(raw('score'), raw('answered_at'))} AS score
+      FROM answers GROUP BY organization, person
     ),
     cls AS (${sqlClassified(d, ctx)})
     SELECT c.icp,
       sum(CASE WHEN a.score >= 9 THEN 1 ELSE 0 END) AS promoters,
       sum(CASE WHEN a.score >= 7 AND a.score < 9 THEN 1 ELSE 0 END) AS passives,
       sum(CASE WHEN a.score < 7 THEN 1 ELSE 0 END) AS detractors
-    FROM answers a JOIN cls c ON c.organization = a.organization
+    FROM latest a JOIN cls c ON c.organization = a.organization
     GROUP BY c.icp`);
   const zero: NpsCounts = { promoters: 0, passives: 0, detractors: 0 };
   const pick = (icp: boolean): NpsCounts => {
