@@ -103,6 +103,28 @@ async function importLines(name: string, lines: string[]): Promise<ImportReport>
   return importEvents(engine, write(name, lines.join('\n') + '\n'));
 }
 
+describe('SDK payload shapes', () => {
+  it('takes distinct_id from properties when absent at the top level, and merges top-level $set', async () => {
+    const r = await importLines('sdk.jsonl', [
+      ev({
+        event: '$pageview',
+        timestamp: '2024-03-01 12:00:00',
+        properties: { distinct_id: 'from-props', $set: { a: 1 } },
+        $set: { b: 2 },
+        $set_once: { c: 3 },
+      }),
+    ]);
+    expect(r.rejected).toEqual([]);
+    const [row] = await rows<{ distinct_id: string; properties: string }>(
+      'SELECT distinct_id, properties FROM events',
+    );
+    expect(row?.distinct_id).toBe('from-props');
+    const props = JSON.parse(row!.properties) as Record<string, unknown>;
+    expect(props.$set).toEqual({ a: 1, b: 2 });
+    expect(props.$set_once).toEqual({ c: 3 });
+  });
+});
+
 describe('bad records', () => {
   it('keeps every good record and reports each bad one with its physical line and reason', async () => {
     const blob = 'x'.repeat(10 * 1024 * 1024);
