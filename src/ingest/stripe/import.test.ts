@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { raw } from '../../store/sql.js';
-import { importStripe } from './import.js';
+import { currentLine, invoice, price, ts, writeJsonl } from '../../metrics/revenue/stripe-fixtures.js';
+import { importStripe, importStripeFile } from './import.js';
 
 const REAL = new URL('../../../test/fixtures/real/stripe-fixtures/', import.meta.url).pathname;
 
@@ -79,6 +80,47 @@ describe('importStripe on real Stripe objects', () => {
     expect(await count()).toBe(before);
     expect(first.reduce((a, r) => a + r.inserted, 0)).toBeGreaterThan(0);
     expect(second.reduce((a, r) => a + r.inserted, 0)).toBe(0);
+    await e.close();
+  });
+
+  it('stores invoices carried by invoice.* events, never over an invoice imported directly', async () => {
+    const e = await fresh();
+    const p = price('p1', 'prod_1', 1000, 'month');
+    const inv = (id: string, amount: number) =>
+      invoice(id, 'cus_1', '2024-01-01', [
+        currentLine({
+          id: 'il_' + id,
+          amount,
+          price: p,
+          start: '2024-01-01',
+          end: '2024-02-01',
+          subscription: 's',
+        }),
+      ]);
+    const event = (id: string, object: ReturnType<typeof inv>) => ({
+      id,
+      object: 'event',
+      type: 'invoice.paid',
+      created: ts('2024-01-02'),
+      data: { object },
+    });
+    await importStripeFile(e, writeJsonl('direct.jsonl', [inv('in_direct', 1000)]));
+    const r = await importStripeFile(
+      e,
+      writeJsonl('events.jsonl', [
+        event('evt_1', inv('in_direct', 9999)),
+        event('evt_2', inv('in_only_event', 500)),
+      ]),
+    );
+    expect(r.rejected).toEqual([]);
+    const lines = await e.query(
+      raw('SELECT invoice_id, amount FROM billing_invoice_lines ORDER BY invoice_id'),
+    );
+    // The direct import (1000) wins over the event's copy (9999); the event-only invoice is kept.
+    expect(lines).toEqual([
+      { invoice_id: 'in_direct', amount: 1000 },
+      { invoice_id: 'in_only_event', amount: 500 },
+    ]);
     await e.close();
   });
 });

@@ -1,20 +1,8 @@
+import { bulkUpsert } from '../../store/duckdb/bulk-upsert.js';
+import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import type { Engine } from '../../store/engine.js';
-import { ident, raw, sql, type SqlValue } from '../../store/sql.js';
+import { raw, sql, type SqlValue } from '../../store/sql.js';
 import type { BillingRow, BillingRows, BillingTable } from './normalize.js';
-
-/** An engine that can bulk-append rows (DuckDB's appender); the ClickHouse engine will add its own. */
-export interface AppendingEngine extends Engine {
-  append(table: string, rows: Iterable<readonly SqlValue[]>): Promise<void>;
-}
-
-export function appendingEngine(engine: Engine): AppendingEngine {
-  if (typeof (engine as Partial<AppendingEngine>).append !== 'function') {
-    throw new Error(
-      `the ${engine.name} store cannot bulk-load billing objects yet; import into a DuckDB file`,
-    );
-  }
-  return engine as AppendingEngine;
-}
 
 /** Primary-key columns of each table; a re-imported object replaces the stored one. */
 const KEYS: Record<BillingTable, string[]> = {
@@ -46,66 +34,41 @@ function dedupe(table: BillingTable, rows: BillingRow[]): BillingRow[] {
   return [...byKey.values()];
 }
 
-async function columnsOf(engine: Engine, table: string): Promise<string[]> {
-  const rows = await engine.query<{ column_name: string }>(
-    sql`SELECT column_name FROM information_schema.columns WHERE table_name = ${table} AND table_schema = 'main' ORDER BY ordinal_position`,
-  );
-  return rows.map((r) => r.column_name);
-}
-
 /**
- * Loads normalized rows set-based: each table's rows are appended into a staging table, then
- * replace the stored rows with the same key in two statements. Invoice lines are replaced per
- * invoice (an invoice's lines are always the ones of its latest import). Returns the keys of
- * `countIn` that were new.
+ * Loads normalized rows set-based (store/duckdb/bulk-upsert.ts: appender into a staging table,
+ * then replace by key). Invoice lines are replaced per invoice. Returns how many of the ids in
+ * `countIn` were new.
  */
 export async function loadBillingRows(
   engine: Engine,
   data: BillingRows,
   countIn: { table: BillingTable; ids: string[] }[],
 ): Promise<number> {
-  const e = appendingEngine(engine);
+  if (!(engine instanceof DuckDbEngine)) {
+    throw new Error(
+      `the ${engine.name} store cannot bulk-load billing objects yet; import into a DuckDB file`,
+    );
+  }
   let inserted = 0;
-  const tables = Object.keys(data.rows) as BillingTable[];
-  for (const table of tables) {
+  for (const table of Object.keys(data.rows) as BillingTable[]) {
     const rows = dedupe(table, data.rows[table]);
-    if (rows.length === 0) continue;
-    const stage = `stage_${table}`;
-    const columns = await columnsOf(e, table);
-    await e.exec(sql`CREATE OR REPLACE TABLE ${ident(stage)} AS SELECT * FROM ${ident(table)} LIMIT 0`);
-    try {
-      await e.append(
-        stage,
-        rows.map((r) => columns.map((c) => r[c] ?? defaultFor(table, c))),
-      );
-      if (table === 'billing_invoices') {
-        // An event-carried invoice does not replace one imported directly.
-        await e.exec(
-          sql`DELETE FROM ${ident(stage)} WHERE source LIKE 'event:%' AND id IN (SELECT id FROM billing_invoices WHERE source NOT LIKE 'event:%')`,
-        );
-      }
-      if (table === 'billing_invoice_lines') {
-        await e.exec(
-          sql`DELETE FROM ${ident(stage)} WHERE source LIKE 'event:%' AND invoice_id IN (SELECT id FROM billing_invoices WHERE source NOT LIKE 'event:%')`,
-        );
-      }
-      const wanted = countIn.find((c) => c.table === table);
-      if (wanted && wanted.ids.length) {
-        const [row] = await e.query<{ n: number }>(
-          sql`SELECT count(DISTINCT id) AS n FROM ${ident(stage)} s WHERE ${e.dialect.sqlArrayContains(sql`${wanted.ids}`, raw('s.id'))} AND s.id NOT IN (SELECT id FROM ${ident(table)})`,
-        );
-        inserted += row?.n ?? 0;
-      }
-      const keys = KEYS[table];
-      const match =
-        table === 'billing_invoice_lines'
-          ? raw('invoice_id IN (SELECT invoice_id FROM ' + stage + ')')
-          : raw(`(${keys.join(', ')}) IN (SELECT (${keys.join(', ')}) FROM ${stage})`);
-      await e.exec(sql`DELETE FROM ${ident(table)} WHERE ${match}`);
-      await e.exec(sql`INSERT INTO ${ident(table)} SELECT * FROM ${ident(stage)}`);
-    } finally {
-      await e.exec(sql`DROP TABLE IF EXISTS ${ident(stage)}`);
-    }
+    // An event-carried invoice (and its lines) does not replace an invoice imported directly.
+    const direct = raw(`(SELECT id FROM billing_invoices WHERE source NOT LIKE 'event:%')`);
+    const dropFromStage =
+      table === 'billing_invoices'
+        ? sql`s.source LIKE 'event:%' AND s.id IN ${direct}`
+        : table === 'billing_invoice_lines'
+          ? sql`s.source LIKE 'event:%' AND s.invoice_id IN ${direct}`
+          : undefined;
+    inserted += await bulkUpsert(engine, {
+      table,
+      rows,
+      defaultFor: (c) => defaultFor(table, c),
+      // An invoice's lines are always those of its latest import.
+      replaceOn: table === 'billing_invoice_lines' ? ['invoice_id'] : KEYS[table],
+      dropFromStage,
+      countNewIds: countIn.find((c) => c.table === table)?.ids,
+    });
   }
   return inserted;
 }
