@@ -112,6 +112,40 @@ describe('leading-indicators: a planted rule', () => {
   });
 });
 
+describe('leading-indicators: organizations', () => {
+  it('finds the same rule for one-person organizations, counted once per organization', async () => {
+    const events: DiveEvent[] = [OLD_USER];
+    for (let i = 0; i < 100; i++) events.push(...user(`inv${i}`, i, [1, 2, 3], i < 80, i % 4));
+    for (let j = 0; j < 200; j++) {
+      const days = [1, 2].slice(0, j % 3);
+      if (j % 2 === 0) days.push(10);
+      events.push(...user(`oth${j}`, j + 7, days, j % 5 === 0, j % 4));
+    }
+    const e = await freshEngine();
+    // each person in an organization of their own: the organization cohort mirrors the users'
+    await insertDiveEvents(
+      e,
+      events.map((ev) => ({ ...ev, org: `org-${ev.person}` })),
+    );
+    const dive = await leadingIndicators.run(ctx(e));
+    await e.close();
+    const org = (dive.data.organizationIndicators as LeadingIndicator[])[0];
+    // same table as the users': TP 80, FP 20, FN 40, TN 160
+    expect(org).toMatchObject({
+      event: 'invite sent',
+      threshold: 3,
+      windowDays: 7,
+      support: 100,
+      cohort: 300,
+    });
+    expect(org?.precision).toBeCloseTo(0.8, 10);
+    expect(org?.sentence).toBe(
+      'organizations that do "invite sent" ≥ 3 times in their first 7 days are retained at 80% vs 20%',
+    );
+    expect(dive.summary).toContain('For organizations: organizations that do "invite sent"');
+  });
+});
+
 describe('leading-indicators: negative controls', () => {
   it('random behaviour unrelated to retention: no rule survives Benjamini–Hochberg', async () => {
     const rand = seeded(7);

@@ -286,7 +286,7 @@ function sentence(
 ): string {
   const times = r.threshold === 1 ? 'time' : 'times';
   return (
-    `${noun} who do "${r.event}" ≥ ${r.threshold} ${times} in their first ${r.windowDays} days ` +
+    `${noun} ${noun === 'users' ? 'who' : 'that'} do "${r.event}" ≥ ${r.threshold} ${times} in their first ${r.windowDays} days ` +
     `are retained at ${pct(r.precision)} vs ${pct(r.retainedWithout)}`
   );
 }
