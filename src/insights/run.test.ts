@@ -39,6 +39,41 @@ describe('runInsight', () => {
     });
   });
 
+  it('answers an empty range with zeros and nulls, never an error', async () => {
+    const range = { dateFrom: '2023-06-01', dateTo: '2023-06-02' };
+    expect(await runInsight(e, { kind: 'funnel', ...range, steps: ['a', 'b'] })).toEqual({
+      steps: [
+        {
+          name: 'a',
+          count: 0,
+          conversionFromPrevious: null,
+          conversionFromFirst: null,
+          medianSecondsFromPrevious: null,
+          averageSecondsFromPrevious: null,
+        },
+        {
+          name: 'b',
+          count: 0,
+          conversionFromPrevious: null,
+          conversionFromFirst: null,
+          medianSecondsFromPrevious: null,
+          averageSecondsFromPrevious: null,
+        },
+      ],
+    });
+    expect(
+      await runInsight(e, { kind: 'funnel', ...range, steps: ['a'], breakdown: { property: 'x' } }),
+    ).toEqual({
+      breakdowns: [],
+    });
+    expect(await runInsight(e, { kind: 'stickiness', ...range, event: 'a' })).toEqual({
+      counts: [
+        { days: 1, persons: 0 },
+        { days: 2, persons: 0 },
+      ],
+    });
+  });
+
   it('names the field when the kind is missing, unknown or contradicts the command', async () => {
     await expect(runInsight(e, { dateTo: '2024-01-01' })).rejects.toThrow(/field 'kind'/);
     await expect(runInsight(e, { kind: 'paths' })).rejects.toThrow(/field 'kind'/);
