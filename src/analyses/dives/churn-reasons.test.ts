@@ -203,7 +203,7 @@ describe('churn-reasons: negative controls', () => {
     expect(drivers.filter((d) => d.significant)).toEqual([]);
     expect(drivers.some((d) => d.dimension === 'plan')).toBe(false);
     expect(dive.summary).toContain('No segment churned significantly more than the rest');
-    expect(dive.findings).toHaveLength(1);
+    expect(dive.findings).toEqual([]); // nothing to claim
   });
 });
 
@@ -213,6 +213,28 @@ describe('churn-reasons: not enough data', () => {
     const dive = await churnReasons.run(ctx(e));
     expect(dive.summary).toMatch(/^Not enough data: no paying customers at the start of 2024-06/);
     expect(dive.data.drivers).toEqual([]);
+    await e.close();
+  });
+
+  it('cannot tell whether churn was high without trailing months', async () => {
+    const e = await freshEngine();
+    // billing starts in May: nobody was paying at the start of any trailing month
+    await insertSubs(
+      e,
+      Array.from({ length: 10 }, (_, i) => ({
+        org: `o${i}`,
+        plan: 'Pro',
+        amount: 10000,
+        start: '2024-05-01',
+        end: i < 2 ? '2024-06-20' : null,
+      })),
+    );
+    const dive = await churnReasons.run(ctx(e));
+    expect(dive.data).toMatchObject({ high: false, atRisk: 10, churnedCount: 2, test: null, pValue: null });
+    expect(dive.summary).toMatch(
+      /^Cannot tell whether churn was high: 2 of 10 .*no trailing months to compare with/,
+    );
+    expect(dive.findings).toEqual([]);
     await e.close();
   });
 

@@ -546,25 +546,26 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
       ? `no trailing months to compare with`
       : `against ${pct(trailingRate)} over the ${TRAILING_MONTHS} months before (${trailing.churned} of ${trailing.atRisk}; ${compared.test}, p ${formatP(compared.pValue)})`;
 
+  // Only a high month is a finding (the summary says when it was not): a "not high" finding
+  // would carry no claim worth ranking among the highlights.
   const findings: Finding[] = [];
-  findings.push({
-    title: high
-      ? `Churn was high in ${month}: ${pct(rate)} vs ${pct(trailingRate ?? 0)} in the trailing months`
-      : `Churn was not unusually high in ${month}: ${pct(rate)}${trailingRate === null ? '' : ` vs ${pct(trailingRate)} in the trailing months`}`,
-    detail: `${rateText}, ${vsText}; ${current.churnedMrr.toFixed(2)} ${currency} of MRR lost${
-      trailingMrrMean === null ? '' : ` vs ${trailingMrrMean.toFixed(2)} a month before`
-    }.`,
-    evidence: {
-      test: compared?.test ?? null,
-      pValue: compared?.pValue ?? null,
-      ...(compared ? {} : { notEnoughData: true }),
-      lift: trailingRate ? rate / trailingRate : null,
-      month: { atRisk: current.atRisk, churned: current.churned, rate, interval95 },
-      trailing: { months: TRAILING_MONTHS, ...trailing, rate: trailingRate },
-      mrrAtStake: current.churnedMrr,
-      metricIds: ['customer_churn_rate', 'churned_customers', 'churned_mrr'],
-    },
-  });
+  if (high && compared && trailingRate !== null) {
+    findings.push({
+      title: `Churn was high in ${month}: ${pct(rate)} vs ${pct(trailingRate)} in the trailing months`,
+      detail: `${rateText}, ${vsText}; ${current.churnedMrr.toFixed(2)} ${currency} of MRR lost${
+        trailingMrrMean === null ? '' : ` vs ${trailingMrrMean.toFixed(2)} a month before`
+      }.`,
+      evidence: {
+        test: compared.test,
+        pValue: compared.pValue,
+        lift: trailingRate > 0 ? rate / trailingRate : null,
+        month: { atRisk: current.atRisk, churned: current.churned, rate, interval95 },
+        trailing: { months: TRAILING_MONTHS, ...trailing, rate: trailingRate },
+        mrrAtStake: current.churnedMrr,
+        metricIds: ['customer_churn_rate', 'churned_customers', 'churned_mrr'],
+      },
+    });
+  }
   findings.push(...significant.slice(0, MAX_DRIVER_FINDINGS).map((d) => driverFinding(d, currency)));
   const topReason = reasons[0];
   if (topReason && topReason.source !== 'other' && topReason.count >= 2) {
@@ -584,7 +585,12 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     topReason && topReason.source !== 'other'
       ? ` Top cancellation reason: ${topReason.theme} (${topReason.count}).`
       : '';
-  const summary = `${high ? 'Churn was high' : 'Churn was not unusually high'}: ${rateText}, ${vsText}. ${driverText}${reasonText}`;
+  const verdict = high
+    ? 'Churn was high'
+    : compared === null
+      ? 'Cannot tell whether churn was high'
+      : 'Churn was not unusually high';
+  const summary = `${verdict}: ${rateText}, ${vsText}. ${driverText}${reasonText}`;
 
   return {
     id: ID,
