@@ -14,6 +14,8 @@ export interface ImportEventsOptions {
   /** Where to write `<basename>.<time>.rejects` with the bad lines verbatim; none when absent. */
   rejectsDir?: string;
   onProgress?: (msg: string) => void;
+  /** What `events.source` records (default: the file's absolute path), e.g. `capture:/batch/`. */
+  source?: string;
 }
 
 export async function importEvents(
@@ -27,7 +29,7 @@ export async function importEvents(
   const kind = await detectEventFile(file);
   opts.onProgress?.(`${file}: ${kind.format}${kind.gzip ? ' (gzip)' : ''}`);
   const { loadEventFile } = await import('../../store/duckdb/ingest-events.js');
-  const loaded = await loadEventFile(engine, file, kind, resolve(file), opts.onProgress);
+  const loaded = await loadEventFile(engine, file, kind, opts.source ?? resolve(file), opts.onProgress);
   const rejected: RejectedRecord[] = loaded.rejected.map((r) =>
     r.field === null
       ? { line: r.line, reason: r.reason }

@@ -1,0 +1,69 @@
+/**
+ * `createApp`: the whole HTTP surface of `sextant serve` (SPEC §7) on one Hono app — capture API,
+ * Stripe webhook, JSON API, web UI — with ONE error handler: `InputError` → 400, anything else →
+ * 500, both as JSON `{error}`. Routes: routes/{capture,webhooks,api,ui}.ts. Contract: docs/http.md.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Config } from '../config/schema.js';
+import { InputError } from '../errors.js';
+import type { Engine } from '../store/engine.js';
+import { requireAdmin } from './auth.js';
+import { apiRoutes } from './routes/api.js';
+import { captureRoutes } from './routes/capture.js';
+import { uiRoutes } from './routes/ui.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { WriteQueue } from './write-queue.js';
+
+export interface AppDeps {
+  engine: Engine;
+  config: Config;
+  /** The capture API's project key (`api_key`/`token`). */
+  projectKey: string;
+  /** The JSON API's and web UI's admin token. */
+  adminToken: string;
+  /** The Stripe webhook signing secret; without it the webhook answers 503. */
+  stripeWebhookSecret?: string;
+  /** Serializes writes; pass one queue to every app on the same store. */
+  writes?: WriteQueue;
+  /** Where capture batches are staged for the importer (default: a new temp folder). */
+  spoolDir?: string;
+  /** Where rejected captured events are written (none when absent). */
+  rejectsDir?: string;
+  now?: () => Date;
+  /** Where 500s are logged (default: stderr). */
+  log?: (line: string) => void;
+}
+
+/** `AppDeps` with every default filled in: what the route modules receive. */
+export type ServerDeps = Required<Omit<AppDeps, 'stripeWebhookSecret' | 'rejectsDir'>> &
+  Pick<AppDeps, 'stripeWebhookSecret' | 'rejectsDir'>;
+
+export function createApp(deps: AppDeps): Hono {
+  const d: ServerDeps = {
+    ...deps,
+    writes: deps.writes ?? new WriteQueue(),
+    spoolDir: deps.spoolDir ?? mkdtempSync(join(tmpdir(), 'sextant-capture-')),
+    now: deps.now ?? (() => new Date()),
+    log: deps.log ?? ((line) => process.stderr.write(line + '\n')),
+  };
+  const app = new Hono();
+  app.route('/', captureRoutes(d));
+  app.route('/', webhookRoutes(d));
+  app.use('/api/*', requireAdmin(d.adminToken, 'api'));
+  app.route('/api', apiRoutes(d));
+  app.use('/', requireAdmin(d.adminToken, 'ui'));
+  app.use('/reviews/*', requireAdmin(d.adminToken, 'ui'));
+  app.route('/', uiRoutes(d));
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    if (err instanceof InputError) return c.json({ error: err.message }, 400);
+    if (err instanceof HTTPException) return c.json({ error: err.message }, err.status);
+    d.log(`sextant serve: ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
+    return c.json({ error: 'internal error (logged by the server)' }, 500);
+  });
+  return app;
+}

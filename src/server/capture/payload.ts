@@ -1,0 +1,153 @@
+/**
+ * What the PostHog SDKs POST to the capture endpoints, decoded into SPEC §3.1 event records.
+ * Pure: no I/O. The wire formats (posthog-js, posthog-node, PostHog's capture tests):
+ * - the body may be gzip — recognised by its magic bytes `1f 8b`, whatever `?compression=` or the
+ *   headers claim (posthog-js sends the query even when it fell back to another encoding);
+ * - `application/x-www-form-urlencoded` `data=<base64 of JSON>` (posthog-js "base64" mode), a bare
+ *   base64 body, or plain JSON;
+ * - the JSON is one event, an array of events, or `{api_key|token, batch: [...], sent_at}`;
+ * - an event's `distinct_id` is at the top level or in `properties`; its time is `timestamp`, or
+ *   `offset` milliseconds before the batch's `sent_at` (else the `_` query parameter posthog-js
+ *   sends with the send time, else now), or the send time itself.
+ */
+import { gunzipSync } from 'node:zlib';
+import { InputError } from '../../errors.js';
+
+/** One event as the events importer reads it (SPEC §3.1; top-level `$set`/`$set_once` allowed). */
+export interface CapturedEvent {
+  event: unknown;
+  distinct_id: unknown;
+  timestamp: unknown;
+  properties: unknown;
+  uuid?: unknown;
+  $set?: unknown;
+  $set_once?: unknown;
+}
+
+export interface CapturePayload {
+  /** Every `api_key`/`token` the request carries (body, events' `properties.token`, query). */
+  tokens: string[];
+  events: CapturedEvent[];
+}
+
+export interface CaptureRequest {
+  body: Uint8Array;
+  contentType: string | undefined;
+  /** The query parameters (`api_key`, `token`, `_`, `compression`, …). */
+  query: Record<string, string>;
+  now: Date;
+}
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Decodes one capture request; a body that is none of the formats above is an `InputError`. */
+export function decodeCapture(req: CaptureRequest): CapturePayload {
+  const json = decodeBody(req.body, req.contentType);
+  const envelope = isObj(json) && Array.isArray(json.batch) ? json : undefined;
+  const list: unknown[] = envelope
+    ? (envelope.batch as unknown[])
+    : Array.isArray(json)
+      ? json
+      : isObj(json) && Array.isArray(json.data)
+        ? json.data
+        : [json];
+  const sentAt = sendTime(envelope?.sent_at ?? (isObj(json) ? json.sent_at : undefined), req);
+  const tokens = new Set<string>();
+  const addToken = (t: unknown): void => {
+    if (typeof t === 'string' && t !== '') tokens.add(t);
+  };
+  if (isObj(json)) {
+    addToken(json.api_key);
+    addToken(json.token);
+  }
+  addToken(req.query.api_key);
+  addToken(req.query.token);
+  const events = list.map((raw, i) => {
+    if (!isObj(raw)) throw new InputError('an event must be a JSON object', { record: `batch[${i}]` });
+    const props = isObj(raw.properties) ? raw.properties : {};
+    addToken(raw.api_key);
+    addToken(raw.token);
+    addToken(props.token);
+    return toEvent(raw, props, sentAt, i);
+  });
+  return { tokens: [...tokens], events };
+}
+
+function toEvent(raw: Obj, props: Obj, sentAt: Date, i: number): CapturedEvent {
+  const out: CapturedEvent = {
+    event: raw.event,
+    distinct_id: raw.distinct_id ?? props.distinct_id ?? null,
+    timestamp: raw.timestamp ?? timeFromOffset(raw.offset, sentAt, i),
+    properties: raw.properties ?? {},
+  };
+  if (raw.uuid !== undefined && raw.uuid !== null) out.uuid = raw.uuid;
+  if (raw.$set !== undefined) out.$set = raw.$set;
+  if (raw.$set_once !== undefined) out.$set_once = raw.$set_once;
+  return out;
+}
+
+function timeFromOffset(offset: unknown, sentAt: Date, i: number): string {
+  if (offset === undefined || offset === null) return sentAt.toISOString();
+  if (typeof offset !== 'number' || !Number.isFinite(offset)) {
+    throw new InputError('must be a number of milliseconds', { record: `batch[${i}]`, field: 'offset' });
+  }
+  return new Date(sentAt.getTime() - offset).toISOString();
+}
+
+/** The batch's send time: body `sent_at`, else the `_` query parameter (ms), else now. */
+function sendTime(sentAt: unknown, req: CaptureRequest): Date {
+  if (typeof sentAt === 'string' || typeof sentAt === 'number') {
+    const d = new Date(sentAt);
+    if (!Number.isNaN(d.getTime())) return d;
+  }
+  const underscore = Number(req.query._);
+  if (req.query._ && Number.isFinite(underscore) && underscore > 0) return new Date(underscore);
+  return req.now;
+}
+
+/** gzip (by magic bytes) → form `data=` → JSON or base64 of JSON. */
+export function decodeBody(body: Uint8Array, contentType: string | undefined): unknown {
+  let bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch {
+      throw new InputError('the body starts like gzip (1f 8b) but does not decompress', { field: 'body' });
+    }
+  }
+  let text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  const form = (contentType ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
+  if (form || /^data=/.test(text)) {
+    const params = new URLSearchParams(text);
+    const compression = params.get('compression');
+    if (compression && compression !== 'base64') {
+      throw new InputError(`unsupported compression '${compression}' (send gzip, base64 or JSON)`, {
+        field: 'compression',
+      });
+    }
+    const data = params.get('data');
+    if (data === null) throw new InputError('a form body needs a `data` field', { field: 'data' });
+    text = data;
+  }
+  return parseJsonOrBase64(text.trim());
+}
+
+function parseJsonOrBase64(text: string): unknown {
+  if (text === '') throw new InputError('the body is empty', { field: 'body' });
+  const first = text[0];
+  if (first !== '{' && first !== '[') {
+    // A form decoder reads an unescaped '+' as a space; base64 has no spaces, so put them back.
+    text = text.replace(/ /g, '+');
+    if (!/^[A-Za-z0-9+/_-]+=*$/.test(text)) {
+      throw new InputError('not JSON, base64 of JSON, a form body or gzip', { field: 'body' });
+    }
+    text = Buffer.from(text, 'base64').toString('utf8').trim();
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new InputError(`invalid JSON: ${(e as Error).message}`, { field: 'body' });
+  }
+}

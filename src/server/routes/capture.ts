@@ -1,0 +1,86 @@
+/**
+ * The capture API, compatible with the PostHog SDKs: `POST /e/`, `/i/v0/e/`, `/capture/`,
+ * `/batch/`, `/track/` (with or without the trailing slash). Decoding: capture/payload.ts. The
+ * events go through the events importer (validation, dedupe on uuid, identity, groups), one
+ * request at a time, and the answer is 200 only after the import committed. `/flags/` and
+ * `/decide/` answer "no flags" in the shape both SDKs accept.
+ */
+import { randomUUID } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { importEvents } from '../../ingest/posthog/import-events.js';
+import type { ImportReport } from '../../ingest/report.js';
+import type { ServerDeps } from '../app.js';
+import { sameSecret } from '../auth.js';
+import { decodeCapture, type CapturedEvent } from '../capture/payload.js';
+
+export const CAPTURE_PATHS = ['/e', '/i/v0/e', '/capture', '/batch', '/track'] as const;
+const FLAG_PATHS = ['/flags', '/decide'] as const;
+
+/** PostHog's own capture limit is 20 MB per request. */
+const MAX_BODY_BYTES = 20 * 1024 * 1024;
+
+export const NO_FLAGS = {
+  featureFlags: {},
+  featureFlagPayloads: {},
+  errorsWhileComputingFlags: false,
+  flags: {},
+} as const;
+
+export function captureRoutes(d: ServerDeps): Hono {
+  const app = new Hono();
+  const limit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => c.json({ error: `the body is larger than ${MAX_BODY_BYTES} bytes` }, 413),
+  });
+  for (const path of CAPTURE_PATHS) {
+    for (const p of [path, path + '/']) app.post(p, limit, (c) => capture(c, d));
+  }
+  for (const path of FLAG_PATHS) {
+    for (const p of [path, path + '/']) app.on(['GET', 'POST'], p, (c) => c.json(NO_FLAGS));
+  }
+  return app;
+}
+
+async function capture(c: Context, d: ServerDeps): Promise<Response> {
+  const payload = decodeCapture({
+    body: new Uint8Array(await c.req.arrayBuffer()),
+    contentType: c.req.header('content-type'),
+    query: c.req.query(),
+    now: d.now(),
+  });
+  if (payload.tokens.length === 0) {
+    return c.json({ error: 'no api_key or token: send the project key' }, 401);
+  }
+  if (!payload.tokens.every((t) => sameSecret(t, d.projectKey))) {
+    return c.json({ error: 'wrong api_key/token for this project' }, 401);
+  }
+  if (payload.events.length === 0) return c.json({ status: 1 });
+  const report = await d.writes.run(() => storeEvents(d, payload.events, `capture:${c.req.path}`));
+  if (report.rejected.length > 0) {
+    const rejected = report.rejected.map((r) => ({ index: r.line - 1, field: r.field, reason: r.reason }));
+    const first = rejected[0]!;
+    return c.json(
+      {
+        error: `batch[${first.index}]${first.field ? `, field '${first.field}'` : ''}: ${first.reason} (${rejected.length} of ${report.records} events rejected; the others were stored)`,
+        rejected,
+      },
+      400,
+    );
+  }
+  return c.json({ status: 1 });
+}
+
+/** Stages the batch as JSON Lines and imports it: the importer is the one door events come in by. */
+async function storeEvents(d: ServerDeps, events: CapturedEvent[], source: string): Promise<ImportReport> {
+  const file = join(d.spoolDir, `capture-${randomUUID()}.jsonl`);
+  await writeFile(file, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  try {
+    return await importEvents(d.engine, file, { source, rejectsDir: d.rejectsDir });
+  } finally {
+    await rm(file, { force: true });
+  }
+}
