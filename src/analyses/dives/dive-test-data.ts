@@ -44,14 +44,5 @@ export async function insertOrganizations(
     FROM (SELECT unnest(${orgs.map((o) => o.key)}) AS k, unnest(${orgs.map((o) => JSON.stringify(o.properties))}) AS p)`);
 }
 
-/** mulberry32: a seeded uniform [0, 1) stream, so "random" test data is the same on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform [0, 1) stream (the stats library's PRNG), so "random" test data is the same on every run. */
+export { prng as seeded } from '../stats/random.js';

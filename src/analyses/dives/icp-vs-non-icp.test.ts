@@ -3,13 +3,8 @@ import { configSchema } from '../../config/schema.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
 import { sql } from '../../store/sql.js';
 import type { DuckDbEngine } from '../../store/duckdb/engine.js';
-import {
-  freshEngine,
-  insertDiveEvents,
-  insertOrganizations,
-  seeded,
-  type DiveEvent,
-} from './dive-test-data.js';
+import { prng } from '../stats/random.js';
+import { freshEngine, insertDiveEvents, insertOrganizations, type DiveEvent } from './dive-test-data.js';
 import { icpVsNonIcp, type IcpFeature } from './icp-vs-non-icp.js';
 import type { DeepDiveContext } from './types.js';
 
@@ -184,7 +179,7 @@ describe('icp-vs-non-icp: a planted difference', () => {
 describe('icp-vs-non-icp: random noise survives no correction', () => {
   let e: DuckDbEngine;
   beforeAll(async () => {
-    const rand = seeded(20240501);
+    const rand = prng(20240501);
     const list = orgs(40);
     const events: DiveEvent[] = [];
     for (const o of list) {

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
 import type { DuckDbEngine } from '../../store/duckdb/engine.js';
-import { freshEngine, insertDiveEvents, seeded, type DiveEvent } from './dive-test-data.js';
+import { prng } from '../stats/random.js';
+import { freshEngine, insertDiveEvents, type DiveEvent } from './dive-test-data.js';
 import { leadingIndicators, type LeadingIndicator } from './leading-indicators.js';
 import type { DeepDiveContext } from './types.js';
 
@@ -39,20 +40,26 @@ function user(
 /** Someone active since the data began: marks the data start, never in the cohort. */
 const OLD_USER: DiveEvent = { event: 'page viewed', person: 'old', at: '2024-01-01T00:00:00.000Z' };
 
+/**
+ * 100 inviters: 3 invites on days 1–3, 80 retained; 200 others: 0, 1 or 2 invites in the first
+ * week (j % 3), half of them one more on day 10, 40 retained (j % 5 = 0).
+ */
+function plantedInvites(): DiveEvent[] {
+  const events: DiveEvent[] = [OLD_USER];
+  for (let i = 0; i < 100; i++) events.push(...user(`inv${i}`, i, [1, 2, 3], i < 80, i % 4));
+  for (let j = 0; j < 200; j++) {
+    const days = [1, 2].slice(0, j % 3);
+    if (j % 2 === 0) days.push(10);
+    events.push(...user(`oth${j}`, j + 7, days, j % 5 === 0, j % 4));
+  }
+  return events;
+}
+
 describe('leading-indicators: a planted rule', () => {
   let e: DuckDbEngine;
   beforeAll(async () => {
-    const events: DiveEvent[] = [OLD_USER];
-    // 100 inviters: 3 invites on days 1–3; 80 retained
-    for (let i = 0; i < 100; i++) events.push(...user(`inv${i}`, i, [1, 2, 3], i < 80, i % 4));
-    // 200 others: 0, 1 or 2 invites in the first week (j % 3), half of them one more on day 10; 40 retained (j % 5 = 0)
-    for (let j = 0; j < 200; j++) {
-      const days = [1, 2].slice(0, j % 3);
-      if (j % 2 === 0) days.push(10);
-      events.push(...user(`oth${j}`, j + 7, days, j % 5 === 0, j % 4));
-    }
     e = await freshEngine();
-    await insertDiveEvents(e, events);
+    await insertDiveEvents(e, plantedInvites());
   });
   afterAll(() => e.close());
 
@@ -114,13 +121,7 @@ describe('leading-indicators: a planted rule', () => {
 
 describe('leading-indicators: organizations', () => {
   it('finds the same rule for one-person organizations, counted once per organization', async () => {
-    const events: DiveEvent[] = [OLD_USER];
-    for (let i = 0; i < 100; i++) events.push(...user(`inv${i}`, i, [1, 2, 3], i < 80, i % 4));
-    for (let j = 0; j < 200; j++) {
-      const days = [1, 2].slice(0, j % 3);
-      if (j % 2 === 0) days.push(10);
-      events.push(...user(`oth${j}`, j + 7, days, j % 5 === 0, j % 4));
-    }
+    const events = plantedInvites();
     const e = await freshEngine();
     // each person in an organization of their own: the organization cohort mirrors the users'
     await insertDiveEvents(
@@ -148,7 +149,7 @@ describe('leading-indicators: organizations', () => {
 
 describe('leading-indicators: negative controls', () => {
   it('random behaviour unrelated to retention: no rule survives Benjamini–Hochberg', async () => {
-    const rand = seeded(7);
+    const rand = prng(7);
     const events: DiveEvent[] = [OLD_USER];
     for (let i = 0; i < 300; i++) {
       const first = Date.UTC(2024, 1, 1, 10) + (i % 89) * DAY;
