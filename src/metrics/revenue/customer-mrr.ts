@@ -279,14 +279,15 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
     UNION ALL
     ${sqlCsvCoverage(d)}`;
   const scoped = sql`SELECT * FROM (${coverage}) c WHERE ${sqlProductFilter(product, raw('c.product'))}`;
-  // Currencies of every non-zero billing amount (cheap: no joins), each needing a rate.
+  const gridStart = d.sqlTimestamp(sql`${monthStart(start).toISOString()}`);
+  // Currencies of every non-zero billing amount that can reach the grid (cheap: no joins), each
+  // needing a rate.
   const fx = await fxTable(
     scope,
-    sql`SELECT upper(currency) AS currency, amount AS rate FROM billing_invoice_lines
+    sql`SELECT upper(currency) AS currency, amount AS rate FROM billing_invoice_lines WHERE period_end >= ${gridStart}
       UNION ALL SELECT upper(currency), unit_amount FROM billing_subscription_states
       UNION ALL SELECT upper(currency), amount FROM billing_subscription_rows`,
   );
-  const gridStart = d.sqlTimestamp(sql`${monthStart(start).toISOString()}`);
   // How many grid month-ends are at or before `ts`: plain comparisons, no calendar functions
   // (timestamptz calendar arithmetic is slow on millions of rows).
   const monthEndsUpTo = (ts: Sql): Sql =>
