@@ -133,7 +133,8 @@ describe('top-customers: planted health', () => {
       detail: 'a subscription is set to cancel at the end of 2024-06',
     });
     expect(dive.summary).toBe(
-      'Of the top 4 customers by MRR (100% of MRR): 1 happy, 0 neutral, 1 at-risk, 2 unhappy. ' +
+      // 2400.00 of 11400.00 (the unlinked customer's 9000.00 included) = 21%
+      'Of the top 4 customers by MRR (21% of MRR): 1 happy, 0 neutral, 1 at-risk, 2 unhappy. ' +
         'Needs attention: Acme (unhappy), Gamma (at-risk), Delta (unhappy).',
     );
     expect(dive.findings).toHaveLength(3);

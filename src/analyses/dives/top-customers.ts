@@ -379,7 +379,8 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     };
   });
 
-  const totalMrr = [...mrrBy.values()].reduce((s, m) => s + (m.get(month) ?? 0), 0);
+  // All month-end MRR, unlinked customers included: the top customers' share of the business.
+  const totalMrr = timeline.filter((r) => r.month === month).reduce((s, r) => s + r.mrr, 0);
   const topMrr = customers.reduce((s, c) => s + c.mrr, 0);
   const worried = customers.filter((c) => c.health === 'unhappy' || c.health === 'at-risk');
   const findings: Finding[] = worried.map((c) => {
