@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
-import { raw } from '../../store/sql.js';
+import { configSchema } from '../../config/schema.js';
+import { sqlCustomerOrganizations } from '../../metrics/revenue/customer-mrr.js';
+import { raw, sql } from '../../store/sql.js';
 import { currentLine, invoice, price, ts, writeJsonl } from '../../metrics/revenue/stripe-fixtures.js';
 import { importStripe, importStripeFile } from './import.js';
 
@@ -61,6 +63,14 @@ describe('importStripe on real Stripe objects', () => {
     const customers = await e.query(raw(`SELECT id, metadata FROM billing_customers ORDER BY id`));
     expect(customers.length).toBe(2);
     for (const c of customers) expect(c.metadata).toBe('{}');
+    // Empty metadata and no organization group with their email domain: they stay unlinked.
+    const orgs = await e.query(
+      sql`SELECT customer_id, organization FROM (${sqlCustomerOrganizations(e.dialect, configSchema.parse({}))}) o ORDER BY customer_id`,
+    );
+    expect(orgs).toEqual([
+      { customer_id: 'cus_4QWKsZuuTHcs7X', organization: null },
+      { customer_id: 'cus_6lsBvm5rJ0zyHc', organization: null },
+    ]);
     await e.close();
   });
 
