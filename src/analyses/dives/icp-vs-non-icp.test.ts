@@ -196,6 +196,11 @@ describe('icp-vs-non-icp: random noise survives no correction', () => {
 
   it('tests every event and finds none significant after Benjamini–Hochberg', async () => {
     const dive = await icpVsNonIcp.run(ctx(e));
+    // no billing imported: revenue is not compared rather than compared as all zeros
+    expect(dive.data.revenuePerOrganization).toMatchObject({
+      reason: 'no billing data linked to organizations',
+      qValue: null,
+    });
     expect(dive.data.eventsTested).toBe(31); // 30 features + login
     expect((dive.data.features as IcpFeature[]).filter((f) => f.significant)).toEqual([]);
     expect(dive.findings.filter((f) => f.title.includes('feature_'))).toEqual([]);

@@ -432,7 +432,8 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     `Fisher's exact test when an expected count is below 5 else the two-proportion z-test, Benjamini–Hochberg across events; ` +
     `significant (q < ${SIGNIFICANCE}) differences ranked by size. Also retention (proportions test), events per active user and ` +
     `month-end MRR per organization (Mann–Whitney U), NPS of the last ${NPS_MONTHS} months (z-test on the difference), ` +
-    `Benjamini–Hochberg across these four. Needs ${MIN_ORGANIZATIONS_PER_GROUP} active organizations per group.`;
+    `Benjamini–Hochberg across these four. Needs ${MIN_ORGANIZATIONS_PER_GROUP} active organizations per group. ` +
+    `Caveat: an organization with more people is likelier to have someone do any event, so broad events can differ by size alone.`;
   if (!hasIcpRule(rule)) {
     return notEnough(`Not enough data: no ICP rule is configured; ${ICP_RULE_HOWTO}.`, method, {
       rule: null,
@@ -474,13 +475,21 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
       icpOrgs.map(intensity),
       nonIcpOrgs.map(intensity),
     ),
-    distributionComparison(
-      'revenuePerOrganization',
-      'MRR per organization',
-      `month-end MRR in ${ctx.config.reporting.currency}, 0 when not paying`,
-      icpOrgs.map(mrrOf),
-      nonIcpOrgs.map(mrrOf),
-    ),
+    mrr.size === 0
+      ? {
+          name: 'revenuePerOrganization',
+          title: 'MRR per organization: no billing data',
+          detail: `No revenue is linked to organizations for ${ctx.product.name} in ${ctx.month}.`,
+          pValue: null,
+          evidence: { test: 'mann-whitney-u', reason: 'no billing data linked to organizations' },
+        }
+      : distributionComparison(
+          'revenuePerOrganization',
+          'MRR per organization',
+          `month-end MRR in ${ctx.config.reporting.currency}, 0 when not paying`,
+          icpOrgs.map(mrrOf),
+          nonIcpOrgs.map(mrrOf),
+        ),
     npsComparison(await npsByGroup(ctx)),
   ];
   const q = benjaminiHochberg(comparisons.map((c) => c.pValue));
