@@ -204,7 +204,8 @@ function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql {
     )} END`;
   return sql`
     WITH firsts AS (
-      SELECT CASE WHEN grouping(e.person_id) = 0 THEN 'users' ELSE 'organizations' END AS kind,
+      -- person_id is never null in events, so it is null only in the organization grouping set
+      SELECT CASE WHEN e.person_id IS NULL THEN 'organizations' ELSE 'users' END AS kind,
         coalesce(e.person_id, e.organization) AS subject, min(e.timestamp) AS f
       FROM events e WHERE ${act}
       GROUP BY GROUPING SETS ((e.person_id), (e.organization))
