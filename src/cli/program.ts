@@ -6,6 +6,7 @@ import { registerImportEvents } from './import-events.js';
 import { registerImportFeedback } from './import-feedback.js';
 import { registerDemo } from './demo.js';
 import { registerInit } from './init.js';
+import { registerServe } from './serve.js';
 import { registerImportStripe } from './import-stripe.js';
 import { registerImportSubscriptions } from './import-subscriptions.js';
 import { registerMetrics } from './metrics.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerInit(program);
+  registerServe(program);
   registerImportStripe(program);
   registerImportSubscriptions(program);
   registerMetrics(program);

@@ -1,0 +1,68 @@
+import { dirname, join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Command } from 'commander';
+import { InputError } from '../errors.js';
+import { createApp } from '../server/app.js';
+import { resolveServerKeys } from '../server/keys.js';
+import { openEngine } from '../store/registry.js';
+import { commandConfig, globalOptions } from './context.js';
+
+/**
+ * `sextant serve [--host 127.0.0.1] [--port 8010]` (SPEC §2, §7): the capture API, the Stripe
+ * webhook, the JSON API and the web UI on one port (src/server/app.ts; docs/http.md). Prints the
+ * URL, the project key and the admin token; closes the store on SIGINT/SIGTERM.
+ */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('web UI, JSON API, PostHog-compatible capture API and Stripe webhook on one port')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'port (0: any free one)', '8010')
+    .action(async (o: { host: string; port: string }, cmd: Command) => {
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new InputError(`'${o.port}' is not a port (0–65535)`, { field: '--port' });
+      }
+      const g = globalOptions(cmd);
+      const config = commandConfig(cmd);
+      const keys = resolveServerKeys(config, g.db);
+      const engine = await openEngine(g.db);
+      const local = !/^[a-z]+:\/\//.test(g.db);
+      const app = createApp({
+        engine,
+        config,
+        projectKey: keys.projectKey,
+        adminToken: keys.adminToken,
+        stripeWebhookSecret: keys.stripeWebhookSecret,
+        rejectsDir: join(local ? dirname(g.db) : '.sextant', 'rejects'),
+      });
+      await new Promise<void>((resolve, reject) => {
+        const server = serve({ fetch: app.fetch, hostname: o.host, port }, (info: AddressInfo) => {
+          const host = info.address.includes(':') ? `[${info.address}]` : info.address;
+          const url = `http://${host}:${info.port}`;
+          const out = process.stdout;
+          out.write(`sextant serve: listening on ${url}\n`);
+          out.write(`  web UI:      ${url}/?token=${keys.adminToken}\n`);
+          out.write(`  admin token: ${keys.adminToken}  (Authorization: Bearer …)\n`);
+          out.write(`  project key: ${keys.projectKey}  (PostHog SDKs: api key, host ${url})\n`);
+          out.write(
+            `  Stripe webhook: ${url}/webhooks/stripe${keys.stripeWebhookSecret ? '' : ' (no signing secret configured: answers 503)'}\n`,
+          );
+          if (keys.generated.length)
+            out.write(`  generated ${keys.generated.join(' and ')}, kept in ${keys.file}\n`);
+        });
+        server.once('error', (e: Error) => {
+          engine.close().then(() => reject(e), reject);
+        });
+        const stop = (signal: string): void => {
+          process.stderr.write(`sextant serve: ${signal}, closing\n`);
+          server.close(() => {
+            engine.close().then(resolve, reject);
+          });
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+    });
+}
