@@ -492,8 +492,8 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     `Retained = active in the last ${OUTCOME_LENGTH_DAYS} days of each outcome window (${li.outcomeDays.join(', ')} days), after the ` +
     `longest behaviour window. Rules "did X ≥ k times in the first d days" for k = 1..${li.maxThreshold}, d in ${li.windowDays.join(', ')}; ` +
     `scored by the phi coefficient (Matthews correlation) with precision, recall and lift; p-value by Fisher's exact test or the ` +
-    `two-proportion z-test, Benjamini–Hochberg across all rules, q < ${SIGNIFICANCE}. Support ≥ 25 users (10 organizations) or 2% ` +
-    `on each side of the rule. Events done by ≥ ${RESTATES_ACTIVITY_SHARE * 100}% of retained subjects restate activity and are ` +
+    `two-proportion z-test, Benjamini–Hochberg across all rules, q < ${SIGNIFICANCE}. Support: at least 25 users (10 organizations) and ` +
+    `2% of the cohort on each side of the rule. Events done by ≥ ${RESTATES_ACTIVITY_SHARE * 100}% of retained subjects restate activity and are ` +
     `excluded; the best rule per event is kept, its nested variants removed.`;
 
   const startRows = await ctx.engine.query<{ start: string | null }>(
