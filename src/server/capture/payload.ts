@@ -107,7 +107,7 @@ function sendTime(sentAt: unknown, req: CaptureRequest): Date {
   return req.now;
 }
 
-/** gzip (by magic bytes) → form `data=` → JSON or base64 of JSON. */
+/** gzip (by magic bytes) → form `data=` (unless it is already JSON) → JSON or base64 of JSON. */
 export function decodeBody(body: Uint8Array, contentType: string | undefined): unknown {
   let bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
@@ -118,8 +118,9 @@ export function decodeBody(body: Uint8Array, contentType: string | undefined): u
     }
   }
   let text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  // The content type is a hint only: JSON (e.g. gzip-decoded) is JSON whatever the label says.
   const form = (contentType ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
-  if (form || /^data=/.test(text)) {
+  if (!/^\s*[[{]/.test(text) && (form || /^data=/.test(text))) {
     const params = new URLSearchParams(text);
     const compression = params.get('compression');
     if (compression && compression !== 'base64') {

@@ -1,0 +1,101 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../errors.js';
+import { decodeBody, decodeCapture } from './payload.js';
+
+const now = new Date('2024-05-01T00:00:00.000Z');
+const req = (body: string | Uint8Array, query: Record<string, string> = {}, contentType?: string) => ({
+  body: typeof body === 'string' ? new TextEncoder().encode(body) : body,
+  contentType,
+  query,
+  now,
+});
+
+describe('decodeBody', () => {
+  const value = { event: 'x', properties: { note: 'a+b/c?' } };
+  const json = JSON.stringify(value);
+
+  it('reads gzip by its magic bytes whatever the content type says', () => {
+    expect(decodeBody(gzipSync(json), 'application/x-www-form-urlencoded')).toEqual(value);
+  });
+
+  it('reads a form data= field holding base64, including an unescaped + read as a space', () => {
+    const b64 = Buffer.from('{"a":"~~~>>>"}').toString('base64'); // 'eyJhIjoifn5+Pj4+In0=' has a '+'
+    expect(b64).toContain('+');
+    expect(decodeBody(new TextEncoder().encode('data=' + b64), 'application/x-www-form-urlencoded')).toEqual({
+      a: '~~~>>>',
+    });
+    expect(decodeBody(new TextEncoder().encode('data=' + encodeURIComponent(json)), undefined)).toEqual(
+      value,
+    );
+  });
+
+  it('reads a bare base64 body and plain JSON', () => {
+    expect(decodeBody(new TextEncoder().encode(Buffer.from(json).toString('base64')), 'text/plain')).toEqual(
+      value,
+    );
+    expect(decodeBody(new TextEncoder().encode(json), 'application/json')).toEqual(value);
+  });
+
+  it('rejects what is none of them, naming the field', () => {
+    expect(() => decodeBody(new TextEncoder().encode('hello world!'), undefined)).toThrow(InputError);
+    expect(() => decodeBody(new Uint8Array([0x1f, 0x8b, 1, 2]), undefined)).toThrow(/gzip/);
+    expect(() => decodeBody(new TextEncoder().encode('data=abc&compression=lz64'), undefined)).toThrow(
+      /lz64/,
+    );
+    expect(() => decodeBody(new Uint8Array(), undefined)).toThrow(/empty/);
+  });
+});
+
+describe('decodeCapture', () => {
+  it('unwraps a batch envelope, takes distinct_id from properties and times offsets from sent_at', () => {
+    const body = JSON.stringify({
+      api_key: 'k1',
+      sent_at: '2024-04-30T12:00:00.000Z',
+      batch: [
+        { event: 'a', properties: { distinct_id: 'p1' }, offset: 1500, uuid: 'u1' },
+        { event: 'b', distinct_id: 'p2', timestamp: '2024-04-01T00:00:00Z', $set: { plan: 'pro' } },
+        { event: 'c', distinct_id: 'p3' },
+      ],
+    });
+    const p = decodeCapture(req(body));
+    expect(p.tokens).toEqual(['k1']);
+    expect(p.events).toEqual([
+      // 12:00:00.000 − 1.5 s
+      {
+        event: 'a',
+        distinct_id: 'p1',
+        timestamp: '2024-04-30T11:59:58.500Z',
+        properties: { distinct_id: 'p1' },
+        uuid: 'u1',
+      },
+      {
+        event: 'b',
+        distinct_id: 'p2',
+        timestamp: '2024-04-01T00:00:00Z',
+        properties: {},
+        $set: { plan: 'pro' },
+      },
+      // neither timestamp nor offset: the send time
+      { event: 'c', distinct_id: 'p3', timestamp: '2024-04-30T12:00:00.000Z', properties: {} },
+    ]);
+  });
+
+  it("without sent_at, offsets count back from posthog-js's `_` query (ms), else from now", () => {
+    const one = JSON.stringify({ event: 'a', distinct_id: 'p', offset: 250 });
+    expect(
+      decodeCapture(req(one, { _: String(Date.parse('2024-04-30T00:00:01.000Z')) })).events[0]!.timestamp,
+    ).toBe('2024-04-30T00:00:00.750Z');
+    expect(decodeCapture(req(one)).events[0]!.timestamp).toBe('2024-04-30T23:59:59.750Z');
+  });
+
+  it('collects every token: body, events, query; and rejects a non-object event', () => {
+    const body = JSON.stringify([
+      { event: 'a', distinct_id: 'p', properties: { token: 't1' } },
+      { event: 'b', distinct_id: 'p', properties: { token: 't2' } },
+    ]);
+    expect(decodeCapture(req(body, { api_key: 't3' })).tokens.sort()).toEqual(['t1', 't2', 't3']);
+    expect(() => decodeCapture(req('[1]'))).toThrow(/batch\[0\]/);
+    expect(() => decodeCapture(req('{"event":"a","offset":"soon"}'))).toThrow(/offset/);
+  });
+});
