@@ -129,6 +129,30 @@ describe('capture API', () => {
     }
   });
 
+  it('serializes concurrent requests: twenty batches at once all stored, none twice', async () => {
+    server = await startTestServer();
+    const s = server;
+    const batches = Array.from({ length: 20 }, (_, b) =>
+      Array.from({ length: 5 }, (_, i) => ({
+        uuid: `b${b}-e${i}`,
+        event: 'clicked',
+        distinct_id: `user-${i}`,
+        timestamp: '2024-02-01T00:00:00Z',
+      })),
+    );
+    const sent = await Promise.all(
+      batches.map((batch) =>
+        s.app.request('/batch/', { method: 'POST', body: JSON.stringify({ api_key: PROJECT_KEY, batch }) }),
+      ),
+    );
+    expect(sent.map((r) => r.status)).toEqual(Array(20).fill(200));
+    // 20 batches × 5 events, distinct uuids: 100 stored; 5 users → 5 persons.
+    const [n] = await s.engine.query<{ events: number; persons: number }>(
+      sql`SELECT count(*)::INT AS events, count(DISTINCT person_id)::INT AS persons FROM events`,
+    );
+    expect(n).toEqual({ events: 100, persons: 5 });
+  });
+
   it('answers 401 to a wrong or missing api key and stores nothing', async () => {
     server = await startTestServer();
     const event = { event: 'x', distinct_id: 'd', timestamp: '2024-01-01T00:00:00Z' };
