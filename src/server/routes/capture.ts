@@ -2,7 +2,8 @@
  * The capture API, compatible with the PostHog SDKs: `POST /e/`, `/i/v0/e/`, `/capture/`,
  * `/batch/`, `/track/` (with or without the trailing slash). Decoding: capture/payload.ts. The
  * events go through the events importer (validation, dedupe on uuid, identity, groups), one
- * request at a time, and the answer is 200 only after the import committed. `/flags/` and
+ * write at a time, concurrent requests grouped into one import (capture/batcher.ts), and the
+ * answer is 200 only after the import committed. `/flags/` and
  * `/decide/` answer "no flags" in the shape both SDKs accept.
  */
 import { randomUUID } from 'node:crypto';
@@ -15,6 +16,7 @@ import { importEvents } from '../../ingest/posthog/import-events.js';
 import type { ImportReport } from '../../ingest/report.js';
 import type { ServerDeps } from '../app.js';
 import { sameSecret } from '../auth.js';
+import { CaptureBatcher } from '../capture/batcher.js';
 import { decodeCapture, type CapturedEvent } from '../capture/payload.js';
 
 export const CAPTURE_PATHS = ['/e', '/i/v0/e', '/capture', '/batch', '/track'] as const;
@@ -32,12 +34,13 @@ export const NO_FLAGS = {
 
 export function captureRoutes(d: ServerDeps): Hono {
   const app = new Hono();
+  const batcher = new CaptureBatcher((events, source) => storeEvents(d, events, source), d.writes);
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: (c) => c.json({ error: `the body is larger than ${MAX_BODY_BYTES} bytes` }, 413),
   });
   for (const path of CAPTURE_PATHS) {
-    for (const p of [path, path + '/']) app.post(p, limit, (c) => capture(c, d));
+    for (const p of [path, path + '/']) app.post(p, limit, (c) => capture(c, d, batcher));
   }
   for (const path of FLAG_PATHS) {
     for (const p of [path, path + '/']) app.on(['GET', 'POST'], p, (c) => c.json(NO_FLAGS));
@@ -45,7 +48,7 @@ export function captureRoutes(d: ServerDeps): Hono {
   return app;
 }
 
-async function capture(c: Context, d: ServerDeps): Promise<Response> {
+async function capture(c: Context, d: ServerDeps, batcher: CaptureBatcher): Promise<Response> {
   const payload = decodeCapture({
     body: new Uint8Array(await c.req.arrayBuffer()),
     contentType: c.req.header('content-type'),
@@ -59,14 +62,14 @@ async function capture(c: Context, d: ServerDeps): Promise<Response> {
     return c.json({ error: 'wrong api_key/token for this project' }, 401);
   }
   if (payload.events.length === 0) return c.json({ status: 1 });
-  const report = await d.writes.run(() => storeEvents(d, payload.events, `capture:${c.req.path}`));
-  if (report.rejected.length > 0) {
-    const rejected = report.rejected.map((r) => ({ index: r.line - 1, field: r.field, reason: r.reason }));
-    const first = rejected[0]!;
+  const rejected = await batcher.submit(payload.events, `capture:${c.req.path}`);
+  if (rejected.length > 0) {
+    const list = rejected.map((r) => ({ index: r.line - 1, field: r.field, reason: r.reason }));
+    const first = list[0]!;
     return c.json(
       {
-        error: `batch[${first.index}]${first.field ? `, field '${first.field}'` : ''}: ${first.reason} (${rejected.length} of ${report.records} events rejected; the others were stored)`,
-        rejected,
+        error: `batch[${first.index}]${first.field ? `, field '${first.field}'` : ''}: ${first.reason} (${list.length} of ${payload.events.length} events rejected; the others were stored)`,
+        rejected: list,
       },
       400,
     );
