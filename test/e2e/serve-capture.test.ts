@@ -142,7 +142,7 @@ describe('capture API', () => {
     );
     delete batches[7]![2]!.event; // one bad event, in the middle of a request in the middle of the rush
     const sent = await Promise.all(
-      batches.map((batch) =>
+      batches.map(async (batch) =>
         s.app.request('/batch/', { method: 'POST', body: JSON.stringify({ api_key: PROJECT_KEY, batch }) }),
       ),
     );
