@@ -24,8 +24,21 @@ async function preparedStore(dir: string, events: number, log: (s: string) => vo
   if (fresh) log(`   generating a ${events.toLocaleString('en-US')}-event demo…`);
   // writeDemoFiles is deterministic; regenerate only when the store is missing.
   const files: DemoFiles = fresh
-    ? await writeDemoFiles({ outDir: dataDir, events, until, orgs: Math.max(DEMO_DEFAULTS.orgs, Math.round(events / 2500)) })
-    : { dir: dataDir, events: '', stripe: '', feedback: [], config: join(dataDir, 'sextant.config.yaml'), truth: '', month: '2026-10' };
+    ? await writeDemoFiles({
+        outDir: dataDir,
+        events,
+        until,
+        orgs: Math.max(DEMO_DEFAULTS.orgs, Math.round(events / 2500)),
+      })
+    : {
+        dir: dataDir,
+        events: '',
+        stripe: '',
+        feedback: [],
+        config: join(dataDir, 'sextant.config.yaml'),
+        truth: '',
+        month: '2026-10',
+      };
   const engine = await DuckDbEngine.open(dbFile);
   await engine.migrate();
   if (fresh) {
@@ -44,7 +57,9 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   for (const [events, targetSeconds, runs] of sizes) {
     const { engine, config, month } = await preparedStore(opts.dir, events, opts.log);
     try {
-      const { median, samples } = await medianSeconds(runs, () => buildReview({ engine, config, product: 'all', month }));
+      const { median, samples } = await medianSeconds(runs, () =>
+        buildReview({ engine, config, product: 'all', month }),
+      );
       out.push({
         name: `whole review (all), ${events.toLocaleString('en-US')} demo events`,
         medianSeconds: median,

@@ -1,5 +1,8 @@
 /** Runs `fn` `runs` times and returns the median wall-clock seconds (and every sample). */
-export async function medianSeconds(runs: number, fn: () => Promise<unknown>): Promise<{ median: number; samples: number[] }> {
+export async function medianSeconds(
+  runs: number,
+  fn: () => Promise<unknown>,
+): Promise<{ median: number; samples: number[] }> {
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
