@@ -16,7 +16,7 @@ import { apiRoutes } from './routes/api.js';
 import { captureRoutes } from './routes/capture.js';
 import { uiRoutes } from './routes/ui.js';
 import { webhookRoutes } from './routes/webhooks.js';
-import { WriteQueue } from './write-queue.js';
+import { StoreQueue } from './store-queue.js';
 
 export interface AppDeps {
   engine: Engine;
@@ -27,8 +27,8 @@ export interface AppDeps {
   adminToken: string;
   /** The Stripe webhook signing secret; without it the webhook answers 503. */
   stripeWebhookSecret?: string;
-  /** Serializes writes; pass one queue to every app on the same store. */
-  writes?: WriteQueue;
+  /** Runs store operations one at a time; pass one queue to every app on the same store. */
+  queue?: StoreQueue;
   /** Where capture batches are staged for the importer (default: a new temp folder). */
   spoolDir?: string;
   /** Where rejected captured events are written (none when absent). */
@@ -45,7 +45,7 @@ export type ServerDeps = Required<Omit<AppDeps, 'stripeWebhookSecret' | 'rejects
 export function createApp(deps: AppDeps): Hono {
   const d: ServerDeps = {
     ...deps,
-    writes: deps.writes ?? new WriteQueue(),
+    queue: deps.queue ?? new StoreQueue(),
     spoolDir: deps.spoolDir ?? mkdtempSync(join(tmpdir(), 'sextant-capture-')),
     now: deps.now ?? (() => new Date()),
     log: deps.log ?? ((line) => process.stderr.write(line + '\n')),

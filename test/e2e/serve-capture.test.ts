@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { PostHog } from 'posthog-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from '../../src/store/sql.js';
-import { WriteQueue } from '../../src/server/write-queue.js';
+import { StoreQueue } from '../../src/server/store-queue.js';
 import { createApp } from '../../src/server/app.js';
 import { PROJECT_KEY, startTestServer, type TestServer } from './serve-harness.js';
 
@@ -84,7 +84,7 @@ describe('capture API', () => {
     const requests = dumpedRequests();
     expect(requests).toHaveLength(16);
     // The dump holds three projects' tokens; one app per token, all on the same store and queue.
-    const writes = new WriteQueue();
+    const queue = new StoreQueue();
     const apps = new Map<string, ReturnType<typeof createApp>>();
     for (const r of requests) {
       const token = r.output[0]!.token;
@@ -97,7 +97,7 @@ describe('capture API', () => {
             projectKey: token,
             adminToken: 'x',
             spoolDir: server.dir,
-            writes,
+            queue,
           }),
         );
       }

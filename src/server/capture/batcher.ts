@@ -1,5 +1,5 @@
 import type { ImportReport, RejectedRecord } from '../../ingest/report.js';
-import type { WriteQueue } from '../write-queue.js';
+import type { StoreQueue } from '../store-queue.js';
 import type { CapturedEvent } from './payload.js';
 
 interface Pending {
@@ -18,13 +18,13 @@ interface Pending {
  */
 export class CaptureBatcher {
   readonly #store: (events: CapturedEvent[], source: string) => Promise<ImportReport>;
-  readonly #writes: WriteQueue;
+  readonly #queue: StoreQueue;
   #pending: Pending[] = [];
   #scheduled = false;
 
-  constructor(store: (events: CapturedEvent[], source: string) => Promise<ImportReport>, writes: WriteQueue) {
+  constructor(store: (events: CapturedEvent[], source: string) => Promise<ImportReport>, queue: StoreQueue) {
     this.#store = store;
-    this.#writes = writes;
+    this.#queue = queue;
   }
 
   submit(events: CapturedEvent[], source: string): Promise<RejectedRecord[]> {
@@ -32,7 +32,7 @@ export class CaptureBatcher {
       this.#pending.push({ events, source, resolve, reject });
       if (this.#scheduled) return;
       this.#scheduled = true;
-      void this.#writes.run(() => this.#flush());
+      void this.#queue.run(() => this.#flush());
     });
   }
 

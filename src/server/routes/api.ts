@@ -1,5 +1,6 @@
 /**
- * The JSON API under `/api/` (behind the admin token, see auth.ts). The same functions as the
+ * The JSON API under `/api/` (behind the admin token, see auth.ts). Every store access runs on
+ * the server's queue (store-queue.ts). The same functions as the
  * CLI: reviews (build.ts, store.ts), metrics (registry.ts + shape.ts), insights (runInsight), the
  * decision loop (decisions.ts). Bodies are validated with zod; a bad field is a 400 naming it.
  */
@@ -50,10 +51,11 @@ const decisionBody = z.strictObject({
 export function apiRoutes(d: ServerDeps): Hono {
   const app = new Hono();
 
-  app.get('/reviews', async (c) => c.json(await listReviews(d.engine)));
+  app.get('/reviews', async (c) => c.json(await d.queue.run(() => listReviews(d.engine))));
 
   app.get('/reviews/:product/:month', async (c) => {
-    const review = await loadReview(d.engine, c.req.param('product'), monthParam(c.req.param('month')));
+    const m = monthParam(c.req.param('month'));
+    const review = await d.queue.run(() => loadReview(d.engine, c.req.param('product'), m));
     if (!review) return c.json({ error: 'no stored review for that product and month' }, 404);
     return c.json(review);
   });
@@ -61,7 +63,7 @@ export function apiRoutes(d: ServerDeps): Hono {
   app.post('/reviews/:product/:month', async (c) => {
     const m = monthParam(c.req.param('month'));
     const product = scope(d, c.req.param('product')).name;
-    const review = await d.writes.run(async () => {
+    const review = await d.queue.run(async () => {
       const r = await buildReview({ engine: d.engine, config: d.config, product, month: m, now: d.now() });
       await storeReview(d.engine, r);
       return r;
@@ -77,20 +79,26 @@ export function apiRoutes(d: ServerDeps): Hono {
       throw new InputError('must be a whole number from 1 to 120', { field: 'months' });
     }
     const months = monthsEndingAt(m, n);
-    const metrics: Metric[] = [];
-    for (const family of METRIC_FAMILIES) {
-      const values = await family.compute({ engine: d.engine, config: d.config, product, months });
-      metrics.push(...values.map((v) => toMetric(v, months)));
-    }
+    const metrics = await d.queue.run(async () => {
+      const out: Metric[] = [];
+      for (const family of METRIC_FAMILIES) {
+        const values = await family.compute({ engine: d.engine, config: d.config, product, months });
+        out.push(...values.map((v) => toMetric(v, months)));
+      }
+      return out;
+    });
     return c.json(metrics);
   });
 
-  app.post('/query', async (c) => c.json(await runInsight(d.engine, await jsonBody(c))));
+  app.post('/query', async (c) => {
+    const spec = await jsonBody(c);
+    return c.json(await d.queue.run(() => runInsight(d.engine, spec)));
+  });
 
   app.get('/todos', async (c) => {
     const m = c.req.query('month');
     const filter = { product: c.req.query('product'), month: m === undefined ? undefined : monthParam(m) };
-    return c.json(await listTodos(d.engine, filter));
+    return c.json(await d.queue.run(() => listTodos(d.engine, filter)));
   });
 
   app.post('/todos', async (c) => {
@@ -98,7 +106,7 @@ export function apiRoutes(d: ServerDeps): Hono {
     const metricIds = [
       ...new Set([...(t.metricIds ?? []), ...metricIdsIn(t.title, METRIC_IDS_KNOWN)]),
     ].sort();
-    const id = await d.writes.run(() =>
+    const id = await d.queue.run(() =>
       addTodo(d.engine, { ...t, owner: t.owner ?? null, metricIds, now: d.now() }),
     );
     return c.json({ id }, 201);
@@ -107,7 +115,7 @@ export function apiRoutes(d: ServerDeps): Hono {
   app.post('/todos/:id/done', async (c) => {
     const id = Number(c.req.param('id'));
     if (!Number.isSafeInteger(id) || id <= 0) throw new InputError('not a to-do id', { field: 'id' });
-    await d.writes.run(() => markTodoDone(d.engine, id, d.now()));
+    await d.queue.run(() => markTodoDone(d.engine, id, d.now()));
     return c.json({ id, status: 'done' });
   });
 
@@ -117,7 +125,7 @@ export function apiRoutes(d: ServerDeps): Hono {
     const metricIds = [
       ...new Set([...(b.metricIds ?? []), ...metricIdsIn(note ?? '', METRIC_IDS_KNOWN)]),
     ].sort();
-    await d.writes.run(() => recordDecision(d.engine, { ...b, note, metricIds, now: d.now() }));
+    await d.queue.run(() => recordDecision(d.engine, { ...b, note, metricIds, now: d.now() }));
     return c.json({ product: b.product, month: b.month, outcome: b.outcome, note, metricIds }, 201);
   });
 

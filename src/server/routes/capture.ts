@@ -34,7 +34,7 @@ export const NO_FLAGS = {
 
 export function captureRoutes(d: ServerDeps): Hono {
   const app = new Hono();
-  const batcher = new CaptureBatcher((events, source) => storeEvents(d, events, source), d.writes);
+  const batcher = new CaptureBatcher((events, source) => storeEvents(d, events, source), d.queue);
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: (c) => c.json({ error: `the body is larger than ${MAX_BODY_BYTES} bytes` }, 413),

@@ -16,7 +16,7 @@ export function uiRoutes(d: ServerDeps): Hono {
   const app = new Hono();
 
   app.get('/', async (c) => {
-    const reviews = await listReviews(d.engine);
+    const reviews = await d.queue.run(() => listReviews(d.engine));
     const rows = reviews.map(
       (r) =>
         html`<li>
@@ -51,7 +51,9 @@ export function uiRoutes(d: ServerDeps): Hono {
   });
 
   app.get('/reviews/:product/:month', async (c) => {
-    const review = await loadReview(d.engine, c.req.param('product'), c.req.param('month'));
+    const review = await d.queue.run(() =>
+      loadReview(d.engine, c.req.param('product'), c.req.param('month')),
+    );
     if (!review) {
       const page = html`<!doctype html><meta charset="utf-8" /><title>Not found</title>
         <p>

@@ -51,7 +51,7 @@ export function webhookRoutes(d: ServerDeps): Hono {
     const object = event.data.object as { object?: unknown } | null;
     if (object && typeof object.object === 'string' && OBJECTS_STORED.has(object.object))
       records.push(object);
-    const report = await d.writes.run(async () => {
+    const report = await d.queue.run(async () => {
       const file = join(d.spoolDir, `stripe-${event.id.replace(/[^A-Za-z0-9_-]/g, '_')}.jsonl`);
       await writeFile(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
       try {
