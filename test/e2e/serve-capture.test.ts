@@ -220,6 +220,26 @@ describe('capture API', () => {
     ]);
   });
 
+  it('lets posthog-js post from another origin: preflight and readable answers', async () => {
+    server = await startTestServer();
+    const origin = 'https://app.example.test';
+    const pre = await server.app.request('/e/', {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe(origin);
+    const res = await server.app.request('/flags/?v=2', { method: 'POST', headers: { origin }, body: '{}' });
+    expect(res.headers.get('access-control-allow-origin')).toBe(origin);
+    // The admin API is not cross-origin.
+    const api = await server.app.request('/api/reviews', { headers: { origin } });
+    expect(api.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('answers /flags/ and /decide/ with no flags, and 400 naming the field of a bad event', async () => {
     server = await startTestServer();
     for (const p of ['/flags/?v=2', '/decide/', '/flags']) {

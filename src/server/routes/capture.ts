@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { importEvents } from '../../ingest/posthog/import-events.js';
 import type { ImportReport } from '../../ingest/report.js';
 import type { ServerDeps } from '../app.js';
@@ -39,11 +40,25 @@ export function captureRoutes(d: ServerDeps): Hono {
     maxSize: MAX_BODY_BYTES,
     onError: (c) => c.json({ error: `the body is larger than ${MAX_BODY_BYTES} bytes` }, 413),
   });
+  // posthog-js posts from the product's own pages, another origin: answer its preflight and let
+  // it read the answer (the project key is public by design, as in PostHog).
+  const crossOrigin = cors({
+    origin: (origin) => origin || '*',
+    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    allowHeaders: ['Content-Type', 'Content-Encoding'],
+    maxAge: 86400,
+  });
   for (const path of CAPTURE_PATHS) {
-    for (const p of [path, path + '/']) app.post(p, limit, (c) => capture(c, d, batcher));
+    for (const p of [path, path + '/']) {
+      app.use(p, crossOrigin);
+      app.post(p, limit, (c) => capture(c, d, batcher));
+    }
   }
   for (const path of FLAG_PATHS) {
-    for (const p of [path, path + '/']) app.on(['GET', 'POST'], p, (c) => c.json(NO_FLAGS));
+    for (const p of [path, path + '/']) {
+      app.use(p, crossOrigin);
+      app.on(['GET', 'POST'], p, (c) => c.json(NO_FLAGS));
+    }
   }
   return app;
 }

@@ -8,6 +8,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import Stripe from 'stripe';
 import { InputError } from '../../errors.js';
 import { importStripeFile } from '../../ingest/stripe/import.js';
@@ -29,7 +30,12 @@ const OBJECTS_STORED = new Set([
 
 export function webhookRoutes(d: ServerDeps): Hono {
   const app = new Hono();
-  app.post('/webhooks/stripe', async (c) => {
+  // Read before the signature is checked, so bounded: Stripe's events are a few kB to ~100 kB.
+  const limit = bodyLimit({
+    maxSize: 1024 * 1024,
+    onError: (c) => c.json({ error: 'the body is larger than 1 MB' }, 413),
+  });
+  app.post('/webhooks/stripe', limit, async (c) => {
     if (!d.stripeWebhookSecret) {
       return c.json(
         {
