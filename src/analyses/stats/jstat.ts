@@ -31,12 +31,19 @@ export function normalQuantile(p: number): number {
 
 /** Two-sided p-value of a standard normal statistic: P(|Z| ≥ |z|). */
 export function normalTwoSidedP(z: number): number {
-  return Math.min(1, 2 * normalCdf(-Math.abs(z)));
+  // The normal tail underflows to 0 only beyond |z| ≈ 38; no test gives p = 0, so report the bound.
+  return Math.min(1, Math.max(1e-300, 2 * normalCdf(-Math.abs(z))));
 }
+
+/**
+ * The smallest chi-square p-value reported: the tail is computed as 1 − cdf, which loses
+ * everything below double precision and would read 0; a reported 1e-16 reads "p < 1e-16".
+ */
+export const P_FLOOR = 1e-16;
 
 /** Upper tail of the chi-square distribution: P(X ≥ x) with `dof` degrees of freedom. */
 export function chiSquareUpperTail(x: number, dof: number): number {
-  return Math.max(0, Math.min(1, 1 - jStat.chisquare.cdf(x, dof)));
+  return Math.max(P_FLOOR, Math.min(1, 1 - jStat.chisquare.cdf(x, dof)));
 }
 
 /** Two-sided p-value of a Student t statistic with `dof` degrees of freedom: P(|T| ≥ |t|). */
