@@ -5,7 +5,7 @@
  * refuses to touch one holding other data.
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { globalOptions, progress } from '../cli/context.js';
 import { printWritten, reviewProducts, runReviews } from '../cli/review.js';
@@ -62,10 +62,15 @@ export async function runDemoPipeline(files: DemoFiles, cmd: Command): Promise<v
       formats: ['html', 'md', 'json'],
       log: say,
     });
-    for (const w of written) printWritten(w);
+    // Every product's page, then the company's review last: its page and its five-line summary end the run.
+    const company = written.find((w) => w.review.product === 'all');
+    for (const w of written) {
+      if (w !== company) process.stdout.write(`${w.review.product} review: ${join(w.dir, 'index.html')}\n`);
+    }
     process.stdout.write(
-      `\nThe planted effects are listed in ${files.truth}. Explore further with --db ${db} --config ${files.config}.\n`,
+      `The planted effects are listed in ${files.truth}; explore further with --db ${db} --config ${files.config}\n`,
     );
+    if (company) printWritten(company);
   } finally {
     await engine.close();
   }
