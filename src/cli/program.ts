@@ -34,17 +34,17 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerInit(program);
-  registerServe(program);
-  registerImportStripe(program);
-  registerImportSubscriptions(program);
-  registerMetrics(program);
-  registerQuery(program);
   registerDemo(program);
   registerImportEvents(program);
+  registerImportStripe(program);
+  registerImportSubscriptions(program);
   registerImportFeedback(program);
+  registerMetrics(program);
   registerReview(program);
+  registerQuery(program);
   registerDecide(program);
   registerTodo(program);
+  registerServe(program);
   overrideExits(program);
   return program;
 }
