@@ -10,6 +10,9 @@ import { DEMO_DEFAULTS, writeDemoFiles, type DemoFiles } from '../demo/generate.
 import { importFeedback } from '../ingest/feedback/import.js';
 import { importEvents } from '../ingest/posthog/import-events.js';
 import { importStripe } from '../ingest/stripe/import.js';
+import { monthsEndingAt } from '../domain/month.js';
+import { usageFamily } from '../metrics/usage/index.js';
+import { ALL_PRODUCTS } from '../metrics/types.js';
 import { buildReview } from '../review/build.js';
 import { DuckDbEngine } from '../store/duckdb/engine.js';
 import { medianSeconds } from './timing.js';
@@ -67,6 +70,19 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
         figures: { fastestSeconds: Math.min(...samples), slowestSeconds: Math.max(...samples) },
         target: `< ${targetSeconds} s`,
         met: median < targetSeconds,
+      });
+      // Issue 5: every usage metric for 13 months (< 10 s at 10M events).
+      const months = monthsEndingAt(month, 13);
+      const usage = await medianSeconds(runs, () =>
+        usageFamily.compute({ engine, config, product: ALL_PRODUCTS, months }),
+      );
+      out.push({
+        name: `usage metrics, 13 months, ${events.toLocaleString('en-US')} demo events`,
+        medianSeconds: usage.median,
+        runs,
+        figures: { fastestSeconds: Math.min(...usage.samples) },
+        target: '< 10 s',
+        met: usage.median < 10,
       });
     } finally {
       await engine.close();
