@@ -3,21 +3,13 @@
  * every planted anomaly is flagged. Runs the whole review (all metric families, all five deep
  * dives) on a small generated demo through the same importers a user runs.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { writeDemoFiles } from '../../src/demo/generate.js';
 import type { DemoTruth } from '../../src/demo/truth.js';
 import type { DeepDive, Review } from '../../src/domain/review.js';
-import { importFeedback } from '../../src/ingest/feedback/import.js';
-import { importEvents } from '../../src/ingest/posthog/import-events.js';
-import { importStripe } from '../../src/ingest/stripe/import.js';
 import { buildReview } from '../../src/review/build.js';
-import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
+import { demoStore, type DemoStore } from '../helpers/demo-store.js';
 
-let engine: DuckDbEngine;
+let store: DemoStore;
 let review: Review;
 let truth: DemoTruth;
 
@@ -33,31 +25,17 @@ const effect = (id: string) => {
 };
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sextant-truth-'));
-  const files = await writeDemoFiles({
-    outDir: dir,
-    seed: 7,
-    orgs: 250,
-    events: 300_000,
-    until: '2026-11-01',
-  });
-  truth = JSON.parse(readFileSync(files.truth, 'utf8')) as DemoTruth;
-  engine = await DuckDbEngine.open(join(dir, 'store.duckdb'));
-  await engine.migrate();
-  await importEvents(engine, files.events);
-  await importStripe(engine, files.stripe);
-  for (const f of files.feedback) await importFeedback(engine, f);
+  store = await demoStore({ seed: 7, orgs: 250, events: 300_000, until: '2026-11-01' });
+  truth = store.truth;
   review = await buildReview({
-    engine,
-    config: loadConfig(files.config),
+    engine: store.engine,
+    config: store.config,
     product: 'all',
-    month: files.month,
+    month: store.files.month,
   });
 }, 240_000);
 
-afterAll(async () => {
-  await engine?.close();
-});
+afterAll(() => store?.close());
 
 describe('the demo review finds what truth.json planted', () => {
   it('top-customers: the planted customer is at-risk or unhappy', () => {

@@ -3,55 +3,30 @@
  * effect the generator planted and lists in truth.json. 200 organizations is about the smallest
  * company where the planted churn segment is still significant after Benjamini–Hochberg.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../config/load.js';
-import { writeDemoFiles } from '../../demo/generate.js';
 import type { ChurnEffect, DemoTruth, TopCustomersEffect } from '../../demo/truth.js';
-import { importFeedback } from '../../ingest/feedback/import.js';
-import { importEvents } from '../../ingest/posthog/import-events.js';
-import { importStripe } from '../../ingest/stripe/import.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
-import { DuckDbEngine } from '../../store/duckdb/engine.js';
+import { demoStore, type DemoStore } from '../../../test/helpers/demo-store.js';
 import { churnReasons, type ChurnDriver, type ChurnedCustomer } from './churn-reasons.js';
 import { topCustomers, type TopCustomer } from './top-customers.js';
 import type { DeepDiveContext } from './types.js';
 
 describe('top-customers and churn-reasons find the demo company’s planted effects', () => {
-  let dir: string;
-  let e: DuckDbEngine;
+  let store: DemoStore;
   let ctx: DeepDiveContext;
   let truth: DemoTruth;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sextant-customer-dives-'));
-    const files = await writeDemoFiles({
-      outDir: dir,
-      seed: 11,
-      orgs: 200,
-      events: 40_000,
-      until: '2025-06-15',
-    });
-    truth = JSON.parse(readFileSync(files.truth, 'utf8')) as DemoTruth;
-    e = await DuckDbEngine.open(':memory:');
-    await e.migrate();
-    const rejects = join(dir, 'rejects');
-    await importEvents(e, files.events, { rejectsDir: rejects });
-    await importStripe(e, files.stripe, { rejectsDir: rejects });
-    for (const f of files.feedback) await importFeedback(e, f, { rejectsDir: rejects });
+    store = await demoStore({ seed: 11, orgs: 200, events: 40_000, until: '2025-06-15' });
+    truth = store.truth;
     ctx = {
-      engine: e,
-      config: loadConfig(files.config),
+      engine: store.engine,
+      config: store.config,
       product: ALL_PRODUCTS,
-      month: files.month,
+      month: store.files.month,
       metrics: [],
     };
   }, 120_000);
-  afterAll(async () => {
-    await e.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => store.close());
 
   it('flags the planted top customer whose usage collapsed and NPS fell', async () => {
     const planted = truth.effects.find((x): x is TopCustomersEffect => x.deepDive === 'top-customers');

@@ -1,14 +1,7 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configSchema, type Config } from '../../config/schema.js';
+import { demoStore, type DemoStore } from '../../../test/helpers/demo-store.js';
 import type { DemoTruth, IcpEffect, LeadingIndicatorEffect } from '../../demo/truth.js';
-import { writeDemoFiles } from '../../demo/generate.js';
-import { importEvents } from '../../ingest/posthog/import-events.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
-import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { icpVsNonIcp, type IcpFeature } from './icp-vs-non-icp.js';
 import { leadingIndicators, type LeadingIndicator } from './leading-indicators.js';
 import type { DeepDiveContext } from './types.js';
@@ -17,28 +10,30 @@ import type { DeepDiveContext } from './types.js';
 // through the real importer; the dives must find what truth.json says was planted. Generating and
 // importing 100k events takes ~10 s, most of this file's time; DEMO_SEED/ORGS/EVENTS try others
 // (seeds 11 and 12 checked).
-let e: DuckDbEngine;
+let store: DemoStore;
 let truth: DemoTruth;
 let ctx: DeepDiveContext;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sextant-demo-dives-'));
-  const files = await writeDemoFiles({
-    outDir: dir,
-    seed: Number(process.env.DEMO_SEED ?? 11),
-    orgs: Number(process.env.DEMO_ORGS ?? 80),
-    events: Number(process.env.DEMO_EVENTS ?? 100_000),
-    until: '2025-07-15',
-  });
-  truth = JSON.parse(readFileSync(files.truth, 'utf8')) as DemoTruth;
-  const config: Config = configSchema.parse(parse(readFileSync(files.config, 'utf8')));
-  e = await DuckDbEngine.open(':memory:');
-  await e.migrate();
-  const report = await importEvents(e, files.events, { rejectsDir: dir });
-  expect(report.rejected).toEqual([]);
-  ctx = { engine: e, config, product: ALL_PRODUCTS, month: files.month, metrics: [] };
+  store = await demoStore(
+    {
+      seed: Number(process.env.DEMO_SEED ?? 11),
+      orgs: Number(process.env.DEMO_ORGS ?? 80),
+      events: Number(process.env.DEMO_EVENTS ?? 100_000),
+      until: '2025-07-15',
+    },
+    ['events'],
+  );
+  truth = store.truth;
+  ctx = {
+    engine: store.engine,
+    config: store.config,
+    product: ALL_PRODUCTS,
+    month: store.files.month,
+    metrics: [],
+  };
 }, 120_000);
-afterAll(() => e.close());
+afterAll(() => store.close());
 
 describe('deep dives on the demo company', () => {
   it('icp-vs-non-icp finds the planted feature first and claims nothing for the controls', async () => {

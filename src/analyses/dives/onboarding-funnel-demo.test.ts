@@ -1,48 +1,28 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../config/load.js';
-import { writeDemoFiles } from '../../demo/generate.js';
 import type { DemoTruth, OnboardingEffect } from '../../demo/truth.js';
-import { importEvents } from '../../ingest/posthog/import-events.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
-import { DuckDbEngine } from '../../store/duckdb/engine.js';
+import { demoStore, type DemoStore } from '../../../test/helpers/demo-store.js';
 import { onboardingFunnel, type OnboardingStep, type StepComparison } from './onboarding-funnel.js';
 import type { DeepDiveContext } from './types.js';
 
 // A small demo (100 organizations, ~60 new users in the review month 2025-05); only its events
 // are imported, since the funnel reads nothing else.
 describe('onboarding-funnel on a small generated demo', () => {
-  let dir: string;
-  let e: DuckDbEngine;
+  let store: DemoStore;
   let ctx: DeepDiveContext;
   let truth: DemoTruth;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sextant-onboarding-'));
-    const files = await writeDemoFiles({
-      outDir: dir,
-      seed: 7,
-      orgs: 100,
-      events: 10_000,
-      until: '2025-06-15',
-    });
-    truth = JSON.parse(readFileSync(files.truth, 'utf8')) as DemoTruth;
-    e = await DuckDbEngine.open(':memory:');
-    await e.migrate();
-    await importEvents(e, files.events, { rejectsDir: join(dir, 'rejects') });
+    store = await demoStore({ seed: 7, orgs: 100, events: 10_000, until: '2025-06-15' }, ['events']);
+    truth = store.truth;
     ctx = {
-      engine: e,
-      config: loadConfig(files.config),
+      engine: store.engine,
+      config: store.config,
       product: ALL_PRODUCTS,
-      month: files.month,
+      month: store.files.month,
       metrics: [],
     };
   }, 60_000);
-  afterAll(async () => {
-    await e.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => store.close());
 
   it('finds the drop planted in truth.json, and claims no change where none was planted', async () => {
     const planted = truth.effects.find((x): x is OnboardingEffect => x.deepDive === 'onboarding-funnel');
