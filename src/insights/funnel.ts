@@ -193,8 +193,16 @@ function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions): Sql {
     WHERE ${sqlInRange(raw('e.timestamp'), range)}${any}${inCohort}`;
 }
 
-/** Each person's events in funnel order (see the header); every window below shares this sort. */
-const ORDER = raw('PARTITION BY person_id, grp ORDER BY t, ms');
+/**
+ * Each person's events in funnel order (see the header); every window below shares this sort.
+ * `grp` is in the partition only when it varies (all_events breakdowns): a constant key column
+ * costs the sort a third more.
+ */
+function orderOf(s: Spec): Sql {
+  return s.breakdown?.attribution === 'all_events'
+    ? raw('PARTITION BY person_id, grp ORDER BY t, ms')
+    : raw('PARTITION BY person_id ORDER BY t, ms');
+}
 
 /**
  * `ev` plus, in one sorted pass, what each order needs to build attempts:
@@ -206,6 +214,7 @@ const ORDER = raw('PARTITION BY person_id, grp ORDER BY t, ms');
 function sqlWindowed(d: Dialect, s: Spec): Sql {
   const n = s.steps.length;
   const W = s.windowSeconds;
+  const ORDER = orderOf(s);
   let extra: Sql[] = [];
   if (s.order === 'ordered') {
     extra = stepCols(
@@ -224,7 +233,10 @@ function sqlWindowed(d: Dialect, s: Spec): Sql {
       return sql`CASE WHEN ${first} <= t + ${W} THEN ${first} END AS ${col('u', k)}`;
     });
   }
-  return sql`SELECT *, row_number() OVER (${ORDER}) AS pos${extra.length ? sql`, ${join(extra)}` : sql``} FROM ev`;
+  // The attempt's identity `pos` is only read by the exclusion check (ordered funnels).
+  const pos = s.order !== 'ordered' || s.exclusions.length > 0;
+  const cols = [...(pos ? [sql`row_number() OVER (${ORDER}) AS pos`] : []), ...extra];
+  return sql`SELECT *${cols.length ? sql`, ${join(cols)}` : sql``} FROM ev`;
 }
 
 /** One row per attempt: its start `p0`/`t0` and the candidate event times `t1…` of later steps. */
@@ -258,25 +270,36 @@ function sqlChains(d: Dialect, s: Spec): Sql {
       FROM pos`;
   }
   // Ordered: from the start, hop to the next event of each step in turn, by its number `r{k}`.
+  // Each hop reads a narrow relation: the step-k events with their number `r{k}`, the number
+  // `r{k+1}` the next hop looks up, and (step 1, when pruning) the starts before them.
   const prune = prunesStarts(s);
-  const rs = join(stepCols(n, (k) => col('r', k), prune ? 0 : 1));
+  const stepBp = s.breakdown?.attribution === 'step';
   const hops = stepCols(
     n,
     (k) => {
       const c = col('c', k);
       const prev = k === 1 ? raw('a') : col('c', k - 1);
-      return sql` LEFT JOIN (SELECT person_id, grp, t, bp, s0, ${rs} FROM pos WHERE ${col('s', k)}) ${c}
+      const keep = [
+        sql`person_id, grp, t`,
+        ...(stepBp ? [sql`bp`] : []),
+        col('r', k),
+        ...(k + 1 < n ? [col('r', k + 1)] : []),
+        ...(k === 1 && prune ? [sql`r0 - CASE WHEN s0 THEN 1 ELSE 0 END AS q0`] : []),
+      ];
+      return sql` LEFT JOIN (SELECT ${join(keep)} FROM pos WHERE ${col('s', k)}) ${c}
         ON ${c}.person_id = a.person_id AND ${c}.grp = a.grp AND ${c}.${col('r', k)} = ${prev}.${col('r', k)} + 1`;
     },
     1,
   );
-  return sql`SELECT a.person_id, a.grp, a.pos AS p0, a.t AS t0, a.bp AS b0
+  const p0 = s.exclusions.length > 0 ? sql`a.pos` : sql`CAST(NULL AS BIGINT)`;
+  const bpOf = (c: string) => (stepBp ? sql`${raw(c)}.bp` : sql`CAST(NULL AS VARCHAR)`);
+  return sql`SELECT a.person_id, a.grp, ${p0} AS p0, a.t AS t0, ${bpOf('a')} AS b0
       ${join(
-        stepCols(n, (k) => sql`, ${col('c', k)}.t AS ${col('t', k)}, ${col('c', k)}.bp AS ${col('b', k)}`, 1),
+        stepCols(n, (k) => sql`, ${col('c', k)}.t AS ${col('t', k)}, ${bpOf(`c${k}`)} AS ${col('b', k)}`, 1),
         '',
       )}
     FROM pos a${join(hops, '')}
-    WHERE a.s0${prune ? sql` AND (c1.r1 IS NULL OR c1.r0 - CASE WHEN c1.s0 THEN 1 ELSE 0 END = a.r0)` : sql``}`;
+    WHERE a.s0${prune ? sql` AND (c1.r1 IS NULL OR c1.q0 = a.r0)` : sql``}`;
 }
 
 /**
