@@ -178,7 +178,7 @@ function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions): Sql {
       : b?.type === 'organization'
         ? sql` LEFT JOIN groups g ON g.group_type = 'organization' AND g.group_key = e.organization`
         : sql``;
-  const grp = b?.attribution === 'all_events' ? sql`coalesce(${bp}, ${NULL_GROUP})` : sql`''`;
+  const grp = b?.attribution === 'all_events' ? sql`coalesce(${bp}, ${NULL_GROUP})` : sql`0`; // a constant int hashes cheaply
   const lowest = sql`CASE ${join(
     steps.map((c, k) => sql`WHEN ${c} THEN ${k} `),
     '',
