@@ -425,3 +425,58 @@ describe('real PostHog capture output', () => {
     ).toEqual([{ n: 71 }]); // 76 lines with this $groups.organization, less 5 repeats
   });
 });
+
+describe('chunked loading of clean JSON Lines', () => {
+  const TABLES = [
+    'SELECT uuid, event, distinct_id, person_id, timestamp::VARCHAR AS t, properties::VARCHAR AS p, organization FROM events ORDER BY uuid',
+    'SELECT * FROM person_distinct_ids ORDER BY distinct_id',
+    'SELECT event_uuid, kind, from_id, into_id FROM identity_merges ORDER BY event_uuid',
+    'SELECT person_id, properties::VARCHAR AS p, is_identified, created_at::VARCHAR AS c FROM persons ORDER BY person_id',
+    'SELECT group_type, group_key, properties::VARCHAR AS p, created_at::VARCHAR AS c FROM groups ORDER BY ALL',
+  ];
+
+  it('stores the same events, identity, persons and groups one line per chunk as in one chunk', async () => {
+    const file = 'test/fixtures/real/posthog-payloads/decoded_events.jsonl';
+    const whole = await importEvents(engine, file);
+    const expected = await Promise.all(TABLES.map((q) => rows(q)));
+    const other = await DuckDbEngine.open(':memory:');
+    try {
+      await other.migrate();
+      // chunkBytes 1: every line is cut into its own chunk (88 chunks).
+      const chunked = await importEvents(other, file, { chunkBytes: 1 });
+      expect(chunked).toMatchObject({ records: 88, inserted: 82, duplicates: 6, rejected: [] });
+      expect(chunked).toMatchObject({ records: whole.records, inserted: whole.inserted });
+      const got = await Promise.all(TABLES.map((q) => other.query(raw(q))));
+      expect(got).toEqual(expected);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('keeps the earliest timestamp of a uuid across chunks, and a re-import stores nothing', async () => {
+    const lines = [
+      e('a', 'd1', '2024-03-01T05:00:00Z', { n: 1 }, 'u1'), // chunk 1
+      e('b', 'd2', '2024-03-01T00:00:00Z', {}, 'u2'),
+      e('a', 'd1', '2024-03-01T04:00:00Z', { n: 2 }, 'u1'), // earlier: replaces line 1
+      e('a', 'd1', '2024-03-01T04:00:00Z', { n: 3 }, 'u1'), // same instant, later line: loses
+    ];
+    const f = write('c.jsonl', lines.join('\n') + '\n');
+    const r1 = await importEvents(engine, f, { chunkBytes: 1 });
+    // 4 records, 2 uuids: 2 stored, 2 duplicates.
+    expect(r1).toMatchObject({ records: 4, inserted: 2, duplicates: 2 });
+    expect(
+      await rows(
+        "SELECT uuid, strftime(timestamp, '%H:%M') AS t, properties ->> 'n' AS n FROM events ORDER BY uuid",
+      ),
+    ).toEqual([
+      { uuid: 'u1', t: '04:00', n: '2' },
+      { uuid: 'u2', t: '00:00', n: null },
+    ]);
+    expect(
+      await rows("SELECT strftime(created_at, '%H:%M') AS c FROM persons WHERE person_id = 'd1'"),
+    ).toEqual([{ c: '04:00' }]);
+    const r2 = await importEvents(engine, f, { chunkBytes: 1 });
+    expect(r2).toMatchObject({ records: 4, inserted: 0, duplicates: 4 });
+    expect(await rows('SELECT count(*)::INTEGER AS n FROM events')).toEqual([{ n: 2 }]);
+  });
+});

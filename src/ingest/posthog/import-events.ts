@@ -16,6 +16,8 @@ export interface ImportEventsOptions {
   onProgress?: (msg: string) => void;
   /** What `events.source` records (default: the file's absolute path), e.g. `capture:/batch/`. */
   source?: string;
+  /** Chunk size (uncompressed bytes) in which clean JSON Lines are loaded; tests use tiny ones. */
+  chunkBytes?: number;
 }
 
 export async function importEvents(
@@ -29,7 +31,9 @@ export async function importEvents(
   const kind = await detectEventFile(file);
   opts.onProgress?.(`${file}: ${kind.format}${kind.gzip ? ' (gzip)' : ''}`);
   const { loadEventFile } = await import('../../store/duckdb/ingest-events.js');
-  const loaded = await loadEventFile(engine, file, kind, opts.source ?? resolve(file), opts.onProgress);
+  const loaded = await loadEventFile(engine, file, kind, opts.source ?? resolve(file), opts.onProgress, {
+    chunkBytes: opts.chunkBytes,
+  });
   const rejected: RejectedRecord[] = loaded.rejected.map((r) =>
     r.field === null
       ? { line: r.line, reason: r.reason }

@@ -11,6 +11,11 @@
  * 3. In one transaction: identity (ingest-identity.ts), then one INSERT that dedupes within the
  *    file (first record wins) and against `events` on uuid, then persons and groups.
  */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
 import type { Engine } from '../engine.js';
 import { raw, sql, type Sql } from '../sql.js';
 import { InputError } from '../../errors.js';
@@ -313,6 +318,185 @@ export interface LoadedEventFile {
 const GOOD = raw('(SELECT * FROM _ingest_rows WHERE reason IS NULL)');
 
 /**
+ * The good records of `_ingest_rows`, one per uuid: the earliest timestamp, then the first record.
+ * Only uuids that occur more than once are ordered (a hash aggregate finds them); sorting every
+ * record by uuid measured several times slower.
+ */
+const WINNERS = raw(`(
+  SELECT * FROM _ingest_rows g WHERE reason IS NULL
+    AND uuid NOT IN (SELECT uuid FROM _ingest_rows WHERE reason IS NULL GROUP BY uuid HAVING count(*) > 1)
+  UNION ALL
+  (SELECT * FROM _ingest_rows WHERE reason IS NULL
+    AND uuid IN (SELECT uuid FROM _ingest_rows WHERE reason IS NULL GROUP BY uuid HAVING count(*) > 1)
+    QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY timestamp, ord) = 1))`);
+
+/** The events stored by the running import: its transaction's `now()` is their `imported_at`. */
+const THIS_IMPORT = raw(
+  '(SELECT uuid, event, distinct_id, timestamp, properties, groups FROM events WHERE imported_at = now())',
+);
+
+/**
+ * Inside the import's transaction: resolve identity for `_ingest_rows`, insert its new events with
+ * their persons, rewrite the events of ids whose person changed. With `replace` (a later chunk of
+ * the same file), an event stored by an earlier chunk loses to a record of this chunk with the same
+ * uuid and an earlier timestamp. Returns the net number of new events.
+ */
+async function storeStaged(engine: Engine, sourceName: string, replace: boolean): Promise<number> {
+  let removed = 0;
+  if (replace) {
+    await engine.exec(
+      raw(`DELETE FROM identity_merges m USING ${WINNERS.toString()} n
+      WHERE m.event_uuid = n.uuid AND m.timestamp > n.timestamp
+        AND EXISTS (SELECT 1 FROM events e WHERE e.uuid = n.uuid AND e.imported_at = now())`),
+    );
+    const [del] = await engine.query<{ Count: number }>(
+      raw(`DELETE FROM events e USING ${WINNERS.toString()} n
+      WHERE e.uuid = n.uuid AND e.imported_at = now() AND e.timestamp > n.timestamp`),
+    );
+    removed = del?.Count ?? 0;
+  }
+  await resolveIdentity(engine, GOOD);
+  const [ins] = await engine.query<{ Count: number }>(sql`INSERT INTO events
+    (uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, source)
+    SELECT n.uuid, n.event, n.distinct_id, coalesce(p.person_id, n.distinct_id), n.timestamp, n.properties,
+      n.organization, n.groups, ${sourceName}
+    FROM ${WINNERS} n
+    LEFT JOIN person_distinct_ids p ON p.distinct_id = n.distinct_id
+    WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.uuid = n.uuid)`);
+  await updateEventPersons(engine);
+  return (ins?.Count ?? 0) - removed;
+}
+
+/** Bytes of uncompressed JSON Lines per chunk of the fast path (see `loadJsonLinesFast`). */
+const DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The file's lines in consecutive chunk files of about `chunkBytes` (cut after a newline, so no
+ * line is split) under `dir`, gunzipped. Each chunk is written while the caller works on the
+ * previous one (the generator runs ahead to its next `yield`).
+ */
+async function* lineChunks(
+  file: string,
+  gzip: boolean,
+  dir: string,
+  chunkBytes: number,
+): AsyncGenerator<string> {
+  const input = createReadStream(file, { highWaterMark: 1 << 20 });
+  const stream = gzip ? input.pipe(createGunzip({ chunkSize: 1 << 20 })) : input;
+  let parts: Buffer[] = [];
+  let size = 0;
+  let n = 0;
+  const flush = async (): Promise<string> => {
+    const path = join(dir, `chunk-${n++}.jsonl`);
+    await writeFile(path, Buffer.concat(parts, size));
+    parts = [];
+    size = 0;
+    return path;
+  };
+  try {
+    for await (const buf of stream as AsyncIterable<Buffer>) {
+      const nl = size + buf.length >= chunkBytes ? buf.lastIndexOf(10) : -1;
+      if (nl < 0) {
+        parts.push(buf);
+        size += buf.length;
+        continue;
+      }
+      parts.push(buf.subarray(0, nl + 1));
+      size += nl + 1;
+      yield await flush();
+      if (nl + 1 < buf.length) {
+        parts.push(buf.subarray(nl + 1));
+        size = buf.length - nl - 1;
+      }
+    }
+    if (size > 0 || n === 0) yield await flush();
+  } finally {
+    input.destroy();
+  }
+}
+
+/**
+ * The fast path for JSON Lines: the file in chunks of `chunkBytes`, each read by DuckDB's JSON
+ * reader (`jsonLinesFastSource`), classified and stored in one transaction, so the staging tables
+ * stay the size of a chunk (in memory, never spilled) whatever the file's size. Identity is
+ * resolved per chunk (so each chunk is inserted with its persons); persons and groups once at the
+ * end, for the events this import stored. Returns undefined, having stored nothing, when a chunk
+ * cannot be read or holds any bad record: the line-based path then reports exact lines.
+ */
+async function loadJsonLinesFast(
+  engine: Engine,
+  file: string,
+  gzip: boolean,
+  sourceName: string,
+  progress: (msg: string) => void,
+  chunkBytes: number,
+  secs: () => string,
+): Promise<LoadedEventFile | undefined> {
+  const dir = await mkdtemp(join(tmpdir(), 'sextant-chunks-'));
+  const chunks = lineChunks(file, gzip, dir, chunkBytes);
+  let pending = chunks.next();
+  pending.catch(() => undefined);
+  let records = 0;
+  let inserted = 0;
+  let ok = false;
+  await engine.exec(raw('BEGIN TRANSACTION'));
+  try {
+    await engine.exec(
+      raw(
+        'CREATE OR REPLACE TEMP TABLE _ingest_changed (distinct_id VARCHAR, person_id VARCHAR, old_person_id VARCHAR)',
+      ),
+    );
+    for (let i = 0; ; i++) {
+      const next = await pending;
+      if (next.done) break;
+      pending = chunks.next();
+      pending.catch(() => undefined);
+      try {
+        await classify(engine, jsonLinesFastSource(next.value, false));
+      } catch (e) {
+        // A malformed or very long line: the line-based reader finds and reports it.
+        progress(`${file}: ${firstLine((e as Error).message)}`);
+        return undefined;
+      }
+      await rm(next.value, { force: true });
+      const [c] = await engine.query<{ records: number; bad: number }>(
+        raw(
+          `SELECT count(*)::BIGINT AS records, count(*) FILTER (WHERE reason IS NOT NULL)::BIGINT AS bad FROM _ingest_rows`,
+        ),
+      );
+      if (c?.bad) return undefined;
+      records += c?.records ?? 0;
+      inserted += await storeStaged(engine, sourceName, i > 0);
+      await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
+      progress(`${file}: chunk ${i + 1}: ${records} records read, ${inserted} new (${secs()})`);
+    }
+    await engine.exec(
+      raw('CREATE OR REPLACE TEMP TABLE _id_changed AS SELECT DISTINCT * FROM _ingest_changed'),
+    );
+    progress(`${file}: stored ${inserted} new events; refreshing persons and groups (${secs()})`);
+    await refreshPersons(engine, THIS_IMPORT);
+    await refreshGroups(engine, THIS_IMPORT);
+    await engine.exec(sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected)
+      VALUES (${sourceName}, 'events', now(), ${records}, ${inserted}, 0)`);
+    await engine.exec(raw('COMMIT'));
+    ok = true;
+    progress(`${file}: done (${secs()})`);
+    return { records, inserted, duplicates: records - inserted, rejected: [] };
+  } finally {
+    if (!ok) await engine.exec(raw('ROLLBACK'));
+    await pending.catch(() => undefined);
+    await chunks.return(undefined).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    await engine.exec(raw('DROP TABLE IF EXISTS _ingest_changed'));
+  }
+}
+
+export interface LoadOptions {
+  /** Chunk size of the JSON Lines fast path, in uncompressed bytes (tests use tiny ones). */
+  chunkBytes?: number;
+}
+
+/**
  * The whole DuckDB import of one event file: read and classify, then in one transaction resolve
  * identity, insert the new events, rewrite moved persons, refresh persons and groups, log it.
  */
@@ -322,6 +506,7 @@ export async function loadEventFile(
   kind: { format: StagedFormat; gzip: boolean },
   sourceName: string,
   progress: (msg: string) => void = () => undefined,
+  opts: LoadOptions = {},
 ): Promise<LoadedEventFile> {
   const t0 = performance.now();
   const secs = (): string => ((performance.now() - t0) / 1000).toFixed(1) + 's';
@@ -331,36 +516,24 @@ export async function loadEventFile(
   await engine.exec(raw(`SET memory_limit = '${IMPORT_MEMORY_LIMIT}'`));
   try {
     for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
-    const read = async (): Promise<Source> => {
-      const source =
-        kind.format === 'jsonl'
-          ? jsonLinesSource(file, kind.gzip)
-          : kind.format === 'json-array'
-            ? jsonArraySource(file, kind.gzip)
-            : await tabularSource(engine, file, kind.format, kind.gzip);
-      try {
-        await classify(engine, source);
-      } catch (e) {
-        if (e instanceof InputError) throw e;
-        throw new InputError(`not readable as ${kind.format}: ${firstLine((e as Error).message)}`, { file });
-      }
-      return source;
-    };
-    let source: Source | undefined;
     if (kind.format === 'jsonl') {
-      try {
-        await classify(engine, jsonLinesFastSource(file, kind.gzip));
-        const [bad] = await engine.query<{ n: number }>(
-          raw('SELECT count(*)::BIGINT AS n FROM _ingest_rows WHERE reason IS NOT NULL'),
-        );
-        if (!bad?.n) source = jsonLinesFastSource(file, kind.gzip);
-      } catch (e) {
-        // A malformed or very long line: the line-based reader below finds and reports it.
-        progress(`${file}: ${firstLine((e as Error).message)}`);
-      }
-      if (!source) progress(`${file}: bad records; reading line by line`);
+      const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+      const fast = await loadJsonLinesFast(engine, file, kind.gzip, sourceName, progress, chunkBytes, secs);
+      if (fast) return fast;
+      progress(`${file}: bad records; reading line by line`);
     }
-    source ??= await read();
+    const source =
+      kind.format === 'jsonl'
+        ? jsonLinesSource(file, kind.gzip)
+        : kind.format === 'json-array'
+          ? jsonArraySource(file, kind.gzip)
+          : await tabularSource(engine, file, kind.format, kind.gzip);
+    try {
+      await classify(engine, source);
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(`not readable as ${kind.format}: ${firstLine((e as Error).message)}`, { file });
+    }
     const [counts] = await engine.query<{ records: number; good: number }>(
       raw(`SELECT count(*)::BIGINT AS records,
       count(*) FILTER (WHERE reason IS NULL)::BIGINT AS good FROM _ingest_rows`),
@@ -379,16 +552,7 @@ export async function loadEventFile(
     let inserted = 0;
     await engine.exec(raw('BEGIN TRANSACTION'));
     try {
-      await resolveIdentity(engine, GOOD);
-      const [ins] = await engine.query<{ Count: number }>(sql`INSERT INTO events
-        (uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, source)
-        SELECT n.uuid, n.event, n.distinct_id, coalesce(p.person_id, n.distinct_id), n.timestamp, n.properties,
-          n.organization, n.groups, ${sourceName}
-        FROM (SELECT * FROM _ingest_rows WHERE reason IS NULL QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY timestamp, ord) = 1) n
-        LEFT JOIN person_distinct_ids p ON p.distinct_id = n.distinct_id
-        WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.uuid = n.uuid)`);
-      inserted = ins?.Count ?? 0;
-      await updateEventPersons(engine);
+      inserted = await storeStaged(engine, sourceName, false);
       progress(`${file}: stored ${inserted} new events; refreshing persons and groups (${secs()})`);
       await refreshPersons(engine, GOOD);
       await refreshGroups(engine, GOOD);
