@@ -12,7 +12,7 @@
  *    file (first record wins) and against `events` on uuid, then persons and groups.
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -65,6 +65,7 @@ const TEMP_TABLES = [
   '_ingest_src',
   '_ingest_rows',
   '_ingest_seen',
+  '_ingest_keys',
   '_ingest_reader_rejects',
   '_ingest_reader_scans',
 ];
@@ -352,13 +353,31 @@ const THIS_IMPORT = raw(
  * uuid and an earlier timestamp. Returns the net number of new events.
  */
 async function storeStaged(engine: Engine, sourceName: string, replace: boolean): Promise<number> {
-  // The uuids of this batch already stored: one join against `events` serves the replacement
-  // and the insert's dedupe.
+  // The uuids of this batch already stored, in one temp table that serves the replacement and the
+  // insert's dedupe. Events stored before this import are found with a join whose scan skips this
+  // import's row groups (zone maps on imported_at); those of earlier chunks only when the hashes
+  // of their uuids (`_ingest_keys`) say so, so later chunks do not scan what earlier ones stored.
   await engine.exec(
     raw(`CREATE OR REPLACE TEMP TABLE _ingest_seen AS
-    SELECT n.uuid, ${replace ? 'bool_or(e.imported_at = now() AND e.timestamp > n.timestamp)' : 'false'} AS replaced
-    FROM ${WINNERS.toString()} n JOIN events e ON e.uuid = n.uuid GROUP BY n.uuid`),
+    SELECT uuid, false AS replaced FROM ${WINNERS.toString()}
+    WHERE uuid IN (SELECT uuid FROM events WHERE imported_at < now())`),
   );
+  if (replace) {
+    const [cand] = await engine.query<{ n: number }>(
+      raw(
+        `SELECT count(*)::BIGINT AS n FROM ${WINNERS.toString()} WHERE hash(uuid) IN (SELECT h FROM _ingest_keys)`,
+      ),
+    );
+    if (cand?.n) {
+      await engine.exec(
+        raw(`INSERT INTO _ingest_seen
+        SELECT n.uuid, bool_or(e.timestamp > n.timestamp)
+        FROM (SELECT * FROM ${WINNERS.toString()} WHERE hash(uuid) IN (SELECT h FROM _ingest_keys)) n
+        JOIN events e ON e.uuid = n.uuid AND e.imported_at = now() GROUP BY n.uuid`),
+      );
+    }
+  }
+  await engine.exec(raw(`INSERT INTO _ingest_keys SELECT hash(uuid) FROM _ingest_rows WHERE reason IS NULL`));
   let removed = 0;
   if (replace) {
     await engine.exec(
@@ -385,6 +404,7 @@ async function storeStaged(engine: Engine, sourceName: string, replace: boolean)
 
 /** Bytes of uncompressed JSON Lines per chunk of the fast path (see `loadJsonLinesFast`). */
 const DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024;
+const FIRST_CHUNK_BYTES = 16 * 1024 * 1024;
 
 /**
  * The file's lines in consecutive chunk files of about `chunkBytes` (cut after a newline, so no
@@ -399,34 +419,44 @@ async function* lineChunks(
 ): AsyncGenerator<string> {
   const input = createReadStream(file, { highWaterMark: 1 << 20 });
   const stream = gzip ? input.pipe(createGunzip({ chunkSize: 1 << 20 })) : input;
-  let parts: Buffer[] = [];
+  // Written as it comes (never a whole chunk in memory: the import's RSS is DuckDB's).
+  let out: FileHandle | undefined;
+  let path = '';
   let size = 0;
   let n = 0;
-  const flush = async (): Promise<string> => {
-    const path = join(dir, `chunk-${n++}.jsonl`);
-    await writeFile(path, Buffer.concat(parts, size));
-    parts = [];
+  const write = async (buf: Buffer): Promise<void> => {
+    if (!out) {
+      path = join(dir, `chunk-${n++}.jsonl`);
+      out = await open(path, 'w');
+    }
+    await out.write(buf);
+    size += buf.length;
+  };
+  const close = async (): Promise<string> => {
+    await out?.close();
+    out = undefined;
     size = 0;
     return path;
   };
   try {
     for await (const buf of stream as AsyncIterable<Buffer>) {
-      const nl = size + buf.length >= chunkBytes ? buf.lastIndexOf(10) : -1;
+      // The first chunks are small (16 MB, then 4× each) so DuckDB starts while the rest is unzipped.
+      const target = Math.min(chunkBytes, FIRST_CHUNK_BYTES * 4 ** (out ? n - 1 : n));
+      const nl = size + buf.length >= target ? buf.lastIndexOf(10) : -1;
       if (nl < 0) {
-        parts.push(buf);
-        size += buf.length;
+        await write(buf);
         continue;
       }
-      parts.push(buf.subarray(0, nl + 1));
-      size += nl + 1;
-      yield await flush();
-      if (nl + 1 < buf.length) {
-        parts.push(buf.subarray(nl + 1));
-        size = buf.length - nl - 1;
-      }
+      await write(buf.subarray(0, nl + 1));
+      yield await close();
+      if (nl + 1 < buf.length) await write(buf.subarray(nl + 1));
     }
-    if (size > 0 || n === 0) yield await flush();
+    if (out || n === 0) {
+      if (!out) await write(Buffer.alloc(0));
+      yield await close();
+    }
   } finally {
+    await out?.close();
     input.destroy();
   }
 }
@@ -532,6 +562,7 @@ export async function loadEventFile(
   await engine.exec(raw(`SET memory_limit = '${IMPORT_MEMORY_LIMIT}'`));
   try {
     for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
+    await engine.exec(raw('CREATE TEMP TABLE _ingest_keys (h UBIGINT)'));
     if (kind.format === 'jsonl') {
       const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
       const fast = await loadJsonLinesFast(engine, file, kind.gzip, sourceName, progress, chunkBytes, secs);
