@@ -66,6 +66,7 @@ const TEMP_TABLES = [
   '_ingest_rows',
   '_ingest_seen',
   '_ingest_keys',
+  '_ingest_cand',
   '_ingest_reader_rejects',
   '_ingest_reader_scans',
 ];
@@ -357,29 +358,36 @@ async function storeStaged(engine: Engine, sourceName: string, replace: boolean)
   // insert's dedupe. Events stored before this import are found with a join whose scan skips this
   // import's row groups (zone maps on imported_at); those of earlier chunks only when the hashes
   // of their uuids (`_ingest_keys`) say so, so later chunks do not scan what earlier ones stored.
+  // Uuids only: the good records have the winners' uuids, and their earliest timestamps.
+  let replaced = false;
   await engine.exec(
     raw(`CREATE OR REPLACE TEMP TABLE _ingest_seen AS
-    SELECT uuid, false AS replaced FROM ${WINNERS.toString()}
-    WHERE uuid IN (SELECT uuid FROM events WHERE imported_at < now())`),
+    SELECT DISTINCT uuid, false AS replaced FROM _ingest_rows
+    WHERE reason IS NULL AND uuid IN (SELECT uuid FROM events WHERE imported_at < now())`),
   );
   if (replace) {
-    const [cand] = await engine.query<{ n: number }>(
-      raw(
-        `SELECT count(*)::BIGINT AS n FROM ${WINNERS.toString()} WHERE hash(uuid) IN (SELECT h FROM _ingest_keys)`,
-      ),
+    // The chunk's hashes are the build side, this import's (growing) hashes the probe side.
+    await engine.exec(
+      raw(`CREATE OR REPLACE TEMP TABLE _ingest_cand AS
+      SELECT DISTINCT h FROM _ingest_keys WHERE h IN (SELECT hash(uuid) FROM _ingest_rows WHERE reason IS NULL)`),
     );
+    const [cand] = await engine.query<{ n: number }>(raw('SELECT count(*)::BIGINT AS n FROM _ingest_cand'));
     if (cand?.n) {
       await engine.exec(
         raw(`INSERT INTO _ingest_seen
         SELECT n.uuid, bool_or(e.timestamp > n.timestamp)
-        FROM (SELECT * FROM ${WINNERS.toString()} WHERE hash(uuid) IN (SELECT h FROM _ingest_keys)) n
+        FROM (SELECT * FROM _ingest_rows WHERE reason IS NULL AND hash(uuid) IN (SELECT h FROM _ingest_cand)) n
         JOIN events e ON e.uuid = n.uuid AND e.imported_at = now() GROUP BY n.uuid`),
       );
+      const [r] = await engine.query<{ n: number }>(
+        raw('SELECT count(*)::BIGINT AS n FROM _ingest_seen WHERE replaced'),
+      );
+      replaced = Boolean(r?.n);
     }
   }
   await engine.exec(raw(`INSERT INTO _ingest_keys SELECT hash(uuid) FROM _ingest_rows WHERE reason IS NULL`));
   let removed = 0;
-  if (replace) {
+  if (replaced) {
     await engine.exec(
       raw(`DELETE FROM identity_merges WHERE event_uuid IN (SELECT uuid FROM _ingest_seen WHERE replaced)`),
     );
