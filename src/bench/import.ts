@@ -80,7 +80,10 @@ function freshDb(path: string): string {
 async function benchSize(opts: BenchOptions, events: number, runs: number): Promise<BenchResult[]> {
   const label = events >= 1_000_000 ? `${events / 1_000_000}M` : String(events);
   const outDir = join(opts.dir, `import-demo-${label}`);
-  const eventsFile = join(outDir, 'events.jsonl.gz');
+  // The review bench's demo of the same size (another date range) serves as well: generating 10M
+  // events takes minutes.
+  const shared = join(opts.dir, `demo-${events}`, 'events.jsonl.gz');
+  const eventsFile = existsSync(shared) ? shared : join(outDir, 'events.jsonl.gz');
   if (!existsSync(eventsFile)) {
     opts.log(`   generating the demo company with ${label} events…`);
     await writeDemoFiles({ outDir, events, until: '2025-06-30' });

@@ -30,6 +30,12 @@ function idText(json: string): string {
 const MAX_ROUNDS = 10_000;
 
 /**
+ * `json_group_object(k, v)` with its keys sorted, so a person's or group's properties read the
+ * same whatever order the rows were aggregated in (json_group_object is a macro: no ORDER BY).
+ */
+const OBJECT_BY_KEY = `CAST('{' || string_agg(to_json(k::VARCHAR) || ':' || coalesce(to_json(v)::VARCHAR, 'null'), ',' ORDER BY k) || '}' AS JSON)`;
+
+/**
  * Records new merges, recomputes the distinct_id → person map and upserts the changes into
  * `person_distinct_ids`. Leaves `_id_changed(distinct_id, person_id, old_person_id)`.
  */
@@ -175,7 +181,7 @@ export async function refreshPersons(engine: Engine, scope: Sql): Promise<void> 
                  arg_min(e.value, (timestamp, uuid)) FILTER (WHERE kind = 2)) AS v
       FROM kv GROUP BY person_id, e.key
     ),
-    props AS (SELECT person_id, json_group_object(k, v) AS properties FROM per_key GROUP BY person_id)
+    props AS (SELECT person_id, ${OBJECT_BY_KEY} AS properties FROM per_key GROUP BY person_id)
     SELECT b.person_id, coalesce(p.properties, '{}'), b.is_identified, b.created_at
     FROM base b LEFT JOIN props p USING (person_id)`),
   );
@@ -217,7 +223,7 @@ export async function refreshGroups(engine: Engine, scope: Sql): Promise<void> {
       SELECT group_type, group_key, e.key AS k, arg_max(e.value, (timestamp, uuid)) AS v
       FROM kv GROUP BY group_type, group_key, e.key
     ),
-    props AS (SELECT group_type, group_key, json_group_object(k, v) AS properties FROM per_key GROUP BY group_type, group_key)
+    props AS (SELECT group_type, group_key, ${OBJECT_BY_KEY} AS properties FROM per_key GROUP BY group_type, group_key)
     SELECT g.group_type, g.group_key,
       CASE WHEN g.identified THEN coalesce(p.properties, '{}') END, g.first_seen
     FROM _grp_seen g LEFT JOIN props p USING (group_type, group_key)
