@@ -18,7 +18,8 @@ import { DuckDbEngine } from '../store/duckdb/engine.js';
 import { medianSeconds } from './timing.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
-async function preparedStore(dir: string, events: number, log: (s: string) => void) {
+/** The demo company of `events` events, generated and imported once into `<dir>/review-<events>.duckdb`. */
+export async function preparedStore(dir: string, events: number, log: (s: string) => void) {
   const dataDir = join(dir, `demo-${events}`);
   const dbFile = join(dir, `review-${events}.duckdb`);
   const until = '2026-11-01';

@@ -156,8 +156,13 @@ function stepCols(n: number, f: (k: number) => Sql, from = 0): Sql[] {
 }
 const col = (name: string, k: number) => raw(`${name}${k}`);
 
-/** The events of the funnel with their step and exclusion flags and a per-person order. */
-function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions): Sql {
+/**
+ * The events of the funnel with their step and exclusion flags. A person is `ph`, a 64-bit hash
+ * of `person_id`: sorting and joining on it is cheap whatever the ids look like (emails, UUIDs);
+ * two persons would share a key with probability below N²/2⁶⁵ for N persons (10⁻⁹ at 200,000).
+ * `person_id` itself is carried only when the result names people (`ids`).
+ */
+function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions, ids: boolean): Sql {
   const n = s.steps.length;
   const range = dateRange(s.dateFrom, s.dateTo);
   const steps = s.steps.map((m) => sqlMatches(d, m, 'e'));
@@ -178,15 +183,16 @@ function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions): Sql {
       : b?.type === 'organization'
         ? sql` LEFT JOIN groups g ON g.group_type = 'organization' AND g.group_key = e.organization`
         : sql``;
-  const grp = b?.attribution === 'all_events' ? sql`coalesce(${bp}, ${NULL_GROUP})` : sql`0`; // a constant int hashes cheaply
+  // `grp` and `bp` are sorted with the rows only when they vary (`sqlWindowed` adds the constants).
+  const grp = b?.attribution === 'all_events' ? sql`coalesce(${bp}, ${NULL_GROUP}) AS grp, ` : sql``;
   const lowest = sql`CASE ${join(
     steps.map((c, k) => sql`WHEN ${c} THEN ${k} `),
     '',
   )}ELSE ${n} END`;
   const any = s.order === 'strict' ? sql`` : sql` AND (${join([...steps, ...exclusions], ' OR ')})`;
   const inCohort = o.cohort ? sql` AND e.person_id IN (SELECT person_id FROM cohort)` : sql``;
-  return sql`SELECT e.person_id, ${grp} AS grp, ${d.sqlEpochSeconds(raw('e.timestamp'))} AS t,
-      ${bp} AS bp, ${lowest} AS ms,
+  return sql`SELECT ${d.sqlHash64(raw('e.person_id'))} AS ph, ${ids ? sql`e.person_id, ` : sql``}${grp}${d.sqlEpochSeconds(raw('e.timestamp'))} AS t,
+      ${b ? sql`${bp} AS bp, ` : sql``}${lowest} AS ms,
       ${join(steps.map((c, k) => sql`${c} AS ${col('s', k)}`))}
       ${exclusions.length ? sql`, ${join(exclusions.map((c, i) => sql`${c} AS ${col('x', i)}`))}` : sql``}
     FROM events e${joins}
@@ -198,16 +204,27 @@ function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions): Sql {
  * `grp` is in the partition only when it varies (all_events breakdowns): a constant key column
  * costs the sort a third more.
  */
+function partitionOf(s: Spec): Sql[] {
+  return s.breakdown?.attribution === 'all_events' ? [raw('ph'), raw('grp')] : [raw('ph')];
+}
+/**
+ * Time, then the lowest step matched. With `step` attribution the breakdown value breaks the
+ * remaining ties, so which of two same-time events of one step is taken (and so the value) does
+ * not depend on how the engine happened to sort them.
+ */
+function orderColsOf(s: Spec): Sql[] {
+  return s.breakdown?.attribution === 'step' ? [raw('t'), raw('ms'), raw('bp')] : [raw('t'), raw('ms')];
+}
 function orderOf(s: Spec): Sql {
-  return s.breakdown?.attribution === 'all_events'
-    ? raw('PARTITION BY person_id, grp ORDER BY t, ms')
-    : raw('PARTITION BY person_id ORDER BY t, ms');
+  return sql`PARTITION BY ${join(partitionOf(s))} ORDER BY ${join(orderColsOf(s))}`;
 }
 
 /**
  * `ev` plus, in one sorted pass, what each order needs to build attempts:
- * - ordered: `r{k}`, how many step-k events are at or before this one. The first step-k event
- *   after an event is then the step-k event numbered `r{k} + 1`: a hash-join key, no search;
+ * - ordered: `r{k}`, how many step-k events are at or before this one (`sqlRunningCounts`: the
+ *   numbering may run across people, so it is only compared between rows of one person). The
+ *   first step-k event after an event is then the step-k event numbered `r{k} + 1`, if it is the
+ *   same person's: a hash-join key, no search;
  * - strict: `st{k}`/`sb{k}`, time and breakdown value of the event k places later when it is step k;
  * - unordered: `u{k}`, the first step-k event at or after this one, if within the window.
  */
@@ -217,11 +234,16 @@ function sqlWindowed(d: Dialect, s: Spec): Sql {
   const ORDER = orderOf(s);
   let extra: Sql[] = [];
   if (s.order === 'ordered') {
-    extra = stepCols(
-      n,
-      (k) =>
-        sql`${d.sqlCountIf(col('s', k))} OVER (${ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ${col('r', k)}`,
-      prunesStarts(s) ? 0 : 1,
+    // The attempt's identity `pos` is only read by the exclusion check.
+    const counts = [
+      ...(s.exclusions.length > 0 ? [{ when: raw('TRUE'), as: 'pos' }] : []),
+      ...Array.from({ length: n }, (_, k) => ({ when: col('s', k), as: `r${k}` })).slice(
+        prunesStarts(s) ? 0 : 1,
+      ),
+    ];
+    return withConstants(
+      s,
+      d.sqlRunningCounts(raw('SELECT * FROM ev'), partitionOf(s), orderColsOf(s), counts),
     );
   } else if (s.order === 'strict') {
     const at = (k: number, what: string) =>
@@ -233,17 +255,25 @@ function sqlWindowed(d: Dialect, s: Spec): Sql {
       return sql`CASE WHEN ${first} <= t + ${W} THEN ${first} END AS ${col('u', k)}`;
     });
   }
-  // The attempt's identity `pos` is only read by the exclusion check (ordered funnels).
-  const pos = s.order !== 'ordered' || s.exclusions.length > 0;
-  const cols = [...(pos ? [sql`row_number() OVER (${ORDER}) AS pos`] : []), ...extra];
-  return sql`SELECT *${cols.length ? sql`, ${join(cols)}` : sql``} FROM ev`;
+  return sql`SELECT *, ${join([sql`row_number() OVER (${ORDER}) AS pos`, ...extra])}
+    FROM (${withConstants(s, raw('SELECT * FROM ev'))})`;
+}
+
+/** `grp` (a constant int hashes cheaply) and `bp` when `ev` leaves them out. */
+function withConstants(s: Spec, rows: Sql): Sql {
+  const consts = [
+    ...(s.breakdown?.attribution === 'all_events' ? [] : [sql`0 AS grp`]),
+    ...(s.breakdown ? [] : [sql`CAST(NULL AS VARCHAR) AS bp`]),
+  ];
+  return consts.length ? sql`SELECT *, ${join(consts)} FROM (${rows})` : rows;
 }
 
 /** One row per attempt: its start `p0`/`t0` and the candidate event times `t1…` of later steps. */
-function sqlChains(d: Dialect, s: Spec): Sql {
+function sqlChains(d: Dialect, s: Spec, ids: boolean): Sql {
   const n = s.steps.length;
+  const who = ids ? raw('ph, person_id') : raw('ph');
   if (s.order === 'strict') {
-    return sql`SELECT person_id, grp, pos AS p0, t AS t0, bp AS b0
+    return sql`SELECT ${who}, grp, pos AS p0, t AS t0, bp AS b0
         ${join(
           stepCols(n, (k) => sql`, ${col('st', k)} AS ${col('t', k)}, ${col('sb', k)} AS ${col('b', k)}`, 1),
           '',
@@ -262,7 +292,7 @@ function sqlChains(d: Dialect, s: Spec): Sql {
           return sql`CASE WHEN ${atOrBelow} >= ${k + 1} THEN ${col('u', j)} END`;
         }),
       );
-    return sql`SELECT person_id, grp, pos AS p0, t AS t0, bp AS b0
+    return sql`SELECT ${who}, grp, pos AS p0, t AS t0, bp AS b0
         ${join(
           stepCols(n, (k) => sql`, ${kth(k)} AS ${col('t', k)}, CAST(NULL AS VARCHAR) AS ${col('b', k)}`, 1),
           '',
@@ -280,20 +310,20 @@ function sqlChains(d: Dialect, s: Spec): Sql {
       const c = col('c', k);
       const prev = k === 1 ? raw('a') : col('c', k - 1);
       const keep = [
-        sql`person_id, grp, t`,
+        sql`ph, grp, t`,
         ...(stepBp ? [sql`bp`] : []),
         col('r', k),
         ...(k + 1 < n ? [col('r', k + 1)] : []),
         ...(k === 1 && prune ? [sql`r0 - CASE WHEN s0 THEN 1 ELSE 0 END AS q0`] : []),
       ];
       return sql` LEFT JOIN (SELECT ${join(keep)} FROM pos WHERE ${col('s', k)}) ${c}
-        ON ${c}.person_id = a.person_id AND ${c}.grp = a.grp AND ${c}.${col('r', k)} = ${prev}.${col('r', k)} + 1`;
+        ON ${c}.ph = a.ph AND ${c}.grp = a.grp AND ${c}.${col('r', k)} = ${prev}.${col('r', k)} + 1`;
     },
     1,
   );
   const p0 = s.exclusions.length > 0 ? sql`a.pos` : sql`CAST(NULL AS BIGINT)`;
   const bpOf = (c: string) => (stepBp ? sql`${raw(c)}.bp` : sql`CAST(NULL AS VARCHAR)`);
-  return sql`SELECT a.person_id, a.grp, ${p0} AS p0, a.t AS t0, ${bpOf('a')} AS b0
+  return sql`SELECT ${ids ? raw('a.ph, a.person_id') : raw('a.ph')}, a.grp, ${p0} AS p0, a.t AS t0, ${bpOf('a')} AS b0
       ${join(
         stepCols(n, (k) => sql`, ${col('c', k)}.t AS ${col('t', k)}, ${bpOf(`c${k}`)} AS ${col('b', k)}`, 1),
         '',
@@ -331,15 +361,19 @@ function sqlCancelled(s: Spec): Sql {
     return sql`(x.${col('x', i)} AND c.reached > ${f} AND x.t > c.${col('t', f)} AND (
         (c.reached > ${to} AND x.t < c.${col('t', to)}) OR (c.reached <= ${to} AND x.t <= c.t0 + ${W})))`;
   });
-  return sql`SELECT DISTINCT c.person_id, c.grp, c.p0
-    FROM chains c JOIN pos x ON x.person_id = c.person_id AND x.grp = c.grp
+  return sql`SELECT DISTINCT c.ph, c.grp, c.p0
+    FROM chains c JOIN pos x ON x.ph = c.ph AND x.grp = c.grp
     WHERE ${join(conds, ' OR ')}`;
 }
 
 /** The breakdown value each person is counted under. */
 function sqlPersonValue(d: Dialect, s: Spec, o: FunnelOptions): { value: Sql; joins: Sql; ctes: Sql[] } {
   if (o.cohort) {
-    return { value: sql`co.value`, joins: sql` JOIN cohort co ON co.person_id = b.person_id`, ctes: [] };
+    return {
+      value: sql`co.value`,
+      joins: sql` JOIN (SELECT ${d.sqlHash64(raw('person_id'))} AS ph, value FROM cohort) co ON co.ph = b.ph`,
+      ctes: [],
+    };
   }
   const b = s.breakdown;
   if (!b) return { value: sql`CAST(NULL AS VARCHAR)`, joins: sql``, ctes: [] };
@@ -362,21 +396,24 @@ function sqlPersonValue(d: Dialect, s: Spec, o: FunnelOptions): { value: Sql; jo
     b.attribution === 'first_touch' ? d.sqlArgMin(raw('bp'), raw('t')) : d.sqlArgMax(raw('bp'), raw('t'));
   return {
     value: sql`touch.v`,
-    joins: sql` LEFT JOIN touch ON touch.person_id = b.person_id`,
+    joins: sql` LEFT JOIN touch ON touch.ph = b.ph`,
     ctes: [
-      sql`touch AS (SELECT person_id, ${pick} AS v FROM pos WHERE bp IS NOT NULL AND (${anyStep}) GROUP BY person_id)`,
+      sql`touch AS (SELECT ph, ${pick} AS v FROM pos WHERE bp IS NOT NULL AND (${anyStep}) GROUP BY ph)`,
     ],
   };
 }
 
-/** Every CTE up to `per`: one row per counted person with value, reached and step times. */
-function sqlPerPerson(d: Dialect, s: Spec, o: FunnelOptions): Sql {
+/**
+ * Every CTE up to `per`: one row per counted person (`ph`, and `person_id` with `ids`) with
+ * value, reached and step times.
+ */
+function sqlPerPerson(d: Dialect, s: Spec, o: FunnelOptions, ids: boolean): Sql {
   const n = s.steps.length;
   if (o.cohort && s.breakdown) throw new Error('a funnel takes a cohort or a breakdown, not both');
   const ctes: Sql[] = o.cohort ? [sql`cohort AS (${o.cohort})`] : [];
-  ctes.push(sql`ev AS (${sqlEvents(d, s, o)})`, sql`pos AS (${sqlWindowed(d, s)})`);
+  ctes.push(sql`ev AS (${sqlEvents(d, s, o, ids)})`, sql`pos AS (${sqlWindowed(d, s)})`);
   ctes.push(
-    sql`raw_chains AS (${sqlChains(d, s)})`,
+    sql`raw_chains AS (${sqlChains(d, s, ids)})`,
     sql`chains AS (SELECT *, ${sqlReached(n, s.windowSeconds)} AS reached FROM raw_chains)`,
   );
   const cancelled = s.exclusions.length > 0;
@@ -388,9 +425,9 @@ function sqlPerPerson(d: Dialect, s: Spec, o: FunnelOptions): Sql {
   const isCancelled = cancelled ? sql`CASE WHEN k.p0 IS NULL THEN 0 ELSE 1 END` : sql`0`;
   ctes.push(sql`ranked AS (
     SELECT c.*, ${isCancelled} AS cancelled,
-      row_number() OVER (PARTITION BY c.person_id, c.grp
+      row_number() OVER (PARTITION BY c.ph, c.grp
         ORDER BY c.reached DESC, ${isCancelled} ASC, ${tlast} ASC, c.t0 DESC) AS rn
-    FROM chains c${cancelled ? sql` LEFT JOIN cancelled k ON k.person_id = c.person_id AND k.grp = c.grp AND k.p0 = c.p0` : sql``})`);
+    FROM chains c${cancelled ? sql` LEFT JOIN cancelled k ON k.ph = c.ph AND k.grp = c.grp AND k.p0 = c.p0` : sql``})`);
   ctes.push(sql`best AS (SELECT * FROM ranked WHERE rn = 1 AND cancelled = 0)`);
   const pv = sqlPersonValue(d, s, o);
   ctes.push(...pv.ctes);
@@ -400,7 +437,7 @@ function sqlPerPerson(d: Dialect, s: Spec, o: FunnelOptions): Sql {
     1,
   );
   ctes.push(
-    sql`per AS (SELECT b.person_id, ${pv.value} AS value, b.reached, b.t0 AS t0${join(times, '')} FROM best b${pv.joins})`,
+    sql`per AS (SELECT b.ph, ${ids ? sql`b.person_id, ` : sql``}${pv.value} AS value, b.reached, b.t0 AS t0${join(times, '')} FROM best b${pv.joins})`,
   );
   return sql`WITH ${join(ctes, ',\n')}`;
 }
@@ -414,7 +451,7 @@ export function buildFunnelQuery(d: Dialect, s: Spec, o: FunnelOptions = {}): Sq
     const p90 = o.p90 ? sql`, ${d.sqlQuantile(gap, 0.9)} AS ${col('p90_', k)}` : sql``;
     return sql`${count}, ${d.sqlMedian(gap)} AS ${col('med', k)}, avg(${gap}) AS ${col('avg', k)}${p90}`;
   });
-  return sql`${sqlPerPerson(d, s, o)}
+  return sql`${sqlPerPerson(d, s, o, false)}
     SELECT value, ${join(aggs)} FROM per GROUP BY value ORDER BY c0 DESC, value`;
 }
 
@@ -427,7 +464,7 @@ export function buildFunnelPeopleQuery(d: Dialect, s: Spec, o: FunnelOptions = {
       : p.breakdownValue === null
         ? sql` AND value IS NULL`
         : sql` AND value = ${p.breakdownValue}`;
-  return sql`${sqlPerPerson(d, s, o)}
+  return sql`${sqlPerPerson(d, s, o, true)}
     SELECT DISTINCT person_id FROM per WHERE ${at}${value} ORDER BY person_id`;
 }
 
@@ -440,7 +477,7 @@ export function buildFunnelPeopleQuery(d: Dialect, s: Spec, o: FunnelOptions = {
 export function buildFunnelPersonsQuery(d: Dialect, spec: FunnelSpec, o: FunnelOptions = {}): Sql {
   const s = parseFunnelSpec(spec);
   const times = join(stepCols(s.steps.length, (k) => col('t', k)));
-  return sql`${sqlPerPerson(d, s, o)}
+  return sql`${sqlPerPerson(d, s, o, true)}
     SELECT person_id, value, reached, ${times} FROM per`;
 }
 

@@ -69,4 +69,21 @@ export interface Dialect {
   sqlCountIf(cond: Sql): Sql;
   /** The smallest non-null argument (null when all are null). Engines differ on nulls in `least`. */
   sqlLeast(args: readonly Sql[]): Sql;
+  /** A 64-bit hash of a value: a narrow sort and join key (two distinct values collide with probability 2⁻⁶⁴). */
+  sqlHash64(expr: Sql): Sql;
+  /**
+   * `SELECT *` from `source` plus running counts: column `as` is how many rows at or before this
+   * one, in the order `partition…, order…`, satisfy `when`. A count is only comparable with counts
+   * of rows in the same partition: an engine may number across partitions (DuckDB counts once over
+   * the sorted rows in a streaming window, far cheaper than per-partition frames on large
+   * partitions; the portable spelling is `count(*) FILTER (WHERE when) OVER (PARTITION BY
+   * partition ORDER BY order ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`). Rows tied on the
+   * whole order take an arbitrary but consistent order.
+   */
+  sqlRunningCounts(
+    source: Sql,
+    partition: readonly Sql[],
+    order: readonly Sql[],
+    counts: readonly { when: Sql; as: string }[],
+  ): Sql;
 }

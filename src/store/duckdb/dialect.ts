@@ -1,5 +1,5 @@
 import type { Dialect, TimeUnit } from '../dialect.js';
-import { join, raw, sql, type Sql } from '../sql.js';
+import { ident, join, raw, sql, type Sql } from '../sql.js';
 
 function jsonPath(path: readonly string[]): string {
   // A JSONPath with every key quoted, so keys like `$groups` or `a.b` are taken literally.
@@ -90,5 +90,20 @@ export const duckdbDialect: Dialect = {
   sqlLeast(args) {
     // DuckDB's least() skips nulls.
     return sql`least(${join(args)})`;
+  },
+  sqlHash64(expr) {
+    return sql`hash(${expr})`;
+  },
+  sqlRunningCounts(source, partition, order, counts) {
+    // One parallel sort, then a streaming window (an empty OVER keeps the sorted order: DuckDB's
+    // order preservation rules) with one cheap running count per column. Partitioned frames
+    // (`PARTITION BY … ORDER BY … ROWS UNBOUNDED PRECEDING`) cost a segment tree per count and
+    // were 5x slower on persons with thousands of events (docs/insights.md#performance).
+    const cols = counts.map(
+      (c) =>
+        sql`count(*) FILTER (WHERE ${c.when}) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ${ident(c.as)}`,
+    );
+    return sql`SELECT *${cols.length ? sql`, ${join(cols)}` : sql``}
+      FROM (SELECT * FROM (${source}) ORDER BY ${join([...partition, ...order])})`;
   },
 };
