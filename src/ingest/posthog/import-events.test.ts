@@ -125,6 +125,70 @@ describe('SDK payload shapes', () => {
   });
 });
 
+describe('string fields', () => {
+  // Classification reads a field's type from its first character and takes a string's text
+  // between the quotes unless it holds a backslash: escapes, quotes, unicode and spacing must
+  // come out exactly as JSON.parse reads them, on the fast path and on the line-by-line path
+  // (which a bad record forces).
+  const tricky = [
+    'plain',
+    'quote " inside',
+    'back\\slash',
+    'tab\tand newline\n',
+    'caf\u00e9 \ud83d\ude00',
+    '  spaced  ',
+    '',
+  ];
+  const good = tricky.map((name, i) =>
+    JSON.stringify({
+      uuid: ` u${i}`,
+      event: `${name}!`,
+      distinct_id: `d ${name}`,
+      timestamp: '2024-03-01T12:00:00Z',
+      properties: { $groups: { organization: `org "${name}"` } },
+    }).replace('{"uuid"', '{ "uuid" '),
+  );
+  for (const withBad of [false, true]) {
+    it(`reads escaped and spaced strings exactly (${withBad ? 'line-by-line path' : 'fast path'})`, async () => {
+      const r = await importLines('s.jsonl', withBad ? [...good, '{"event": 1}'] : good);
+      expect(r.inserted).toBe(tricky.length);
+      const got = await rows<{ uuid: string; event: string; distinct_id: string; organization: string }>(
+        'SELECT uuid, event, distinct_id, organization FROM events ORDER BY uuid',
+      );
+      expect(got).toEqual(
+        tricky.map((name, i) => ({
+          uuid: ` u${i}`,
+          event: `${name}!`,
+          distinct_id: `d ${name}`,
+          organization: `org "${name}"`,
+        })),
+      );
+    });
+  }
+  it('names the JSON type of a wrong-typed field', async () => {
+    const r = await importLines('t.jsonl', [
+      ev({ event: 12, distinct_id: 'a', timestamp: '2024-03-01T12:00:00Z' }),
+      ev({ event: 'e', distinct_id: true, timestamp: '2024-03-01T12:00:00Z' }),
+      ev({ event: 'e', distinct_id: 'a', timestamp: 1.5 }),
+      ev({ event: 'e', distinct_id: 'a', timestamp: '2024-03-01T12:00:00Z', properties: [1] }),
+      ev({ event: 'e', distinct_id: 'a', timestamp: '2024-03-01T12:00:00Z', uuid: 7 }),
+      // a number beyond 2^53 keeps its digits (written by hand: JSON.stringify would round it)
+      '{"event": "e", "distinct_id": 9007199254740993, "timestamp": "2024-03-01T12:00:00Z", "uuid": ""}',
+    ]);
+    expect(r.rejected.map((x) => [x.line, x.field, x.reason])).toEqual([
+      [1, 'event', 'must be a string, got number'],
+      [2, 'distinct_id', 'must be a string or number, got boolean'],
+      [3, 'timestamp', 'must be an ISO 8601 string, got number'],
+      [4, 'properties', 'must be an object, got array'],
+      [5, 'uuid', 'must be a string, got number'],
+    ]);
+    // An empty uuid counts as none (the content hash keys the event).
+    const [row] = await rows<{ distinct_id: string; uuid: string }>('SELECT distinct_id, uuid FROM events');
+    expect(row?.distinct_id).toBe('9007199254740993');
+    expect(row?.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+});
+
 describe('bad records', () => {
   it('keeps every good record and reports each bad one with its physical line and reason', async () => {
     const blob = 'x'.repeat(10 * 1024 * 1024);
@@ -155,7 +219,7 @@ describe('bad records', () => {
     expect(r.rejected).toEqual([
       { line: 2, reason: 'invalid JSON (truncated or malformed)' },
       { line: 4, reason: 'not valid UTF-8' },
-      { line: 5, field: 'event', reason: 'must be a string, got ubigint' },
+      { line: 5, field: 'event', reason: 'must be a string, got number' },
       { line: 6, field: 'event', reason: 'missing' },
       { line: 7, field: 'distinct_id', reason: 'missing' },
       { line: 8, field: 'timestamp', reason: 'not an ISO 8601 timestamp: yesterday' },

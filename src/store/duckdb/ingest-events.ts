@@ -214,6 +214,28 @@ function firstLine(s: string): string {
 /** `YYYY-MM-DDTHH:MM:SS.ffffffZ` text of a UTC timestamp: the timestamp part of a derived uuid. */
 const HASH_TS = "strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ')";
 
+/*
+ * Every `j` column is JSON text that DuckDB wrote (the JSON reader, json_extract, to_json, json()
+ * all re-serialize: minified, no leading space), so its first character gives its type and a
+ * string without a backslash is its text between the quotes. Parsing is left to the rare rest
+ * (numbers, booleans, arrays, escaped strings): 1M demo events classify in 1.27 s instead of 1.55.
+ */
+/** `json_type(x)`, parsing only what the first character does not tell. */
+function jsonType(x: string): Sql {
+  return raw(`(CASE WHEN ${x} IS NULL THEN NULL WHEN starts_with(${x}, '"') THEN 'VARCHAR'
+    WHEN starts_with(${x}, '{') THEN 'OBJECT' WHEN ${x} = 'null' THEN 'NULL' ELSE json_type(${x}) END)`);
+}
+/** A JSON type (`json_type`) as users know it: number, string, boolean, array, object. */
+function typeName(t: string): Sql {
+  return raw(
+    `CASE WHEN ${t} IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN 'number' WHEN ${t} = 'VARCHAR' THEN 'string' ELSE lower(${t}) END`,
+  );
+}
+/** `x ->> '$'` for a JSON string `x`. */
+function jsonString(x: string): Sql {
+  return raw(`(CASE WHEN contains(${x}, '\\') THEN ${x} ->> '$' ELSE ${x}[2:-2] END)`);
+}
+
 /**
  * `source` → `_ingest_rows(ord, line, field, reason, raw, uuid, event, distinct_id, timestamp,
  * properties, groups, organization)`. The first failing check names a record's fault.
@@ -229,20 +251,20 @@ async function classify(engine: Engine, source: Source, stage = true): Promise<v
   await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_rows AS
     WITH f AS (
       SELECT ord, j1, j2, j3, j4, j5, j6, j7, j9, parsed, is_obj, props_invalid, raw,
-        json_type(j1) AS ev_t,
-        CASE WHEN j2 IS NULL OR json_type(j2) = 'NULL' THEN j8 ELSE j2 END AS did_j,
-        json_type(j3) AS ts_t,
-        json_type(j4) AS props_t,
-        json_type(j5) AS uuid_t
+        ${jsonType('j1')} AS ev_t,
+        CASE WHEN j2 IS NULL OR j2 = 'null' THEN j8 ELSE j2 END AS did_j,
+        ${jsonType('j3')} AS ts_t,
+        ${jsonType('j4')} AS props_t,
+        ${jsonType('j5')} AS uuid_t
       FROM ${from}
     ), g AS (
       SELECT *,
-        CASE WHEN ev_t = 'VARCHAR' THEN j1 ->> '$' END AS event,
-        json_type(did_j) AS did_t,
-        CASE json_type(did_j) WHEN 'VARCHAR' THEN did_j ->> '$'
+        CASE WHEN ev_t = 'VARCHAR' THEN ${jsonString('j1')} END AS event,
+        ${jsonType('did_j')} AS did_t,
+        CASE ${jsonType('did_j')} WHEN 'VARCHAR' THEN ${jsonString('did_j')}
           WHEN 'BIGINT' THEN did_j::VARCHAR WHEN 'UBIGINT' THEN did_j::VARCHAR WHEN 'DOUBLE' THEN did_j::VARCHAR
         END AS distinct_id,
-        CASE WHEN ts_t = 'VARCHAR' THEN j3 ->> '$' END AS ts_text
+        CASE WHEN ts_t = 'VARCHAR' THEN ${jsonString('j3')} END AS ts_text
       FROM f
     ), h AS (
       SELECT *, try_cast(ts_text AS TIMESTAMPTZ) AS ts FROM g
@@ -252,31 +274,31 @@ async function classify(engine: Engine, source: Source, stage = true): Promise<v
           WHEN NOT parsed THEN [NULL, 'invalid JSON (truncated or malformed)']
           WHEN NOT is_obj THEN [NULL, 'not a JSON object']
           WHEN ev_t IS NULL OR ev_t = 'NULL' THEN ['event', 'missing']
-          WHEN ev_t <> 'VARCHAR' THEN ['event', 'must be a string, got ' || lower(ev_t)]
+          WHEN ev_t <> 'VARCHAR' THEN ['event', 'must be a string, got ' || ${typeName('ev_t')}]
           WHEN event = '' THEN ['event', 'is empty']
           WHEN did_t IS NULL OR did_t = 'NULL' THEN ['distinct_id', 'missing']
-          WHEN distinct_id IS NULL THEN ['distinct_id', 'must be a string or number, got ' || lower(did_t)]
+          WHEN distinct_id IS NULL THEN ['distinct_id', 'must be a string or number, got ' || ${typeName('did_t')}]
           WHEN distinct_id = '' THEN ['distinct_id', 'is empty']
           WHEN ts_t IS NULL OR ts_t = 'NULL' THEN ['timestamp', 'missing']
-          WHEN ts_text IS NULL THEN ['timestamp', 'must be an ISO 8601 string, got ' || lower(ts_t)]
+          WHEN ts_text IS NULL THEN ['timestamp', 'must be an ISO 8601 string, got ' || ${typeName('ts_t')}]
           WHEN ts IS NULL THEN ['timestamp', 'not an ISO 8601 timestamp: ' || left(ts_text, 40)]
           WHEN props_invalid THEN ['properties', 'not valid JSON']
           WHEN props_t IS NOT NULL AND props_t NOT IN ('OBJECT', 'NULL')
-            THEN ['properties', 'must be an object, got ' || lower(props_t)]
-          WHEN uuid_t IS NOT NULL AND uuid_t NOT IN ('VARCHAR', 'NULL') THEN ['uuid', 'must be a string, got ' || lower(uuid_t)]
+            THEN ['properties', 'must be an object, got ' || ${typeName('props_t')}]
+          WHEN uuid_t IS NOT NULL AND uuid_t NOT IN ('VARCHAR', 'NULL') THEN ['uuid', 'must be a string, got ' || ${typeName('uuid_t')}]
         END AS fault
       FROM h
     ), n AS (
       SELECT ord, fault, raw, event, distinct_id, ts,
         CASE WHEN fault IS NULL THEN
-          CASE WHEN json_type(j6) = 'OBJECT' OR json_type(j7) = 'OBJECT' THEN
+          CASE WHEN starts_with(j6, '{') OR starts_with(j7, '{') THEN
             json_merge_patch(coalesce(CASE WHEN props_t = 'OBJECT' THEN j4 END, '{}'),
-              json_object('$set', CASE WHEN json_type(j6) = 'OBJECT' THEN j6 END,
-                          '$set_once', CASE WHEN json_type(j7) = 'OBJECT' THEN j7 END))
+              json_object('$set', CASE WHEN starts_with(j6, '{') THEN j6 END,
+                          '$set_once', CASE WHEN starts_with(j7, '{') THEN j7 END))
           ELSE coalesce(CASE WHEN props_t = 'OBJECT' THEN j4 END, '{}') END
         END AS properties,
-        CASE WHEN uuid_t = 'VARCHAR' AND (j5 ->> '$') <> '' THEN j5 ->> '$' END AS given_uuid,
-        CASE WHEN json_type(j9) = 'OBJECT' THEN j9 END AS groups
+        CASE WHEN uuid_t = 'VARCHAR' AND j5 <> '""' THEN ${jsonString('j5')} END AS given_uuid,
+        CASE WHEN starts_with(j9, '{') THEN j9 END AS groups
       FROM c
     )
     SELECT ord, NULL::BIGINT AS line, fault[1] AS field, fault[2] AS reason,
