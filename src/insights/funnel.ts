@@ -191,12 +191,59 @@ function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions, ids: boolean): Sql {
   )}ELSE ${n} END`;
   const any = s.order === 'strict' ? sql`` : sql` AND (${join([...steps, ...exclusions], ' OR ')})`;
   const inCohort = o.cohort ? sql` AND e.person_id IN (SELECT person_id FROM cohort)` : sql``;
-  return sql`SELECT ${d.sqlHash64(raw('e.person_id'))} AS ph, ${ids ? sql`e.person_id, ` : sql``}${grp}${d.sqlEpochSeconds(raw('e.timestamp'))} AS t,
-      ${b ? sql`${bp} AS bp, ` : sql``}${lowest} AS ms,
+  const head = sql`SELECT ${d.sqlHash64(raw('e.person_id'))} AS ph, ${ids ? sql`e.person_id, ` : sql``}${grp}${d.sqlEpochSeconds(raw('e.timestamp'))} AS t,
+      ${b ? sql`${bp} AS bp, ` : sql``}`;
+  const byName = namesOnly(s);
+  if (byName) {
+    // Steps and exclusions are plain event names: one hash join with their table gives each
+    // event its lowest step and flags (integer masks), instead of comparing every event's name
+    // with every step's several times over.
+    const flag = (mask: string, i: number) => raw(`(st.${mask} & ${2 ** i}) <> 0`);
+    const table = join(
+      [...byName].map(
+        ([name, f]) =>
+          sql`(${name}, ${raw(String(f.lowest))}, ${raw(String(f.steps))}, ${raw(String(f.exclusions))})`,
+      ),
+    );
+    return sql`${head}st.ms,
+        ${join(steps.map((_, k) => sql`${flag('sm', k)} AS ${col('s', k)}`))}
+        ${exclusions.length ? sql`, ${join(exclusions.map((_, i) => sql`${flag('xm', i)} AS ${col('x', i)}`))}` : sql``}
+      FROM events e JOIN (VALUES ${table}) st(name, ms, sm, xm) ON e.event = st.name${joins}
+      WHERE ${sqlInRange(raw('e.timestamp'), range)}${inCohort}`;
+  }
+  return sql`${head}${lowest} AS ms,
       ${join(steps.map((c, k) => sql`${c} AS ${col('s', k)}`))}
       ${exclusions.length ? sql`, ${join(exclusions.map((c, i) => sql`${c} AS ${col('x', i)}`))}` : sql``}
     FROM events e${joins}
     WHERE ${sqlInRange(raw('e.timestamp'), range)}${any}${inCohort}`;
+}
+
+/**
+ * When every step and exclusion is a bare event name (no property filter) and only matching
+ * events are read (not strict): each name with the lowest step it matches and bit masks of the
+ * steps and exclusions it matches. Undefined otherwise, or beyond 30 steps / 52 exclusions.
+ */
+function namesOnly(s: Spec): Map<string, { lowest: number; steps: number; exclusions: number }> | undefined {
+  if (s.order === 'strict' || s.steps.length > 30 || s.exclusions.length > 52) return undefined;
+  if (s.steps.some((m) => m.properties.length > 0) || s.exclusions.some((x) => x.properties.length > 0)) {
+    return undefined;
+  }
+  const names = new Map<string, { lowest: number; steps: number; exclusions: number }>();
+  const entry = (name: string) => {
+    const e = names.get(name) ?? { lowest: s.steps.length, steps: 0, exclusions: 0 };
+    names.set(name, e);
+    return e;
+  };
+  // Sums of distinct powers of two (JS bitwise operators stop at 32 bits).
+  s.steps.forEach((m, k) => {
+    const e = entry(m.event);
+    e.lowest = Math.min(e.lowest, k);
+    e.steps += 2 ** k;
+  });
+  s.exclusions.forEach((x, i) => {
+    entry(x.event).exclusions += 2 ** i;
+  });
+  return names;
 }
 
 /**
