@@ -160,6 +160,25 @@ describe('ordered funnel', () => {
     expect(counts(repeated.steps)).toEqual([2, 1]); // p1 has one A; p2 has two at the same instant
   });
 
+  it('orders same-instant events of one lowest step by the steps they match, whatever the sort', async () => {
+    // Step 1 is A with plan=pro. p1's two A events share an instant and both are step-0 events;
+    // taking the free one as step 0 lets the pro one fill step 1 (for every p of the 20, in
+    // either insertion order).
+    const events = Array.from({ length: 20 }, (_, i) => {
+      const plans = i % 2 ? ['pro', 'free'] : ['free', 'pro'];
+      return plans.map((plan) => ({
+        event: 'A',
+        person: `p${i}`,
+        at: '2024-01-02T10:00:00',
+        props: { plan },
+      }));
+    }).flat();
+    const r = await run(events, {
+      steps: ['A', { event: 'A', properties: [{ key: 'plan', value: 'pro' }] }],
+    });
+    expect(counts(r.steps)).toEqual([20, 20]);
+  });
+
   it('reads only events within dateFrom..dateTo, dateTo as a date meaning its whole day', async () => {
     const r = await run(
       [

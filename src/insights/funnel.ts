@@ -198,20 +198,30 @@ function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions, ids: boolean): Sql {
     // Steps and exclusions are plain event names: one hash join with their table gives each
     // event its lowest step and flags (integer masks), instead of comparing every event's name
     // with every step's several times over.
-    const flag = (mask: string, i: number) => raw(`(st.${mask} & ${2 ** i}) <> 0`);
-    const table = join(
-      [...byName].map(
-        ([name, f]) =>
-          sql`(${name}, ${raw(String(f.lowest))}, ${raw(String(f.steps))}, ${raw(String(f.exclusions))})`,
-      ),
+    const flag = (mask: string, i: number) => d.sqlBitTest(raw(`st.${mask}`), i);
+    const table = d.sqlValues(
+      'st',
+      ['name', 'ms', 'sm', 'xm'],
+      [...byName].map(([name, f]) => [
+        sql`${name}`,
+        raw(String(f.lowest)),
+        raw(String(f.steps)),
+        raw(String(f.exclusions)),
+      ]),
     );
     return sql`${head}st.ms,
         ${join(steps.map((_, k) => sql`${flag('sm', k)} AS ${col('s', k)}`))}
         ${exclusions.length ? sql`, ${join(exclusions.map((_, i) => sql`${flag('xm', i)} AS ${col('x', i)}`))}` : sql``}
-      FROM events e JOIN (VALUES ${table}) st(name, ms, sm, xm) ON e.event = st.name${joins}
+      FROM events e JOIN ${table} ON e.event = st.name${joins}
       WHERE ${sqlInRange(raw('e.timestamp'), range)}${inCohort}`;
   }
-  return sql`${head}${lowest} AS ms,
+  const mask = overlapsByFilter(s)
+    ? sql`${join(
+        steps.map((c, k) => sql`CASE WHEN ${c} THEN ${raw(String(2 ** k))} ELSE 0 END`),
+        ' + ',
+      )} AS sm, `
+    : sql``;
+  return sql`${head}${lowest} AS ms, ${mask}
       ${join(steps.map((c, k) => sql`${c} AS ${col('s', k)}`))}
       ${exclusions.length ? sql`, ${join(exclusions.map((c, i) => sql`${c} AS ${col('x', i)}`))}` : sql``}
     FROM events e${joins}
@@ -255,12 +265,23 @@ function partitionOf(s: Spec): Sql[] {
   return s.breakdown?.attribution === 'all_events' ? [raw('ph'), raw('grp')] : [raw('ph')];
 }
 /**
- * Time, then the lowest step matched. With `step` attribution the breakdown value breaks the
- * remaining ties, so which of two same-time events of one step is taken (and so the value) does
- * not depend on how the engine happened to sort them.
+ * Time, then the lowest step matched. Remaining ties are broken so that the result does not depend
+ * on how the engine happened to sort them: when steps have property filters, two same-time events
+ * with the same lowest step may match different later steps, so the one matching fewer (lower)
+ * steps comes first (`sm`, the mask of steps matched); with `step` attribution, the smaller
+ * breakdown value.
  */
 function orderColsOf(s: Spec): Sql[] {
-  return s.breakdown?.attribution === 'step' ? [raw('t'), raw('ms'), raw('bp')] : [raw('t'), raw('ms')];
+  return [
+    raw('t'),
+    raw('ms'),
+    ...(overlapsByFilter(s) ? [raw('sm')] : []),
+    ...(s.breakdown?.attribution === 'step' ? [raw('bp')] : []),
+  ];
+}
+/** Some step has a property filter: one event may match steps another same-time event does not. */
+function overlapsByFilter(s: Spec): boolean {
+  return s.steps.some((m) => m.properties.length > 0);
 }
 function orderOf(s: Spec): Sql {
   return sql`PARTITION BY ${join(partitionOf(s))} ORDER BY ${join(orderColsOf(s))}`;

@@ -69,6 +69,13 @@ export interface Dialect {
   sqlCountIf(cond: Sql): Sql;
   /** The smallest non-null argument (null when all are null). Engines differ on nulls in `least`. */
   sqlLeast(args: readonly Sql[]): Sql;
+  /** True when bit `bit` (0-based) of the integer `x` is set. */
+  sqlBitTest(x: Sql, bit: number): Sql;
+  /**
+   * An inline table: `rows` (each a list of values, in `columns` order) as a relation to use in
+   * FROM/JOIN, aliased `alias` with the given column names.
+   */
+  sqlValues(alias: string, columns: readonly string[], rows: readonly (readonly Sql[])[]): Sql;
   /** A 64-bit hash of a value: a narrow sort and join key (two distinct values collide with probability 2⁻⁶⁴). */
   sqlHash64(expr: Sql): Sql;
   /**

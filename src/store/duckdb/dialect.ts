@@ -91,6 +91,13 @@ export const duckdbDialect: Dialect = {
     // DuckDB's least() skips nulls.
     return sql`least(${join(args)})`;
   },
+  sqlBitTest(x, bit) {
+    return sql`((${x} & ${raw(String(2 ** bit))}) <> 0)`;
+  },
+  sqlValues(alias, columns, rows) {
+    const body = join(rows.map((r) => sql`(${join([...r])})`));
+    return sql`(VALUES ${body}) ${ident(alias)}(${join(columns.map((c) => ident(c)))})`;
+  },
   sqlHash64(expr) {
     return sql`hash(${expr})`;
   },
@@ -99,11 +106,12 @@ export const duckdbDialect: Dialect = {
     // order preservation rules) with one cheap running count per column. Partitioned frames
     // (`PARTITION BY … ORDER BY … ROWS UNBOUNDED PRECEDING`) cost a segment tree per count and
     // were 5x slower on persons with thousands of events (docs/insights.md#performance).
+    if (counts.length === 0) return source;
     const cols = counts.map(
       (c) =>
         sql`count(*) FILTER (WHERE ${c.when}) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ${ident(c.as)}`,
     );
-    return sql`SELECT *${cols.length ? sql`, ${join(cols)}` : sql``}
+    return sql`SELECT *, ${join(cols)}
       FROM (SELECT * FROM (${source}) ORDER BY ${join([...partition, ...order])})`;
   },
 };
