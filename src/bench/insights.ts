@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEMO_DEFAULTS } from '../demo/generate.js';
-import { addMonths, monthsEndingAt } from '../domain/month.js';
+import { addMonths, monthEnd, monthsEndingAt } from '../domain/month.js';
 import { funnel, type FunnelSpec } from '../insights/funnel.js';
 import { retention } from '../insights/retention.js';
 import { DuckDbEngine } from '../store/duckdb/engine.js';
@@ -91,7 +91,7 @@ async function demoFunnels(opts: BenchOptions): Promise<BenchResult[]> {
     const last = new Date(Date.parse(`${addMonths(month, 1)}-01T00:00:00Z`) - 86_400_000);
     const range = { dateFrom: `${months[0]}-01`, dateTo: last.toISOString().slice(0, 10) };
     const specs: [string, FunnelSpec][] = [];
-    if (config.onboarding) {
+    if (config.onboarding && config.onboarding.steps.length > 0) {
       specs.push([
         `onboarding funnel (${config.onboarding.steps.length} steps)`,
         { ...range, steps: config.onboarding.steps, windowSeconds: config.onboarding.windowDays * 86_400 },
@@ -103,7 +103,8 @@ async function demoFunnels(opts: BenchOptions): Promise<BenchResult[]> {
       const f = await funnel(e, spec);
       const m = await measure(RUNS, () => funnel(e, spec));
       const stepEvents = await e.query<{ n: bigint }>(
-        sql`SELECT count(*) AS n FROM events WHERE event IN (SELECT unnest(${spec.steps.map(String)}))`,
+        sql`SELECT count(*) AS n FROM events WHERE event IN (SELECT unnest(${spec.steps.map(String)}))
+          AND timestamp >= ${new Date(`${range.dateFrom}T00:00:00Z`)} AND timestamp < ${monthEnd(month)}`,
       );
       out.push({
         name: `insights: demo ${what}, ${label(events)} events`,

@@ -23,7 +23,7 @@ const portable: Dialect = {
       (c) =>
         sql`count(*) FILTER (WHERE ${c.when}) OVER (PARTITION BY ${join(partition)} ORDER BY ${join(order)} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ${raw(c.as)}`,
     );
-    return sql`SELECT *, ${join(cols)} FROM (${source})`;
+    return cols.length ? sql`SELECT *, ${join(cols)} FROM (${source})` : source;
   },
 };
 
@@ -53,6 +53,8 @@ afterAll(async () => {
 const base = { dateFrom: '2024-03-01', dateTo: '2024-03-31', windowSeconds: 3 * 86_400 };
 const cases: Record<string, FunnelSpec> = {
   ordered: { ...base, steps: ['A', 'B', 'C', 'D'] },
+  'one step': { ...base, steps: ['A'] },
+  strict: { ...base, steps: ['A', 'B', 'C'], order: 'strict' },
   'ordered, repeated step': { ...base, steps: ['A', 'A', 'B'] },
   'ordered, all_events breakdown': {
     ...base,
@@ -89,7 +91,8 @@ describe('funnel running counts across people (DuckDB streaming shortcut)', () =
       const fast = await e.query(buildFunnelQuery(duckdbDialect, s));
       const reference = await e.query(buildFunnelQuery(portable, s));
       expect(fast.length).toBeGreaterThan(0);
-      expect(Number(fast[0]!.c1)).toBeGreaterThan(100); // the data reach past the first step
+      expect(Number(fast[0]!.c0)).toBeGreaterThan(100);
+      if (spec.steps.length > 1) expect(Number(fast[0]!.c1)).toBeGreaterThan(100); // past the first step
       expect(fast).toEqual(reference);
       // Steps given by bare names take a join with the names; with filters, the general matching.
       const general = await e.query(buildFunnelQuery(duckdbDialect, parseFunnelSpec(viaMatchers(spec))));

@@ -146,7 +146,11 @@ describe('string fields', () => {
       distinct_id: `d ${name}`,
       timestamp: '2024-03-01T12:00:00Z',
       properties: { $groups: { organization: `org "${name}"` } },
-    }).replace('{"uuid"', '{ "uuid" '),
+    })
+      // spaces around every colon and comma between fields (not inside the strings' escapes)
+      .replace(/(?<!\\)":/g, '" :  ')
+      .replace(/(?<!\\)","/g, '" ,  "')
+      .replace('{"uuid"', '{ "uuid"'),
   );
   for (const withBad of [false, true]) {
     it(`reads escaped and spaced strings exactly (${withBad ? 'line-by-line path' : 'fast path'})`, async () => {
@@ -165,6 +169,29 @@ describe('string fields', () => {
       );
     });
   }
+  it('reads the same strings from CSV (quoted fields, JSON properties column)', async () => {
+    const q = (v: string) => `"${v.replaceAll('"', '""')}"`;
+    const csv = [
+      'event,distinct_id,timestamp,properties,uuid',
+      ...tricky.map((name, i) =>
+        [
+          q(`${name}!`),
+          q(`d ${name}`),
+          '2024-03-01T12:00:00Z',
+          q(JSON.stringify({ $groups: { organization: `org "${name}"` } })),
+          q(` u${i}`),
+        ].join(','),
+      ),
+    ].join('\n');
+    const r = await importEvents(engine, write('s.csv', csv + '\n'));
+    expect(r.rejected).toEqual([]);
+    const got = await rows<{ event: string; distinct_id: string; organization: string }>(
+      'SELECT event, distinct_id, organization FROM events ORDER BY uuid',
+    );
+    expect(got).toEqual(
+      tricky.map((name) => ({ event: `${name}!`, distinct_id: `d ${name}`, organization: `org "${name}"` })),
+    );
+  });
   it('names the JSON type of a wrong-typed field', async () => {
     const r = await importLines('t.jsonl', [
       ev({ event: 12, distinct_id: 'a', timestamp: '2024-03-01T12:00:00Z' }),
