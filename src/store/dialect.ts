@@ -85,7 +85,9 @@ export interface Dialect {
    * the sorted rows in a streaming window, far cheaper than per-partition frames on large
    * partitions; the portable spelling is `count(*) FILTER (WHERE when) OVER (PARTITION BY
    * partition ORDER BY order ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`). Rows tied on the
-   * whole order take an arbitrary but consistent order.
+   * whole order take an arbitrary but consistent order — so the caller must read the result once
+   * (a materialized CTE): an engine that re-evaluates a CTE at each reference could number tied
+   * rows differently each time.
    */
   sqlRunningCounts(
     source: Sql,
