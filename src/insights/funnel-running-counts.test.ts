@@ -85,6 +85,19 @@ function viaMatchers(spec: FunnelSpec): FunnelSpec {
 }
 
 describe('funnel running counts across people (DuckDB streaming shortcut)', () => {
+  it('keep the sorted order with many threads (8) as with one', async () => {
+    const s = parseFunnelSpec(cases.ordered!);
+    const reference = await e.query(buildFunnelQuery(portable, s));
+    try {
+      for (const threads of [8, 1]) {
+        await e.exec(raw(`SET threads = ${threads}`));
+        expect(await e.query(buildFunnelQuery(duckdbDialect, s))).toEqual(reference);
+      }
+    } finally {
+      await e.exec(raw('SET threads = 2'));
+    }
+  });
+
   for (const [name, spec] of Object.entries(cases)) {
     it(`match per-person counts: ${name}`, async () => {
       const s = parseFunnelSpec(spec);
