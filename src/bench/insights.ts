@@ -20,31 +20,12 @@ import { funnel, type FunnelSpec } from '../insights/funnel.js';
 import { retention } from '../insights/retention.js';
 import { DuckDbEngine } from '../store/duckdb/engine.js';
 import { raw, sql } from '../store/sql.js';
+import { medianSeconds } from './timing.js';
 import type { BenchOptions, BenchResult } from './types.js';
 import { preparedStore } from './review.js';
 
 const RUNS = 5;
 const TARGET_SECONDS = 2;
-
-/** Median wall-clock and process CPU seconds over `runs` (CPU shows the cost on a busy machine). */
-async function measure(runs: number, fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await fn();
-    wall.push((performance.now() - t0) / 1000);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1e6);
-  }
-  const mid = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-  };
-  return { wall: mid(wall), cpu: mid(cpu) };
-}
 
 async function openStore(opts: BenchOptions, events: number): Promise<DuckDbEngine> {
   const file = join(opts.dir, `insights-${events}.duckdb`);
@@ -101,24 +82,24 @@ async function demoFunnels(opts: BenchOptions): Promise<BenchResult[]> {
     const out: BenchResult[] = [];
     for (const [what, spec] of specs) {
       const f = await funnel(e, spec);
-      const m = await measure(RUNS, () => funnel(e, spec));
+      const m = await medianSeconds(RUNS, () => funnel(e, spec));
       const stepEvents = await e.query<{ n: bigint }>(
         sql`SELECT count(*) AS n FROM events WHERE event IN (SELECT unnest(${spec.steps.map(String)}))
           AND timestamp >= ${new Date(`${range.dateFrom}T00:00:00Z`)} AND timestamp < ${monthEnd(month)}`,
       );
       out.push({
         name: `insights: demo ${what}, ${label(events)} events`,
-        medianSeconds: m.wall,
+        medianSeconds: m.median,
         runs: RUNS,
         figures: {
           events,
           stepEvents: Number(stepEvents[0]?.n ?? 0),
-          cpuSeconds: m.cpu,
+          cpuSeconds: m.cpuMedian,
           enteredFunnel: f.steps?.[0]?.count ?? 0,
           completedFunnel: f.steps?.[f.steps.length - 1]?.count ?? 0,
         },
         target: `< ${TARGET_SECONDS} s on 2 cores (at 10M)`,
-        met: opts.full ? m.wall < TARGET_SECONDS : undefined,
+        met: opts.full ? m.median < TARGET_SECONDS : undefined,
       });
     }
     // A 12-week retention table on the two most frequent events (a heavy one: most people, most weeks).
@@ -130,14 +111,14 @@ async function demoFunnels(opts: BenchOptions): Promise<BenchResult[]> {
       totalIntervals: 12,
     } as const;
     const r = await retention(e, retentionSpec);
-    const rm = await measure(RUNS, () => retention(e, retentionSpec));
+    const rm = await medianSeconds(RUNS, () => retention(e, retentionSpec));
     out.push({
       name: `insights: demo 12-week retention (2 most frequent events), ${label(events)} events`,
-      medianSeconds: rm.wall,
+      medianSeconds: rm.median,
       runs: RUNS,
-      figures: { events, cpuSeconds: rm.cpu, cohorts: r.cohorts.length },
+      figures: { events, cpuSeconds: rm.cpuMedian, cohorts: r.cohorts.length },
       target: `< ${TARGET_SECONDS} s on 2 cores (at 10M)`,
-      met: opts.full ? rm.wall < TARGET_SECONDS : undefined,
+      met: opts.full ? rm.median < TARGET_SECONDS : undefined,
     });
     return out;
   } finally {
@@ -155,7 +136,6 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
 
 async function synthetic(opts: BenchOptions): Promise<BenchResult[]> {
   const events = opts.full ? 10_000_000 : 1_000_000;
-  const label = opts.full ? '10M' : '1M';
   const e = await openStore(opts, events);
   try {
     const funnelSpec = {
@@ -165,7 +145,7 @@ async function synthetic(opts: BenchOptions): Promise<BenchResult[]> {
       windowSeconds: 14 * 86_400,
     };
     const f = await funnel(e, funnelSpec); // warm-up, and a sanity figure
-    const fm = await measure(RUNS, () => funnel(e, funnelSpec));
+    const fm = await medianSeconds(RUNS, () => funnel(e, funnelSpec));
     const retentionSpec = {
       dateTo: '2024-03-30',
       targetEvent: 'step_1',
@@ -174,34 +154,34 @@ async function synthetic(opts: BenchOptions): Promise<BenchResult[]> {
       totalIntervals: 12,
     } as const;
     const r = await retention(e, retentionSpec);
-    const rm = await measure(RUNS, () => retention(e, retentionSpec));
+    const rm = await medianSeconds(RUNS, () => retention(e, retentionSpec));
     return [
       {
-        name: `insights: synthetic 5-step funnel over ${label} events`,
-        medianSeconds: fm.wall,
+        name: `insights: synthetic 5-step funnel over ${label(events)} events`,
+        medianSeconds: fm.median,
         runs: RUNS,
         figures: {
           events,
-          cpuSeconds: fm.cpu,
-          eventsPerSecond: Math.round(events / fm.wall),
+          cpuSeconds: fm.cpuMedian,
+          eventsPerSecond: Math.round(events / fm.median),
           enteredFunnel: f.steps?.[0]?.count ?? 0,
           completedFunnel: f.steps?.[4]?.count ?? 0,
         },
         target: `< ${TARGET_SECONDS} s on 2 cores (at 10M)`,
-        met: opts.full ? fm.wall < TARGET_SECONDS : undefined,
+        met: opts.full ? fm.median < TARGET_SECONDS : undefined,
       },
       {
-        name: `insights: synthetic 12-week retention, ${label} events`,
-        medianSeconds: rm.wall,
+        name: `insights: synthetic 12-week retention, ${label(events)} events`,
+        medianSeconds: rm.median,
         runs: RUNS,
         figures: {
           events,
-          cpuSeconds: rm.cpu,
-          eventsPerSecond: Math.round(events / rm.wall),
+          cpuSeconds: rm.cpuMedian,
+          eventsPerSecond: Math.round(events / rm.median),
           cohorts: r.cohorts.length,
         },
         target: `< ${TARGET_SECONDS} s on 2 cores (at 10M)`,
-        met: opts.full ? rm.wall < TARGET_SECONDS : undefined,
+        met: opts.full ? rm.median < TARGET_SECONDS : undefined,
       },
     ];
   } finally {
