@@ -30,20 +30,18 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The review the decision and to-dos below belong to. */
+const SEPTEMBER_ALL = ['--month', '2026-09', '--product', 'all'] as const;
+
 describe('decision loop across two months', () => {
   it("shows last month's decision, to-dos and metric moves in the next review", async () => {
-    expect(
-      await cli('review', '--month', '2026-09', '--product', 'all', '--format', 'json', '--out', 'r09'),
-    ).toBe(0);
+    expect(await cli('review', ...SEPTEMBER_ALL, '--format', 'json', '--out', 'r09')).toBe(0);
     expect(readReview('r09').previous).toBeNull();
 
     expect(
       await cli(
         'decide',
-        '--month',
-        '2026-09',
-        '--product',
-        'all',
+        ...SEPTEMBER_ALL,
         '--outcome',
         'reprioritize',
         '--note',
@@ -56,10 +54,7 @@ describe('decision loop across two months', () => {
       await cli(
         'todo',
         'add',
-        '--month',
-        '2026-09',
-        '--product',
-        'all',
+        ...SEPTEMBER_ALL,
         '--title',
         'Call churned Starter customers',
         '--owner',
@@ -68,18 +63,7 @@ describe('decision loop across two months', () => {
         'customer_churn_rate',
       ),
     ).toBe(0);
-    expect(
-      await cli(
-        'todo',
-        'add',
-        '--month',
-        '2026-09',
-        '--product',
-        'all',
-        '--title',
-        'Survey detractors, track nps',
-      ),
-    ).toBe(0);
+    expect(await cli('todo', 'add', ...SEPTEMBER_ALL, '--title', 'Survey detractors, track nps')).toBe(0);
     expect(await cli('todo', 'done', '1')).toBe(0);
     // Another product's to-do stays out of this product's review.
     expect(

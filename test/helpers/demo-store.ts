@@ -14,6 +14,8 @@ import { importFeedback } from '../../src/ingest/feedback/import.js';
 import { importEvents } from '../../src/ingest/posthog/import-events.js';
 import type { ImportReport } from '../../src/ingest/report.js';
 import { importStripe } from '../../src/ingest/stripe/import.js';
+import type { DeepDiveContext } from '../../src/analyses/dives/types.js';
+import { ALL_PRODUCTS } from '../../src/metrics/types.js';
 import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 
 export type DemoPart = 'events' | 'stripe' | 'feedback';
@@ -57,5 +59,16 @@ export async function demoStore(
       await engine.close();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A deep dive's context on the whole demo store for its review month (no metrics computed). */
+export function diveContext(store: DemoStore): DeepDiveContext {
+  return {
+    engine: store.engine,
+    config: store.config,
+    product: ALL_PRODUCTS,
+    month: store.files.month,
+    metrics: [],
   };
 }

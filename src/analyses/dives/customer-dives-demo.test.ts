@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChurnEffect, DemoTruth, TopCustomersEffect } from '../../demo/truth.js';
-import { ALL_PRODUCTS } from '../../metrics/types.js';
-import { demoStore, type DemoStore } from '../../../test/helpers/demo-store.js';
+import { demoStore, diveContext, type DemoStore } from '../../../test/helpers/demo-store.js';
 import { churnReasons, type ChurnDriver, type ChurnedCustomer } from './churn-reasons.js';
 import { topCustomers, type TopCustomer } from './top-customers.js';
 import type { DeepDiveContext } from './types.js';
@@ -18,13 +17,7 @@ describe('top-customers and churn-reasons find the demo company’s planted effe
   beforeAll(async () => {
     store = await demoStore({ seed: 11, orgs: 200, events: 40_000, until: '2025-06-15' });
     truth = store.truth;
-    ctx = {
-      engine: store.engine,
-      config: store.config,
-      product: ALL_PRODUCTS,
-      month: store.files.month,
-      metrics: [],
-    };
+    ctx = diveContext(store);
   }, 120_000);
   afterAll(() => store.close());
 

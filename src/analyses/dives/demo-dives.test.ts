@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoStore, type DemoStore } from '../../../test/helpers/demo-store.js';
+import { demoStore, diveContext, type DemoStore } from '../../../test/helpers/demo-store.js';
 import type { DemoTruth, IcpEffect, LeadingIndicatorEffect } from '../../demo/truth.js';
-import { ALL_PRODUCTS } from '../../metrics/types.js';
 import { icpVsNonIcp, type IcpFeature } from './icp-vs-non-icp.js';
 import { leadingIndicators, type LeadingIndicator } from './leading-indicators.js';
 import type { DeepDiveContext } from './types.js';
@@ -25,13 +24,7 @@ beforeAll(async () => {
     ['events'],
   );
   truth = store.truth;
-  ctx = {
-    engine: store.engine,
-    config: store.config,
-    product: ALL_PRODUCTS,
-    month: store.files.month,
-    metrics: [],
-  };
+  ctx = diveContext(store);
 }, 120_000);
 afterAll(() => store.close());
 

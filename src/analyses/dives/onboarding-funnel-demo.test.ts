@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoTruth, OnboardingEffect } from '../../demo/truth.js';
-import { ALL_PRODUCTS } from '../../metrics/types.js';
-import { demoStore, type DemoStore } from '../../../test/helpers/demo-store.js';
+import { demoStore, diveContext, type DemoStore } from '../../../test/helpers/demo-store.js';
 import { onboardingFunnel, type OnboardingStep, type StepComparison } from './onboarding-funnel.js';
 import type { DeepDiveContext } from './types.js';
 
@@ -14,13 +13,7 @@ describe('onboarding-funnel on a small generated demo', () => {
   beforeAll(async () => {
     store = await demoStore({ seed: 7, orgs: 100, events: 10_000, until: '2025-06-15' }, ['events']);
     truth = store.truth;
-    ctx = {
-      engine: store.engine,
-      config: store.config,
-      product: ALL_PRODUCTS,
-      month: store.files.month,
-      metrics: [],
-    };
+    ctx = diveContext(store);
   }, 60_000);
   afterAll(() => store.close());
 
