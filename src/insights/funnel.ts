@@ -165,10 +165,6 @@ const col = (name: string, k: number) => raw(`${name}${k}`);
 function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions, ids: boolean): Sql {
   const n = s.steps.length;
   const range = dateRange(s.dateFrom, s.dateTo);
-  const steps = s.steps.map((m) => sqlMatches(d, m, 'e'));
-  const exclusions = s.exclusions.map((x) =>
-    sqlMatches(d, { event: x.event, properties: x.properties }, 'e'),
-  );
   const b = s.breakdown;
   const bp = !b
     ? sql`CAST(NULL AS VARCHAR)`
@@ -185,14 +181,12 @@ function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions, ids: boolean): Sql {
         : sql``;
   // `grp` and `bp` are sorted with the rows only when they vary (`sqlWindowed` adds the constants).
   const grp = b?.attribution === 'all_events' ? sql`coalesce(${bp}, ${NULL_GROUP}) AS grp, ` : sql``;
-  const lowest = sql`CASE ${join(
-    steps.map((c, k) => sql`WHEN ${c} THEN ${k} `),
-    '',
-  )}ELSE ${n} END`;
-  const any = s.order === 'strict' ? sql`` : sql` AND (${join([...steps, ...exclusions], ' OR ')})`;
   const inCohort = o.cohort ? sql` AND e.person_id IN (SELECT person_id FROM cohort)` : sql``;
   const head = sql`SELECT ${d.sqlHash64(raw('e.person_id'))} AS ph, ${ids ? sql`e.person_id, ` : sql``}${grp}${d.sqlEpochSeconds(raw('e.timestamp'))} AS t,
       ${b ? sql`${bp} AS bp, ` : sql``}`;
+  const where = sql`${sqlInRange(raw('e.timestamp'), range)}${inCohort}`;
+  const stepFlags = stepCols(n, (k) => col('s', k));
+  const exclusionFlags = s.exclusions.map((_, i) => col('x', i));
   const byName = namesOnly(s);
   if (byName) {
     // Steps and exclusions are plain event names: one hash join with their table gives each
@@ -209,23 +203,35 @@ function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions, ids: boolean): Sql {
         raw(String(f.exclusions)),
       ]),
     );
-    return sql`${head}st.ms,
-        ${join(steps.map((_, k) => sql`${flag('sm', k)} AS ${col('s', k)}`))}
-        ${exclusions.length ? sql`, ${join(exclusions.map((_, i) => sql`${flag('xm', i)} AS ${col('x', i)}`))}` : sql``}
+    const flags = [
+      ...stepFlags.map((c, k) => sql`${flag('sm', k)} AS ${c}`),
+      ...exclusionFlags.map((c, i) => sql`${flag('xm', i)} AS ${c}`),
+    ];
+    return sql`${head}st.ms, ${join(flags)}
       FROM events e JOIN ${table} ON e.event = st.name${joins}
-      WHERE ${sqlInRange(raw('e.timestamp'), range)}${inCohort}`;
+      WHERE ${where}`;
   }
+  // Each step's and exclusion's condition (property filters parse JSON) is evaluated once per
+  // event, as a flag; the lowest step, the mask and the filter are read from the flags.
+  const flags = [
+    ...s.steps.map((m, k) => sql`${sqlMatches(d, m, 'e')} AS ${col('s', k)}`),
+    ...s.exclusions.map(
+      (x, i) => sql`${sqlMatches(d, { event: x.event, properties: x.properties }, 'e')} AS ${col('x', i)}`,
+    ),
+  ];
+  const lowest = sql`CASE ${join(
+    stepFlags.map((c, k) => sql`WHEN ${c} THEN ${k} `),
+    '',
+  )}ELSE ${n} END`;
   const mask = overlapsByFilter(s)
-    ? sql`${join(
-        steps.map((c, k) => sql`CASE WHEN ${c} THEN ${raw(String(2 ** k))} ELSE 0 END`),
+    ? sql`, ${join(
+        stepFlags.map((c, k) => sql`CASE WHEN ${c} THEN ${raw(String(2 ** k))} ELSE 0 END`),
         ' + ',
-      )} AS sm, `
+      )} AS sm`
     : sql``;
-  return sql`${head}${lowest} AS ms, ${mask}
-      ${join(steps.map((c, k) => sql`${c} AS ${col('s', k)}`))}
-      ${exclusions.length ? sql`, ${join(exclusions.map((c, i) => sql`${c} AS ${col('x', i)}`))}` : sql``}
-    FROM events e${joins}
-    WHERE ${sqlInRange(raw('e.timestamp'), range)}${any}${inCohort}`;
+  const any = s.order === 'strict' ? sql`` : sql` WHERE ${join([...stepFlags, ...exclusionFlags], ' OR ')}`;
+  return sql`SELECT *, ${lowest} AS ms${mask}
+    FROM (${head}${join(flags)} FROM events e${joins} WHERE ${where})${any}`;
 }
 
 /**
@@ -235,9 +241,7 @@ function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions, ids: boolean): Sql {
  */
 function namesOnly(s: Spec): Map<string, { lowest: number; steps: number; exclusions: number }> | undefined {
   if (s.order === 'strict' || s.steps.length > 30 || s.exclusions.length > 52) return undefined;
-  if (s.steps.some((m) => m.properties.length > 0) || s.exclusions.some((x) => x.properties.length > 0)) {
-    return undefined;
-  }
+  if (overlapsByFilter(s) || s.exclusions.some((x) => x.properties.length > 0)) return undefined;
   const names = new Map<string, { lowest: number; steps: number; exclusions: number }>();
   const entry = (name: string) => {
     const e = names.get(name) ?? { lowest: s.steps.length, steps: 0, exclusions: 0 };
