@@ -261,13 +261,15 @@ async function classify(engine: Engine, source: Source, stage = true): Promise<v
       SELECT *,
         CASE WHEN ev_t = 'VARCHAR' THEN ${jsonString('j1')} END AS event,
         ${jsonType('did_j')} AS did_t,
-        CASE ${jsonType('did_j')} WHEN 'VARCHAR' THEN ${jsonString('did_j')}
-          WHEN 'BIGINT' THEN did_j::VARCHAR WHEN 'UBIGINT' THEN did_j::VARCHAR WHEN 'DOUBLE' THEN did_j::VARCHAR
-        END AS distinct_id,
         CASE WHEN ts_t = 'VARCHAR' THEN ${jsonString('j3')} END AS ts_text
       FROM f
     ), h AS (
-      SELECT *, try_cast(ts_text AS TIMESTAMPTZ) AS ts FROM g
+      SELECT *,
+        CASE did_t WHEN 'VARCHAR' THEN ${jsonString('did_j')}
+          WHEN 'BIGINT' THEN did_j::VARCHAR WHEN 'UBIGINT' THEN did_j::VARCHAR WHEN 'DOUBLE' THEN did_j::VARCHAR
+        END AS distinct_id,
+        try_cast(ts_text AS TIMESTAMPTZ) AS ts
+      FROM g
     ), c AS (
       SELECT *,
         CASE
