@@ -80,8 +80,8 @@ export async function importFeedback(
     report.duplicates = parsed.rows.length - report.inserted;
   }
   await engine.exec(
-    sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected)
-        VALUES (${file}, 'feedback', now(), ${report.records}, ${report.inserted}, ${report.rejected.length})`,
+    sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected, finished_at)
+        VALUES (${file}, 'feedback', now(), ${report.records}, ${report.inserted}, ${report.rejected.length}, now())`,
   );
   if (parsed.rejected.length > 0) {
     report.rejectsFile = writeRejects(file, format, parsed, opts.rejectsDir ?? '.sextant');

@@ -570,4 +570,66 @@ describe('chunked loading of clean JSON Lines', () => {
     expect(r2).toMatchObject({ records: 4, inserted: 0, duplicates: 4 });
     expect(await rows('SELECT count(*)::INTEGER AS n FROM events')).toEqual([{ n: 2 }]);
   });
+
+  it('keeps what the chunks before a bad record stored and finishes the file line by line', async () => {
+    const lines = [
+      e('a', 'd1', '2024-03-01T05:00:00Z', { n: 1 }, 'u1'), // chunk 1: stored by the fast path
+      e('b', 'd2', '2024-03-01T00:00:00Z', {}, 'u2'), // chunk 2: stored by the fast path
+      '{"event": "broken"', // chunk 3: the fast path stops; the whole file is read line by line
+      e('a', 'd1', '2024-03-01T04:00:00Z', { n: 2 }, 'u1'), // earlier: replaces what chunk 1 stored
+      e('c', 'd3', '2024-03-01T06:00:00Z', {}, 'u3'),
+    ];
+    const r = await importEvents(engine, write('mixed.jsonl', lines.join('\n') + '\n'), { chunkBytes: 1 });
+    expect(r).toMatchObject({
+      records: 5,
+      inserted: 3,
+      duplicates: 1,
+      rejected: [{ line: 3, reason: 'invalid JSON (truncated or malformed)' }],
+    });
+    expect(
+      await rows(
+        "SELECT uuid, strftime(timestamp, '%H:%M') AS t, properties ->> 'n' AS n FROM events ORDER BY uuid",
+      ),
+    ).toEqual([
+      { uuid: 'u1', t: '04:00', n: '2' },
+      { uuid: 'u2', t: '00:00', n: null },
+      { uuid: 'u3', t: '06:00', n: null },
+    ]);
+    expect(
+      await rows("SELECT person_id, strftime(created_at, '%H:%M') AS c FROM persons ORDER BY person_id"),
+    ).toEqual([
+      { person_id: 'd1', c: '04:00' },
+      { person_id: 'd2', c: '00:00' },
+      { person_id: 'd3', c: '06:00' },
+    ]);
+    expect(
+      await rows(
+        'SELECT records::INTEGER AS r, inserted::INTEGER AS i, rejected::INTEGER AS b FROM imports WHERE finished_at IS NOT NULL',
+      ),
+    ).toEqual([{ r: 5, i: 3, b: 1 }]);
+  });
+
+  it('refreshes the persons and groups of an import interrupted after its chunks were stored', async () => {
+    const file = 'test/fixtures/real/posthog-payloads/decoded_events.jsonl';
+    const later = write('later.jsonl', e('x', 'someone-else', '2024-03-01T00:00:00Z') + '\n');
+    // What two complete imports leave.
+    await importEvents(engine, file, { chunkBytes: 1 });
+    await importEvents(engine, later);
+    const expected = await Promise.all(TABLES.map((q) => rows(q)));
+    // The first import again, stopped after its chunks committed: no persons, groups or finish.
+    const other = await DuckDbEngine.open(':memory:');
+    try {
+      await other.migrate();
+      await importEvents(other, file, { chunkBytes: 1 });
+      await other.exec(raw('DELETE FROM persons; DELETE FROM groups; UPDATE imports SET finished_at = NULL'));
+      await importEvents(other, later);
+      const got = await Promise.all(TABLES.map((q) => other.query(raw(q))));
+      TABLES.forEach((q, i) => expect(got[i], q).toEqual(expected[i]));
+      expect(
+        await other.query(raw('SELECT count(*)::INTEGER AS n FROM imports WHERE finished_at IS NULL')),
+      ).toEqual([{ n: 0 }]);
+    } finally {
+      await other.close();
+    }
+  });
 });

@@ -124,7 +124,8 @@ export async function importStripeFile(
     report.rejectsFile = out;
   }
   await engine.exec(
-    sql`INSERT INTO imports VALUES (${file}, 'stripe', now(), ${report.records}, ${inserted}, ${rejected.length})`,
+    sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected, finished_at)
+        VALUES (${file}, 'stripe', now(), ${report.records}, ${inserted}, ${rejected.length}, now())`,
   );
   return report;
 }

@@ -156,7 +156,8 @@ export async function importSubscriptions(
     writeFileSync(report.rejectsFile, [records[0]?.join(',') ?? '', ...bad].join('\n') + '\n');
   }
   await engine.exec(
-    sql`INSERT INTO imports VALUES (${file}, 'subscriptions', now(), ${report.records}, ${inserted}, ${rejected.length})`,
+    sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected, finished_at)
+        VALUES (${file}, 'subscriptions', now(), ${report.records}, ${inserted}, ${rejected.length}, now())`,
   );
   return report;
 }

@@ -368,18 +368,94 @@ const WINNERS = raw(`(
     AND uuid IN (SELECT uuid FROM _ingest_rows WHERE reason IS NULL GROUP BY uuid HAVING count(*) > 1)
     QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY timestamp, ord) = 1))`);
 
-/** The events stored by the running import: its transaction's `now()` is their `imported_at`. */
-const THIS_IMPORT = raw(
-  '(SELECT uuid, event, distinct_id, timestamp, properties, groups FROM events WHERE imported_at = now())',
-);
+/**
+ * An import's timestamp as SQL (`events.imported_at` of every event it stores, and its `imports`
+ * row). A literal, not a parameter, so scans of `events` filtered on it skip other imports' row
+ * groups by their zone maps; the text is DuckDB's own rendering of a timestamp (checked).
+ */
+function importedAtSql(text: string): Sql {
+  if (!/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?\+00$/.test(text)) {
+    throw new Error(`unexpected timestamp text from the store: ${text}`);
+  }
+  return raw(`TIMESTAMPTZ '${text}'`);
+}
 
 /**
- * Inside the import's transaction: resolve identity for `_ingest_rows`, insert its new events with
- * their persons, rewrite the events of ids whose person changed. With `replace` (a later chunk of
- * the same file), an event stored by an earlier chunk loses to a record of this chunk with the same
- * uuid and an earlier timestamp. Returns the net number of new events.
+ * Starts an import: its `imports` row, without `finished_at` until `finishImport`. Its timestamp
+ * is after every earlier import's, so "stored before this import" is `imported_at < at`.
  */
-async function storeStaged(engine: Engine, sourceName: string, replace: boolean): Promise<number> {
+async function beginImport(engine: Engine, sourceName: string): Promise<{ at: Sql; text: string }> {
+  const [row] = await engine.query<{ t: string }>(
+    raw(
+      `SELECT greatest(now(), coalesce((SELECT max(imported_at) FROM imports), now()) + INTERVAL 1 MICROSECOND)::VARCHAR AS t`,
+    ),
+  );
+  const text = row?.t ?? '';
+  const at = importedAtSql(text);
+  await engine.exec(sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected)
+    VALUES (${sourceName}, 'events', ${at}, 0, 0, 0)`);
+  return { at, text };
+}
+
+/**
+ * Ends an import: persons and groups refreshed for the events it stored (and for those of any
+ * earlier events import that was interrupted before this step), its counts logged, in one
+ * transaction. `_ingest_changed` holds the distinct_ids whose person the import changed.
+ */
+async function finishImport(
+  engine: Engine,
+  at: Sql,
+  counts: { records: number; inserted: number; rejected: number },
+): Promise<void> {
+  const unfinished = await engine.query<{ t: string }>(
+    sql`SELECT imported_at::VARCHAR AS t FROM imports WHERE kind = 'events' AND finished_at IS NULL AND imported_at <= ${at}`,
+  );
+  const list = raw(unfinished.map((u) => importedAtSql(u.t).toString()).join(', ') || at.toString());
+  const scope = sql`(SELECT uuid, event, distinct_id, timestamp, properties, groups FROM events WHERE imported_at IN (${list}))`;
+  await engine.exec(raw('BEGIN TRANSACTION'));
+  try {
+    await engine.exec(
+      raw('CREATE OR REPLACE TEMP TABLE _id_changed AS SELECT DISTINCT * FROM _ingest_changed'),
+    );
+    await refreshPersons(engine, scope);
+    await refreshGroups(engine, scope);
+    await engine.exec(sql`UPDATE imports SET records = ${counts.records}, inserted = ${counts.inserted},
+      rejected = ${counts.rejected}, finished_at = now() WHERE kind = 'events' AND imported_at = ${at}`);
+    await engine.exec(
+      sql`UPDATE imports SET finished_at = now() WHERE kind = 'events' AND finished_at IS NULL AND imported_at IN (${list})`,
+    );
+    await engine.exec(raw('COMMIT'));
+  } catch (e) {
+    await engine.exec(raw('ROLLBACK'));
+    throw e;
+  }
+}
+
+/**
+ * In one transaction: resolve identity for `_ingest_rows`, insert its new events with their
+ * persons (`imported_at` = `at`), rewrite the events of ids whose person changed. With `replace`
+ * (a later chunk of the same file), an event stored by an earlier chunk loses to a record of this
+ * chunk with the same uuid and an earlier timestamp. Adds the ids whose person changed to
+ * `_ingest_changed`. Returns the net number of new events.
+ *
+ * The staged rows are committed before this transaction starts: DuckDB scans a table written in
+ * the running transaction with one thread (its rows are not counted for the scan's parallelism),
+ * so staging inside it made the INSERT single-threaded.
+ */
+async function storeStaged(engine: Engine, sourceName: string, at: Sql, replace: boolean): Promise<number> {
+  await engine.exec(raw('BEGIN TRANSACTION'));
+  try {
+    const n = await storeStagedIn(engine, sourceName, at, replace);
+    await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
+    await engine.exec(raw('COMMIT'));
+    return n;
+  } catch (e) {
+    await engine.exec(raw('ROLLBACK'));
+    throw e;
+  }
+}
+
+async function storeStagedIn(engine: Engine, sourceName: string, at: Sql, replace: boolean): Promise<number> {
   // The uuids of this batch already stored, in one temp table that serves the replacement and the
   // insert's dedupe. Events stored before this import are found with a join whose scan skips this
   // import's row groups (zone maps on imported_at); those of earlier chunks only when the hashes
@@ -387,9 +463,9 @@ async function storeStaged(engine: Engine, sourceName: string, replace: boolean)
   // Uuids only: the good records have the winners' uuids, and their earliest timestamps.
   let replaced = false;
   await engine.exec(
-    raw(`CREATE OR REPLACE TEMP TABLE _ingest_seen AS
+    sql`CREATE OR REPLACE TEMP TABLE _ingest_seen AS
     SELECT DISTINCT uuid, false AS replaced FROM _ingest_rows
-    WHERE reason IS NULL AND uuid IN (SELECT uuid FROM events WHERE imported_at < now())`),
+    WHERE reason IS NULL AND uuid IN (SELECT uuid FROM events WHERE imported_at < ${at})`,
   );
   if (replace) {
     // The chunk's hashes are the build side, this import's (growing) hashes the probe side.
@@ -400,10 +476,10 @@ async function storeStaged(engine: Engine, sourceName: string, replace: boolean)
     const [cand] = await engine.query<{ n: number }>(raw('SELECT count(*)::BIGINT AS n FROM _ingest_cand'));
     if (cand?.n) {
       await engine.exec(
-        raw(`INSERT INTO _ingest_seen
+        sql`INSERT INTO _ingest_seen
         SELECT n.uuid, bool_or(e.timestamp > n.timestamp)
         FROM (SELECT * FROM _ingest_rows WHERE reason IS NULL AND hash(uuid) IN (SELECT h FROM _ingest_cand)) n
-        JOIN events e ON e.uuid = n.uuid AND e.imported_at = now() GROUP BY n.uuid`),
+        JOIN events e ON e.uuid = n.uuid AND e.imported_at = ${at} GROUP BY n.uuid`,
       );
       const [r] = await engine.query<{ n: number }>(
         raw('SELECT count(*)::BIGINT AS n FROM _ingest_seen WHERE replaced'),
@@ -418,17 +494,15 @@ async function storeStaged(engine: Engine, sourceName: string, replace: boolean)
       raw(`DELETE FROM identity_merges WHERE event_uuid IN (SELECT uuid FROM _ingest_seen WHERE replaced)`),
     );
     const [del] = await engine.query<{ Count: number }>(
-      raw(
-        `DELETE FROM events WHERE imported_at = now() AND uuid IN (SELECT uuid FROM _ingest_seen WHERE replaced)`,
-      ),
+      sql`DELETE FROM events WHERE imported_at = ${at} AND uuid IN (SELECT uuid FROM _ingest_seen WHERE replaced)`,
     );
     removed = del?.Count ?? 0;
   }
   await resolveIdentity(engine, GOOD);
   const [ins] = await engine.query<{ Count: number }>(sql`INSERT INTO events
-    (uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, source)
+    (uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, source, imported_at)
     SELECT n.uuid, n.event, n.distinct_id, coalesce(p.person_id, n.distinct_id), n.timestamp, n.properties,
-      n.organization, n.groups, ${sourceName}
+      n.organization, n.groups, ${sourceName}, ${at}
     FROM ${WINNERS} n
     LEFT JOIN person_distinct_ids p ON p.distinct_id = n.distinct_id
     WHERE n.uuid NOT IN (SELECT uuid FROM _ingest_seen WHERE NOT replaced)`);
@@ -501,35 +575,29 @@ async function* lineChunks(
 
 /**
  * The fast path for JSON Lines: the file in chunks of `chunkBytes`, each read by DuckDB's JSON
- * reader (`jsonLinesFastSource`), classified and stored in one transaction, so the staging tables
- * stay the size of a chunk (in memory, never spilled) whatever the file's size. Identity is
- * resolved per chunk (so each chunk is inserted with its persons); persons and groups once at the
- * end, for the events this import stored. Returns undefined, having stored nothing, when a chunk
- * cannot be read or holds any bad record: the line-based path then reports exact lines.
+ * reader (`jsonLinesFastSource`), classified into `_ingest_rows` (a chunk's worth, in memory, never
+ * spilled, whatever the file's size) and stored in its own transaction (`storeStaged`: identity,
+ * dedupe, insert). Stops at the first chunk that cannot be read or holds any bad record:
+ * `complete` is false and the line-based path reads the whole file again (what the chunks before
+ * stored counts as this import's, so nothing is stored twice).
  */
 async function loadJsonLinesFast(
   engine: Engine,
   file: string,
   gzip: boolean,
   sourceName: string,
+  at: Sql,
   progress: (msg: string) => void,
   chunkBytes: number,
   secs: () => string,
-): Promise<LoadedEventFile | undefined> {
+): Promise<{ records: number; inserted: number; complete: boolean }> {
   const dir = await mkdtemp(join(tmpdir(), 'sextant-chunks-'));
   const chunks = lineChunks(file, gzip, dir, chunkBytes);
   let pending = chunks.next();
   pending.catch(() => undefined);
   let records = 0;
   let inserted = 0;
-  let ok = false;
-  await engine.exec(raw('BEGIN TRANSACTION'));
   try {
-    await engine.exec(
-      raw(
-        'CREATE OR REPLACE TEMP TABLE _ingest_changed (distinct_id VARCHAR, person_id VARCHAR, old_person_id VARCHAR)',
-      ),
-    );
     for (let i = 0; ; i++) {
       const next = await pending;
       if (next.done) break;
@@ -540,38 +608,26 @@ async function loadJsonLinesFast(
       } catch (e) {
         // A malformed or very long line: the line-based reader finds and reports it.
         progress(`${file}: ${firstLine((e as Error).message)}`);
-        return undefined;
+        return { records, inserted, complete: false };
       }
       await rm(next.value, { force: true });
+      // A record near the line-length limit goes to the line-based reader too, which measures the
+      // line itself (the JSON reader's own limit is not the same): chunks before it are stored.
       const [c] = await engine.query<{ records: number; bad: number }>(
-        raw(
-          `SELECT count(*)::BIGINT AS records, count(*) FILTER (WHERE reason IS NOT NULL)::BIGINT AS bad FROM _ingest_rows`,
-        ),
+        raw(`SELECT count(*)::BIGINT AS records, count(*) FILTER (WHERE reason IS NOT NULL
+          OR strlen(properties::VARCHAR) + strlen(event) + strlen(distinct_id) > ${MAX_LINE_BYTES / 2})::BIGINT AS bad
+        FROM _ingest_rows`),
       );
-      if (c?.bad) return undefined;
+      if (c?.bad) return { records, inserted, complete: false };
       records += c?.records ?? 0;
-      inserted += await storeStaged(engine, sourceName, i > 0);
-      await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
+      inserted += await storeStaged(engine, sourceName, at, i > 0);
       progress(`${file}: chunk ${i + 1}: ${records} records read, ${inserted} new (${secs()})`);
     }
-    await engine.exec(
-      raw('CREATE OR REPLACE TEMP TABLE _id_changed AS SELECT DISTINCT * FROM _ingest_changed'),
-    );
-    progress(`${file}: stored ${inserted} new events; refreshing persons and groups (${secs()})`);
-    await refreshPersons(engine, THIS_IMPORT);
-    await refreshGroups(engine, THIS_IMPORT);
-    await engine.exec(sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected)
-      VALUES (${sourceName}, 'events', now(), ${records}, ${inserted}, 0)`);
-    await engine.exec(raw('COMMIT'));
-    ok = true;
-    progress(`${file}: done (${secs()})`);
-    return { records, inserted, duplicates: records - inserted, rejected: [] };
+    return { records, inserted, complete: true };
   } finally {
-    if (!ok) await engine.exec(raw('ROLLBACK'));
     await pending.catch(() => undefined);
     await chunks.return(undefined).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
-    await engine.exec(raw('DROP TABLE IF EXISTS _ingest_changed'));
   }
 }
 
@@ -596,17 +652,45 @@ export async function loadEventFile(
   const secs = (): string => ((performance.now() - t0) / 1000).toFixed(1) + 's';
   // Keep a large import's working set bounded (peak RSS < 2 GB at 10M events): DuckDB spills
   // the staging tables to disk beyond this. The caller's setting is restored afterwards.
-  const [limit] = await engine.query<{ v: string }>(raw(`SELECT current_setting('memory_limit') AS v`));
+  const [limit] = await engine.query<{ v: string; c: string }>(
+    raw(`SELECT current_setting('memory_limit') AS v, current_setting('checkpoint_threshold') AS c`),
+  );
   await engine.exec(raw(`SET memory_limit = '${IMPORT_MEMORY_LIMIT}'`));
+  // Each chunk commits on its own, leaving a part-filled row group; the checkpoint merges those.
+  // Once, at the end: checkpoints after each chunk rewrote them again and again.
+  await engine.exec(raw(`SET checkpoint_threshold = '1TB'`));
   let stored = 0;
+  let finished = false;
+  let at: Sql | undefined;
   try {
     for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
     await engine.exec(raw('CREATE TEMP TABLE _ingest_keys (h UBIGINT)'));
+    await engine.exec(
+      raw(
+        'CREATE TEMP TABLE _ingest_changed (distinct_id VARCHAR, person_id VARCHAR, old_person_id VARCHAR)',
+      ),
+    );
+    at = (await beginImport(engine, sourceName)).at;
     if (kind.format === 'jsonl') {
       const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-      const fast = await loadJsonLinesFast(engine, file, kind.gzip, sourceName, progress, chunkBytes, secs);
-      stored = fast?.inserted ?? 0;
-      if (fast) return fast;
+      const fast = await loadJsonLinesFast(
+        engine,
+        file,
+        kind.gzip,
+        sourceName,
+        at,
+        progress,
+        chunkBytes,
+        secs,
+      );
+      stored = fast.inserted;
+      if (fast.complete) {
+        progress(`${file}: stored ${stored} new events; refreshing persons and groups (${secs()})`);
+        await finishImport(engine, at, { records: fast.records, inserted: stored, rejected: 0 });
+        finished = true;
+        progress(`${file}: done (${secs()})`);
+        return { records: fast.records, inserted: stored, duplicates: fast.records - stored, rejected: [] };
+      }
       progress(`${file}: bad records; reading line by line`);
     }
     const source =
@@ -636,35 +720,35 @@ export async function loadEventFile(
     );
     progress(`${file}: read ${records} records, ${bad.length} bad (${secs()})`);
 
-    let inserted = 0;
-    await engine.exec(raw('BEGIN TRANSACTION'));
-    try {
-      inserted = await storeStaged(engine, sourceName, false);
-      stored = inserted;
-      progress(`${file}: stored ${inserted} new events; refreshing persons and groups (${secs()})`);
-      await refreshPersons(engine, GOOD);
-      await refreshGroups(engine, GOOD);
-      await engine.exec(sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected)
-        VALUES (${sourceName}, 'events', now(), ${records}, ${inserted}, ${bad.length})`);
-      await engine.exec(raw('COMMIT'));
-    } catch (e) {
-      await engine.exec(raw('ROLLBACK'));
-      throw e;
-    }
+    // What the fast path stored before it stopped is this import's: replaced, not duplicated.
+    stored += await storeStaged(engine, sourceName, at, stored > 0);
+    progress(`${file}: stored ${stored} new events; refreshing persons and groups (${secs()})`);
+    await finishImport(engine, at, { records, inserted: stored, rejected: bad.length });
+    finished = true;
     progress(`${file}: done (${secs()})`);
     return {
       records,
-      inserted,
-      duplicates: good - inserted,
+      inserted: stored,
+      duplicates: good - stored,
       rejected: bad.map(({ line, reason, field }) => ({ line, reason, field })),
       rejectedText: source.physicalLines ? undefined : bad.map(({ line, raw }) => ({ line, raw })),
     };
   } finally {
-    for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
+    for (const t of [...TEMP_TABLES, '_ingest_changed']) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
     await dropIdentityTemps(engine);
+    // An import that failed having stored nothing leaves no trace; one that stored events is
+    // finished (persons, groups) by the next events import.
+    if (at && !finished && stored === 0) {
+      await engine.exec(
+        sql`DELETE FROM imports WHERE kind = 'events' AND imported_at = ${at} AND finished_at IS NULL`,
+      );
+    }
     // A large import is checkpointed under the import's memory limit: left to the close, with the
     // caller's limit, it took 3.5 GB at 10M events.
     if (stored >= CHECKPOINT_AFTER) await engine.exec(raw('CHECKPOINT'));
-    if (limit) await engine.exec(raw(`SET memory_limit = '${limit.v.replaceAll("'", '')}'`));
+    if (limit) {
+      await engine.exec(raw(`SET memory_limit = '${limit.v.replaceAll("'", '')}'`));
+      await engine.exec(raw(`SET checkpoint_threshold = '${limit.c.replaceAll("'", '')}'`));
+    }
   }
 }
