@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { writeDemoFiles } from '../demo/generate.js';
-import { runDemoPipeline } from '../demo/pipeline.js';
 import { progress } from './context.js';
 
 /** The default folder of the full `sextant demo` run (without `--out`). */
@@ -45,6 +43,11 @@ export function registerDemo(program: Command): void {
     .option('--until <date>', 'last day of data, YYYY-MM-DD (default today)', day)
     .option('--out <dir>', 'only write the files to this folder')
     .action(async (opts: DemoCliOptions, cmd: Command) => {
+      // Loaded when run, not at the CLI's start (see runReviews).
+      const [{ writeDemoFiles }, { runDemoPipeline }] = await Promise.all([
+        import('../demo/generate.js'),
+        import('../demo/pipeline.js'),
+      ]);
       const files = await writeDemoFiles({
         outDir: opts.out ?? DEMO_DIR,
         seed: opts.seed,

@@ -1,9 +1,7 @@
 import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
-import { createApp } from '../server/app.js';
 import { resolveServerKeys } from '../server/keys.js';
 import { openEngine } from '../store/registry.js';
 import { commandConfig, globalOptions } from './context.js';
@@ -27,6 +25,11 @@ export function registerServe(program: Command): void {
       const g = globalOptions(cmd);
       const config = commandConfig(cmd);
       const keys = resolveServerKeys(config, g.db);
+      // Loaded when serving only: the web app's modules are most of the CLI's start-up.
+      const [{ serve }, { createApp }] = await Promise.all([
+        import('@hono/node-server'),
+        import('../server/app.js'),
+      ]);
       const engine = await openEngine(g.db);
       const local = !/^[a-z]+:\/\//.test(g.db);
       const app = createApp({
