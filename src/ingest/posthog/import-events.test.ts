@@ -64,6 +64,23 @@ describe('formats', () => {
     await engine.exec(raw('DELETE FROM events'));
     await check(write('e-gz-without-extension.jsonl', gzipSync(lines.join('\n'))));
   });
+  it('reads every member of a multi-member gzip file, whole or in chunks', async () => {
+    // `cat a.gz b.gz` is valid gzip; its trailer gives the size of the last member only.
+    const many = Array.from({ length: 3000 }, (_, i) => e('n', `d${i}`, '2024-03-01T00:00:00Z', {}, `m${i}`));
+    const gz = Buffer.concat([gzipSync(many.join('\n') + '\n'), gzipSync(lines.join('\n') + '\n')]);
+    const f = write('members.jsonl.gz', gz);
+    expect(await importEvents(engine, f)).toMatchObject({ records: 3000 + lines.length, rejected: [] });
+    const other = await DuckDbEngine.open(':memory:');
+    try {
+      await other.migrate();
+      const chunked = await importEvents(other, f, { chunkBytes: 64 * 1024 });
+      expect(chunked).toMatchObject({ records: 3000 + lines.length, rejected: [] });
+      const count = 'SELECT count(*)::INTEGER AS n FROM events';
+      expect(await other.query(raw(count))).toEqual(await rows(count));
+    } finally {
+      await other.close();
+    }
+  });
   it('reads a JSON array, and JSON Lines in a .json file', async () => {
     await check(write('e.json', '[\n' + lines.join(',\n') + '\n]'));
     await engine.exec(raw('DELETE FROM events'));

@@ -629,7 +629,10 @@ async function loadJsonLinesFast(
   secs: () => string,
 ): Promise<{ records: number; inserted: number; complete: boolean }> {
   const dir = await mkdtemp(join(tmpdir(), 'sextant-chunks-'));
-  const chunks = lineChunks(file, gzip, dir, chunkBytes);
+  // A file no larger than a chunk is read as it is (gzip included) by DuckDB: no unzipping in
+  // Node, no chunk file to wait for (1M demo events: 4.1–4.3 s chunked, 3.7–3.9 s whole).
+  const whole = (await uncompressedSize(file, gzip)) <= chunkBytes;
+  const chunks = whole ? oneChunk(file) : lineChunks(file, gzip, dir, chunkBytes);
   let pending = chunks.next();
   pending.catch(() => undefined);
   let records = 0;
@@ -641,13 +644,13 @@ async function loadJsonLinesFast(
       pending = chunks.next();
       pending.catch(() => undefined);
       try {
-        await classify(engine, jsonLinesFastSource(next.value, false), false);
+        await classify(engine, jsonLinesFastSource(next.value, whole && gzip), false);
       } catch (e) {
         // A malformed or very long line: the line-based reader finds and reports it.
         progress(`${file}: ${firstLine((e as Error).message)}`);
         return { records, inserted, complete: false };
       }
-      await rm(next.value, { force: true });
+      if (!whole) await rm(next.value, { force: true });
       // A record near the line-length limit goes to the line-based reader too, which measures the
       // line itself (the JSON reader's own limit is not the same): chunks before it are stored.
       const [c] = await engine.query<{ records: number; bad: number }>(
@@ -665,6 +668,32 @@ async function loadJsonLinesFast(
     await pending.catch(() => undefined);
     await chunks.return(undefined).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/require-await
+async function* oneChunk(file: string): AsyncGenerator<string> {
+  yield file;
+}
+
+/**
+ * The file's size once unzipped. For gzip, the trailer's ISIZE (the size modulo 4 GiB of the
+ * last member): a file whose trailer says more than it is, or a multi-member file, at worst is
+ * staged whole and spilled to disk by DuckDB, slower but the same result.
+ */
+async function uncompressedSize(file: string, gzip: boolean): Promise<number> {
+  const fh = await open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (!gzip) return size;
+    if (size < 18) return 0;
+    const tail = Buffer.alloc(4);
+    await fh.read(tail, 0, 4, size - 4);
+    const isize = tail.readUInt32LE(0);
+    // ISIZE wraps at 4 GiB; no text compresses 64-fold in practice.
+    return Math.max(isize, size * 64 > 2 ** 32 ? Infinity : 0);
+  } finally {
+    await fh.close();
   }
 }
 
