@@ -588,6 +588,41 @@ describe('chunked loading of clean JSON Lines', () => {
     expect(await rows('SELECT count(*)::INTEGER AS n FROM events')).toEqual([{ n: 2 }]);
   });
 
+  it('keeps the identity merge of the event that wins a uuid stored by two chunks', async () => {
+    const lines = [
+      e('pageview', 'anonA', '2024-03-01T01:00:00Z', {}, 'pa'),
+      e('pageview', 'anonB', '2024-03-01T02:00:00Z', {}, 'pb'),
+      e('$identify', 'user', '2024-03-01T05:00:00Z', { $anon_distinct_id: 'anonA' }, 'm1'),
+      // The same uuid, earlier: this one is kept, and with it its merge (anonB, not anonA).
+      e('$identify', 'user', '2024-03-01T04:00:00Z', { $anon_distinct_id: 'anonB' }, 'm1'),
+    ];
+    const f = write('moved.jsonl', lines.join('\n') + '\n');
+    const whole = await importEvents(engine, f);
+    const expected = await Promise.all(TABLES.map((q) => rows(q)));
+    expect(whole).toMatchObject({ records: 4, inserted: 3, duplicates: 1 });
+    expect(await rows('SELECT from_id, into_id FROM identity_merges')).toEqual([
+      { from_id: 'anonB', into_id: 'user' },
+    ]);
+    expect(await rows('SELECT distinct_id, person_id FROM events ORDER BY distinct_id')).toEqual([
+      { distinct_id: 'anonA', person_id: 'anonA' },
+      { distinct_id: 'anonB', person_id: 'user' },
+      { distinct_id: 'user', person_id: 'user' },
+    ]);
+    const other = await DuckDbEngine.open(':memory:');
+    try {
+      await other.migrate();
+      expect(await importEvents(other, f, { chunkBytes: 1 })).toMatchObject({
+        records: 4,
+        inserted: 3,
+        duplicates: 1,
+      });
+      const got = await Promise.all(TABLES.map((q) => other.query(raw(q))));
+      TABLES.forEach((q, i) => expect(got[i], q).toEqual(expected[i]));
+    } finally {
+      await other.close();
+    }
+  });
+
   it('keeps what the chunks before a bad record stored and finishes the file line by line', async () => {
     const lines = [
       e('a', 'd1', '2024-03-01T05:00:00Z', { n: 1 }, 'u1'), // chunk 1: stored by the fast path

@@ -67,8 +67,8 @@ const TEMP_TABLES = [
   '_ingest_src',
   '_ingest_rows',
   '_ingest_seen',
-  '_ingest_keys',
-  '_ingest_cand',
+  '_ingest_again',
+  '_ingest_lost',
   '_ingest_dups',
   '_ingest_reader_rejects',
   '_ingest_reader_scans',
@@ -445,82 +445,92 @@ async function finishImport(
 
 /**
  * In one transaction: resolve identity for `_ingest_rows`, insert its new events with their
- * persons (`imported_at` = `at`), rewrite the events of ids whose person changed. With `replace`
- * (a later chunk of the same file), an event stored by an earlier chunk loses to a record of this
- * chunk with the same uuid and an earlier timestamp. Adds the ids whose person changed to
- * `_ingest_changed`. Returns the net number of new events.
+ * persons (`imported_at` = `at`), rewrite the events of ids whose person changed. New: not stored
+ * by an earlier import; the same uuid stored by an earlier chunk of this import is sorted out
+ * once, at the end (`dedupeImport`). Adds the ids whose person changed to `_ingest_changed`.
+ * Returns the number of events inserted.
  *
  * The staged rows are committed before this transaction starts: DuckDB scans a table written in
  * the running transaction with one thread (its rows are not counted for the scan's parallelism),
  * so staging inside it made the INSERT single-threaded.
  */
-async function storeStaged(engine: Engine, sourceName: string, at: Sql, replace: boolean): Promise<number> {
+async function storeStaged(engine: Engine, sourceName: string, at: Sql): Promise<number> {
   await engine.exec(raw('BEGIN TRANSACTION'));
   try {
-    const n = await storeStagedIn(engine, sourceName, at, replace);
+    // Stored by an earlier import: the scan skips this import's row groups (zone maps).
+    await engine.exec(
+      sql`CREATE OR REPLACE TEMP TABLE _ingest_seen AS
+      SELECT DISTINCT uuid FROM _ingest_rows
+      WHERE reason IS NULL AND uuid IN (SELECT uuid FROM events WHERE imported_at < ${at})`,
+    );
+    await resolveIdentity(engine, GOOD);
+    await engine.exec(DUPS);
+    const [ins] = await engine.query<{ Count: number }>(sql`INSERT INTO events
+      (uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, source, imported_at)
+      SELECT n.uuid, n.event, n.distinct_id, coalesce(p.person_id, n.distinct_id), n.timestamp, n.properties,
+        n.organization, n.groups, ${sourceName}, ${at}
+      FROM ${WINNERS} n
+      LEFT JOIN person_distinct_ids p ON p.distinct_id = n.distinct_id
+      WHERE n.uuid NOT IN (SELECT uuid FROM _ingest_seen)`);
+    await updateEventPersons(engine);
     await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
     await engine.exec(raw('COMMIT'));
-    return n;
+    return ins?.Count ?? 0;
   } catch (e) {
     await engine.exec(raw('ROLLBACK'));
     throw e;
   }
 }
 
-async function storeStagedIn(engine: Engine, sourceName: string, at: Sql, replace: boolean): Promise<number> {
-  // The uuids of this batch already stored, in one temp table that serves the replacement and the
-  // insert's dedupe. Events stored before this import are found with a join whose scan skips this
-  // import's row groups (zone maps on imported_at); those of earlier chunks only when the hashes
-  // of their uuids (`_ingest_keys`) say so, so later chunks do not scan what earlier ones stored.
-  // Uuids only: the good records have the winners' uuids, and their earliest timestamps.
-  let replaced = false;
-  await engine.exec(
-    sql`CREATE OR REPLACE TEMP TABLE _ingest_seen AS
-    SELECT DISTINCT uuid, false AS replaced FROM _ingest_rows
-    WHERE reason IS NULL AND uuid IN (SELECT uuid FROM events WHERE imported_at < ${at})`,
-  );
-  if (replace) {
-    // The chunk's hashes are the build side, this import's (growing) hashes the probe side.
+/**
+ * A uuid this import stored more than once (in two chunks, or by the fast path and again by the
+ * line-based one) keeps the event with the earliest timestamp, then the one stored first (= the
+ * earlier line). Found once, after all chunks, by a hash aggregate over this import's uuids: a
+ * check per chunk against everything stored before grew with the file (10M events: 1.1 s, and
+ * quadratic). When the kept event is not the first stored one, its identity merge replaces the
+ * other's and identity is resolved again. Returns the number of events removed.
+ */
+async function dedupeImport(engine: Engine, at: Sql): Promise<number> {
+  await engine.exec(raw('BEGIN TRANSACTION'));
+  try {
+    await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_again AS
+      SELECT rowid AS r, uuid, timestamp FROM events WHERE imported_at = ${at} AND hash(uuid) IN (
+        SELECT hash(uuid) FROM events WHERE imported_at = ${at} GROUP BY 1 HAVING count(*) > 1)
+      QUALIFY count(*) OVER (PARTITION BY uuid) > 1`);
     await engine.exec(
-      raw(`CREATE OR REPLACE TEMP TABLE _ingest_cand AS
-      SELECT DISTINCT h FROM _ingest_keys WHERE h IN (SELECT hash(uuid) FROM _ingest_rows WHERE reason IS NULL)`),
-    );
-    const [cand] = await engine.query<{ n: number }>(raw('SELECT count(*)::BIGINT AS n FROM _ingest_cand'));
-    if (cand?.n) {
-      await engine.exec(
-        sql`INSERT INTO _ingest_seen
-        SELECT n.uuid, bool_or(e.timestamp > n.timestamp)
-        FROM (SELECT * FROM _ingest_rows WHERE reason IS NULL AND hash(uuid) IN (SELECT h FROM _ingest_cand)) n
-        JOIN events e ON e.uuid = n.uuid AND e.imported_at = ${at} GROUP BY n.uuid`,
-      );
-      const [r] = await engine.query<{ n: number }>(
-        raw('SELECT count(*)::BIGINT AS n FROM _ingest_seen WHERE replaced'),
-      );
-      replaced = Boolean(r?.n);
-    }
-  }
-  await engine.exec(raw(`INSERT INTO _ingest_keys SELECT hash(uuid) FROM _ingest_rows WHERE reason IS NULL`));
-  let removed = 0;
-  if (replaced) {
-    await engine.exec(
-      raw(`DELETE FROM identity_merges WHERE event_uuid IN (SELECT uuid FROM _ingest_seen WHERE replaced)`),
+      raw(`CREATE OR REPLACE TEMP TABLE _ingest_lost AS
+      SELECT r, uuid, row_number() OVER (PARTITION BY uuid ORDER BY timestamp, r) AS rank,
+        r = min(r) OVER (PARTITION BY uuid) AS first_stored
+      FROM _ingest_again`),
     );
     const [del] = await engine.query<{ Count: number }>(
-      sql`DELETE FROM events WHERE imported_at = ${at} AND uuid IN (SELECT uuid FROM _ingest_seen WHERE replaced)`,
+      raw('DELETE FROM events WHERE rowid IN (SELECT r FROM _ingest_lost WHERE rank > 1)'),
     );
-    removed = del?.Count ?? 0;
+    const [moved] = await engine.query<{ n: number }>(
+      raw(`SELECT count(*)::BIGINT AS n FROM _ingest_lost l JOIN identity_merges m ON m.event_uuid = l.uuid
+        WHERE l.rank > 1 AND l.first_stored`),
+    );
+    if (moved?.n) {
+      // The merge recorded is the first stored event's; the kept one's may differ.
+      await engine.exec(
+        raw(
+          `DELETE FROM identity_merges WHERE event_uuid IN (SELECT uuid FROM _ingest_lost WHERE rank > 1 AND first_stored)`,
+        ),
+      );
+      await resolveIdentity(
+        engine,
+        sql`(SELECT uuid, event, distinct_id, timestamp, properties FROM events
+          WHERE imported_at = ${at} AND uuid IN (SELECT uuid FROM _ingest_lost WHERE rank > 1 AND first_stored))`,
+      );
+      await updateEventPersons(engine);
+      await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
+    }
+    await engine.exec(raw('COMMIT'));
+    return del?.Count ?? 0;
+  } catch (e) {
+    await engine.exec(raw('ROLLBACK'));
+    throw e;
   }
-  await resolveIdentity(engine, GOOD);
-  await engine.exec(DUPS);
-  const [ins] = await engine.query<{ Count: number }>(sql`INSERT INTO events
-    (uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, source, imported_at)
-    SELECT n.uuid, n.event, n.distinct_id, coalesce(p.person_id, n.distinct_id), n.timestamp, n.properties,
-      n.organization, n.groups, ${sourceName}, ${at}
-    FROM ${WINNERS} n
-    LEFT JOIN person_distinct_ids p ON p.distinct_id = n.distinct_id
-    WHERE n.uuid NOT IN (SELECT uuid FROM _ingest_seen WHERE NOT replaced)`);
-  await updateEventPersons(engine);
-  return (ins?.Count ?? 0) - removed;
 }
 
 /** Rows of a DuckDB row group. */
@@ -627,7 +637,7 @@ async function loadJsonLinesFast(
   progress: (msg: string) => void,
   chunkBytes: number,
   secs: () => string,
-): Promise<{ records: number; inserted: number; complete: boolean }> {
+): Promise<{ records: number; inserted: number; chunks: number; complete: boolean }> {
   const dir = await mkdtemp(join(tmpdir(), 'sextant-chunks-'));
   // A file no larger than a chunk is read as it is (gzip included) by DuckDB: no unzipping in
   // Node, no chunk file to wait for (1M demo events: 4.1–4.3 s chunked, 3.7–3.9 s whole).
@@ -637,6 +647,7 @@ async function loadJsonLinesFast(
   pending.catch(() => undefined);
   let records = 0;
   let inserted = 0;
+  let done = 0; // chunks stored
   try {
     for (let i = 0; ; i++) {
       const next = await pending;
@@ -648,7 +659,7 @@ async function loadJsonLinesFast(
       } catch (e) {
         // A malformed or very long line: the line-based reader finds and reports it.
         progress(`${file}: ${firstLine((e as Error).message)}`);
-        return { records, inserted, complete: false };
+        return { records, inserted, chunks: i, complete: false };
       }
       if (!whole) await rm(next.value, { force: true });
       // A record near the line-length limit goes to the line-based reader too, which measures the
@@ -658,12 +669,13 @@ async function loadJsonLinesFast(
           OR strlen(properties::VARCHAR) + strlen(event) + strlen(distinct_id) > ${MAX_LINE_BYTES / 2})::BIGINT AS bad
         FROM _ingest_rows`),
       );
-      if (c?.bad) return { records, inserted, complete: false };
+      if (c?.bad) return { records, inserted, chunks: i, complete: false };
       records += c?.records ?? 0;
-      inserted += await storeStaged(engine, sourceName, at, i > 0);
+      inserted += await storeStaged(engine, sourceName, at);
       progress(`${file}: chunk ${i + 1}: ${records} records read, ${inserted} new (${secs()})`);
+      done = i + 1;
     }
-    return { records, inserted, complete: true };
+    return { records, inserted, chunks: done, complete: true };
   } finally {
     await pending.catch(() => undefined);
     await chunks.return(undefined).catch(() => undefined);
@@ -730,7 +742,6 @@ export async function loadEventFile(
   let at: Sql | undefined;
   try {
     for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
-    await engine.exec(raw('CREATE TEMP TABLE _ingest_keys (h UBIGINT)'));
     await engine.exec(
       raw(
         'CREATE TEMP TABLE _ingest_changed (distinct_id VARCHAR, person_id VARCHAR, old_person_id VARCHAR)',
@@ -751,6 +762,7 @@ export async function loadEventFile(
       );
       stored = fast.inserted;
       if (fast.complete) {
+        if (fast.chunks > 1) stored -= await dedupeImport(engine, at);
         progress(`${file}: stored ${stored} new events; refreshing persons and groups (${secs()})`);
         await finishImport(engine, at, { records: fast.records, inserted: stored, rejected: 0 });
         finished = true;
@@ -786,8 +798,11 @@ export async function loadEventFile(
     );
     progress(`${file}: read ${records} records, ${bad.length} bad (${secs()})`);
 
-    // What the fast path stored before it stopped is this import's: replaced, not duplicated.
-    stored += await storeStaged(engine, sourceName, at, stored > 0);
+    // What the fast path stored before it stopped is stored again, then sorted out as this
+    // import's own duplicates.
+    const before = stored;
+    stored += await storeStaged(engine, sourceName, at);
+    if (before > 0) stored -= await dedupeImport(engine, at);
     progress(`${file}: stored ${stored} new events; refreshing persons and groups (${secs()})`);
     await finishImport(engine, at, { records, inserted: stored, rejected: bad.length });
     finished = true;
