@@ -673,7 +673,14 @@ describe('chunked loading of clean JSON Lines', () => {
     try {
       await other.migrate();
       await importEvents(other, file, { chunkBytes: 1 });
-      await other.exec(raw('DELETE FROM persons; DELETE FROM groups; UPDATE imports SET finished_at = NULL'));
+      // Events whose person a later chunk changed are moved at the end too: undone here.
+      await other.exec(
+        raw(`DELETE FROM persons; DELETE FROM groups; UPDATE imports SET finished_at = NULL;
+          UPDATE events SET person_id = distinct_id`),
+      );
+      expect(
+        await other.query(raw('SELECT count(*)::INTEGER AS n FROM events WHERE person_id <> distinct_id')),
+      ).toEqual([{ n: 0 }]);
       await importEvents(other, later);
       const got = await Promise.all(TABLES.map((q) => other.query(raw(q))));
       TABLES.forEach((q, i) => expect(got[i], q).toEqual(expected[i]));

@@ -362,13 +362,14 @@ const GOOD = raw('(SELECT * FROM _ingest_rows WHERE reason IS NULL)');
 /**
  * `_ingest_dups(uuid, win)`: for each uuid that more than one good record of `_ingest_rows` has,
  * the rowid of the one stored: the earliest timestamp, then the first record (then the first row
- * of `_ingest_rows`: a fast-path chunk has no record numbers). Found by a hash aggregate, not by
- * sorting every record by uuid (several times slower).
+ * of `_ingest_rows`: a fast-path chunk has no record numbers). Found by a hash aggregate of the
+ * uuids' 64-bit hashes (then by uuid among the few candidates), not by sorting every record by
+ * uuid (several times slower).
  */
 const DUPS = raw(`CREATE OR REPLACE TEMP TABLE _ingest_dups AS
   SELECT uuid, arg_min(rowid, (timestamp, ord, rowid)) AS win FROM _ingest_rows
-  WHERE reason IS NULL AND uuid IN (SELECT uuid FROM _ingest_rows WHERE reason IS NULL GROUP BY uuid HAVING count(*) > 1)
-  GROUP BY uuid`);
+  WHERE reason IS NULL AND hash(uuid) IN (SELECT hash(uuid) FROM _ingest_rows WHERE reason IS NULL GROUP BY 1 HAVING count(*) > 1)
+  GROUP BY uuid HAVING count(*) > 1`);
 
 /**
  * The good records of `_ingest_rows`, one per uuid. One scan with joins (no UNION), so the INSERT
@@ -410,9 +411,12 @@ async function beginImport(engine: Engine, sourceName: string): Promise<{ at: Sq
 }
 
 /**
- * Ends an import: persons and groups refreshed for the events it stored (and for those of any
- * earlier events import that was interrupted before this step), its counts logged, in one
- * transaction. `_ingest_changed` holds the distinct_ids whose person the import changed.
+ * Ends an import, in one transaction: the events of the distinct_ids whose person the import
+ * changed (`_ingest_changed`) are moved to their person, once for all chunks (per chunk, each
+ * rewrite scanned every stored event); persons and groups are refreshed for the events it stored;
+ * its counts are logged. An earlier events import interrupted before this step is finished too:
+ * every event is checked against the map (its changed ids are lost), and its events are in the
+ * refresh.
  */
 async function finishImport(
   engine: Engine,
@@ -429,6 +433,13 @@ async function finishImport(
     await engine.exec(
       raw('CREATE OR REPLACE TEMP TABLE _id_changed AS SELECT DISTINCT * FROM _ingest_changed'),
     );
+    await updateEventPersons(engine);
+    if (unfinished.length > 1) {
+      await engine.exec(
+        raw(`UPDATE events SET person_id = p.person_id FROM person_distinct_ids p
+        WHERE events.distinct_id = p.distinct_id AND events.person_id <> p.person_id`),
+      );
+    }
     await refreshPersons(engine, scope);
     await refreshGroups(engine, scope);
     await engine.exec(sql`UPDATE imports SET records = ${counts.records}, inserted = ${counts.inserted},
@@ -445,7 +456,8 @@ async function finishImport(
 
 /**
  * In one transaction: resolve identity for `_ingest_rows`, insert its new events with their
- * persons (`imported_at` = `at`), rewrite the events of ids whose person changed. New: not stored
+ * persons (`imported_at` = `at`); events stored before whose person changed are moved at the end
+ * (`finishImport`). New: not stored
  * by an earlier import; the same uuid stored by an earlier chunk of this import is sorted out
  * once, at the end (`dedupeImport`). Adds the ids whose person changed to `_ingest_changed`.
  * Returns the number of events inserted.
@@ -472,7 +484,6 @@ async function storeStaged(engine: Engine, sourceName: string, at: Sql): Promise
       FROM ${WINNERS} n
       LEFT JOIN person_distinct_ids p ON p.distinct_id = n.distinct_id
       WHERE n.uuid NOT IN (SELECT uuid FROM _ingest_seen)`);
-    await updateEventPersons(engine);
     await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
     await engine.exec(raw('COMMIT'));
     return ins?.Count ?? 0;
@@ -522,7 +533,6 @@ async function dedupeImport(engine: Engine, at: Sql): Promise<number> {
         sql`(SELECT uuid, event, distinct_id, timestamp, properties FROM events
           WHERE imported_at = ${at} AND uuid IN (SELECT uuid FROM _ingest_lost WHERE rank > 1 AND first_stored))`,
       );
-      await updateEventPersons(engine);
       await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
     }
     await engine.exec(raw('COMMIT'));
