@@ -1,15 +1,18 @@
 /**
  * Loading PostHog-format event files into DuckDB (SPEC §3.1), set-based from end to end. The
- * rules (validation, dedupe, timestamps, rejects) are in docs/ingest.md.
+ * rules (validation, dedupe, timestamps, rejects) and the loading plan are in docs/ingest.md.
  *
- * 1. One pass reads and classifies the file into `_ingest_rows`: for each record either a fault
- *    (field, reason) or its normalized columns. JSON Lines are read as raw lines with DuckDB's CSV
- *    reader (one VARCHAR column, a delimiter that cannot appear in valid JSON), so a bad line
- *    never stops the scan, and the fields we need come out of one JSON parse per line (FIELDS).
- *    Lines the reader itself rejects (invalid UTF-8) land in its rejects table with their line.
- * 2. Physical lines are worked out only for bad records (see `lineOf`).
- * 3. In one transaction: identity (ingest-identity.ts), then one INSERT that dedupes within the
- *    file (first record wins) and against `events` on uuid, then persons and groups.
+ * - Fast path (clean JSON Lines, `loadJsonLinesFast`): the file whole, or in chunks of whole row
+ *   groups' worth of lines; each chunk read by DuckDB's JSON reader and classified into
+ *   `_ingest_rows` (committed), then stored in its own transaction (`storeStaged`: identity,
+ *   dedupe against earlier imports, INSERT). At the end `dedupeImport` (a uuid two chunks stored)
+ *   and `finishImport` (moved persons, persons, groups, the `imports` row).
+ * - Line path (any bad record, JSON arrays, CSV, Parquet): one pass classifies every record into
+ *   `_ingest_rows` with its fault (field, reason) or its normalized columns. JSON Lines are read
+ *   as raw lines with DuckDB's CSV reader (one VARCHAR column, a delimiter that cannot appear in
+ *   valid JSON), so a bad line never stops the scan; lines the reader rejects (invalid UTF-8) land
+ *   in its rejects table with their line. Physical lines are worked out only for bad records
+ *   (`lineOf`). The good records are stored as one batch, then the same end steps.
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
