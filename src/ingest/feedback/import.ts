@@ -14,6 +14,7 @@ import { InputError } from '../../errors.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import type { Engine } from '../../store/engine.js';
 import { raw, sql } from '../../store/sql.js';
+import { inTransaction } from '../../store/transaction.js';
 import type { ImportReport } from '../report.js';
 import { BadHeader, detectFormat, parseFeedback, type FeedbackFormat, type ParsedFeedback } from './parse.js';
 
@@ -124,8 +125,7 @@ async function load(engine: Engine, parsed: ParsedFeedback, file: string): Promi
     const [fresh] = await engine.query<{ n: number }>(
       raw(`SELECT count(DISTINCT id) AS n FROM ${STAGING} WHERE id NOT IN (SELECT id FROM feedback)`),
     );
-    await engine.exec(raw('BEGIN TRANSACTION'));
-    try {
+    await inTransaction(engine, async () => {
       await engine.exec(raw(`DELETE FROM feedback WHERE id IN (SELECT id FROM ${STAGING})`));
       await engine.exec(
         raw(`INSERT INTO feedback (${COLUMNS})
@@ -134,11 +134,7 @@ async function load(engine: Engine, parsed: ParsedFeedback, file: string): Promi
              FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY line DESC) AS rn FROM ${STAGING}) s
              WHERE rn = 1`),
       );
-      await engine.exec(raw('COMMIT'));
-    } catch (e) {
-      await engine.exec(raw('ROLLBACK'));
-      throw e;
-    }
+    });
     return fresh?.n ?? 0;
   } finally {
     await engine.exec(raw(`DROP TABLE IF EXISTS ${STAGING}`));

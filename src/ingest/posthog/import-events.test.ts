@@ -33,6 +33,17 @@ async function rows<T>(q: string): Promise<T[]> {
   return engine.query<T & Record<string, unknown>>(raw(q));
 }
 
+/** `fn` with a second, fresh store beside the test's, closed afterwards. */
+async function withOtherStore(fn: (other: DuckDbEngine) => Promise<void>): Promise<void> {
+  const other = await DuckDbEngine.open(':memory:');
+  try {
+    await other.migrate();
+    await fn(other);
+  } finally {
+    await other.close();
+  }
+}
+
 describe('formats', () => {
   const lines = [
     ev({
@@ -70,16 +81,12 @@ describe('formats', () => {
     const gz = Buffer.concat([gzipSync(many.join('\n') + '\n'), gzipSync(lines.join('\n') + '\n')]);
     const f = write('members.jsonl.gz', gz);
     expect(await importEvents(engine, f)).toMatchObject({ records: 3000 + lines.length, rejected: [] });
-    const other = await DuckDbEngine.open(':memory:');
-    try {
-      await other.migrate();
+    await withOtherStore(async (other) => {
       const chunked = await importEvents(other, f, { chunkBytes: 64 * 1024 });
       expect(chunked).toMatchObject({ records: 3000 + lines.length, rejected: [] });
       const count = 'SELECT count(*)::INTEGER AS n FROM events';
       expect(await other.query(raw(count))).toEqual(await rows(count));
-    } finally {
-      await other.close();
-    }
+    });
   });
   it('reads a JSON array, and JSON Lines in a .json file', async () => {
     await check(write('e.json', '[\n' + lines.join(',\n') + '\n]'));
@@ -542,23 +549,24 @@ describe('chunked loading of clean JSON Lines', () => {
     'SELECT person_id, properties::VARCHAR AS p, is_identified, created_at::VARCHAR AS c FROM persons ORDER BY person_id',
     'SELECT group_type, group_key, properties::VARCHAR AS p, created_at::VARCHAR AS c FROM groups ORDER BY ALL',
   ];
+  const snapshot = (db: DuckDbEngine): Promise<unknown[][]> =>
+    Promise.all(TABLES.map((q) => db.query(raw(q))));
+  const expectSameTables = async (db: DuckDbEngine, expected: unknown[][]): Promise<void> => {
+    const got = await snapshot(db);
+    TABLES.forEach((q, i) => expect(got[i], q).toEqual(expected[i]));
+  };
 
   it('stores the same events, identity, persons and groups one line per chunk as in one chunk', async () => {
     const file = 'test/fixtures/real/posthog-payloads/decoded_events.jsonl';
     const whole = await importEvents(engine, file);
-    const expected = await Promise.all(TABLES.map((q) => rows(q)));
-    const other = await DuckDbEngine.open(':memory:');
-    try {
-      await other.migrate();
+    const expected = await snapshot(engine);
+    await withOtherStore(async (other) => {
       // chunkBytes 1: every line is its own chunk (88 chunks).
       const chunked = await importEvents(other, file, { chunkBytes: 1 });
       expect(chunked).toMatchObject({ records: 88, inserted: 82, duplicates: 6, rejected: [] });
       expect(chunked).toMatchObject({ records: whole.records, inserted: whole.inserted });
-      const got = await Promise.all(TABLES.map((q) => other.query(raw(q))));
-      TABLES.forEach((q, i) => expect(got[i], q).toEqual(expected[i]));
-    } finally {
-      await other.close();
-    }
+      await expectSameTables(other, expected);
+    });
   });
 
   it('keeps the earliest timestamp of a uuid across chunks, and a re-import stores nothing', async () => {
@@ -598,7 +606,7 @@ describe('chunked loading of clean JSON Lines', () => {
     ];
     const f = write('moved.jsonl', lines.join('\n') + '\n');
     const whole = await importEvents(engine, f);
-    const expected = await Promise.all(TABLES.map((q) => rows(q)));
+    const expected = await snapshot(engine);
     expect(whole).toMatchObject({ records: 4, inserted: 3, duplicates: 1 });
     expect(await rows('SELECT from_id, into_id FROM identity_merges')).toEqual([
       { from_id: 'anonB', into_id: 'user' },
@@ -608,19 +616,14 @@ describe('chunked loading of clean JSON Lines', () => {
       { distinct_id: 'anonB', person_id: 'user' },
       { distinct_id: 'user', person_id: 'user' },
     ]);
-    const other = await DuckDbEngine.open(':memory:');
-    try {
-      await other.migrate();
+    await withOtherStore(async (other) => {
       expect(await importEvents(other, f, { chunkBytes: 1 })).toMatchObject({
         records: 4,
         inserted: 3,
         duplicates: 1,
       });
-      const got = await Promise.all(TABLES.map((q) => other.query(raw(q))));
-      TABLES.forEach((q, i) => expect(got[i], q).toEqual(expected[i]));
-    } finally {
-      await other.close();
-    }
+      await expectSameTables(other, expected);
+    });
   });
 
   it('keeps what the chunks before a bad record stored and finishes the file line by line', async () => {
@@ -667,28 +670,23 @@ describe('chunked loading of clean JSON Lines', () => {
     // What two complete imports leave.
     await importEvents(engine, file, { chunkBytes: 1 });
     await importEvents(engine, later);
-    const expected = await Promise.all(TABLES.map((q) => rows(q)));
+    const expected = await snapshot(engine);
     // The first import again, stopped after its chunks committed: no persons, groups or finish.
-    const other = await DuckDbEngine.open(':memory:');
-    try {
-      await other.migrate();
+    await withOtherStore(async (other) => {
       await importEvents(other, file, { chunkBytes: 1 });
       // Events whose person a later chunk changed are moved at the end too: undone here.
       await other.exec(
         raw(`DELETE FROM persons; DELETE FROM groups; UPDATE imports SET finished_at = NULL;
-          UPDATE events SET person_id = distinct_id`),
+        UPDATE events SET person_id = distinct_id`),
       );
       expect(
         await other.query(raw('SELECT count(*)::INTEGER AS n FROM events WHERE person_id <> distinct_id')),
       ).toEqual([{ n: 0 }]);
       await importEvents(other, later);
-      const got = await Promise.all(TABLES.map((q) => other.query(raw(q))));
-      TABLES.forEach((q, i) => expect(got[i], q).toEqual(expected[i]));
+      await expectSameTables(other, expected);
       expect(
         await other.query(raw('SELECT count(*)::INTEGER AS n FROM imports WHERE finished_at IS NULL')),
       ).toEqual([{ n: 0 }]);
-    } finally {
-      await other.close();
-    }
+    });
   });
 });

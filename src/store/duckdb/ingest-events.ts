@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Engine } from '../engine.js';
 import { raw, sql, type Sql } from '../sql.js';
+import { inTransaction } from '../transaction.js';
 import { InputError } from '../../errors.js';
 import {
   dropIdentityTemps,
@@ -431,8 +432,7 @@ async function finishImport(
   );
   const list = raw(unfinished.map((u) => importedAtSql(u.t).toString()).join(', ') || at.toString());
   const scope = sql`(SELECT uuid, event, distinct_id, timestamp, properties, groups FROM events WHERE imported_at IN (${list}))`;
-  await engine.exec(raw('BEGIN TRANSACTION'));
-  try {
+  await inTransaction(engine, async () => {
     await engine.exec(
       raw('CREATE OR REPLACE TEMP TABLE _id_changed AS SELECT DISTINCT * FROM _ingest_changed'),
     );
@@ -450,11 +450,7 @@ async function finishImport(
     await engine.exec(
       sql`UPDATE imports SET finished_at = now() WHERE kind = 'events' AND finished_at IS NULL AND imported_at IN (${list})`,
     );
-    await engine.exec(raw('COMMIT'));
-  } catch (e) {
-    await engine.exec(raw('ROLLBACK'));
-    throw e;
-  }
+  });
 }
 
 /**
@@ -470,8 +466,7 @@ async function finishImport(
  * so staging inside it made the INSERT single-threaded.
  */
 async function storeStaged(engine: Engine, sourceName: string, at: Sql): Promise<number> {
-  await engine.exec(raw('BEGIN TRANSACTION'));
-  try {
+  return inTransaction(engine, async () => {
     // Stored by an earlier import: the scan skips this import's row groups (zone maps).
     await engine.exec(
       sql`CREATE OR REPLACE TEMP TABLE _ingest_seen AS
@@ -488,12 +483,8 @@ async function storeStaged(engine: Engine, sourceName: string, at: Sql): Promise
       LEFT JOIN person_distinct_ids p ON p.distinct_id = n.distinct_id
       WHERE n.uuid NOT IN (SELECT uuid FROM _ingest_seen)`);
     await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
-    await engine.exec(raw('COMMIT'));
     return ins?.Count ?? 0;
-  } catch (e) {
-    await engine.exec(raw('ROLLBACK'));
-    throw e;
-  }
+  });
 }
 
 /**
@@ -505,8 +496,7 @@ async function storeStaged(engine: Engine, sourceName: string, at: Sql): Promise
  * other's and identity is resolved again. Returns the number of events removed.
  */
 async function dedupeImport(engine: Engine, at: Sql): Promise<number> {
-  await engine.exec(raw('BEGIN TRANSACTION'));
-  try {
+  return inTransaction(engine, async () => {
     await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_again AS
       SELECT rowid AS r, uuid, timestamp FROM events WHERE imported_at = ${at} AND hash(uuid) IN (
         SELECT hash(uuid) FROM events WHERE imported_at = ${at} GROUP BY 1 HAVING count(*) > 1)
@@ -538,12 +528,8 @@ async function dedupeImport(engine: Engine, at: Sql): Promise<number> {
       );
       await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
     }
-    await engine.exec(raw('COMMIT'));
     return del?.Count ?? 0;
-  } catch (e) {
-    await engine.exec(raw('ROLLBACK'));
-    throw e;
-  }
+  });
 }
 
 /** Rows of a DuckDB row group. */

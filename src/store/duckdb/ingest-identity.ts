@@ -20,6 +20,7 @@
  */
 import type { Engine } from '../engine.js';
 import { raw, sql, type Sql } from '../sql.js';
+import { inTransaction } from '../transaction.js';
 
 /** JSON scalar → text id: strings as they are, numbers as their JSON text (PostHog does that). */
 function idText(json: string): string {
@@ -254,17 +255,14 @@ export async function applyIdentityDuckDb(engine: Engine, since?: Date): Promise
   const where = since ? sql`WHERE imported_at >= ${since}` : raw('');
   await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _id_scope AS
     SELECT uuid, event, distinct_id, timestamp, properties, groups FROM events ${where}`);
-  await engine.exec(raw('BEGIN TRANSACTION'));
   try {
     const scope = raw('_id_scope');
-    await resolveIdentity(engine, scope);
-    await updateEventPersons(engine, scope);
-    await refreshPersons(engine, scope);
-    await refreshGroups(engine, scope);
-    await engine.exec(raw('COMMIT'));
-  } catch (e) {
-    await engine.exec(raw('ROLLBACK'));
-    throw e;
+    await inTransaction(engine, async () => {
+      await resolveIdentity(engine, scope);
+      await updateEventPersons(engine, scope);
+      await refreshPersons(engine, scope);
+      await refreshGroups(engine, scope);
+    });
   } finally {
     await dropIdentityTemps(engine);
     await engine.exec(raw('DROP TABLE IF EXISTS _id_scope'));
