@@ -549,6 +549,8 @@ describe('chunked loading of clean JSON Lines', () => {
     'SELECT person_id, properties::VARCHAR AS p, is_identified, created_at::VARCHAR AS c FROM persons ORDER BY person_id',
     'SELECT group_type, group_key, properties::VARCHAR AS p, created_at::VARCHAR AS c FROM groups ORDER BY ALL',
   ];
+  const UUID_TIME_N =
+    "SELECT uuid, strftime(timestamp, '%H:%M') AS t, properties ->> 'n' AS n FROM events ORDER BY uuid";
   const snapshot = (db: DuckDbEngine): Promise<unknown[][]> =>
     Promise.all(TABLES.map((q) => db.query(raw(q))));
   const expectSameTables = async (db: DuckDbEngine, expected: unknown[][]): Promise<void> => {
@@ -580,11 +582,7 @@ describe('chunked loading of clean JSON Lines', () => {
     const r1 = await importEvents(engine, f, { chunkBytes: 1 });
     // 4 records, 2 uuids: 2 stored, 2 duplicates.
     expect(r1).toMatchObject({ records: 4, inserted: 2, duplicates: 2 });
-    expect(
-      await rows(
-        "SELECT uuid, strftime(timestamp, '%H:%M') AS t, properties ->> 'n' AS n FROM events ORDER BY uuid",
-      ),
-    ).toEqual([
+    expect(await rows(UUID_TIME_N)).toEqual([
       { uuid: 'u1', t: '04:00', n: '2' },
       { uuid: 'u2', t: '00:00', n: null },
     ]);
@@ -641,11 +639,7 @@ describe('chunked loading of clean JSON Lines', () => {
       duplicates: 1,
       rejected: [{ line: 3, reason: 'invalid JSON (truncated or malformed)' }],
     });
-    expect(
-      await rows(
-        "SELECT uuid, strftime(timestamp, '%H:%M') AS t, properties ->> 'n' AS n FROM events ORDER BY uuid",
-      ),
-    ).toEqual([
+    expect(await rows(UUID_TIME_N)).toEqual([
       { uuid: 'u1', t: '04:00', n: '2' },
       { uuid: 'u2', t: '00:00', n: null },
       { uuid: 'u3', t: '06:00', n: null },
