@@ -397,21 +397,32 @@ function importedAtSql(text: string): Sql {
   return raw(`TIMESTAMPTZ '${text}'`);
 }
 
+/** A running import: its timestamp, its source, whether its `imports` row is written yet. */
+interface ImportRun {
+  at: Sql;
+  source: string;
+  logged: boolean;
+}
+
 /**
- * Starts an import: its `imports` row, without `finished_at` until `finishImport`. Its timestamp
- * is after every earlier import's, so "stored before this import" is `imported_at < at`.
+ * Starts an import. Its timestamp is after every earlier import's, so "stored before this
+ * import" is `imported_at < at`. Its `imports` row (without `finished_at` until `finishImport`)
+ * is written with the first events it stores, in their transaction (`logImport`).
  */
-async function beginImport(engine: Engine, sourceName: string): Promise<{ at: Sql; text: string }> {
+async function beginImport(engine: Engine, source: string): Promise<ImportRun> {
   const [row] = await engine.query<{ t: string }>(
     raw(
       `SELECT greatest(now(), coalesce((SELECT max(imported_at) FROM imports), now()) + INTERVAL 1 MICROSECOND)::VARCHAR AS t`,
     ),
   );
-  const text = row?.t ?? '';
-  const at = importedAtSql(text);
+  return { at: importedAtSql(row?.t ?? ''), source, logged: false };
+}
+
+/** Inside a transaction: the import's `imports` row, unless written already. */
+async function logImport(engine: Engine, run: ImportRun): Promise<void> {
+  if (run.logged) return;
   await engine.exec(sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected)
-    VALUES (${sourceName}, 'events', ${at}, 0, 0, 0)`);
-  return { at, text };
+    VALUES (${run.source}, 'events', ${run.at}, 0, 0, 0)`);
 }
 
 /**
@@ -424,15 +435,17 @@ async function beginImport(engine: Engine, sourceName: string): Promise<{ at: Sq
  */
 async function finishImport(
   engine: Engine,
-  at: Sql,
+  run: ImportRun,
   counts: { records: number; inserted: number; rejected: number },
 ): Promise<void> {
+  const at = run.at;
   const unfinished = await engine.query<{ t: string }>(
     sql`SELECT imported_at::VARCHAR AS t FROM imports WHERE kind = 'events' AND finished_at IS NULL AND imported_at <= ${at}`,
   );
   const list = raw(unfinished.map((u) => importedAtSql(u.t).toString()).join(', ') || at.toString());
   const scope = sql`(SELECT uuid, event, distinct_id, timestamp, properties, groups FROM events WHERE imported_at IN (${list}))`;
   await inTransaction(engine, async () => {
+    await logImport(engine, run);
     await engine.exec(
       raw('CREATE OR REPLACE TEMP TABLE _id_changed AS SELECT DISTINCT * FROM _ingest_changed'),
     );
@@ -465,8 +478,10 @@ async function finishImport(
  * the running transaction with one thread (its rows are not counted for the scan's parallelism),
  * so staging inside it made the INSERT single-threaded.
  */
-async function storeStaged(engine: Engine, sourceName: string, at: Sql): Promise<number> {
-  return inTransaction(engine, async () => {
+async function storeStaged(engine: Engine, run: ImportRun): Promise<number> {
+  const { at, source: sourceName } = run;
+  const n = await inTransaction(engine, async () => {
+    await logImport(engine, run);
     // Stored by an earlier import: the scan skips this import's row groups (zone maps).
     await engine.exec(
       sql`CREATE OR REPLACE TEMP TABLE _ingest_seen AS
@@ -485,6 +500,8 @@ async function storeStaged(engine: Engine, sourceName: string, at: Sql): Promise
     await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
     return ins?.Count ?? 0;
   });
+  run.logged = true;
+  return n;
 }
 
 /**
@@ -631,8 +648,7 @@ async function loadJsonLinesFast(
   engine: Engine,
   file: string,
   gzip: boolean,
-  sourceName: string,
-  at: Sql,
+  run: ImportRun,
   progress: (msg: string) => void,
   chunkBytes: number,
   secs: () => string,
@@ -670,7 +686,7 @@ async function loadJsonLinesFast(
       );
       if (c?.bad) return { records, inserted, chunks: i, complete: false };
       records += c?.records ?? 0;
-      inserted += await storeStaged(engine, sourceName, at);
+      inserted += await storeStaged(engine, run);
       progress(`${file}: chunk ${i + 1}: ${records} records read, ${inserted} new (${secs()})`);
       done = i + 1;
     }
@@ -738,7 +754,7 @@ export async function loadEventFile(
   await engine.exec(raw(`SET checkpoint_threshold = '1TB'`));
   let stored = 0;
   let finished = false;
-  let at: Sql | undefined;
+  let run: ImportRun | undefined;
   try {
     for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
     await engine.exec(
@@ -746,24 +762,15 @@ export async function loadEventFile(
         'CREATE TEMP TABLE _ingest_changed (distinct_id VARCHAR, person_id VARCHAR, old_person_id VARCHAR)',
       ),
     );
-    at = (await beginImport(engine, sourceName)).at;
+    run = await beginImport(engine, sourceName);
     if (kind.format === 'jsonl') {
       const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-      const fast = await loadJsonLinesFast(
-        engine,
-        file,
-        kind.gzip,
-        sourceName,
-        at,
-        progress,
-        chunkBytes,
-        secs,
-      );
+      const fast = await loadJsonLinesFast(engine, file, kind.gzip, run, progress, chunkBytes, secs);
       stored = fast.inserted;
       if (fast.complete) {
-        if (fast.chunks > 1) stored -= await dedupeImport(engine, at);
+        if (fast.chunks > 1) stored -= await dedupeImport(engine, run.at);
         progress(`${file}: stored ${stored} new events; refreshing persons and groups (${secs()})`);
-        await finishImport(engine, at, { records: fast.records, inserted: stored, rejected: 0 });
+        await finishImport(engine, run, { records: fast.records, inserted: stored, rejected: 0 });
         finished = true;
         progress(`${file}: done (${secs()})`);
         return { records: fast.records, inserted: stored, duplicates: fast.records - stored, rejected: [] };
@@ -800,10 +807,10 @@ export async function loadEventFile(
     // What the fast path stored before it stopped is stored again, then sorted out as this
     // import's own duplicates.
     const before = stored;
-    stored += await storeStaged(engine, sourceName, at);
-    if (before > 0) stored -= await dedupeImport(engine, at);
+    stored += await storeStaged(engine, run);
+    if (before > 0) stored -= await dedupeImport(engine, run.at);
     progress(`${file}: stored ${stored} new events; refreshing persons and groups (${secs()})`);
-    await finishImport(engine, at, { records, inserted: stored, rejected: bad.length });
+    await finishImport(engine, run, { records, inserted: stored, rejected: bad.length });
     finished = true;
     progress(`${file}: done (${secs()})`);
     return {
@@ -818,9 +825,9 @@ export async function loadEventFile(
     await dropIdentityTemps(engine);
     // An import that failed having stored nothing leaves no trace; one that stored events is
     // finished (persons, groups) by the next events import.
-    if (at && !finished && stored === 0) {
+    if (run?.logged && !finished && stored === 0) {
       await engine.exec(
-        sql`DELETE FROM imports WHERE kind = 'events' AND imported_at = ${at} AND finished_at IS NULL`,
+        sql`DELETE FROM imports WHERE kind = 'events' AND imported_at = ${run.at} AND finished_at IS NULL`,
       );
     }
     // A large import is checkpointed under the import's memory limit: left to the close, with the
