@@ -246,7 +246,7 @@ function jsonString(x: string): Sql {
 
 /**
  * `source` → `_ingest_rows(ord, line, field, reason, raw, uuid, event, distinct_id, timestamp,
- * properties, groups, organization)`. The first failing check names a record's fault.
+ * properties, groups, organization, has_set)`. The first failing check names a record's fault.
  */
 async function classify(engine: Engine, source: Source, stage = true): Promise<void> {
   // For the line reader, reading into a table first, then classifying, measured faster than one
@@ -318,7 +318,8 @@ async function classify(engine: Engine, source: Source, stage = true): Promise<v
           md5(event || chr(31) || distinct_id || chr(31) || ${raw(HASH_TS)} || chr(31) || properties),
           '^(.{8})(.{4})(.{4})(.{4})(.{12})$', '\\1-\\2-\\3-\\4-\\5')
       END AS uuid,
-      event, distinct_id, ts AS timestamp, properties, groups, groups ->> 'organization' AS organization
+      event, distinct_id, ts AS timestamp, properties, groups, groups ->> 'organization' AS organization,
+      contains(properties, '"$set') AS has_set
     FROM n`);
   if (stage) await engine.exec(raw('DROP TABLE _ingest_src'));
   if (source.readerRejects) {
@@ -446,7 +447,8 @@ async function finishImport(
     sql`SELECT imported_at::VARCHAR AS t FROM imports WHERE kind = 'events' AND finished_at IS NULL AND imported_at <= ${at}`,
   );
   const list = raw(unfinished.map((u) => importedAtSql(u.t).toString()).join(', ') || at.toString());
-  const scope = sql`(SELECT uuid, event, distinct_id, timestamp, properties, groups FROM events WHERE imported_at IN (${list}))`;
+  const scope = sql`(SELECT uuid, event, distinct_id, timestamp, properties, groups, has_set FROM events
+    WHERE imported_at IN (${list}))`;
   await inTransaction(engine, async () => {
     await logImport(engine, run);
     await engine.exec(
@@ -502,9 +504,9 @@ async function storeStaged(engine: Engine, run: ImportRun): Promise<number> {
     );
     const notSeen = c?.seen ? raw('WHERE n.uuid NOT IN (SELECT uuid FROM _ingest_seen)') : raw('');
     const [ins] = await engine.query<{ Count: number }>(sql`INSERT INTO events
-      (uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, source, imported_at)
+      (uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, has_set, source, imported_at)
       SELECT n.uuid, n.event, n.distinct_id, coalesce(p.person_id, n.distinct_id), n.timestamp, n.properties,
-        n.organization, n.groups, ${sourceName}, ${at}
+        n.organization, n.groups, n.has_set, ${sourceName}, ${at}
       FROM ${winners(Boolean(c?.dups))} n
       LEFT JOIN person_distinct_ids p ON p.distinct_id = n.distinct_id
       ${notSeen}`);

@@ -16,7 +16,8 @@
  *   `created_at` = first seen.
  *
  * `scope` is a table of newly stored events (uuid, event, distinct_id, timestamp, properties,
- * groups); only the persons and groups those events touch are recomputed.
+ * groups, and for persons `has_set`: see migration 006); only the persons and groups those events
+ * touch are recomputed.
  */
 import type { Engine } from '../engine.js';
 import { raw, sql, type Sql } from '../sql.js';
@@ -154,10 +155,10 @@ export async function refreshPersons(engine: Engine, scope: Sql): Promise<void> 
     // (10M events: spilled to disk, 23 s).
     raw(`INSERT INTO persons (person_id, properties, is_identified, created_at)
     WITH ev AS NOT MATERIALIZED (
-      SELECT person_id, timestamp, uuid, event, properties FROM events
+      SELECT person_id, timestamp, uuid, event, properties, has_set FROM events
       WHERE person_id IN (SELECT person_id FROM _id_affected EXCEPT SELECT person_id FROM _id_fresh)
       UNION ALL
-      SELECT m.person_id, s.timestamp, s.uuid, s.event, s.properties
+      SELECT m.person_id, s.timestamp, s.uuid, s.event, s.properties, s.has_set
       FROM ${scope.toString()} s JOIN person_distinct_ids m USING (distinct_id)
       WHERE m.person_id IN (SELECT person_id FROM _id_fresh)
     ),
@@ -167,7 +168,7 @@ export async function refreshPersons(engine: Engine, scope: Sql): Promise<void> 
     ),
     sets AS (
       SELECT person_id, timestamp, uuid, json_extract(properties, ['$."$set"', '$."$set_once"']) AS j
-      FROM ev WHERE contains(properties, '"$set')
+      FROM ev WHERE has_set OR (has_set IS NULL AND contains(properties, '"$set'))
     ),
     kv AS (
       SELECT person_id, timestamp, uuid, 1 AS kind, unnest(map_entries(CAST(j[1] AS MAP(VARCHAR, JSON)))) AS e
@@ -254,7 +255,7 @@ export async function dropIdentityTemps(engine: Engine): Promise<void> {
 export async function applyIdentityDuckDb(engine: Engine, since?: Date): Promise<void> {
   const where = since ? sql`WHERE imported_at >= ${since}` : raw('');
   await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _id_scope AS
-    SELECT uuid, event, distinct_id, timestamp, properties, groups FROM events ${where}`);
+    SELECT uuid, event, distinct_id, timestamp, properties, groups, has_set FROM events ${where}`);
   try {
     const scope = raw('_id_scope');
     await inTransaction(engine, async () => {
