@@ -72,6 +72,8 @@ const TEMP_TABLES = [
   '_ingest_rows',
   '_ingest_seen',
   '_ingest_again',
+  '_ingest_cands',
+  '_ingest_keys',
   '_ingest_lost',
   '_ingest_dups',
   '_ingest_reader_rejects',
@@ -511,6 +513,12 @@ async function storeStaged(engine: Engine, run: ImportRun): Promise<number> {
       LEFT JOIN person_distinct_ids p ON p.distinct_id = n.distinct_id
       ${notSeen}`);
     await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
+    // One hash per uuid of the batch, for `dedupeImport`.
+    await engine.exec(
+      raw(`INSERT INTO _ingest_keys
+      SELECT hash(uuid) FROM _ingest_rows WHERE reason IS NULL AND uuid NOT IN (SELECT uuid FROM _ingest_dups)
+      UNION ALL SELECT hash(uuid) FROM _ingest_dups`),
+    );
     return ins?.Count ?? 0;
   });
   run.logged = true;
@@ -520,16 +528,24 @@ async function storeStaged(engine: Engine, run: ImportRun): Promise<number> {
 /**
  * A uuid this import stored more than once (in two chunks, or by the fast path and again by the
  * line-based one) keeps the event with the earliest timestamp, then the one stored first (= the
- * earlier line). Found once, after all chunks, by a hash aggregate over this import's uuids: a
- * check per chunk against everything stored before grew with the file (10M events: 1.1 s, and
- * quadratic). When the kept event is not the first stored one, its identity merge replaces the
+ * earlier line). Found once, after all chunks, from the 64-bit hashes each batch kept of its
+ * uuids: a check per chunk against everything stored before grew with the file (10M events:
+ * 1.1 s, and quadratic). When the kept event is not the first stored one, its identity merge replaces the
  * other's and identity is resolved again. Returns the number of events removed.
  */
 async function dedupeImport(engine: Engine, at: Sql): Promise<number> {
   return inTransaction(engine, async () => {
+    // Candidates from the batches' own hashes (`_ingest_keys`, one per uuid per batch), so that
+    // `events` is read only when a uuid may have been stored twice.
+    await engine.exec(
+      raw(`CREATE OR REPLACE TEMP TABLE _ingest_cands AS
+      SELECT h FROM _ingest_keys GROUP BY h HAVING count(*) > 1`),
+    );
+    const [cands] = await engine.query<{ n: number }>(raw('SELECT count(*)::BIGINT AS n FROM _ingest_cands'));
+    if (!cands?.n) return 0;
     await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_again AS
-      SELECT rowid AS r, uuid, timestamp FROM events WHERE imported_at = ${at} AND hash(uuid) IN (
-        SELECT hash(uuid) FROM events WHERE imported_at = ${at} GROUP BY 1 HAVING count(*) > 1)
+      SELECT rowid AS r, uuid, timestamp FROM events
+      WHERE imported_at = ${at} AND hash(uuid) IN (SELECT h FROM _ingest_cands)
       QUALIFY count(*) OVER (PARTITION BY uuid) > 1`);
     await engine.exec(
       raw(`CREATE OR REPLACE TEMP TABLE _ingest_lost AS
@@ -775,6 +791,7 @@ export async function loadEventFile(
         'CREATE TEMP TABLE _ingest_changed (distinct_id VARCHAR, person_id VARCHAR, old_person_id VARCHAR)',
       ),
     );
+    await engine.exec(raw('CREATE TEMP TABLE _ingest_keys (h UBIGINT)'));
     run = await beginImport(engine, sourceName);
     if (kind.format === 'jsonl') {
       const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
