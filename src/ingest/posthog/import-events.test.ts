@@ -683,4 +683,165 @@ describe('chunked loading of clean JSON Lines', () => {
       ).toEqual([{ n: 0 }]);
     });
   });
+
+  it('records the identity merge of the stored copy of a uuid only, whole or chunked', async () => {
+    // Both orders of a pageview and an $identify sharing a uuid: the earlier pageview is stored,
+    // so no merge may be recorded (the $identify is a duplicate that is not stored).
+    const pv = e('pageview', 'A', '2024-03-01T01:00:00Z', {}, 'm1');
+    const identify = e('$identify', 'B', '2024-03-01T05:00:00Z', { $anon_distinct_id: 'A' }, 'm1');
+    for (const lines of [
+      [pv, identify],
+      [identify, pv],
+    ]) {
+      const f = write('order.jsonl', lines.join('\n') + '\n');
+      for (const chunkBytes of [undefined, 1]) {
+        await withOtherStore(async (other) => {
+          await importEvents(other, f, { chunkBytes });
+          const label = `${lines[0] === pv ? 'pageview first' : '$identify first'}, chunkBytes ${chunkBytes}`;
+          expect(await other.query(raw('SELECT event FROM events')), label).toEqual([{ event: 'pageview' }]);
+          expect(await other.query(raw('SELECT * FROM identity_merges')), label).toEqual([]);
+          expect(await other.query(raw('SELECT * FROM person_distinct_ids ORDER BY 1')), label).toEqual([
+            { distinct_id: 'A', person_id: 'A' },
+          ]);
+        });
+      }
+    }
+    // A uuid stored before: a later $identify with it records no merge either.
+    await importEvents(engine, write('pv.jsonl', pv + '\n'));
+    await importEvents(engine, write('id.jsonl', identify + '\n'));
+    expect(await rows('SELECT count(*)::INTEGER AS n FROM identity_merges')).toEqual([{ n: 0 }]);
+  });
+
+  describe('an import that fails part way', () => {
+    /** `db` whose `nth` statement matching `re` throws, as a crash or a full disk there would. */
+    const crashing = (db: DuckDbEngine, re: RegExp, nth = 1): DuckDbEngine => {
+      let seen = 0;
+      const fail =
+        <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+        async (...a: A): Promise<R> => {
+          if (re.test(String(a[0])) && ++seen === nth) throw new Error('injected failure');
+          return fn.apply(db, a);
+        };
+      return new Proxy(db, {
+        get(target, prop) {
+          if (prop === 'exec') return fail(target.exec);
+          if (prop === 'query') return fail(target.query);
+          const v: unknown = Reflect.get(target, prop);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+    };
+    const other = (name: string): string =>
+      write(name, e('x', 'someone-else', '2024-03-01T23:00:00Z', {}, 'later') + '\n');
+
+    it('keeps the chunks stored before the failure, and the next import finishes them', async () => {
+      const lines = [
+        e('pageview', 'anon', '2024-03-01T01:00:00Z', { $set: { plan: 'free' } }, 'u1'),
+        e('$identify', 'user', '2024-03-01T02:00:00Z', { $anon_distinct_id: 'anon' }, 'u2'),
+        e('pageview', 'user', '2024-03-01T03:00:00Z', {}, 'u3'),
+      ];
+      const f = write('three.jsonl', lines.join('\n') + '\n');
+      const later = other('later.jsonl');
+      await importEvents(engine, f, { chunkBytes: 1 });
+      await importEvents(engine, later);
+      const expected = await snapshot(engine);
+      await withOtherStore(async (db) => {
+        // The third chunk fails: the first two are committed, their import unfinished.
+        await expect(
+          importEvents(crashing(db, /INSERT INTO events/, 3), f, { chunkBytes: 1 }),
+        ).rejects.toThrow('injected failure');
+        expect(
+          await db.query(raw('SELECT count(*)::INTEGER AS n, count(finished_at)::INTEGER AS f FROM imports')),
+        ).toEqual([{ n: 1, f: 0 }]);
+        expect(await db.query(raw('SELECT uuid, person_id FROM events ORDER BY uuid'))).toEqual([
+          { uuid: 'u1', person_id: 'anon' }, // moved at the end of the import, which never came
+          { uuid: 'u2', person_id: 'user' },
+        ]);
+        await importEvents(db, f, { chunkBytes: 1 }); // stores u3
+        await importEvents(db, later);
+        await expectSameTables(db, expected);
+        expect(
+          await db.query(raw('SELECT count(*)::INTEGER AS n FROM imports WHERE finished_at IS NULL')),
+        ).toEqual([{ n: 0 }]);
+      });
+    });
+
+    it('leaves no imports row when it failed before storing anything', async () => {
+      const f = write('one.jsonl', e('a', 'd1', '2024-03-01T00:00:00Z', {}, 'u1') + '\n');
+      await expect(importEvents(crashing(engine, /INSERT INTO events/), f)).rejects.toThrow(
+        'injected failure',
+      );
+      expect(await rows('SELECT count(*)::INTEGER AS n FROM imports')).toEqual([{ n: 0 }]);
+      expect(await rows('SELECT count(*)::INTEGER AS n FROM events')).toEqual([{ n: 0 }]);
+    });
+
+    it('moves events to the person a merge made, and drops the person merged away', async () => {
+      const f0 = write(
+        'f0.jsonl',
+        e('pageview', 'A', '2024-03-01T00:00:00Z', { $set: { plan: 'free' } }, 'u0') + '\n',
+      );
+      const f1 = write(
+        'f1.jsonl',
+        e('$identify', 'B', '2024-03-01T05:00:00Z', { $anon_distinct_id: 'A' }, 'u1') + '\n',
+      );
+      const later = other('later.jsonl');
+      for (const f of [f0, f1, later]) await importEvents(engine, f);
+      const expected = await snapshot(engine);
+      expect(expected[3]).toEqual([
+        { person_id: 'B', p: '{"plan":"free"}', is_identified: true, c: '2024-03-01 00:00:00+00' },
+        { person_id: 'someone-else', p: '{}', is_identified: false, c: '2024-03-01 23:00:00+00' },
+      ]);
+      await withOtherStore(async (db) => {
+        await importEvents(db, f0);
+        // f1's events and merge are committed; its end (moving A's events to B, persons) fails.
+        await expect(importEvents(crashing(db, /FROM _ingest_changed/), f1)).rejects.toThrow(
+          'injected failure',
+        );
+        expect(await db.query(raw('SELECT person_id FROM persons ORDER BY 1'))).toEqual([{ person_id: 'A' }]);
+        await importEvents(db, later);
+        await expectSameTables(db, expected);
+      });
+    });
+
+    it('removes the duplicates it stored across chunks when the next import finishes it', async () => {
+      const lines = [
+        e('a', 'd1', '2024-03-01T05:00:00Z', { n: 1 }, 'u1'),
+        e('b', 'd2', '2024-03-01T00:00:00Z', {}, 'u2'),
+        e('a', 'd1', '2024-03-01T04:00:00Z', { n: 2 }, 'u1'), // earlier: the one kept
+      ];
+      const f = write('dup.jsonl', lines.join('\n') + '\n');
+      // With a bad line, the fast path stores two chunks and the line-based path the file again.
+      const withBad = write('dup-bad.jsonl', [...lines, '{"event": "broken"'].join('\n') + '\n');
+      for (const [file, step] of [
+        [f, /_ingest_cands AS/],
+        [withBad, /_ingest_cands AS/],
+      ] as const) {
+        await withOtherStore(async (db) => {
+          await expect(importEvents(crashing(db, step), file, { chunkBytes: 1 })).rejects.toThrow(
+            'injected failure',
+          );
+          const [stored] = await db.query<{ n: number }>(raw('SELECT count(*)::INTEGER AS n FROM events'));
+          expect(stored?.n, 'u1 stored twice before the failure').toBeGreaterThan(2);
+          await importEvents(db, other('later.jsonl'));
+          expect(await db.query(raw(UUID_TIME_N))).toEqual([
+            { uuid: 'later', t: '23:00', n: null },
+            { uuid: 'u1', t: '04:00', n: '2' },
+            { uuid: 'u2', t: '00:00', n: null },
+          ]);
+          expect(
+            await db.query(
+              raw("SELECT strftime(created_at, '%H:%M') AS c FROM persons WHERE person_id = 'd1'"),
+            ),
+          ).toEqual([{ c: '04:00' }]);
+          expect(
+            await db.query(
+              raw(
+                'SELECT inserted::INTEGER AS i FROM imports WHERE finished_at IS NOT NULL ORDER BY imported_at',
+              ),
+            ),
+          ).toEqual([{ i: 2 }, { i: 1 }]);
+        });
+      }
+    });
+  });
 });

@@ -75,6 +75,7 @@ const TEMP_TABLES = [
   '_ingest_cands',
   '_ingest_keys',
   '_ingest_lost',
+  '_ingest_orphans',
   '_ingest_dups',
   '_ingest_reader_rejects',
   '_ingest_reader_scans',
@@ -451,17 +452,35 @@ async function finishImport(
   const list = raw(unfinished.map((u) => importedAtSql(u.t).toString()).join(', ') || at.toString());
   const scope = sql`(SELECT uuid, event, distinct_id, timestamp, properties, groups, has_set FROM events
     WHERE imported_at IN (${list}))`;
+  const others = unfinished.filter((u) => importedAtSql(u.t).toString() !== at.toString());
+  const othersList = raw(others.map((u) => importedAtSql(u.t).toString()).join(', '));
   await inTransaction(engine, async () => {
     await logImport(engine, run);
+    if (others.length) {
+      // Interrupted before its end-of-import dedupe: its uuids stored twice are found among its
+      // events (it left no hashes).
+      await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_cands AS
+        SELECT hash(uuid) AS h FROM events WHERE imported_at IN (${othersList}) GROUP BY 1 HAVING count(*) > 1`);
+      await removeStoredTwice(engine, othersList);
+    }
     await engine.exec(
       raw('CREATE OR REPLACE TEMP TABLE _id_changed AS SELECT DISTINCT * FROM _ingest_changed'),
     );
     await updateEventPersons(engine);
-    if (unfinished.length > 1) {
+    if (others.length) {
+      // Its changed ids are lost: every event is checked against the map, and the persons it
+      // moves events from and to are recomputed.
+      await engine.exec(
+        raw(`INSERT INTO _id_changed SELECT DISTINCT e.distinct_id, p.person_id, e.person_id
+        FROM events e JOIN person_distinct_ids p USING (distinct_id) WHERE e.person_id <> p.person_id`),
+      );
       await engine.exec(
         raw(`UPDATE events SET person_id = p.person_id FROM person_distinct_ids p
         WHERE events.distinct_id = p.distinct_id AND events.person_id <> p.person_id`),
       );
+      await engine.exec(sql`UPDATE imports SET inserted = e.n, finished_at = now()
+        FROM (SELECT imported_at, count(*) AS n FROM events WHERE imported_at IN (${othersList}) GROUP BY 1) e
+        WHERE imports.kind = 'events' AND imports.imported_at = e.imported_at`);
     }
     await refreshPersons(engine, scope);
     await refreshGroups(engine, scope);
@@ -495,7 +514,6 @@ async function storeStaged(engine: Engine, run: ImportRun): Promise<number> {
       SELECT DISTINCT uuid FROM _ingest_rows
       WHERE reason IS NULL AND uuid IN (SELECT uuid FROM events WHERE imported_at < ${at})`,
     );
-    await resolveIdentity(engine, GOOD);
     await engine.exec(DUPS);
     // The joins for duplicates and for events stored before are left out when there are none
     // (a first import: 1M events, 0.1 s less).
@@ -505,6 +523,9 @@ async function storeStaged(engine: Engine, run: ImportRun): Promise<number> {
       ),
     );
     const notSeen = c?.seen ? raw('WHERE n.uuid NOT IN (SELECT uuid FROM _ingest_seen)') : raw('');
+    // Identity from the records stored only: a duplicate's or an already stored uuid's merge
+    // would stand for an event that is not in `events`.
+    await resolveIdentity(engine, sql`(SELECT n.* FROM ${winners(Boolean(c?.dups))} n ${notSeen})`);
     const [ins] = await engine.query<{ Count: number }>(sql`INSERT INTO events
       (uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, has_set, source, imported_at)
       SELECT n.uuid, n.event, n.distinct_id, coalesce(p.person_id, n.distinct_id), n.timestamp, n.properties,
@@ -530,8 +551,7 @@ async function storeStaged(engine: Engine, run: ImportRun): Promise<number> {
  * line-based one) keeps the event with the earliest timestamp, then the one stored first (= the
  * earlier line). Found once, after all chunks, from the 64-bit hashes each batch kept of its
  * uuids: a check per chunk against everything stored before grew with the file (10M events:
- * 1.1 s, and quadratic). When the kept event is not the first stored one, its identity merge replaces the
- * other's and identity is resolved again. Returns the number of events removed.
+ * 1.1 s, and quadratic). Returns the number of events removed.
  */
 async function dedupeImport(engine: Engine, at: Sql): Promise<number> {
   return inTransaction(engine, async () => {
@@ -542,41 +562,61 @@ async function dedupeImport(engine: Engine, at: Sql): Promise<number> {
       raw(`CREATE OR REPLACE TEMP TABLE _ingest_cands AS
       SELECT DISTINCT h FROM (SELECT h, lag(h) OVER (ORDER BY h) AS prev FROM _ingest_keys) WHERE h = prev`),
     );
-    const [cands] = await engine.query<{ n: number }>(raw('SELECT count(*)::BIGINT AS n FROM _ingest_cands'));
-    if (!cands?.n) return 0;
-    await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_again AS
-      SELECT rowid AS r, uuid, timestamp FROM events
-      WHERE imported_at = ${at} AND hash(uuid) IN (SELECT h FROM _ingest_cands)
-      QUALIFY count(*) OVER (PARTITION BY uuid) > 1`);
-    await engine.exec(
-      raw(`CREATE OR REPLACE TEMP TABLE _ingest_lost AS
-      SELECT r, uuid, row_number() OVER (PARTITION BY uuid ORDER BY timestamp, r) AS rank,
-        r = min(r) OVER (PARTITION BY uuid) AS first_stored
-      FROM _ingest_again`),
-    );
-    const [del] = await engine.query<{ Count: number }>(
-      raw('DELETE FROM events WHERE rowid IN (SELECT r FROM _ingest_lost WHERE rank > 1)'),
-    );
-    const [moved] = await engine.query<{ n: number }>(
-      raw(`SELECT count(*)::BIGINT AS n FROM _ingest_lost l JOIN identity_merges m ON m.event_uuid = l.uuid
-        WHERE l.rank > 1 AND l.first_stored`),
-    );
-    if (moved?.n) {
-      // The merge recorded is the first stored event's; the kept one's may differ.
-      await engine.exec(
-        raw(
-          `DELETE FROM identity_merges WHERE event_uuid IN (SELECT uuid FROM _ingest_lost WHERE rank > 1 AND first_stored)`,
-        ),
-      );
-      await resolveIdentity(
-        engine,
-        sql`(SELECT uuid, event, distinct_id, timestamp, properties FROM events
-          WHERE imported_at = ${at} AND uuid IN (SELECT uuid FROM _ingest_lost WHERE rank > 1 AND first_stored))`,
-      );
-      await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
-    }
-    return del?.Count ?? 0;
+    return removeStoredTwice(engine, at);
   });
+}
+
+/**
+ * Among the events of the imports `imports` (timestamps, comma-separated) whose uuid hash is in
+ * `_ingest_cands(h)`: each uuid stored more than once keeps its earliest timestamp, then its first
+ * stored copy. The kept copy's identity merge (or none) replaces the one recorded and identity is
+ * resolved again; the ids whose person changed go to `_ingest_changed`. An import's own copies only: each import
+ * stores no uuid an earlier one stored. Returns the number of events removed.
+ */
+async function removeStoredTwice(engine: Engine, imports: Sql): Promise<number> {
+  const [cands] = await engine.query<{ n: number }>(raw('SELECT count(*)::BIGINT AS n FROM _ingest_cands'));
+  if (!cands?.n) return 0;
+  await engine.exec(sql`CREATE OR REPLACE TEMP TABLE _ingest_again AS
+    SELECT rowid AS r, uuid, timestamp, distinct_id FROM events
+    WHERE imported_at IN (${imports}) AND hash(uuid) IN (SELECT h FROM _ingest_cands)
+    QUALIFY count(*) OVER (PARTITION BY uuid) > 1`);
+  await engine.exec(
+    raw(`CREATE OR REPLACE TEMP TABLE _ingest_lost AS
+    SELECT r, uuid, distinct_id, row_number() OVER (PARTITION BY uuid ORDER BY timestamp, r) AS rank FROM _ingest_again`),
+  );
+  const [del] = await engine.query<{ Count: number }>(
+    raw('DELETE FROM events WHERE rowid IN (SELECT r FROM _ingest_lost WHERE rank > 1)'),
+  );
+  // The merge recorded for a uuid is its first stored copy with one (later copies' conflicted),
+  // not necessarily the kept copy's: replaced by the kept copy's.
+  const [moved] = await engine.query<{ n: number }>(
+    raw(`SELECT count(*)::BIGINT AS n FROM identity_merges
+      WHERE event_uuid IN (SELECT uuid FROM _ingest_lost WHERE rank > 1)`),
+  );
+  // Ids seen only in removed copies or their merges map to nothing afterwards.
+  await engine.exec(
+    raw(`CREATE OR REPLACE TEMP TABLE _ingest_orphans AS
+    SELECT distinct_id FROM _ingest_lost WHERE rank > 1
+    UNION SELECT unnest([from_id, into_id]) FROM identity_merges WHERE event_uuid IN (SELECT uuid FROM _ingest_lost WHERE rank > 1)`),
+  );
+  if (moved?.n) {
+    await engine.exec(
+      raw(`DELETE FROM identity_merges WHERE event_uuid IN (SELECT uuid FROM _ingest_lost WHERE rank > 1)`),
+    );
+    await resolveIdentity(
+      engine,
+      sql`(SELECT uuid, event, distinct_id, timestamp, properties FROM events
+        WHERE imported_at IN (${imports}) AND uuid IN (SELECT uuid FROM _ingest_lost WHERE rank > 1))`,
+    );
+    await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
+  }
+  await engine.exec(
+    raw(`DELETE FROM person_distinct_ids p WHERE p.distinct_id = p.person_id
+    AND p.distinct_id IN (SELECT distinct_id FROM _ingest_orphans)
+    AND NOT EXISTS (SELECT 1 FROM events e WHERE e.distinct_id = p.distinct_id)
+    AND NOT EXISTS (SELECT 1 FROM identity_merges m WHERE p.distinct_id IN (m.from_id, m.into_id))`),
+  );
+  return del?.Count ?? 0;
 }
 
 /** Rows of a DuckDB row group. */
@@ -855,10 +895,11 @@ export async function loadEventFile(
     for (const t of [...TEMP_TABLES, '_ingest_changed']) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
     await dropIdentityTemps(engine);
     // An import that failed having stored nothing leaves no trace; one that stored events is
-    // finished (persons, groups) by the next events import.
-    if (run?.logged && !finished && stored === 0) {
+    // finished (dedupe, persons, groups) by the next events import.
+    if (run?.logged && !finished) {
       await engine.exec(
-        sql`DELETE FROM imports WHERE kind = 'events' AND imported_at = ${run.at} AND finished_at IS NULL`,
+        sql`DELETE FROM imports WHERE kind = 'events' AND imported_at = ${run.at} AND finished_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM events WHERE imported_at = ${run.at})`,
       );
     }
     // A large import is checkpointed under the import's memory limit: left to the close, with the

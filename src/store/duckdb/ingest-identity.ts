@@ -39,16 +39,18 @@ const OBJECT_BY_KEY = `CAST('{' || string_agg(to_json(k::VARCHAR) || ':' || coal
 
 /**
  * Records new merges, recomputes the distinct_id → person map and upserts the changes into
- * `person_distinct_ids`. Leaves `_id_changed(distinct_id, person_id, old_person_id)`.
+ * `person_distinct_ids`. Leaves `_id_changed(distinct_id, person_id, old_person_id)`. Merges are
+ * read from `merges` (default: `scope`), e.g. only the records an import stores when `scope` also
+ * holds duplicates that are not stored; a uuid with a merge already keeps it.
  */
-export async function resolveIdentity(engine: Engine, scope: Sql): Promise<void> {
+export async function resolveIdentity(engine: Engine, scope: Sql, merges: Sql = scope): Promise<void> {
   await engine.exec(
     raw(`INSERT INTO identity_merges (event_uuid, kind, from_id, into_id, timestamp)
     SELECT uuid, event, from_id, distinct_id, timestamp FROM (
       SELECT uuid, event, distinct_id, timestamp, ${idText('fj')} AS from_id FROM (
         SELECT uuid, event, distinct_id, timestamp,
           CASE WHEN event = '$identify' THEN properties -> '$."$anon_distinct_id"' ELSE properties -> '$.alias' END AS fj
-        FROM ${scope.toString()} WHERE event IN ('$identify', '$create_alias', '$merge_dangerously')
+        FROM ${merges.toString()} WHERE event IN ('$identify', '$create_alias', '$merge_dangerously')
       )
     ) WHERE from_id IS NOT NULL AND from_id <> '' AND from_id <> distinct_id
     QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY timestamp) = 1
