@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { raw } from '../../store/sql.js';
+import { raw, type Sql } from '../../store/sql.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import type { ImportReport } from '../report.js';
 import { applyIdentity } from './identity.js';
@@ -724,8 +724,8 @@ describe('chunked loading of clean JSON Lines', () => {
         };
       return new Proxy(db, {
         get(target, prop) {
-          if (prop === 'exec') return fail(target.exec);
-          if (prop === 'query') return fail(target.query);
+          if (prop === 'exec') return fail((q: Sql) => target.exec(q));
+          if (prop === 'query') return fail((q: Sql) => target.query(q));
           const v: unknown = Reflect.get(target, prop);
           return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
         },
