@@ -1,13 +1,15 @@
 /**
  * One month's growth review for one product (SPEC §5): the metrics of every family over 13 months,
  * their anomalies, the five deep dives, the highlights, and the previous review's decision loop.
- * Pure assembly: every number comes from a metric family or a deep dive.
+ * Pure assembly: every number comes from a metric family or a deep dive (an events import that
+ * stopped part way is finished first).
  */
 import { DEEP_DIVES } from '../analyses/dives/registry.js';
 import type { Config } from '../config/schema.js';
 import type { Month } from '../domain/month.js';
 import { monthsEndingAt } from '../domain/month.js';
 import type { DeepDive, Metric, Review } from '../domain/review.js';
+import { finishInterruptedImports } from '../ingest/posthog/import-events.js';
 import { METRIC_FAMILIES } from '../metrics/registry.js';
 import { toMetric } from '../metrics/shape.js';
 import { productScope } from '../metrics/types.js';
@@ -30,6 +32,8 @@ export interface BuildReviewOptions {
 }
 
 export async function buildReview(o: BuildReviewOptions): Promise<Review> {
+  // An events import that stopped part way left persons and groups behind its events.
+  await finishInterruptedImports(o.engine);
   const scope = productScope(o.config, o.product);
   const months = monthsEndingAt(o.month, REVIEW_MONTHS);
   const metrics: Metric[] = [];

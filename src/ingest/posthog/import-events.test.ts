@@ -7,7 +7,9 @@ import { raw, type Sql } from '../../store/sql.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import type { ImportReport } from '../report.js';
 import { applyIdentity } from './identity.js';
-import { importEvents } from './import-events.js';
+import { defaultConfig } from '../../config/load.js';
+import { buildReview } from '../../review/build.js';
+import { finishInterruptedImports, importEvents } from './import-events.js';
 
 let engine: DuckDbEngine;
 let dir: string;
@@ -749,7 +751,9 @@ describe('chunked loading of clean JSON Lines', () => {
         // The third chunk fails: the first two are committed, their import unfinished.
         await expect(
           importEvents(crashing(db, /INSERT INTO events/, 3), f, { chunkBytes: 1 }),
-        ).rejects.toThrow('injected failure');
+        ).rejects.toThrow(
+          'injected failure (2 events stored before this are kept; the next events import or review finishes them)',
+        );
         expect(
           await db.query(raw('SELECT count(*)::INTEGER AS n, count(finished_at)::INTEGER AS f FROM imports')),
         ).toEqual([{ n: 1, f: 0 }]);
@@ -766,10 +770,46 @@ describe('chunked loading of clean JSON Lines', () => {
       });
     });
 
+    it('is finished by a review build too, without another import', async () => {
+      const f0 = write(
+        'f0.jsonl',
+        e('pageview', 'A', '2024-03-01T00:00:00Z', { $set: { plan: 'free' } }, 'u0') + '\n',
+      );
+      const lines = [
+        e('$identify', 'B', '2024-03-01T05:00:00Z', { $anon_distinct_id: 'A' }, 'u1'),
+        e('a', 'B', '2024-03-01T06:00:00Z', { n: 1, $groups: { company: 'acme' } }, 'u2'),
+        e('a', 'B', '2024-03-01T04:00:00Z', { n: 2, $groups: { company: 'acme' } }, 'u2'), // kept
+      ];
+      const f1 = write('f1.jsonl', lines.join('\n') + '\n');
+      await importEvents(engine, f0);
+      await importEvents(engine, f1, { chunkBytes: 1 });
+      const expected = await snapshot(engine);
+      await withOtherStore(async (db) => {
+        await importEvents(db, f0);
+        await expect(importEvents(crashing(db, /_ingest_cands AS/), f1, { chunkBytes: 1 })).rejects.toThrow(
+          'injected failure',
+        );
+        expect(await finishInterruptedImports(db)).toBe(1);
+        await expectSameTables(db, expected);
+        expect(await finishInterruptedImports(db)).toBe(0);
+      });
+      await withOtherStore(async (db) => {
+        await importEvents(db, f0);
+        await expect(importEvents(crashing(db, /_ingest_cands AS/), f1, { chunkBytes: 1 })).rejects.toThrow(
+          'injected failure',
+        );
+        await buildReview({ engine: db, config: defaultConfig(), product: 'all', month: '2024-03' });
+        await expectSameTables(db, expected);
+        expect(
+          await db.query(raw('SELECT count(*)::INTEGER AS n FROM imports WHERE finished_at IS NULL')),
+        ).toEqual([{ n: 0 }]);
+      });
+    });
+
     it('leaves no imports row when it failed before storing anything', async () => {
       const f = write('one.jsonl', e('a', 'd1', '2024-03-01T00:00:00Z', {}, 'u1') + '\n');
       await expect(importEvents(crashing(engine, /INSERT INTO events/), f)).rejects.toThrow(
-        'injected failure',
+        /^injected failure$/,
       );
       expect(await rows('SELECT count(*)::INTEGER AS n FROM imports')).toEqual([{ n: 0 }]);
       expect(await rows('SELECT count(*)::INTEGER AS n FROM events')).toEqual([{ n: 0 }]);

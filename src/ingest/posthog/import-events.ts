@@ -59,6 +59,18 @@ export async function importEvents(
   return report;
 }
 
+/**
+ * Finishes events imports that stopped part way (a crash after some chunks were stored), as the
+ * next import would: deduped, events moved to their persons, persons and groups refreshed (see
+ * docs/ingest.md, "Interrupted imports"). Nothing to do on a store without such imports, or one
+ * that `importEvents` does not write (ClickHouse). Returns how many were finished.
+ */
+export async function finishInterruptedImports(engine: Engine): Promise<number> {
+  if (engine.name !== 'duckdb') return 0;
+  const { finishInterruptedImports: finish } = await import('../../store/duckdb/ingest-events.js');
+  return finish(engine);
+}
+
 /** `<dir>/<basename>.<UTC time, compact>.rejects`. */
 export function rejectsPath(dir: string, file: string, now = new Date()): string {
   const time = now

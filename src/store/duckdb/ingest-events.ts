@@ -438,24 +438,26 @@ async function logImport(engine: Engine, run: ImportRun): Promise<void> {
  * rewrite scanned every stored event); persons and groups are refreshed for the events it stored;
  * its counts are logged. An earlier events import interrupted before this step is finished too:
  * every event is checked against the map (its changed ids are lost), and its events are in the
- * refresh.
+ * refresh. Without `run`, only the interrupted imports are finished.
  */
 async function finishImport(
   engine: Engine,
-  run: ImportRun,
-  counts: { records: number; inserted: number; rejected: number },
+  run?: ImportRun,
+  counts?: { records: number; inserted: number; rejected: number },
 ): Promise<void> {
-  const at = run.at;
-  const unfinished = await engine.query<{ t: string }>(
-    sql`SELECT imported_at::VARCHAR AS t FROM imports WHERE kind = 'events' AND finished_at IS NULL AND imported_at <= ${at}`,
-  );
-  const list = raw(unfinished.map((u) => importedAtSql(u.t).toString()).join(', ') || at.toString());
+  const at = run?.at.toString();
+  const unfinished = (
+    await engine.query<{ t: string }>(
+      raw(`SELECT imported_at::VARCHAR AS t FROM imports WHERE kind = 'events' AND finished_at IS NULL`),
+    )
+  ).map((u) => importedAtSql(u.t).toString());
+  const list = raw([...new Set([...unfinished, ...(at ? [at] : [])])].join(', '));
+  const others = unfinished.filter((t) => t !== at);
+  const othersList = raw(others.join(', '));
   const scope = sql`(SELECT uuid, event, distinct_id, timestamp, properties, groups, has_set FROM events
     WHERE imported_at IN (${list}))`;
-  const others = unfinished.filter((u) => importedAtSql(u.t).toString() !== at.toString());
-  const othersList = raw(others.map((u) => importedAtSql(u.t).toString()).join(', '));
   await inTransaction(engine, async () => {
-    await logImport(engine, run);
+    if (run) await logImport(engine, run);
     if (others.length) {
       // Interrupted before its end-of-import dedupe: its uuids stored twice are found among its
       // events (it left no hashes).
@@ -478,18 +480,44 @@ async function finishImport(
         raw(`UPDATE events SET person_id = p.person_id FROM person_distinct_ids p
         WHERE events.distinct_id = p.distinct_id AND events.person_id <> p.person_id`),
       );
-      await engine.exec(sql`UPDATE imports SET inserted = e.n, finished_at = now()
+      await engine.exec(sql`UPDATE imports SET inserted = e.n
         FROM (SELECT imported_at, count(*) AS n FROM events WHERE imported_at IN (${othersList}) GROUP BY 1) e
         WHERE imports.kind = 'events' AND imports.imported_at = e.imported_at`);
     }
     await refreshPersons(engine, scope);
     await refreshGroups(engine, scope);
-    await engine.exec(sql`UPDATE imports SET records = ${counts.records}, inserted = ${counts.inserted},
-      rejected = ${counts.rejected}, finished_at = now() WHERE kind = 'events' AND imported_at = ${at}`);
+    if (run && counts) {
+      await engine.exec(sql`UPDATE imports SET records = ${counts.records}, inserted = ${counts.inserted},
+        rejected = ${counts.rejected} WHERE kind = 'events' AND imported_at = ${run.at}`);
+    }
     await engine.exec(
       sql`UPDATE imports SET finished_at = now() WHERE kind = 'events' AND finished_at IS NULL AND imported_at IN (${list})`,
     );
   });
+}
+
+/**
+ * Finishes the events imports that were interrupted (`imports.finished_at` NULL) as the next
+ * import would: what a review reads is then the store complete imports leave. Returns how many
+ * were finished.
+ */
+export async function finishInterruptedImports(engine: Engine): Promise<number> {
+  const [u] = await engine.query<{ n: number }>(
+    raw(`SELECT count(*)::INTEGER AS n FROM imports WHERE kind = 'events' AND finished_at IS NULL`),
+  );
+  if (!u?.n) return 0;
+  try {
+    await engine.exec(
+      raw(
+        'CREATE OR REPLACE TEMP TABLE _ingest_changed (distinct_id VARCHAR, person_id VARCHAR, old_person_id VARCHAR)',
+      ),
+    );
+    await finishImport(engine);
+  } finally {
+    for (const t of [...TEMP_TABLES, '_ingest_changed']) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
+    await dropIdentityTemps(engine);
+  }
+  return u.n;
 }
 
 /**
@@ -891,6 +919,17 @@ export async function loadEventFile(
       rejected: bad.map(({ line, reason, field }) => ({ line, reason, field })),
       rejectedText: source.physicalLines ? undefined : bad.map(({ line, raw }) => ({ line, raw })),
     };
+  } catch (e) {
+    // Say what the failure left: the events committed before it stay.
+    if (run?.logged && e instanceof Error) {
+      const [kept] = await engine
+        .query<{ n: number }>(sql`SELECT count(*)::BIGINT AS n FROM events WHERE imported_at = ${run.at}`)
+        .catch(() => [undefined]);
+      if (kept?.n) {
+        e.message += ` (${kept.n} events stored before this are kept; the next events import or review finishes them)`;
+      }
+    }
+    throw e;
   } finally {
     for (const t of [...TEMP_TABLES, '_ingest_changed']) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
     await dropIdentityTemps(engine);
