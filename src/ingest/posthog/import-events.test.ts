@@ -806,6 +806,37 @@ describe('chunked loading of clean JSON Lines', () => {
       });
     });
 
+    it('drops the person events left when the next import merges their id again', async () => {
+      // The interrupted import maps a3 to U1 without moving a3's event; the next maps U1 into U2.
+      const f0 = write(
+        'f0.jsonl',
+        e('pv', 'a3', '2024-03-01T02:00:00Z', { $set: { plan: 'free' } }, 'k6') + '\n',
+      );
+      const first = e('$identify', 'U1', '2024-03-01T04:00:00Z', { $anon_distinct_id: 'a3' }, 'k4');
+      const f1 = write(
+        'f1.jsonl',
+        [first, e('pv', 'U1', '2024-03-01T05:00:00Z', {}, 'k8')].join('\n') + '\n',
+      );
+      const f2 = write(
+        'f2.jsonl',
+        e('$identify', 'U2', '2024-03-01T01:00:00Z', { $anon_distinct_id: 'U1' }, 'k2') + '\n',
+      );
+      // What complete imports of what was committed leave.
+      for (const f of [f0, write('f1a.jsonl', first + '\n'), f2]) await importEvents(engine, f);
+      const expected = await snapshot(engine);
+      expect(expected[3]).toEqual([
+        { person_id: 'U2', p: '{"plan":"free"}', is_identified: true, c: '2024-03-01 01:00:00+00' },
+      ]);
+      await withOtherStore(async (db) => {
+        await importEvents(db, f0);
+        await expect(
+          importEvents(crashing(db, /INSERT INTO events/, 2), f1, { chunkBytes: 1 }),
+        ).rejects.toThrow('injected failure');
+        await importEvents(db, f2);
+        await expectSameTables(db, expected);
+      });
+    });
+
     it('leaves no imports row when it failed before storing anything', async () => {
       const f = write('one.jsonl', e('a', 'd1', '2024-03-01T00:00:00Z', {}, 'u1') + '\n');
       await expect(importEvents(crashing(engine, /INSERT INTO events/), f)).rejects.toThrow(

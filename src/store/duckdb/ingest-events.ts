@@ -468,14 +468,17 @@ async function finishImport(
     await engine.exec(
       raw('CREATE OR REPLACE TEMP TABLE _id_changed AS SELECT DISTINCT * FROM _ingest_changed'),
     );
-    await updateEventPersons(engine);
     if (others.length) {
-      // Its changed ids are lost: every event is checked against the map, and the persons it
-      // moves events from and to are recomputed.
+      // Its changed ids are lost: every event is checked against the map, before any is moved
+      // (the person an event is on now is the one it leaves), and the persons events move from
+      // and to are recomputed.
       await engine.exec(
         raw(`INSERT INTO _id_changed SELECT DISTINCT e.distinct_id, p.person_id, e.person_id
         FROM events e JOIN person_distinct_ids p USING (distinct_id) WHERE e.person_id <> p.person_id`),
       );
+    }
+    await updateEventPersons(engine);
+    if (others.length) {
       await engine.exec(
         raw(`UPDATE events SET person_id = p.person_id FROM person_distinct_ids p
         WHERE events.distinct_id = p.distinct_id AND events.person_id <> p.person_id`),
@@ -857,7 +860,7 @@ export async function loadEventFile(
     for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
     await engine.exec(
       raw(
-        'CREATE TEMP TABLE _ingest_changed (distinct_id VARCHAR, person_id VARCHAR, old_person_id VARCHAR)',
+        'CREATE OR REPLACE TEMP TABLE _ingest_changed (distinct_id VARCHAR, person_id VARCHAR, old_person_id VARCHAR)',
       ),
     );
     await engine.exec(raw('CREATE TEMP TABLE _ingest_keys (h UBIGINT)'));
