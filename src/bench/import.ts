@@ -2,15 +2,23 @@
  * Import benchmark (issue 3): `sextant import events` of the demo company's `events.jsonl.gz` at 1M
  * events (and 10M with `opts.full`), into a fresh DuckDB file each run, through the built CLI in a
  * child process so its peak RSS (`VmHWM`, via /usr/bin/time or /proc polling) is the import's own.
- * In the same run, the floor: DuckDB alone, `CREATE TABLE t AS SELECT * FROM read_json(file)` into
- * a fresh file, also in a child process. Targets: ≥ 250,000 events/s on 2 cores, peak RSS < 2 GB,
- * within 2× of the floor. Demo files are generated once under `opts.dir` and reused.
+ * In the same run, alternating with the import, two floors, each DuckDB alone in a child process
+ * writing a fresh file:
+ * - the floor the target names: `CREATE TABLE t AS SELECT * FROM read_json(file)`, DuckDB's own
+ *   type detection (properties become a STRUCT of the keys its sample saw);
+ * - a lean floor: the columns Sextant stores, given (`uuid`, `event`, `distinct_id` as text,
+ *   `timestamp` as TIMESTAMPTZ, `properties` as JSON), so nothing is detected or unnested. It is
+ *   the cheaper of the two, and the stricter comparison; its ratio is printed beside the other.
+ * Detection reads a sample (the first 20,480 lines): a file whose later lines carry property keys
+ * the sample did not see fails it ("has unknown key"). The bench then says so and holds the
+ * import to the lean floor. Targets: ≥ 250,000 events/s on 2 cores, peak RSS < 2 GB, within 2× of
+ * the floor. The data is the benchmarks' shared demo company (demo-data.ts).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeDemoFiles } from '../demo/generate.js';
+import { benchDemo } from './demo-data.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
 const RUNS = 3;
@@ -20,15 +28,19 @@ const TARGET_RATIO = 2;
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
 
-/** DuckDB alone reading the file into a plain table: the floor the importer is held against. */
+/** DuckDB alone reading the file into a plain table: the floors the importer is held against. */
 const FLOOR_SCRIPT = `
 import { DuckDBInstance } from '@duckdb/node-api';
-const [db, file] = process.argv.slice(1);
+const [db, file, select] = process.argv.slice(1);
 const instance = await DuckDBInstance.create(db);
 const c = await instance.connect();
-await c.run("CREATE TABLE t AS SELECT * FROM read_json($1)", [file]);
+await c.run("CREATE TABLE t AS " + select, [file]);
 c.closeSync(); instance.closeSync();
 `;
+const FLOORS = {
+  detected: 'SELECT * FROM read_json($1)',
+  lean: `SELECT * FROM read_json($1, format = 'newline_delimited', columns = {uuid: 'VARCHAR', event: 'VARCHAR', distinct_id: 'VARCHAR', "timestamp": 'TIMESTAMPTZ', properties: 'JSON'})`,
+} as const;
 
 interface Measured {
   seconds: number;
@@ -79,37 +91,45 @@ function freshDb(path: string): string {
 
 async function benchSize(opts: BenchOptions, events: number, runs: number): Promise<BenchResult[]> {
   const label = events >= 1_000_000 ? `${events / 1_000_000}M` : String(events);
-  const outDir = join(opts.dir, `import-demo-${label}`);
-  // The review bench's demo of the same size (another date range) serves as well: generating 10M
-  // events takes minutes.
-  const shared = join(opts.dir, `demo-${events}`, 'events.jsonl.gz');
-  const eventsFile = existsSync(shared) ? shared : join(outDir, 'events.jsonl.gz');
-  if (!existsSync(eventsFile)) {
-    opts.log(`   generating the demo company with ${label} events…`);
-    await writeDemoFiles({ outDir, events, until: '2025-06-30' });
-  }
+  const eventsFile = (await benchDemo(opts.dir, events, opts.log)).events;
   const db = join(opts.dir, `import-${label}.duckdb`);
   const cwd = process.cwd();
+  const floor = (select: string): Promise<Measured> =>
+    measure(
+      process.execPath,
+      ['--input-type=module', '-e', FLOOR_SCRIPT, freshDb(db), eventsFile, select],
+      cwd,
+    );
   const imports: Measured[] = [];
-  const floors: Measured[] = [];
+  const detected: Measured[] = [];
+  const lean: Measured[] = [];
+  let detectionFailed: string | undefined;
   let stored = 0;
   for (let i = 0; i < runs; i++) {
-    // Alternate the two so both see the same (noisy) machine.
-    floors.push(
-      await measure(
-        process.execPath,
-        ['--input-type=module', '-e', FLOOR_SCRIPT, freshDb(db), eventsFile],
-        cwd,
-      ),
-    );
+    // Alternate the three so all see the same (noisy) machine.
+    if (!detectionFailed) {
+      try {
+        detected.push(await floor(FLOORS.detected));
+      } catch (e) {
+        // Only a detection failure is the file's doing; anything else stops the bench.
+        if (!/JSON transform error/.test((e as Error).message)) throw e;
+        detectionFailed = /(JSON transform error[^\n]*)/.exec((e as Error).message)?.[1] ?? 'failed';
+        opts.log(
+          `   ${label}: read_json's type detection fails on this file: ${detectionFailed.slice(0, 300)}`,
+        );
+        opts.log(`   ${label}: holding the import to the lean floor instead`);
+      }
+    }
+    lean.push(await floor(FLOORS.lean));
     const m = await measure(
       process.execPath,
       [CLI, '--db', freshDb(db), '--json', 'import', 'events', eventsFile],
       cwd,
     );
     imports.push(m);
+    const d = detected[i];
     opts.log(
-      `   ${label} run ${i + 1}: import ${m.seconds.toFixed(1)}s (${m.peakRssMb.toFixed(0)} MB), floor ${floors.at(-1)!.seconds.toFixed(1)}s`,
+      `   ${label} run ${i + 1}: import ${m.seconds.toFixed(1)}s (${m.peakRssMb.toFixed(0)} MB), floor ${d ? d.seconds.toFixed(1) + 's' : '—'}, lean floor ${lean.at(-1)!.seconds.toFixed(1)}s`,
     );
   }
   {
@@ -121,10 +141,20 @@ async function benchSize(opts: BenchOptions, events: number, runs: number): Prom
     freshDb(db);
   }
   const importSeconds = median(imports.map((m) => m.seconds));
-  const floorSeconds = median(floors.map((m) => m.seconds));
+  const leanSeconds = median(lean.map((m) => m.seconds));
+  const floorSeconds = detectionFailed ? leanSeconds : median(detected.map((m) => m.seconds));
   const eventsPerSecond = stored / importSeconds;
   const peakRssMb = Math.max(...imports.map((m) => m.peakRssMb));
   const ratioToFloor = importSeconds / floorSeconds;
+  const floorResult = (name: string, ms: Measured[]): BenchResult => ({
+    name,
+    medianSeconds: median(ms.map((m) => m.seconds)),
+    runs: ms.length,
+    figures: {
+      eventsPerSecond: Math.round(stored / median(ms.map((m) => m.seconds))),
+      peakRssMb: Math.round(Math.max(...ms.map((m) => m.peakRssMb))),
+    },
+  });
   return [
     {
       name: `import events ${label} (jsonl.gz, CLI, fresh store)`,
@@ -135,22 +165,16 @@ async function benchSize(opts: BenchOptions, events: number, runs: number): Prom
         eventsPerSecond: Math.round(eventsPerSecond),
         peakRssMb: Math.round(peakRssMb),
         ratioToFloor: Number(ratioToFloor.toFixed(2)),
+        ratioToLeanFloor: Number((importSeconds / leanSeconds).toFixed(2)),
       },
-      target: `≥ ${TARGET_EVENTS_PER_SECOND.toLocaleString('en')} events/s, peak RSS < ${TARGET_RSS_MB} MB, ≤ ${TARGET_RATIO}× the floor`,
+      target: `≥ ${TARGET_EVENTS_PER_SECOND.toLocaleString('en')} events/s, peak RSS < ${TARGET_RSS_MB} MB, ≤ ${TARGET_RATIO}× the ${detectionFailed ? 'lean floor (read_json detection failed)' : 'floor'}`,
       met:
         eventsPerSecond >= TARGET_EVENTS_PER_SECOND &&
         peakRssMb < TARGET_RSS_MB &&
         ratioToFloor <= TARGET_RATIO,
     },
-    {
-      name: `floor: DuckDB read_json ${label} into a table`,
-      medianSeconds: floorSeconds,
-      runs,
-      figures: {
-        eventsPerSecond: Math.round(stored / floorSeconds),
-        peakRssMb: Math.round(Math.max(...floors.map((m) => m.peakRssMb))),
-      },
-    },
+    ...(detectionFailed ? [] : [floorResult(`floor: read_json ${label}, detected types`, detected)]),
+    floorResult(`lean floor: read_json ${label}, Sextant's columns`, lean),
   ];
 }
 

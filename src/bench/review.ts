@@ -1,12 +1,13 @@
 /**
  * The whole review (every metric family and every deep dive) over a demo company: the default
- * demo (target < 10 s) and, with `full`, 10M events (target < 60 s). The data is generated and
- * imported once per size and reused; only `buildReview` is timed.
+ * demo (target < 10 s) and, with `full`, 10M events (target < 60 s). The data (demo-data.ts) is
+ * generated and imported once per size and reused; only `buildReview` is timed.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
-import { DEMO_DEFAULTS, writeDemoFiles, type DemoFiles } from '../demo/generate.js';
+import { DEMO_DEFAULTS } from '../demo/generate.js';
+import { benchDemo } from './demo-data.js';
 import { importFeedback } from '../ingest/feedback/import.js';
 import { importEvents } from '../ingest/posthog/import-events.js';
 import { importStripe } from '../ingest/stripe/import.js';
@@ -18,31 +19,11 @@ import { DuckDbEngine } from '../store/duckdb/engine.js';
 import { medianSeconds } from './timing.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
-/** The demo company of `events` events, generated and imported once into `<dir>/review-<events>.duckdb`. */
+/** The demo company of `events` events, imported once into `<dir>/review-<events>.duckdb`. */
 export async function preparedStore(dir: string, events: number, log: (s: string) => void) {
-  const dataDir = join(dir, `demo-${events}`);
   const dbFile = join(dir, `review-${events}.duckdb`);
-  const until = '2026-11-01';
-
   const fresh = !existsSync(dbFile);
-  if (fresh) log(`   generating a ${events.toLocaleString('en-US')}-event demo…`);
-  // writeDemoFiles is deterministic; regenerate only when the store is missing.
-  const files: DemoFiles = fresh
-    ? await writeDemoFiles({
-        outDir: dataDir,
-        events,
-        until,
-        orgs: Math.max(DEMO_DEFAULTS.orgs, Math.round(events / 2500)),
-      })
-    : {
-        dir: dataDir,
-        events: '',
-        stripe: '',
-        feedback: [],
-        config: join(dataDir, 'sextant.config.yaml'),
-        truth: '',
-        month: '2026-10',
-      };
+  const files = await benchDemo(dir, events, log);
   const engine = await DuckDbEngine.open(dbFile);
   await engine.migrate();
   if (fresh) {

@@ -1,0 +1,39 @@
+/**
+ * The demo company every benchmark reads: one data set per size, generated once under
+ * `<dir>/demo-<events>` and reused, whichever benchmark runs first. Fixed seed and end date, so
+ * the files (and every figure measured on them) do not depend on the day the bench runs. Larger
+ * companies have more organizations (one per 2,500 events), as real ones would.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEMO_DEFAULTS, writeDemoFiles, type DemoFiles } from '../demo/generate.js';
+import { lastCompleteMonth } from '../domain/month.js';
+
+/** The data ends here; the review month is the month before. */
+export const BENCH_UNTIL = '2026-11-01';
+
+export async function benchDemo(
+  dir: string,
+  events: number,
+  log: (line: string) => void,
+): Promise<DemoFiles> {
+  const outDir = join(dir, `demo-${events}`);
+  const files: DemoFiles = {
+    dir: outDir,
+    events: join(outDir, 'events.jsonl.gz'),
+    stripe: join(outDir, 'stripe'),
+    feedback: [join(outDir, 'feedback.csv'), join(outDir, 'cancellations.jsonl')],
+    config: join(outDir, 'sextant.config.yaml'),
+    truth: join(outDir, 'truth.json'),
+    month: lastCompleteMonth(new Date(`${BENCH_UNTIL}T00:00:00Z`)),
+  };
+  // truth.json is written last: its presence means a whole data set.
+  if (existsSync(files.truth)) return files;
+  log(`   generating a ${events.toLocaleString('en-US')}-event demo company…`);
+  return writeDemoFiles({
+    outDir,
+    events,
+    until: BENCH_UNTIL,
+    orgs: Math.max(DEMO_DEFAULTS.orgs, Math.round(events / 2500)),
+  });
+}
