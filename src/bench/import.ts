@@ -78,6 +78,10 @@ async function measure(cmd: string, args: string[], cwd: string): Promise<Measur
   return { seconds, peakRssMb: kb / 1024 };
 }
 
+function part(target: string, met: boolean): string {
+  return `${target} (${met ? 'met' : 'not met'})`;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
@@ -167,7 +171,18 @@ async function benchSize(opts: BenchOptions, events: number, runs: number): Prom
         ratioToFloor: Number(ratioToFloor.toFixed(2)),
         ratioToLeanFloor: Number((importSeconds / leanSeconds).toFixed(2)),
       },
-      target: `≥ ${TARGET_EVENTS_PER_SECOND.toLocaleString('en')} events/s, peak RSS < ${TARGET_RSS_MB} MB, ≤ ${TARGET_RATIO}× the ${detectionFailed ? 'lean floor (read_json detection failed)' : 'floor'}`,
+      // Each part's own verdict too: throughput moves with the machine, the ratio much less.
+      target: [
+        part(
+          `≥ ${TARGET_EVENTS_PER_SECOND.toLocaleString('en')} events/s`,
+          eventsPerSecond >= TARGET_EVENTS_PER_SECOND,
+        ),
+        part(`peak RSS < ${TARGET_RSS_MB} MB`, peakRssMb < TARGET_RSS_MB),
+        part(
+          `≤ ${TARGET_RATIO}× the ${detectionFailed ? 'lean floor (read_json detection failed)' : 'floor'}`,
+          ratioToFloor <= TARGET_RATIO,
+        ),
+      ].join(', '),
       met:
         eventsPerSecond >= TARGET_EVENTS_PER_SECOND &&
         peakRssMb < TARGET_RSS_MB &&
