@@ -6,8 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEMO_DEFAULTS, writeDemoFiles, type DemoFiles } from '../demo/generate.js';
-import { lastCompleteMonth } from '../domain/month.js';
+import { DEMO_DEFAULTS, demoFilePaths, writeDemoFiles, type DemoFiles } from '../demo/generate.js';
 
 /** The data ends here; the review month is the month before. */
 export const BENCH_UNTIL = '2026-11-01';
@@ -18,16 +17,7 @@ export async function benchDemo(
   log: (line: string) => void,
 ): Promise<DemoFiles> {
   const outDir = join(dir, `demo-${events}`);
-  const files: DemoFiles = {
-    dir: outDir,
-    events: join(outDir, 'events.jsonl.gz'),
-    stripe: join(outDir, 'stripe'),
-    feedback: [join(outDir, 'feedback.csv'), join(outDir, 'cancellations.jsonl')],
-    config: join(outDir, 'sextant.config.yaml'),
-    truth: join(outDir, 'truth.json'),
-    month: lastCompleteMonth(new Date(`${BENCH_UNTIL}T00:00:00Z`)),
-  };
-  // truth.json is written last: its presence means a whole data set.
+  const files = demoFilePaths(outDir, BENCH_UNTIL);
   if (existsSync(files.truth)) return files;
   log(`   generating a ${events.toLocaleString('en-US')}-event demo company…`);
   return writeDemoFiles({

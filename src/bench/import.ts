@@ -19,6 +19,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchDemo } from './demo-data.js';
+import { median } from './timing.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
 const RUNS = 3;
@@ -82,12 +83,6 @@ function part(target: string, met: boolean): string {
   return `${target} (${met ? 'met' : 'not met'})`;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 function freshDb(path: string): string {
   for (const suffix of ['', '.wal', '.tmp']) rmSync(path + suffix, { recursive: true, force: true });
   return path;
@@ -144,21 +139,25 @@ async function benchSize(opts: BenchOptions, events: number, runs: number): Prom
     await e.close();
     freshDb(db);
   }
-  const importSeconds = median(imports.map((m) => m.seconds));
-  const leanSeconds = median(lean.map((m) => m.seconds));
-  const floorSeconds = detectionFailed ? leanSeconds : median(detected.map((m) => m.seconds));
+  const seconds = (ms: Measured[]): number => median(ms.map((m) => m.seconds));
+  const importSeconds = seconds(imports);
+  const leanSeconds = seconds(lean);
+  const floorSeconds = detectionFailed ? leanSeconds : seconds(detected);
   const eventsPerSecond = stored / importSeconds;
   const peakRssMb = Math.max(...imports.map((m) => m.peakRssMb));
   const ratioToFloor = importSeconds / floorSeconds;
-  const floorResult = (name: string, ms: Measured[]): BenchResult => ({
-    name,
-    medianSeconds: median(ms.map((m) => m.seconds)),
-    runs: ms.length,
-    figures: {
-      eventsPerSecond: Math.round(stored / median(ms.map((m) => m.seconds))),
-      peakRssMb: Math.round(Math.max(...ms.map((m) => m.peakRssMb))),
-    },
-  });
+  const floorResult = (name: string, ms: Measured[]): BenchResult => {
+    const s = seconds(ms);
+    return {
+      name,
+      medianSeconds: s,
+      runs: ms.length,
+      figures: {
+        eventsPerSecond: Math.round(stored / s),
+        peakRssMb: Math.round(Math.max(...ms.map((m) => m.peakRssMb))),
+      },
+    };
+  };
   return [
     {
       name: `import events ${label} (jsonl.gz, CLI, fresh store)`,

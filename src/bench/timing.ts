@@ -19,7 +19,7 @@ export async function medianSeconds(
   return { median: median(samples), samples, cpuMedian: median(cpu) };
 }
 
-function median(xs: readonly number[]): number {
+export function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;

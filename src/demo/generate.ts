@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { lastCompleteMonth } from '../domain/month.js';
+import { isoDay, lastCompleteMonth } from '../domain/month.js';
 import { EV, FX_EUR_USD, KEY_ACTIONS, ONBOARDING_STEPS, PRODUCTS } from './catalog.js';
 import { PLANT, buildWorld } from './company.js';
 import { expectedEvents, writeEvents } from './events.js';
@@ -53,6 +53,25 @@ function parseUntil(until: string | undefined): Date {
   return d;
 }
 
+/**
+ * Where `writeDemoFiles` puts each file under `outDir`, and the review month of data ending at
+ * `until`: for callers that reuse files written before (`truth.json` is written last, so its
+ * presence means a whole data set).
+ */
+export function demoFilePaths(outDir: string, until?: string): DemoFiles {
+  const dir = resolve(outDir);
+  return {
+    dir,
+    events: join(dir, 'events.jsonl.gz'),
+    stripe: join(dir, 'stripe'),
+    feedback: [join(dir, 'feedback.csv'), join(dir, 'cancellations.jsonl')],
+    config: join(dir, 'sextant.config.yaml'),
+    truth: join(dir, 'truth.json'),
+    // The review month follows `until` (lastCompleteMonth), as the pipeline's default review does.
+    month: lastCompleteMonth(parseUntil(until)),
+  };
+}
+
 export async function writeDemoFiles(opts: DemoOptions): Promise<DemoFiles> {
   const seed = opts.seed ?? DEMO_DEFAULTS.seed;
   const orgs = opts.orgs ?? DEMO_DEFAULTS.orgs;
@@ -63,8 +82,9 @@ export async function writeDemoFiles(opts: DemoOptions): Promise<DemoFiles> {
     throw new Error(`events must be a positive integer, got ${target}`);
   const until = parseUntil(opts.until);
   const progress = opts.onProgress ?? (() => undefined);
-  const dir = resolve(opts.outDir);
-  const stripeDir = join(dir, 'stripe');
+  // One reading of the clock (`until` defaults to today).
+  const files = demoFilePaths(opts.outDir, isoDay(until));
+  const { dir, stripe: stripeDir } = files;
   mkdirSync(stripeDir, { recursive: true });
 
   const world = buildWorld({ seed, orgs, until });
@@ -76,8 +96,7 @@ export async function writeDemoFiles(opts: DemoOptions): Promise<DemoFiles> {
     );
   progress(`demo: ${orgs} organizations, review month ${world.month}, about ${target} events`);
 
-  const eventsFile = join(dir, 'events.jsonl.gz');
-  const out = new GzipLines(eventsFile);
+  const out = new GzipLines(files.events);
   const every = Math.max(1, Math.floor(orgs / 10));
   await writeEvents(world, scale, out, (i) => {
     if ((i + 1) % every === 0)
@@ -88,29 +107,17 @@ export async function writeDemoFiles(opts: DemoOptions): Promise<DemoFiles> {
   const stripe = buildStripe(world);
   writeJsonl(stripeDir, stripe);
   const fb = buildFeedback(world);
-  const feedbackFile = join(dir, 'feedback.csv');
-  const cancellationsFile = join(dir, 'cancellations.jsonl');
+  const [feedbackFile, cancellationsFile] = files.feedback as [string, string];
   writeFileSync(feedbackFile, feedbackCsv(fb.rows));
   writeFileSync(cancellationsFile, fb.cancellations.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
-  const config = join(dir, 'sextant.config.yaml');
-  writeFileSync(config, demoConfigYaml());
-  const truth = join(dir, 'truth.json');
-  writeFileSync(truth, JSON.stringify(buildTruth(world, out.count), null, 2) + '\n');
+  writeFileSync(files.config, demoConfigYaml());
+  writeFileSync(files.truth, JSON.stringify(buildTruth(world, out.count), null, 2) + '\n');
   progress(
     `demo: wrote ${out.count} events, ${stripe.invoices.length} invoices, ${fb.rows.length + fb.cancellations.length} feedback items to ${dir}`,
   );
 
-  // The review month follows `until` (lastCompleteMonth), as the pipeline's default review does.
-  return {
-    dir,
-    events: eventsFile,
-    stripe: stripeDir,
-    feedback: [feedbackFile, cancellationsFile],
-    config,
-    truth,
-    month: lastCompleteMonth(until),
-  };
+  return files;
 }
 
 const STRIPE_FILES: Record<keyof StripeFiles, string> = {
