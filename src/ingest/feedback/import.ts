@@ -71,7 +71,9 @@ export async function importFeedback(
     kind: 'feedback',
     records: parsed.records,
     inserted: 0,
+    updated: 0,
     duplicates: 0,
+    duplicateRules: {},
     rejected: parsed.rejected.map(({ line, reason, field }) =>
       field ? { line, reason, field } : { line, reason },
     ),
@@ -79,6 +81,7 @@ export async function importFeedback(
   if (parsed.rows.length > 0) {
     report.inserted = await load(engine, parsed, file);
     report.duplicates = parsed.rows.length - report.inserted;
+    report.duplicateRules = report.duplicates ? { 'feedback id': report.duplicates } : {};
   }
   await engine.exec(
     sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected, finished_at)

@@ -44,7 +44,9 @@ export async function importEvents(
     kind: 'events',
     records: loaded.records,
     inserted: loaded.inserted,
+    updated: 0,
     duplicates: loaded.duplicates,
+    duplicateRules: loaded.duplicates ? { uuid: loaded.duplicates } : {},
     rejected,
   };
   if (rejected.length > 0 && opts.rejectsDir) {

@@ -113,7 +113,9 @@ export async function importStripeFile(
     kind: 'stripe',
     records: records.length + unreadable,
     inserted,
+    updated: 0,
     duplicates: good - inserted,
+    duplicateRules: good - inserted ? { 'stripe id': good - inserted } : {},
     rejected,
   };
   if (skippedCount) report.skipped = all.skipped;

@@ -147,7 +147,9 @@ export async function importSubscriptions(
     kind: 'subscriptions',
     records: records.length - 1,
     inserted,
+    updated: 0,
     duplicates: rows.rows.billing_subscription_rows.length - inserted,
+    duplicateRules: {},
     rejected,
   };
   if (rejected.length && opts.rejectsDir) {
