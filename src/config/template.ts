@@ -48,9 +48,13 @@ reporting:
   fx: {}
 
 anomalies:
-  # A month is anomalous when |actual - expected| / robust spread exceeds this.
-  threshold: 3.5
+  # Each metric's month is tested against its trailing months with a test fitted to its data
+  # (counts: Poisson; rates: binomial; NPS: z-test; money: robust median/MAD); a month is
+  # anomalous when its Benjamini-Hochberg q-value across the month's metrics is at most this.
+  falseDiscoveryRate: 0.05
   trailingMonths: 6
+  # No longer used (kept so older configs load).
+  threshold: 3.5
 
 # For \`sextant serve\`: the PostHog project key the capture API accepts (api_key / token), and
 # the Stripe webhook signing secret, e.g. {projectKey: phc_..., stripeWebhookSecret: whsec_...}.

@@ -45,6 +45,28 @@ export interface Anomaly {
   actual: number;
   score: number;
   explanation: string;
+  /** The test that decided it (docs/analyses.md, "Anomalies"); absent in reviews before issue 17. */
+  evidence?: AnomalyEvidence;
+}
+
+export interface AnomalyEvidence {
+  /** The test(s): `poisson-gamma-predictive`, `beta-binomial-predictive`, `nps-two-sample-z`,
+   * `robust-median-mad`, joined with `+` when the months before were overdispersed. */
+  test: string;
+  pValue: number;
+  /** Benjamini–Hochberg adjusted across the metrics judged this month. */
+  qValue: number;
+  correction: string;
+  metricsTested: number;
+  falseDiscoveryRate: number;
+  baselineMonths: number;
+  /** The trailing months' values, oldest first. */
+  baseline: number[];
+  /** The central 95% of what the trailing months predict. */
+  interval95: [number, number] | null;
+  /** Trials or answers behind this month's rate or NPS. */
+  sampleSize: number | null;
+  overdispersed: boolean;
 }
 
 export interface Finding {
@@ -115,10 +137,14 @@ export interface DataCoverage {
 /** How anomalies were judged, and the detector's measured false-positive rate (a back-test). */
 export interface AnomalyDetection {
   method: string;
+  /** Legacy config value; flags are decided by `falseDiscoveryRate`. */
   threshold: number;
   trailingMonths: number;
+  /** Benjamini–Hochberg level across the month's metrics. */
+  falseDiscoveryRate?: number;
+  /** The nominal per-metric false-positive rate bound (the back-test measures it: `sextant backtest`). */
   falsePositiveRate: number;
-  /** One sentence for the reader, e.g. "flags 1.1% of months where nothing happened". */
+  /** One sentence for the reader on how anomalies are judged. */
   statement: string;
 }
 

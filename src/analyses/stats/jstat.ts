@@ -11,7 +11,11 @@ interface JStat {
     inv(p: number, mean: number, sd: number): number;
   };
   chisquare: { cdf(x: number, dof: number): number };
-  studentt: { cdf(x: number, dof: number): number };
+  studentt: { cdf(x: number, dof: number): number; inv(p: number, dof: number): number };
+  /** Regularized incomplete beta I_x(a, b). */
+  ibeta(x: number, a: number, b: number): number;
+  betaln(a: number, b: number): number;
+  gammaln(x: number): number;
   /** `pdf(k, N, m, n)`: P(k successes in n draws without replacement from N holding m successes). */
   hypgeom: { pdf(k: number, N: number, m: number, n: number): number };
 }
@@ -54,4 +58,26 @@ export function studentTTwoSidedP(t: number, dof: number): number {
 /** P(K = k) for the hypergeometric distribution: n draws from N items of which m are successes. */
 export function hypergeometricPmf(k: number, N: number, m: number, n: number): number {
   return jStat.hypgeom.pdf(k, N, m, n);
+}
+
+/** The t with P(T ≤ t) = p for Student's t with `dof` degrees of freedom. */
+export function studentTQuantile(p: number, dof: number): number {
+  return jStat.studentt.inv(p, dof);
+}
+
+/** Regularized incomplete beta function I_x(a, b) (the beta distribution's CDF at x). */
+export function regularizedBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  return jStat.ibeta(x, a, b);
+}
+
+/** ln B(a, b). */
+export function logBeta(a: number, b: number): number {
+  return jStat.betaln(a, b);
+}
+
+/** ln Γ(x). */
+export function logGamma(x: number): number {
+  return jStat.gammaln(x);
 }
