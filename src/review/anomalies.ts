@@ -270,7 +270,7 @@ export type AnomalyTest =
   | 'nps-two-sample-z'
   | 'robust-median-mad'
   | 'robust-trend'
-  | 'robust-zscore';
+  | 't-prediction-interval';
 
 export interface AnomalyCheck {
   metricId: string;
@@ -435,7 +435,7 @@ function robustPart(
 }
 
 function robustTest(method: ExpectationMethod): AnomalyTest {
-  return method === 'trend' ? 'robust-trend' : method === 'zscore' ? 'robust-zscore' : 'robust-median-mad';
+  return method === 'trend' ? 'robust-trend' : method === 'zscore' ? 't-prediction-interval' : 'robust-median-mad';
 }
 
 /** Combines the sampling model with the robust part when the window is overdispersed. */
@@ -509,6 +509,10 @@ export function checkMonth(
     overdispersed: false,
   };
   const robust = robustPart(metric, month, actual, options);
+  // Counts, rates and NPS that vary more than their sampling model must also stand out against
+  // that month-to-month variation: the classical t prediction interval (exact for Gaussian
+  // variation, and far more powerful than a MAD from six points; a past outlier widens it).
+  const between = robustPart(metric, month, actual, { ...options, method: 'zscore' });
   let result: Omit<AnomalyCheck, 'explanation'> | { reason: string };
 
   const integers = [...w.ys, actual].every((y) => Number.isInteger(y) && y >= 0);
@@ -532,8 +536,8 @@ export function checkMonth(
           interval: [negativeBinomialQuantile(0.025, nb), negativeBinomialQuantile(0.975, nb)],
         },
         overdispersed(w.ys, m),
-        robust,
-        method,
+        between,
+        'zscore',
       );
     }
   } else if (thisParts && parts.every((p) => p !== null) && parts.length === n) {
@@ -562,8 +566,8 @@ export function checkMonth(
             ],
           },
           overdispersed(rates, binomialVariance),
-          robust,
-          method,
+          between,
+          'zscore',
         ),
         sampleSize: thisParts.trials,
       };
@@ -615,8 +619,8 @@ export function checkMonth(
               interval: [Math.max(-100, npsBefore - half), Math.min(100, npsBefore + half)],
             },
             overdispersed(npsValues, expectedSpread),
-            robust,
-            method,
+            between,
+            'zscore',
           ),
           sampleSize: nNow,
         };
@@ -731,7 +735,7 @@ const TEST_WORDS: Record<AnomalyTest, string> = {
   'nps-two-sample-z': 'NPS z-test',
   'robust-median-mad': 'robust test on the median and MAD',
   'robust-trend': 'robust trend test',
-  'robust-zscore': 't-test',
+  't-prediction-interval': 't-test on the month-to-month variation',
 };
 
 function formatPValue(p: number): string {
