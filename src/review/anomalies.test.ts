@@ -30,7 +30,7 @@ function metric(
     change: null,
     changeKind: 'relative',
   };
-  if (detail) m.detail = Object.fromEntries(detail.map((d, i) => [months[i], d]));
+  if (detail) m.detail = Object.fromEntries(detail.map((d, i) => [months[i] as string, d]));
   return m;
 }
 

@@ -435,7 +435,11 @@ function robustPart(
 }
 
 function robustTest(method: ExpectationMethod): AnomalyTest {
-  return method === 'trend' ? 'robust-trend' : method === 'zscore' ? 't-prediction-interval' : 'robust-median-mad';
+  return method === 'trend'
+    ? 'robust-trend'
+    : method === 'zscore'
+      ? 't-prediction-interval'
+      : 'robust-median-mad';
 }
 
 /** Combines the sampling model with the robust part when the window is overdispersed. */

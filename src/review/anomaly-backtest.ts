@@ -415,7 +415,10 @@ export function backTestAnomalyDetector(
     const values = Array.from({ length: options.trailingMonths }, () => poisson(rand, 2.5));
     values.push(15);
     const gs = [...base];
-    gs[smallIndex] = { values: [...values, ...Array(length - values.length).fill(3)], sd: [] };
+    gs[smallIndex] = {
+      values: [...values, ...Array.from({ length: length - values.length }, () => 3)],
+      sd: [],
+    };
     const c = judgeMonth(metricsOf(gs), addMonths(FIRST, options.trailingMonths), detector).checks[
       smallIndex
     ]!;

@@ -115,10 +115,9 @@ describe('rankHighlights', () => {
   });
 
   it('describes moves in the metric unit', () => {
-    expect(h.find((x) => x.source === 'metric:mrr')).toMatchObject({
-      title: 'MRR up +5.3% month on month',
-      detail: expect.stringMatching(/^\$95K → \$100K \(6 months before; p 0\.0\d+, q 0\.0\d+\)\.$/),
-    });
+    const mrr = h.find((x) => x.source === 'metric:mrr');
+    expect(mrr?.title).toBe('MRR up +5.3% month on month');
+    expect(mrr?.detail).toMatch(/^\$95K → \$100K \(6 months before; p 0\.0\d+, q 0\.0\d+\)\.$/);
     expect(h.find((x) => x.source === 'metric:nps')?.title).toBe('NPS down −12.0 points month on month');
   });
 
