@@ -9,6 +9,7 @@ import { registerInit } from './init.js';
 import { registerServe } from './serve.js';
 import { registerImportStripe } from './import-stripe.js';
 import { registerImportSubscriptions } from './import-subscriptions.js';
+import { registerImports } from './imports.js';
 import { registerMetrics } from './metrics.js';
 import { registerQuery } from './query.js';
 import { registerReview } from './review.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerImportStripe(program);
   registerImportSubscriptions(program);
   registerImportFeedback(program);
+  registerImports(program);
   registerMetrics(program);
   registerReview(program);
   registerQuery(program);

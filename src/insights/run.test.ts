@@ -14,7 +14,7 @@ afterAll(() => e.close());
 
 describe('runInsight', () => {
   it('dispatches every kind through the registry', async () => {
-    expect(INSIGHT_KINDS).toEqual(['funnel', 'retention', 'lifecycle', 'stickiness', 'trends']);
+    expect(INSIGHT_KINDS).toEqual(['funnel', 'retention', 'lifecycle', 'stickiness', 'trends', 'experiment']);
     const range = { dateFrom: '2024-01-01', dateTo: '2024-01-01' };
     expect(await runInsight(e, { kind: 'funnel', ...range, steps: ['a', 'b'] })).toMatchObject({
       steps: [{ count: 1 }, { count: 1, medianSecondsFromPrevious: 60 }],
