@@ -31,15 +31,15 @@ afterAll(async () => {
 describe('building a review in the server', () => {
   it('lets a capture through while the build runs, and both are kept', async () => {
     let built = false;
-    const building = server.app
-      .request(`/api/reviews/all/${files.month}`, {
+    const building = Promise.resolve(
+      server.app.request(`/api/reviews/all/${files.month}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      })
-      .then((r) => {
-        built = true;
-        return r;
-      });
+      }),
+    ).then((r) => {
+      built = true;
+      return r;
+    });
     // Let the build start its statements first.
     await new Promise((r) => setTimeout(r, 300));
     const capture = await server.app.request('/batch/', {
