@@ -28,48 +28,14 @@ import { InputError } from '../errors.js';
 import type { Dialect } from '../store/dialect.js';
 import type { Engine } from '../store/engine.js';
 import { raw, sql, type Sql } from '../store/sql.js';
-import {
-  dateInput,
-  dateRange,
-  parseSpec,
-  propertyFilterSchema,
-  sqlMatches,
-  type DateRange,
-} from './common.js';
+import { metricSpecSchema, type MetricSpec } from '../launches/metric.js';
+import { dateInput, dateRange, parseSpec, sqlMatches, type DateRange } from './common.js';
 
 export const FLAG_CALLED = '$feature_flag_called';
 export const DEFAULT_WINDOW_DAYS = 14;
 
-export const experimentMetricSchema = z
-  .strictObject({
-    event: z.string().min(1),
-    type: z.enum(['conversion', 'count', 'sum', 'retention']).default('conversion'),
-    /** The numeric event property a `sum` adds up. */
-    property: z.string().min(1).optional(),
-    properties: z.array(propertyFilterSchema).default([]),
-    /** `retention`: the first day after exposure that counts (default 7). */
-    startDay: z.number().int().min(1).optional(),
-  })
-  .superRefine((m, ctx) => {
-    if (m.type === 'sum' && !m.property) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['property'],
-        message: "a 'sum' metric needs the property it adds up",
-      });
-    }
-    if (m.type !== 'sum' && m.property) {
-      ctx.addIssue({ code: 'custom', path: ['property'], message: "only a 'sum' metric takes a property" });
-    }
-    if (m.type !== 'retention' && m.startDay !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['startDay'],
-        message: "only a 'retention' metric takes startDay",
-      });
-    }
-  });
-export type ExperimentMetric = z.output<typeof experimentMetricSchema>;
+export const experimentMetricSchema = metricSpecSchema;
+export type ExperimentMetric = MetricSpec;
 
 export const experimentSpecSchema = z
   .strictObject({
