@@ -318,7 +318,6 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const activity = await activityByOrganization(ctx, orgs, [...single, previous3, last3]);
   const tickets = await ticketsByOrganization(ctx, orgs, [previous3, last3]);
   const companyTickets = await allTickets(ctx, [previous3, last3]);
-  const companyTrend = Math.max(1, (companyTickets[1] + 1) / (companyTickets[0] + 1));
   const nps = await npsByOrganization(ctx, orgs, last3);
   const seats = await seatsPaid(ctx, orgs);
   const scheduled = await scheduledCancellations(ctx, orgs);
