@@ -156,11 +156,11 @@ export function formatRetention(s: Spec, p: Plan, rows: readonly Record<string, 
   for (const r of rows) {
     const v = String(r.bv);
     let got = byValue.get(v);
-    if (!got) byValue.set(v, (got = new Map()));
+    if (!got) byValue.set(v, (got = new Map<string, number>()));
     const key = `${Number(r.cohort)}|${Number(r.n)}`;
     got.set(key, (got.get(key) ?? 0) + Number(r.persons));
   }
-  if (!s.breakdown) return { cohorts: table(byValue.get(NO_VALUE) ?? new Map()) };
+  if (!s.breakdown) return { cohorts: table(byValue.get(NO_VALUE) ?? new Map<string, number>()) };
   // PostHog: rank by the total of the cohort sizes, then by value; past the limit, sum into "other".
   const total = (got: Map<string, number>) =>
     [...got].reduce((sum, [k, n]) => (k.endsWith('|0') ? sum + n : sum), 0);
