@@ -1,5 +1,6 @@
 import type { Anomaly, DeepDive, Finding, Highlight, Metric } from '../domain/review.js';
 import { formatForSentence } from './anomalies.js';
+import { compareText } from '../domain/order.js';
 
 /**
  * Highlights: the few things most worth the meeting's time, ranked on one scale across anomalies,
@@ -137,7 +138,7 @@ export function rankHighlights(input: HighlightInput): Highlight[] {
 
   const seen = new Set<string>();
   return candidates
-    .sort((a, b) => b.weight - a.weight || a.source.localeCompare(b.source))
+    .sort((a, b) => b.weight - a.weight || compareText(a.source, b.source))
     .filter((c) => {
       const key = c.title.toLowerCase();
       if (seen.has(key)) return false;
