@@ -13,7 +13,7 @@ import {
   insertDiveEvents,
   insertOrganizations,
   type DiveEvent,
-} from '../../src/analyses/dives/dive-test-data.js';
+} from '../helpers/dive-test-data.js';
 import { icpVsNonIcp } from '../../src/analyses/dives/icp-vs-non-icp.js';
 import { topCustomers } from '../../src/analyses/dives/top-customers.js';
 import { compareIndicators } from '../../src/analyses/dives/leading-indicators.js';
@@ -23,7 +23,7 @@ import { compareNullableText, compareText } from '../../src/domain/order.js';
 import { importEvents } from '../../src/ingest/posthog/import-events.js';
 import { importStripeFile } from '../../src/ingest/stripe/import.js';
 import { funnel } from '../../src/insights/funnel.js';
-import { engineWith, type TestEvent } from '../../src/insights/test-events.js';
+import { engineWith, type TestEvent } from '../helpers/insight-events.js';
 import { customerRevenueTimeline } from '../../src/metrics/revenue/customer-mrr.js';
 import { revenueFamily } from '../../src/metrics/revenue/revenue.js';
 import {
@@ -34,7 +34,7 @@ import {
   subscription,
   subscriptionEvent,
   writeJsonl,
-} from '../../src/metrics/revenue/stripe-fixtures.js';
+} from '../helpers/stripe-fixtures.js';
 import { ALL_PRODUCTS } from '../../src/metrics/types.js';
 import type { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 import { raw, sql } from '../../src/store/sql.js';
