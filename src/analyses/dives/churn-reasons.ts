@@ -61,6 +61,7 @@ import {
 import { chiSquareUpperTail } from '../stats/jstat.js';
 import { formatP } from './text.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
+import { compareNullableText, compareText } from '../../domain/order.js';
 
 export const TRAILING_MONTHS = 6;
 export const MIN_CHURNED = 5;
@@ -210,7 +211,7 @@ function atRiskUnits(rows: CustomerRevenueRow[], month: Month): Unit[] {
   }
   return [...units.values()]
     .map(({ largest: _largest, ...u }) => u)
-    .sort((a, b) => a.key.localeCompare(b.key));
+    .sort((a, b) => compareText(a.key, b.key));
 }
 
 function tenureBucket(months: number): string {
@@ -397,7 +398,7 @@ function testSegments(units: Unit[], dims: Map<string, Map<string, string>>): Ch
     const byValue = new Map<string, string[]>();
     for (const [unit, value] of labels) byValue.set(value, [...(byValue.get(value) ?? []), unit]);
     const candidates: Omit<ChurnDriver, 'qValue' | 'significant'>[] = [];
-    for (const [value, members] of [...byValue].sort((a, b) => a[0].localeCompare(b[0]))) {
+    for (const [value, members] of [...byValue].sort((a, b) => compareText(a[0], b[0]))) {
       const inSegment = new Set(members);
       membersOf.set(`${dimension}\u0000${value}`, inSegment);
       const rest = units.filter((u) => !inSegment.has(u.key));
@@ -455,8 +456,8 @@ function testSegments(units: Unit[], dims: Map<string, Map<string, string>>): Ch
         Number(b.significant) - Number(a.significant) ||
         a.pValue - b.pValue ||
         (b.lift ?? Infinity) - (a.lift ?? Infinity) ||
-        a.dimension.localeCompare(b.dimension) ||
-        a.value.localeCompare(b.value),
+        compareText(a.dimension, b.dimension) ||
+        compareText(a.value, b.value),
     )
     .map(({ members: _members, ...d }) => d);
 }
@@ -504,7 +505,7 @@ function controlConfounding(
   units: readonly string[],
   churned: ReadonlySet<string>,
 ): void {
-  const ordered = [...drivers].sort((a, b) => a.pValue - b.pValue || a.dimension.localeCompare(b.dimension));
+  const ordered = [...drivers].sort((a, b) => a.pValue - b.pValue || compareText(a.dimension, b.dimension));
   for (let i = 0; i < ordered.length; i++) {
     const strong = ordered[i] as ChurnDriver & { members: Set<string> };
     if (!strong.significant) continue;
@@ -623,7 +624,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const churned: ChurnedCustomer[] = units
     .filter((u) => u.endMrr <= 0)
     .map((u) => ({ organization: u.organization, name: u.name, customerIds: u.customerIds, mrr: u.startMrr }))
-    .sort((a, b) => b.mrr - a.mrr || (a.organization ?? '').localeCompare(b.organization ?? ''));
+    .sort((a, b) => b.mrr - a.mrr || compareNullableText(a.organization, b.organization));
 
   const enoughForDrivers = current.churned >= MIN_CHURNED;
   const drivers = enoughForDrivers ? testSegments(units, await segmentLabels(ctx, units)) : [];
