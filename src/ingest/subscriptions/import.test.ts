@@ -27,7 +27,7 @@ describe('importSubscriptions (generic CSV)', () => {
     const report = await importSubscriptions(e, file, { rejectsDir: dir });
     expect(report).toMatchObject({ records: 5, inserted: 4, duplicates: 0 });
     expect(report.rejected).toEqual([
-      { line: 6, field: 'amount', reason: "field 'amount': expected an integer, got 'abc'" },
+      { line: 6, field: 'amount', reason: "expected an amount in minor units (an integer), got 'abc'" },
     ]);
     const again = await importSubscriptions(e, file);
     expect(again).toMatchObject({ inserted: 0, duplicates: 4 });
