@@ -38,13 +38,10 @@ export function reportLine(r: ImportReport): string {
 
 /**
  * A reason without its particulars, to count bad records by kind: the Stripe object named in
- * front and the offending value after `: ` or `, got` are dropped, numbers become N.
+ * front and the offending value after `: ` or `, got` are dropped.
  */
 export function reasonClass(x: RejectedRecord): string {
-  const reason = x.reason
-    .replace(/^[a-z_.]+ \S+: (?=.)/, '')
-    .split(/: |, got /)[0]!
-    .replace(/\d+/g, 'N');
+  const reason = x.reason.replace(/^[a-z_.]+ \S+: (?=.)/, '').split(/: |, got /)[0]!;
   return (x.field ? `field '${x.field}': ` : '') + reason;
 }
 

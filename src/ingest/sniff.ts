@@ -103,7 +103,7 @@ function sniffJson(text: string): Sniffed {
     for (const l of lines) if (l.trim()) values.push(tryParse(l));
     // One pretty-printed object: its first complete value.
     if (!values.some((v) => v !== undefined)) {
-      const { items } = arrayElements('[' + text, 0);
+      const { items } = arrayElements('[' + text + ']', 0);
       if (items[0]) values.splice(0, values.length, tryParse(items[0]));
     }
   }

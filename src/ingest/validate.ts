@@ -179,12 +179,15 @@ export function parseDate(text: string, format: DateFormat = ISO_DATES): Date | 
   }
   const [, h = '0', mi = '0', sec = '0', frac = '', zone] = rest;
   const [Y, M, D] = [Number(y), Number(mo), Number(d)];
-  const utc = Date.UTC(Y, M - 1, D, Number(h), Number(mi), Number(sec));
-  const c = new Date(utc);
+  if (Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return `not a time of day: ${shown(text)}`;
+  // setUTCFullYear, not Date.UTC: the latter reads years 0–99 as 1900–1999.
+  const c = new Date(0);
+  c.setUTCFullYear(Y, M - 1, D);
+  c.setUTCHours(Number(h), Number(mi), Number(sec), 0);
+  const utc = c.getTime();
   if (c.getUTCFullYear() !== Y || c.getUTCMonth() !== M - 1 || c.getUTCDate() !== D) {
     return `not a calendar date: ${shown(text)}`;
   }
-  if (Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return `not a time of day: ${shown(text)}`;
   let offsetMinutes = 0;
   if (zone && zone !== 'Z' && zone !== 'z') {
     const sign = zone.startsWith('-') ? -1 : 1;
@@ -245,7 +248,7 @@ export function linesOf(bytes: Uint8Array, starts: readonly number[], from: numb
   const a = starts[from] ?? bytes.length;
   let b = (starts[to + 1] ?? bytes.length + 1) - 1;
   if (b > bytes.length) b = bytes.length;
-  let out = Buffer.from(bytes.subarray(a, Math.max(a, b)));
-  if (out.at(-1) === 0x0d) out = out.subarray(0, -1);
-  return out;
+  // A view, not a copy: a file's records are read once and most are never written out.
+  const out = Buffer.from(bytes.buffer, bytes.byteOffset + a, Math.max(0, b - a));
+  return out.at(-1) === 0x0d ? out.subarray(0, -1) : out;
 }
