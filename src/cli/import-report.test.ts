@@ -34,9 +34,12 @@ async function capture(argv: string[]): Promise<{ code: number; out: string; err
  * shape of a real export that needs `--date-format`.
  */
 function fftFeedback(times: number): { csv: string; records: number } {
-  const [head, ...body] = parse(readFileSync(join(REAL, 'nhs-fft-feedback/fft-subset.csv'), 'utf8'), {
-    bom: true,
-  }) as string[][];
+  const [head, ...body] = parse<string[]>(
+    readFileSync(join(REAL, 'nhs-fft-feedback/fft-subset.csv'), 'utf8'),
+    {
+      bom: true,
+    },
+  );
   const col = (name: string): number => head!.indexOf(name);
   const q = (s: string): string => '"' + s.replaceAll('"', '""') + '"';
   const out = ['id,kind,created_at,organization,body'];

@@ -6,6 +6,7 @@ import { registerImportEvents } from './import-events.js';
 import { registerImportFeedback } from './import-feedback.js';
 import { registerDemo } from './demo.js';
 import { registerInit } from './init.js';
+import { registerLaunch } from './launch.js';
 import { registerServe } from './serve.js';
 import { registerImportStripe } from './import-stripe.js';
 import { registerImportSubscriptions } from './import-subscriptions.js';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerQuery(program);
   registerDecide(program);
   registerTodo(program);
+  registerLaunch(program);
   registerServe(program);
   overrideExits(program);
   return program;

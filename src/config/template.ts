@@ -52,6 +52,15 @@ anomalies:
   threshold: 3.5
   trailingMonths: 6
 
+# What was shipped, for the review's "What we shipped" (also \`sextant launch add\`). E.g.
+#   - title: New onboarding checklist
+#     date: 2026-09-14
+#     product: analytics                      # a configured product, or all
+#     flag: onboarding-checklist              # optional: with a control variant, an experiment
+#     metrics: ["project created", {event: "insight created", type: count}]
+#     # unit: person (or organization, for a group flag); control: control; windowDays: 14
+launches: []
+
 # For \`sextant serve\`: the PostHog project key the capture API accepts (api_key / token), and
 # the Stripe webhook signing secret, e.g. {projectKey: phc_..., stripeWebhookSecret: whsec_...}.
 server: {}

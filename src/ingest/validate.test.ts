@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../errors.js';
-import { currentLine, customer, invoice, price, ts } from '../metrics/revenue/stripe-fixtures.js';
+import { currentLine, customer, invoice, price, ts } from '../../test/helpers/stripe-fixtures.js';
 import { DuckDbEngine } from '../store/duckdb/engine.js';
 import { raw } from '../store/sql.js';
 import { importFeedback } from './feedback/import.js';

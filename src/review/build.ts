@@ -8,10 +8,9 @@ import { DEEP_DIVES } from '../analyses/dives/registry.js';
 import type { Config } from '../config/schema.js';
 import type { Month } from '../domain/month.js';
 import { monthsEndingAt } from '../domain/month.js';
-import type { DeepDive, Metric, Review } from '../domain/review.js';
+import type { DeepDive, Review } from '../domain/review.js';
 import { finishInterruptedImports } from '../ingest/posthog/import-events.js';
-import { METRIC_FAMILIES } from '../metrics/registry.js';
-import { toMetric } from '../metrics/shape.js';
+import { computeMetrics } from '../metrics/registry.js';
 import { productScope } from '../metrics/types.js';
 import type { Engine } from '../store/engine.js';
 import { detectAnomalies } from './anomalies.js';
@@ -29,18 +28,19 @@ export interface BuildReviewOptions {
   month: Month;
   /** The review's `generatedAt`; the only field that differs between two builds of the same data. */
   now?: Date;
+  /**
+   * Finish an events import that stopped part way first (default true). The use case
+   * (app/reviews.ts) does it itself, alone on the store, and passes false.
+   */
+  finishImports?: boolean;
 }
 
 export async function buildReview(o: BuildReviewOptions): Promise<Review> {
   // An events import that stopped part way left persons and groups behind its events.
-  await finishInterruptedImports(o.engine);
+  if (o.finishImports !== false) await finishInterruptedImports(o.engine);
   const scope = productScope(o.config, o.product);
   const months = monthsEndingAt(o.month, REVIEW_MONTHS);
-  const metrics: Metric[] = [];
-  for (const family of METRIC_FAMILIES) {
-    const values = await family.compute({ engine: o.engine, config: o.config, product: scope, months });
-    metrics.push(...values.map((v) => toMetric(v, months)));
-  }
+  const metrics = await computeMetrics({ engine: o.engine, config: o.config, product: scope, months });
   const deepDives: DeepDive[] = [];
   for (const dive of DEEP_DIVES) {
     deepDives.push(

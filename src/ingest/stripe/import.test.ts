@@ -3,7 +3,7 @@ import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { configSchema } from '../../config/schema.js';
 import { sqlCustomerOrganizations } from '../../metrics/revenue/customer-mrr.js';
 import { raw, sql } from '../../store/sql.js';
-import { currentLine, invoice, price, ts, writeJsonl } from '../../metrics/revenue/stripe-fixtures.js';
+import { currentLine, invoice, price, ts, writeJsonl } from '../../../test/helpers/stripe-fixtures.js';
 import { ledgerBalances } from '../report.js';
 import { importStripe, importStripeFile, STRIPE_RULES } from './import.js';
 import { storeBillingRows } from './load.js';

@@ -213,7 +213,7 @@ function telcoCsv(): { csv: string; activeJune: number; activeMay: number; rows:
     new URL('../../../test/fixtures/real/ibm-telco-churn/Telco-Customer-Churn.csv', import.meta.url),
     'utf8',
   );
-  const [head, ...body] = parse(text, { bom: true }) as string[][];
+  const [head, ...body] = parse<string[]>(text, { bom: true });
   const col = (name: string): number => head!.indexOf(name);
   const out = [HEADER];
   let activeJune = 0;
