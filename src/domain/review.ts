@@ -125,6 +125,31 @@ export const metricSchema = when(
 ).meta({ id: 'metric' });
 export type Metric = z.infer<typeof metricSchema>;
 
+/** The test that decided an anomaly (docs/analyses.md, "Anomalies"). */
+export const anomalyEvidenceSchema = z
+  .object({
+    /** `poisson-gamma-predictive`, `beta-binomial-predictive`, `nps-two-sample-z`,
+     * `robust-median-mad`; joined with `+t-prediction-interval` when the months before were
+     * overdispersed. */
+    test: z.string(),
+    pValue: z.number(),
+    /** Benjamini–Hochberg adjusted across the metrics judged this month. */
+    qValue: z.number(),
+    correction: z.string(),
+    metricsTested: z.number(),
+    falseDiscoveryRate: z.number(),
+    baselineMonths: z.number(),
+    /** The trailing months' values, oldest first. */
+    baseline: z.array(z.number()),
+    /** The central 95% of what the trailing months predict. */
+    interval95: z.tuple([z.number(), z.number()]).nullable(),
+    /** Trials or answers behind this month's rate or NPS. */
+    sampleSize: z.number().nullable(),
+    overdispersed: z.boolean(),
+  })
+  .meta({ id: 'anomalyEvidence' });
+export type AnomalyEvidence = z.infer<typeof anomalyEvidenceSchema>;
+
 export const anomalySchema = z
   .object({
     metricId: z.string(),
@@ -134,6 +159,8 @@ export const anomalySchema = z
     actual: z.number(),
     score: z.number(),
     explanation: z.string(),
+    /** Absent in reviews written before issue 17. */
+    evidence: anomalyEvidenceSchema.optional(),
   })
   .meta({ id: 'anomaly' });
 export type Anomaly = z.infer<typeof anomalySchema>;
@@ -303,10 +330,14 @@ export type DataCoverage = z.infer<typeof dataCoverageSchema>;
 /** How anomalies were judged, and the detector's measured false-positive rate (a back-test). */
 export const anomalyDetectionSchema = z.object({
   method: z.string(),
+  /** Legacy config value; flags are decided by `falseDiscoveryRate`. */
   threshold: z.number(),
   trailingMonths: z.number(),
+  /** Benjamini–Hochberg level across the month's metrics. */
+  falseDiscoveryRate: z.number().optional(),
+  /** The nominal bound per review (the back-test measures it: `sextant backtest`). */
   falsePositiveRate: z.number(),
-  /** One sentence for the reader, e.g. "flags 1.1% of months where nothing happened". */
+  /** One sentence for the reader on how anomalies are judged. */
   statement: z.string(),
 });
 export type AnomalyDetection = z.infer<typeof anomalyDetectionSchema>;

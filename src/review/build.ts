@@ -13,8 +13,7 @@ import { finishInterruptedImports } from '../ingest/posthog/import-events.js';
 import { computeMetrics } from '../metrics/registry.js';
 import { productScope } from '../metrics/types.js';
 import type { Engine } from '../store/engine.js';
-import { detectAnomalies } from './anomalies.js';
-import { backTestAnomalyDetector } from './anomaly-backtest.js';
+import { DEFAULT_FALSE_DISCOVERY_RATE, detectAnomalies } from './anomalies.js';
 import { dataCoverage } from './coverage.js';
 import { previousReview } from './decisions.js';
 import { rankHighlights } from './highlights.js';
@@ -71,13 +70,23 @@ export async function buildReview(o: BuildReviewOptions): Promise<Review> {
   };
 }
 
+/**
+ * How anomalies were judged. The back-test that measures the detector (recall on planted jumps,
+ * false-positive rate, over many seeds) is too slow for every review: `sextant backtest` and the
+ * bench run it on demand (docs/analyses.md, "Back-test").
+ */
 function anomalyDetection(config: Config): Review['anomalyDetection'] {
-  const b = backTestAnomalyDetector(config.anomalies);
+  const fdr = config.anomalies.falseDiscoveryRate ?? DEFAULT_FALSE_DISCOVERY_RATE;
   return {
-    method: b.method,
-    threshold: b.threshold,
-    trailingMonths: b.trailingMonths,
-    falsePositiveRate: b.falsePositiveRate,
-    statement: b.statement,
+    method: 'per-unit-tests+benjamini-hochberg',
+    threshold: config.anomalies.threshold,
+    trailingMonths: config.anomalies.trailingMonths,
+    falseDiscoveryRate: fdr,
+    falsePositiveRate: fdr,
+    statement:
+      `Each metric is tested against its previous ${config.anomalies.trailingMonths} months with a test fitted to its data ` +
+      `(counts: Poisson; rates: binomial; NPS: its multinomial z-test; money and durations: a robust median/MAD test), ` +
+      `and a month is flagged when its Benjamini–Hochberg q-value across the month's metrics is at most ${fdr}, ` +
+      `so in a month where nothing happened a false flag appears in at most ${Math.round(fdr * 100)}% of reviews.`,
   };
 }

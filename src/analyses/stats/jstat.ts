@@ -12,6 +12,9 @@ interface JStat {
   };
   chisquare: { cdf(x: number, dof: number): number };
   studentt: { cdf(x: number, dof: number): number; inv(p: number, dof: number): number };
+  /** Regularized incomplete beta I_x(a, b). */
+  ibeta(x: number, a: number, b: number): number;
+  gammaln(x: number): number;
   beta: {
     cdf(x: number, alpha: number, beta: number): number;
     inv(p: number, alpha: number, beta: number): number;
@@ -75,6 +78,13 @@ export function studentTQuantile(p: number, dof: number): number {
   return jStat.studentt.inv(p, dof);
 }
 
+/** Regularized incomplete beta function I_x(a, b) (the beta distribution's CDF at x). */
+export function regularizedBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  return jStat.ibeta(x, a, b);
+}
+
 /** P(X ≤ x) for X ~ Beta(alpha, beta). */
 export function betaCdf(x: number, alpha: number, beta: number): number {
   return jStat.beta.cdf(x, alpha, beta);
@@ -124,4 +134,9 @@ export function withSampler<T>(uniform: () => number, fn: (s: Sampler) => T): T 
   } finally {
     jStat.setRandom(Math.random);
   }
+}
+
+/** ln Γ(x). */
+export function logGamma(x: number): number {
+  return jStat.gammaln(x);
 }
