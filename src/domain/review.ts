@@ -122,6 +122,48 @@ export interface AnomalyDetection {
   statement: string;
 }
 
+/** How a launch's effect on one metric reads (SPEC §5 `launches[].effects[].verdict`). */
+export type LaunchVerdict = 'moved' | 'no-effect' | 'not-enough-data' | 'split-broken';
+
+export interface LaunchEffect {
+  metricId: string;
+  /** The variant compared with the control, for an experiment; null otherwise. */
+  variant: string | null;
+  /** The relative effect (0.12 is +12%); null when it could not be estimated. */
+  estimate: number | null;
+  /** Its 95% interval. */
+  interval: [number, number] | null;
+  /** `experiment`, `interrupted-time-series` or `not-yet-exposed` (docs/analyses.md#launches). */
+  method: string;
+  verdict: LaunchVerdict;
+  /** The verdict in words, with its numbers. */
+  statement: string;
+  /** What a skeptic checks: samples, p- and q-values, chance to beat control, SRM, CUPED, fit. */
+  evidence: Record<string, unknown>;
+}
+
+/** A launch of the review month or the three before, and what it did (SPEC §5 `launches[]`). */
+export interface LaunchReview {
+  /** A stored launch's id (`sextant launch remove`); null for one from the config. */
+  id: number | null;
+  title: string;
+  /** The UTC day it shipped, YYYY-MM-DD. */
+  date: string;
+  product: string;
+  flag: string | null;
+  /** The metric ids its effects name. */
+  metrics: string[];
+  /** `experiment`: a flag with a control; `rollout`: a flag without one; `launch`: no flag. */
+  kind: 'experiment' | 'rollout' | 'launch';
+  /** Shipped in the review month (else in one of the three before). */
+  inMonth: boolean;
+  effects: LaunchEffect[];
+  /** Why it was judged as it was (e.g. a flag whose rollout was not gradual). */
+  notes: string[];
+  /** The to-dos whose title names this launch: the decision loop's link to what shipped. */
+  todos: { id: number; month: Month; title: string; status: 'open' | 'done' }[];
+}
+
 export interface Review {
   schemaVersion: 1;
   product: string;
@@ -135,4 +177,6 @@ export interface Review {
   deepDives: DeepDive[];
   highlights: Highlight[];
   previous: PreviousReview | null;
+  /** "What we shipped": absent in reviews stored before launches existed. */
+  launches?: LaunchReview[];
 }
