@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertEvents } from '../insights/test-events.js';
+import { insertEvents } from '../../test/helpers/insight-events.js';
 import { DuckDbEngine } from '../store/duckdb/engine.js';
 
 // The built CLI end to end: `node bin/sextant.js query <kind> --spec … --db <file>`.

@@ -99,8 +99,10 @@ export const configSchema = z
       .prefault({}),
     anomalies: z
       .strictObject({
+        /** Kept so older configs load; anomalies are decided by falseDiscoveryRate since issue 17. */
         threshold: z.number().positive().default(3.5),
         trailingMonths: z.number().int().min(3).default(6),
+        falseDiscoveryRate: z.number().gt(0).lt(1).default(0.05),
       })
       .prefault({}),
     server: z

@@ -48,9 +48,13 @@ reporting:
   fx: {}
 
 anomalies:
-  # A month is anomalous when |actual - expected| / robust spread exceeds this.
-  threshold: 3.5
+  # Each metric's month is tested against its trailing months with a test fitted to its data
+  # (counts: Poisson; rates: binomial; NPS: z-test; money: robust median/MAD); a month is
+  # anomalous when its Benjamini-Hochberg q-value across the month's metrics is at most this.
+  falseDiscoveryRate: 0.05
   trailingMonths: 6
+  # No longer used (kept so older configs load).
+  threshold: 3.5
 
 # What was shipped, for the review's "What we shipped" (also \`sextant launch add\`). E.g.
 #   - title: New onboarding checklist

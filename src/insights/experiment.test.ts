@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { importEvents } from '../ingest/posthog/import-events.js';
 import { DuckDbEngine } from '../store/duckdb/engine.js';
 import { experiment, type ExperimentSpec } from './experiment.js';
-import { engineWith, type TestEvent } from './test-events.js';
+import { engineWith, type TestEvent } from '../../test/helpers/insight-events.js';
 
 let e: DuckDbEngine | undefined;
 afterEach(async () => {

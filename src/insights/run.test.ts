@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DuckDbEngine } from '../store/duckdb/engine.js';
 import { INSIGHT_KINDS, runInsight } from './run.js';
-import { engineWith } from './test-events.js';
+import { engineWith } from '../../test/helpers/insight-events.js';
 
 let e: DuckDbEngine;
 beforeAll(async () => {

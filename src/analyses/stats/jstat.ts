@@ -12,6 +12,9 @@ interface JStat {
   };
   chisquare: { cdf(x: number, dof: number): number };
   studentt: { cdf(x: number, dof: number): number; inv(p: number, dof: number): number };
+  /** Regularized incomplete beta I_x(a, b). */
+  ibeta(x: number, a: number, b: number): number;
+  gammaln(x: number): number;
   beta: {
     cdf(x: number, alpha: number, beta: number): number;
     inv(p: number, alpha: number, beta: number): number;
@@ -76,6 +79,13 @@ export function hypergeometricPmf(k: number, N: number, m: number, n: number): n
 /** The t with P(T ≤ t) = p for Student's t with `dof` degrees of freedom. */
 export function studentTQuantile(p: number, dof: number): number {
   return jStat.studentt.inv(p, dof);
+}
+
+/** Regularized incomplete beta function I_x(a, b) (the beta distribution's CDF at x). */
+export function regularizedBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  return jStat.ibeta(x, a, b);
 }
 
 /** P(X ≤ x) for X ~ Beta(alpha, beta). */
@@ -153,4 +163,9 @@ export function leastSquares(
     .map((r) => r[0]!);
   const residuals = x.map((r, i) => y[i]! - r.reduce((s, v, j) => s + v * beta[j]!, 0));
   return { beta, residuals, xtxInverse: inverse };
+}
+
+/** ln Γ(x). */
+export function logGamma(x: number): number {
+  return jStat.gammaln(x);
 }
