@@ -46,7 +46,7 @@ describe('themes: key phrases found in the text (wink-nlp, lemmatised)', () => {
 });
 
 describe('themes on real patient feedback (NHS Friends & Family Test, 800 answers)', () => {
-  const rows = parse(readFileSync(FFT), { columns: true, bom: true }) as { answer: string }[];
+  const rows = parse<{ answer: string }>(readFileSync(FFT), { columns: true, bom: true });
   const texts = rows.map((r) => r.answer);
   const themes = groupIntoThemes(
     texts.map((text) => ({ text })),
