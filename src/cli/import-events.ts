@@ -24,9 +24,13 @@ export function registerImportEvents(program: Command): void {
       const g = globalOptions(cmd);
       const rejectsDir = join(/^[a-z]+:\/\//.test(g.db) ? '.sextant' : dirname(g.db), 'rejects');
       const onProgress = progress(cmd);
+      // Tests make small files take several chunks (test/e2e/crash-import.test.ts).
+      const chunkBytes = Number(process.env.SEXTANT_CHUNK_BYTES) || undefined;
       const reports: ImportReport[] = [];
       await withEngine(cmd, async (engine) => {
-        for (const f of files) reports.push(await importEvents(engine, f, { rejectsDir, onProgress }));
+        for (const f of files) {
+          reports.push(await importEvents(engine, f, { rejectsDir, onProgress, chunkBytes }));
+        }
       });
       if (g.json) process.stdout.write(JSON.stringify(reports, null, 2) + '\n');
       else {
