@@ -30,6 +30,7 @@ import { faultPoint } from '../fault.js';
 import { clearDeadScratch } from '../scratch.js';
 import { raw, type Sql, type SqlValue } from '../sql.js';
 import { duckdbDialect } from './dialect.js';
+import { lockedMessage, lockHolderPid } from './lock.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -245,10 +246,13 @@ async function createInstance(path: string): Promise<DuckDBInstance> {
   try {
     return await DuckDBInstance.create(path);
   } catch (e) {
+    const message = (e as Error).message;
+    const holder = lockHolderPid(message);
+    if (holder !== undefined) throw new Error(lockedMessage(path, holder));
     const wal = `${path}.wal`;
     if (
       path === ':memory:' ||
-      !/Failure while replaying WAL/i.test((e as Error).message) ||
+      !/Failure while replaying WAL/i.test(message) ||
       !existsSync(migratingMarker(path)) ||
       !existsSync(wal)
     ) {
