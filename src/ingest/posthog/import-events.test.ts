@@ -20,8 +20,22 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sextant-events-'));
 });
 afterEach(async () => {
+  await expectLedgersBalance(engine);
   await engine.close();
 });
+
+/**
+ * Every finished events import's row in the store adds up (docs/ingest.md, "The import ledger"):
+ * records = inserted + duplicates + rejected, duplicates = the sum of its rules.
+ */
+async function expectLedgersBalance(db: DuckDbEngine): Promise<void> {
+  const bad = await db.query(
+    raw(`SELECT source, records, inserted, duplicates, rejected, duplicate_rules::VARCHAR AS rules FROM imports
+    WHERE kind = 'events' AND finished_at IS NOT NULL AND (records <> inserted + duplicates + rejected
+      OR duplicates <> coalesce((SELECT sum(v::BIGINT) FROM (SELECT unnest(map_values(duplicate_rules::MAP(VARCHAR, BIGINT))) AS v)), 0))`),
+  );
+  expect(bad, 'imports rows whose counts do not add up').toEqual([]);
+}
 
 const ev = (o: Record<string, unknown>): string => JSON.stringify(o);
 
@@ -41,6 +55,7 @@ async function withOtherStore(fn: (other: DuckDbEngine) => Promise<void>): Promi
   try {
     await other.migrate();
     await fn(other);
+    await expectLedgersBalance(other);
   } finally {
     await other.close();
   }
@@ -337,6 +352,105 @@ describe('bad records', () => {
       { line: 3, field: 'properties', reason: 'not valid JSON' },
       { line: 4, field: 'event', reason: 'missing' },
     ]);
+  });
+});
+
+describe('validation before the store sees a value', () => {
+  const now = new Date('2026-06-15T12:00:00Z');
+  const at = (timestamp: string, n: number): string =>
+    ev({ event: 'e', distinct_id: 'd', timestamp, properties: { n } });
+  const cases: [string, string | null][] = [
+    ['2024-02-29T10:00:00Z', null], // a leap day: fine
+    ['2025-02-30T10:00:00Z', 'not a calendar date: 2025-02-30T10:00:00Z'], // not rolled to 03-02
+    ['2025-02-29', 'not a calendar date: 2025-02-29'],
+    ['2025-04-31 08:00:00', 'not a calendar date: 2025-04-31 08:00:00'],
+    ['2025-01-01T24:30:00Z', 'not an ISO 8601 timestamp: 2025-01-01T24:30:00Z'],
+    ['0001-01-01T00:00:00Z', 'before 1970-01-01: 0001-01-01T00:00:00Z'],
+    ['1969-12-31T23:59:59Z', 'before 1970-01-01: 1969-12-31T23:59:59Z'],
+    // what `offset: 1e15` gave through the capture payload
+    [new Date(Date.parse('2024-01-01T00:00:00Z') - 1e15).toISOString(), 'before 1970-01-01: -0296'], // year −29663 (−29664 in ISO years),
+    [
+      '9999-12-31T00:00:00Z',
+      'in the future (more than the clock-skew allowance after the import): 9999-12-31T00:00:00Z',
+    ],
+    [
+      '2026-06-15T13:30:00Z',
+      'in the future (more than the clock-skew allowance after the import): 2026-06-15T13:30:00Z',
+    ],
+    ['2026-06-15T14:30:00+02:00', null], // 12:30 UTC: within the hour's allowance
+    ['1970-01-01T00:00:00Z', null],
+  ];
+  const lines = cases.map(([t], i) => at(t, i));
+  const expected = cases.flatMap(([, reason], i) =>
+    reason === null
+      ? []
+      : [{ line: i + 1, field: 'timestamp', reason: expect.stringContaining(reason) as string }],
+  );
+
+  it('rejects impossible dates, implausible years and events beyond the clock-skew allowance, by line', async () => {
+    // Every format: JSON Lines (fast and line-by-line paths), CSV, a JSON array.
+    const variants: [string, string][] = [
+      ['v.jsonl', lines.join('\n') + '\n'],
+      ['v.json', '[' + lines.join(',\n') + ']'],
+      [
+        'v.csv',
+        'event,distinct_id,timestamp,properties\n' +
+          cases.map(([t], i) => `e,d,${t},"{""n"":${i}}"`).join('\n') +
+          '\n',
+      ],
+    ];
+    for (const [name, content] of variants) {
+      await withOtherStore(async (db) => {
+        const r = await importEvents(db, write(name, content), { now });
+        expect(r.rejected, name).toEqual(
+          name.endsWith('.csv') ? expected.map((x) => ({ ...x, line: x.line + 1 })) : expected,
+        );
+        expect(ledgerBalances(r), name).toBe(true);
+        const kept = await db.query<{ n: number }>(
+          raw("SELECT (properties ->> 'n')::INTEGER AS n FROM events ORDER BY 1"),
+        );
+        expect(
+          kept.map((k) => k.n),
+          name,
+        ).toEqual(cases.flatMap(([, reason], i) => (reason === null ? [i] : [])));
+      });
+    }
+  });
+
+  it('takes a configured clock-skew allowance', async () => {
+    const f = write('skew.jsonl', at('2026-06-15T13:30:00Z', 1) + '\n');
+    expect((await importEvents(engine, f, { now })).inserted).toBe(0);
+    expect((await importEvents(engine, f, { now, clockSkewMs: 2 * 3600_000 })).inserted).toBe(1);
+    await expect(importEvents(engine, f, { now, clockSkewMs: -1 })).rejects.toThrow();
+  });
+
+  it('rejects invalid UTF-8 with its line in every format, never storing a replaced character', async () => {
+    const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1'); // é as the single byte e9
+    const good = e('ok', 'd', '2024-03-01T00:00:00Z', { n: 0 });
+    const jsonl = Buffer.concat([
+      Buffer.from(good + '\n'),
+      latin1('{"event":"caf\u00e9","distinct_id":"d","timestamp":"2024-03-01T00:00:00Z"}\n'),
+      Buffer.from(e('ok', 'd', '2024-03-01T00:00:00Z', { n: 2 }) + '\n'),
+    ]);
+    const csv = Buffer.concat([
+      Buffer.from('event,distinct_id,timestamp\nok,d,2024-03-01T00:00:00Z\n'),
+      latin1('caf\u00e9,d,2024-03-01T00:00:00Z\n'),
+      Buffer.from('ok2,d,2024-03-01T00:00:00Z\n'),
+    ]);
+    for (const [name, content, line] of [
+      ['u.jsonl', jsonl, 2],
+      ['u.jsonl.gz', gzipSync(jsonl), 2],
+      ['u.csv', csv, 3],
+    ] as const) {
+      await withOtherStore(async (db) => {
+        const r = await importEvents(db, write(name, content));
+        expect(r.rejected, name).toEqual([{ line, reason: 'not valid UTF-8' }]);
+        expect(r.inserted, name).toBe(2);
+        expect(
+          await db.query(raw("SELECT count(*)::INTEGER AS n FROM events WHERE contains(event, '\ufffd')")),
+        ).toEqual([{ n: 0 }]);
+      });
+    }
   });
 });
 
@@ -775,7 +889,7 @@ describe('chunked loading of clean JSON Lines', () => {
       expect(chunked).toMatchObject({ records: whole.records, inserted: whole.inserted });
       await expectSameTables(other, expected);
     });
-  });
+  }, 180_000); // 88 chunks of one line each, twice: slow on a loaded machine
 
   it('keeps the earliest timestamp of a uuid across chunks, and a re-import stores nothing', async () => {
     const lines = [
@@ -888,7 +1002,7 @@ describe('chunked loading of clean JSON Lines', () => {
         await other.query(raw('SELECT count(*)::INTEGER AS n FROM imports WHERE finished_at IS NULL')),
       ).toEqual([{ n: 0 }]);
     });
-  });
+  }, 180_000); // 88 chunks of one line each, twice: slow on a loaded machine
 
   it('records the identity merge of the stored copy of a uuid only, whole or chunked', async () => {
     // Both orders of a pageview and an $identify sharing a uuid: the earlier pageview is stored,

@@ -82,7 +82,8 @@ export function checkTimestamp(
   const m = ISO_TIMESTAMP.exec(text);
   if (!m) return { ok: false, key: 'timestampNotIso' };
   const [, y = '', mo = '', d = '', h = '00', mi = '00', s = '00', frac = '', zone = 'Z'] = m;
-  const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+  const day = new Date(0);
+  day.setUTCFullYear(Number(y), Number(mo) - 1, Number(d)); // Date.UTC reads year 1 as 1901
   const real =
     day.getUTCFullYear() === Number(y) &&
     day.getUTCMonth() === Number(mo) - 1 &&
@@ -120,20 +121,17 @@ export const clockSkewSchema = z
  * A capture batch's `sent_at` (the client's send time): an ISO 8601 timestamp with a real
  * calendar date, or milliseconds since the epoch; the events' `offset`s count back from it.
  */
-export const sentAtSchema = z.union([
-  z.string().transform((s, ctx) => {
-    const r = checkTimestamp(s.trim(), new Date(8.64e15));
-    if (!r.ok) {
-      ctx.addIssue({ code: 'custom', message: reasonText(r.key, s.slice(0, 40)) });
-      return z.NEVER;
-    }
-    return r.date;
-  }),
-  z
-    .number()
-    .refine((n) => Number.isFinite(n) && Math.abs(n) <= 8.64e15, 'not a time in milliseconds')
-    .transform((n) => new Date(n)),
-]);
+export const sentAtSchema = z.unknown().transform((v, ctx): Date => {
+  if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 8.64e15) return new Date(v);
+  if (typeof v === 'string') {
+    const r = checkTimestamp(v.trim(), new Date(8.64e15));
+    if (r.ok) return r.date;
+    ctx.addIssue({ code: 'custom', message: reasonText(r.key, v.slice(0, 40)) });
+    return z.NEVER;
+  }
+  ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 string or milliseconds' });
+  return z.NEVER;
+});
 
 /**
  * An event's `offset` (PostHog SDKs: milliseconds before `sent_at`). Any finite number is read;
