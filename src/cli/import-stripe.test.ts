@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import type { Metric } from '../domain/review.js';
-import { currentLine, customer, invoice, price } from '../metrics/revenue/stripe-fixtures.js';
+import { currentLine, customer, invoice, price } from '../../test/helpers/stripe-fixtures.js';
 import { run } from './program.js';
 
 describe('sextant import stripe and sextant metrics', () => {

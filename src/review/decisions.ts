@@ -5,10 +5,11 @@
  */
 import type { Month } from '../domain/month.js';
 import { addMonths } from '../domain/month.js';
-import type { DecisionOutcome, Metric, PreviousReview, Todo } from '../domain/review.js';
+import type { Decision, DecisionOutcome, Metric, PreviousReview, Todo } from '../domain/review.js';
 import { InputError } from '../errors.js';
 import type { Engine } from '../store/engine.js';
 import { sql } from '../store/sql.js';
+import { METRIC_IDS_KNOWN } from './metric-ids.js';
 
 export const OUTCOMES: readonly DecisionOutcome[] = [
   'continue',
@@ -26,25 +27,69 @@ export function metricIdsIn(text: string, knownIds: readonly string[]): string[]
   return [...new Set(found)].sort();
 }
 
+/**
+ * The metrics a decision or to-do follows up: the ids given explicitly plus every known metric id
+ * written in its text, sorted, each once. The one place free text is read for metric ids.
+ */
+export function namedMetricIds(explicit: readonly string[] | undefined, text: string | null): string[] {
+  return [...new Set([...(explicit ?? []), ...metricIdsIn(text ?? '', METRIC_IDS_KNOWN)])].sort();
+}
+
 export interface DecisionInput {
   product: string;
   month: Month;
   outcome: string;
   note: string | null;
-  metricIds: string[];
+  /** Metrics named explicitly; ids written in the note are added. */
+  metricIds?: readonly string[];
   now?: Date;
 }
 
-export async function recordDecision(engine: Engine, d: DecisionInput): Promise<void> {
+/** Records (or replaces) the decision on a review; returns it as stored. */
+export async function recordDecision(engine: Engine, d: DecisionInput): Promise<Decision> {
   if (!OUTCOMES.includes(d.outcome as DecisionOutcome)) {
-    throw new InputError(`'${d.outcome}' is not one of ${OUTCOMES.join(', ')}`, { field: '--outcome' });
+    throw new InputError(`'${d.outcome}' is not one of ${OUTCOMES.join(', ')}`, { field: 'outcome' });
   }
   const at = d.now ?? new Date();
+  const metricIds = namedMetricIds(d.metricIds, d.note);
   await engine.exec(sql`DELETE FROM decisions WHERE product = ${d.product} AND month = ${d.month}`);
   await engine.exec(
     sql`INSERT INTO decisions (product, month, outcome, note, metric_ids, decided_at)
-        VALUES (${d.product}, ${d.month}, ${d.outcome}, ${d.note}, ${d.metricIds}, ${at})`,
+        VALUES (${d.product}, ${d.month}, ${d.outcome}, ${d.note}, ${metricIds}, ${at})`,
   );
+  return { outcome: d.outcome as DecisionOutcome, note: d.note, decidedAt: at.toISOString(), metricIds };
+}
+
+/** The decision recorded on a review, if any. */
+export async function getDecision(engine: Engine, product: string, month: Month): Promise<Decision | null> {
+  const [d] = await engine.query<DecisionRow>(
+    sql`SELECT outcome, note, decided_at, metric_ids FROM decisions WHERE product = ${product} AND month = ${month}`,
+  );
+  return d ? toDecision(d) : null;
+}
+
+/** Every decision of a product up to and including `month`, newest first. */
+export async function listDecisions(
+  engine: Engine,
+  product: string,
+  upTo: Month,
+): Promise<(Decision & { month: Month })[]> {
+  const rows = await engine.query<DecisionRow & { month: string }>(
+    sql`SELECT month, outcome, note, decided_at, metric_ids FROM decisions
+        WHERE product = ${product} AND month <= ${upTo} ORDER BY month DESC`,
+  );
+  return rows.map((r) => ({ month: r.month, ...toDecision(r) }));
+}
+
+interface DecisionRow {
+  outcome: DecisionOutcome;
+  note: string | null;
+  decided_at: string;
+  metric_ids: string[] | null;
+}
+
+function toDecision(d: DecisionRow): Decision {
+  return { outcome: d.outcome, note: d.note, decidedAt: d.decided_at, metricIds: d.metric_ids ?? [] };
 }
 
 export interface TodoInput {
@@ -52,24 +97,42 @@ export interface TodoInput {
   month: Month;
   title: string;
   owner: string | null;
-  metricIds: string[];
+  /** Metrics named explicitly; ids written in the title are added. */
+  metricIds?: readonly string[];
   now?: Date;
 }
 
 export async function addTodo(engine: Engine, t: TodoInput): Promise<number> {
-  if (!t.title.trim()) throw new InputError('a to-do needs a title', { field: '--title' });
+  if (!t.title.trim()) throw new InputError('a to-do needs a title', { field: 'title' });
   const rows = await engine.query<{ id: number }>(
     sql`INSERT INTO todos (product, month, title, owner, metric_ids, created_at)
-        VALUES (${t.product}, ${t.month}, ${t.title}, ${t.owner}, ${t.metricIds}, ${t.now ?? new Date()})
+        VALUES (${t.product}, ${t.month}, ${t.title}, ${t.owner}, ${namedMetricIds(t.metricIds, t.title)}, ${t.now ?? new Date()})
         RETURNING id`,
   );
   return rows[0]!.id;
 }
 
-export async function markTodoDone(engine: Engine, id: number, now = new Date()): Promise<void> {
+async function requireTodo(engine: Engine, id: number): Promise<void> {
   const rows = await engine.query<{ id: number }>(sql`SELECT id FROM todos WHERE id = ${id}`);
-  if (rows.length === 0) throw new InputError(`no to-do with id ${id}`, { field: 'ID' });
+  if (rows.length === 0) throw new InputError(`no to-do with id ${id}`, { field: 'id' });
+}
+
+export async function markTodoDone(engine: Engine, id: number, now = new Date()): Promise<void> {
+  await requireTodo(engine, id);
   await engine.exec(sql`UPDATE todos SET done_at = ${now} WHERE id = ${id} AND done_at IS NULL`);
+}
+
+/** Un-ticks a to-do (open again). */
+export async function reopenTodo(engine: Engine, id: number): Promise<void> {
+  await requireTodo(engine, id);
+  await engine.exec(sql`UPDATE todos SET done_at = NULL WHERE id = ${id}`);
+}
+
+/** Sets (or, with null, clears) who owns a to-do. */
+export async function assignTodo(engine: Engine, id: number, owner: string | null): Promise<void> {
+  await requireTodo(engine, id);
+  const name = owner?.trim() ? owner.trim() : null;
+  await engine.exec(sql`UPDATE todos SET owner = ${name} WHERE id = ${id}`);
 }
 
 interface TodoRow {
@@ -126,34 +189,32 @@ export async function previousReview(
   );
   const prevMonth = last?.month;
   if (!prevMonth) return null;
-  const [d] = await engine.query<{
-    outcome: DecisionOutcome;
-    note: string | null;
-    decided_at: string;
-    metric_ids: string[] | null;
-  }>(
-    sql`SELECT outcome, note, decided_at, metric_ids FROM decisions WHERE product = ${product} AND month = ${prevMonth}`,
-  );
+  const decision = await getDecision(engine, product, prevMonth);
   const todos = (await listTodos(engine, { product, month: prevMonth })).map(
     ({ product: _p, month: _m, ...t }) => t,
   );
-  const named = new Set<string>([...(d?.metric_ids ?? []), ...todos.flatMap((t) => t.metricIds)]);
+  const named = [...(decision?.metricIds ?? []), ...todos.flatMap((t) => t.metricIds)];
+  return { month: prevMonth, decision, todos, metricsSince: metricsSince(named, metrics, prevMonth, month) };
+}
+
+/**
+ * How each named metric moved from `then` to `now`, read from a review's 13-month series (a
+ * month outside the series, or a metric the review lacks, gives null values).
+ */
+export function metricsSince(
+  metricIds: readonly string[],
+  metrics: readonly Metric[],
+  thenMonth: Month,
+  nowMonth: Month,
+): PreviousReview['metricsSince'] {
   const byId = new Map(metrics.map((m) => [m.id, m]));
-  const metricsSince = [...named].sort().map((metricId) => {
+  return [...new Set(metricIds)].sort().map((metricId) => {
     const m = byId.get(metricId);
-    const then = m?.series.find((p) => p.month === prevMonth)?.value ?? null;
-    const now = m?.series.find((p) => p.month === month)?.value ?? null;
+    const then = m?.series.find((p) => p.month === thenMonth)?.value ?? null;
+    const now = m?.series.find((p) => p.month === nowMonth)?.value ?? null;
     const change = then === null || now === null ? null : now - then;
     return { metricId, then, now, change };
   });
-  return {
-    month: prevMonth,
-    decision: d
-      ? { outcome: d.outcome, note: d.note, decidedAt: d.decided_at, metricIds: d.metric_ids ?? [] }
-      : null,
-    todos,
-    metricsSince,
-  };
 }
 
 /** The month before, for messages ("since 2026-09"). */

@@ -13,8 +13,9 @@ import { gunzipSync } from 'node:zlib';
 import { InputError } from '../../errors.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import type { Engine } from '../../store/engine.js';
-import { raw, sql } from '../../store/sql.js';
+import { raw } from '../../store/sql.js';
 import { inTransaction } from '../../store/transaction.js';
+import { recordImport } from '../ledger.js';
 import type { ImportReport } from '../report.js';
 import { BadHeader, detectFormat, parseFeedback, type FeedbackFormat, type ParsedFeedback } from './parse.js';
 
@@ -83,13 +84,10 @@ export async function importFeedback(
     report.duplicates = parsed.rows.length - report.inserted;
     report.duplicateRules = report.duplicates ? { 'feedback id': report.duplicates } : {};
   }
-  await engine.exec(
-    sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected, finished_at)
-        VALUES (${file}, 'feedback', now(), ${report.records}, ${report.inserted}, ${report.rejected.length}, now())`,
-  );
   if (parsed.rejected.length > 0) {
     report.rejectsFile = writeRejects(file, format, parsed, opts.rejectsDir ?? '.sextant');
   }
+  await recordImport(engine, report);
   return report;
 }
 

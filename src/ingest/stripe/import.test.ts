@@ -3,7 +3,7 @@ import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { configSchema } from '../../config/schema.js';
 import { sqlCustomerOrganizations } from '../../metrics/revenue/customer-mrr.js';
 import { raw, sql } from '../../store/sql.js';
-import { currentLine, invoice, price, ts, writeJsonl } from '../../metrics/revenue/stripe-fixtures.js';
+import { currentLine, invoice, price, ts, writeJsonl } from '../../../test/helpers/stripe-fixtures.js';
 import { importStripe, importStripeFile } from './import.js';
 
 const REAL = new URL('../../../test/fixtures/real/stripe-fixtures/', import.meta.url).pathname;

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { InputError } from '../../errors.js';
 import type { Engine } from '../../store/engine.js';
-import { sql } from '../../store/sql.js';
+import { recordImport } from '../ledger.js';
 import type { ImportReport, RejectedRecord } from '../report.js';
 import { loadBillingRows } from './load.js';
 import {
@@ -125,10 +125,7 @@ export async function importStripeFile(
     writeFileSync(out, rejectedLines.join('\n') + (rejectedLines.length ? '\n' : ''));
     report.rejectsFile = out;
   }
-  await engine.exec(
-    sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected, finished_at)
-        VALUES (${file}, 'stripe', now(), ${report.records}, ${inserted}, ${rejected.length}, now())`,
-  );
+  await recordImport(engine, report);
   return report;
 }
 

@@ -7,6 +7,7 @@ import type { Engine } from '../../store/engine.js';
 import { sql } from '../../store/sql.js';
 import { loadBillingRows } from '../stripe/load.js';
 import { emptyBillingRows, type BillingRow } from '../stripe/normalize.js';
+import { recordImport } from '../ledger.js';
 import type { ImportReport, RejectedRecord } from '../report.js';
 
 /**
@@ -149,7 +150,10 @@ export async function importSubscriptions(
     inserted,
     updated: 0,
     duplicates: rows.rows.billing_subscription_rows.length - inserted,
-    duplicateRules: {},
+    duplicateRules:
+      rows.rows.billing_subscription_rows.length > inserted
+        ? { 'customer, plan, product, start': rows.rows.billing_subscription_rows.length - inserted }
+        : {},
     rejected,
   };
   if (rejected.length && opts.rejectsDir) {
@@ -157,9 +161,6 @@ export async function importSubscriptions(
     report.rejectsFile = join(opts.rejectsDir, `${basename(file)}.rejects`);
     writeFileSync(report.rejectsFile, [records[0]?.join(',') ?? '', ...bad].join('\n') + '\n');
   }
-  await engine.exec(
-    sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected, finished_at)
-        VALUES (${file}, 'subscriptions', now(), ${report.records}, ${inserted}, ${rejected.length}, now())`,
-  );
+  await recordImport(engine, report);
   return report;
 }
