@@ -46,11 +46,7 @@ export async function importEvents(
     latest: latestEventTime(opts.now ?? new Date(), clockSkewMs),
     rejectsFile,
   });
-  const rejected: RejectedRecord[] = loaded.rejected.map((r) =>
-    r.field === null
-      ? { line: r.line, reason: r.reason }
-      : { line: r.line, reason: r.reason, field: r.field },
-  );
+  const rejected: RejectedRecord[] = loaded.rejected;
   const report: ImportReport = {
     file,
     kind: 'events',

@@ -1,14 +1,20 @@
 /**
  * The rules an event record must meet, in one place (docs/ingest.md, "Bad records"). The events
  * importer checks them set-based in SQL (store/duckdb/ingest-events.ts builds its checks from
- * `EVENT_RULES` and the bounds here); values checked in JS (the capture payload's `sent_at` and
- * `offset`, the importer's options) go through the zod schemas below, which use the same bounds
- * and reasons. A test keeps docs/ingest.md's table of reasons equal to `EVENT_RULES`.
+ * `EVENT_RULES` and the bounds here: millions of records, no per-record JS); values checked in
+ * JS (the capture payload's `sent_at` and `offset`, the importer's options) go through the zod
+ * schemas below, on the validation layer the other importers use (ingest/validate.ts: its date
+ * parser and its earliest date). A test keeps docs/ingest.md's table of reasons equal to
+ * `EVENT_RULES`.
  */
 import { z } from 'zod';
+import { EARLIEST, parseDate } from '../validate.js';
 
-/** The earliest event time accepted: nothing a product analytics tool recorded is older. */
-export const EARLIEST_EVENT_TIME = '1970-01-01T00:00:00Z';
+/**
+ * The earliest event time accepted (the validation layer's, ingest/validate.ts): nothing a
+ * product analytics tool recorded is older.
+ */
+export const EARLIEST_EVENT_TIME = new Date(EARLIEST).toISOString();
 /** How far after the import (or the batch's send time) an event may be dated: clocks drift. */
 export const DEFAULT_CLOCK_SKEW_MS = 60 * 60 * 1000;
 /** The largest clock-skew allowance an import accepts. */
@@ -67,37 +73,6 @@ export function reasonPrefix(key: EventRuleKey): string {
   return i < 0 ? r : r.slice(0, i);
 }
 
-const ISO_TIMESTAMP =
-  /^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(\.\d{1,6})?)?)?\s*(Z|[+-]\d\d(?::?\d\d)?)?$/i;
-
-/**
- * An ISO 8601 timestamp as the importer reads it (docs/ingest.md, "A record"), or the rule it
- * breaks: a real calendar date (`2025-02-30` is not rolled over to March), hours < 24, minutes
- * and seconds < 60, not before EARLIEST_EVENT_TIME, not after `latest`.
- */
-export function checkTimestamp(
-  text: string,
-  latest: Date,
-): { ok: true; date: Date } | { ok: false; key: EventRuleKey } {
-  const m = ISO_TIMESTAMP.exec(text);
-  if (!m) return { ok: false, key: 'timestampNotIso' };
-  const [, y = '', mo = '', d = '', h = '00', mi = '00', s = '00', frac = '', zone = 'Z'] = m;
-  const day = new Date(0);
-  day.setUTCFullYear(Number(y), Number(mo) - 1, Number(d)); // Date.UTC reads year 1 as 1901
-  const real =
-    day.getUTCFullYear() === Number(y) &&
-    day.getUTCMonth() === Number(mo) - 1 &&
-    day.getUTCDate() === Number(d);
-  if (!real) return { ok: false, key: 'timestampNotDate' };
-  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return { ok: false, key: 'timestampNotIso' };
-  const offset = /^[+-]/.test(zone) ? `${zone.slice(0, 3)}:${zone.slice(3).replace(':', '') || '00'}` : 'Z';
-  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}${frac.slice(0, 4)}${offset}`);
-  if (Number.isNaN(date.getTime())) return { ok: false, key: 'timestampNotIso' };
-  if (date.getTime() < Date.parse(EARLIEST_EVENT_TIME)) return { ok: false, key: 'timestampTooEarly' };
-  if (date.getTime() > latest.getTime()) return { ok: false, key: 'timestampFuture' };
-  return { ok: true, date };
-}
-
 /** The latest event time an import at `now` accepts. */
 export function latestEventTime(now: Date, clockSkewMs: number = DEFAULT_CLOCK_SKEW_MS): Date {
   return new Date(now.getTime() + clockSkewMs);
@@ -123,14 +98,12 @@ export const clockSkewSchema = z
  */
 export const sentAtSchema = z.unknown().transform((v, ctx): Date => {
   if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 8.64e15) return new Date(v);
-  if (typeof v === 'string') {
-    const r = checkTimestamp(v.trim(), new Date(8.64e15));
-    if (r.ok) return r.date;
-    ctx.addIssue({ code: 'custom', message: reasonText(r.key, v.slice(0, 40)) });
+  const d = typeof v === 'string' ? parseDate(v) : 'must be an ISO 8601 string or milliseconds';
+  if (typeof d === 'string') {
+    ctx.addIssue({ code: 'custom', message: d });
     return z.NEVER;
   }
-  ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 string or milliseconds' });
-  return z.NEVER;
+  return d;
 });
 
 /**

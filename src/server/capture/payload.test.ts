@@ -104,7 +104,7 @@ describe('decodeCapture', () => {
       JSON.stringify({ api_key: 'k', sent_at, batch: [{ event: 'a', distinct_id: 'p', offset }] });
     // new Date() would have rolled 2025-02-30 over to March 2
     expect(() => decodeCapture(req(batch('2025-02-30T10:00:00Z')))).toThrow(
-      "field 'sent_at': not a calendar date: 2025-02-30T10:00:00Z",
+      "field 'sent_at': not a calendar date: '2025-02-30T10:00:00Z'",
     );
     expect(() => decodeCapture(req(batch('yesterday')))).toThrow(/sent_at/);
     // An offset of 1e15 ms is year −29663: a time, left to the importer's range check (which

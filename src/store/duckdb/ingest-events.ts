@@ -23,6 +23,8 @@ import type { Engine } from '../engine.js';
 import { raw, sql, type Sql } from '../sql.js';
 import { inTransaction } from '../transaction.js';
 import { InputError } from '../../errors.js';
+import { recordImport } from '../../ingest/ledger.js';
+import type { RejectedRecord } from '../../ingest/report.js';
 import {
   EARLIEST_EVENT_TIME,
   EVENT_RULES,
@@ -393,7 +395,7 @@ export interface LoadedEventFile {
   inserted: number;
   duplicates: number;
   duplicateRules: Record<string, number>;
-  rejected: { line: number; reason: string; field: string | null }[];
+  rejected: RejectedRecord[];
   /** The text of bad records when the format has no physical lines (JSON array, Parquet). */
   rejectedText?: { line: number; raw: string | null }[];
 }
@@ -458,7 +460,7 @@ export const DUPLICATE_RULES = {
 export interface Ledger {
   records: number;
   inserted: number;
-  rejected: number;
+  rejected: RejectedRecord[];
   rules: Record<string, number>;
 }
 
@@ -495,27 +497,34 @@ async function beginImport(engine: Engine, source: string, rejectsFile?: string)
     at: importedAtSql(row?.t ?? ''),
     source,
     logged: false,
-    ledger: { records: 0, inserted: 0, rejected: 0, rules: {} },
+    ledger: { records: 0, inserted: 0, rejected: [], rules: {} },
     rejectsFile,
   };
 }
 
 /**
- * Inside a transaction: the import's `imports` row with its ledger as it stands, inserted with
- * the first events it stores and updated with each later batch, so that a kill between two
- * commits leaves a row whose counts add up for what was committed.
+ * Inside a transaction: the import's `imports` row with its ledger as it stands (`recordImport`,
+ * which refuses counts that do not add up), inserted with the first events it stores and
+ * updated with each later batch, so that a kill between two commits leaves a row whose counts
+ * add up for what was committed. `finished_at` is set by `finishImport`.
  */
 async function logImport(engine: Engine, run: ImportRun): Promise<void> {
-  if (!run.logged) {
-    await engine.exec(sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected)
-      VALUES (${run.source}, 'events', ${run.at}, 0, 0, 0)`);
-  }
   const l = run.ledger;
-  await engine.exec(sql`UPDATE imports SET records = ${l.records}, inserted = ${l.inserted},
-    rejected = ${l.rejected}, updated = 0, skipped = 0, duplicates = ${ledgerDuplicates(l)},
-    duplicate_rules = ${JSON.stringify(l.rules)}::JSON, skipped_types = '{}'::JSON,
-    rejects_file = ${l.rejected > 0 ? (run.rejectsFile ?? null) : null}
-    WHERE kind = 'events' AND imported_at = ${run.at}`);
+  await recordImport(
+    engine,
+    {
+      file: run.source,
+      kind: 'events',
+      records: l.records,
+      inserted: l.inserted,
+      updated: 0,
+      duplicates: ledgerDuplicates(l),
+      duplicateRules: { ...l.rules },
+      rejected: l.rejected,
+      rejectsFile: l.rejected.length > 0 ? run.rejectsFile : undefined,
+    },
+    { importedAt: run.at, source: run.source, finished: false },
+  );
 }
 
 /**
@@ -631,7 +640,7 @@ export async function finishInterruptedImports(engine: Engine): Promise<number> 
 async function storeStaged(
   engine: Engine,
   run: ImportRun,
-  batch: { records: number; rejected: number; whole: boolean },
+  batch: { records: number; rejected: RejectedRecord[]; whole: boolean },
 ): Promise<number> {
   const { at, source: sourceName } = run;
   const n = await inTransaction(engine, async () => {
@@ -697,7 +706,7 @@ async function storeStaged(
       };
     } else {
       l.records += batch.records;
-      l.rejected += batch.rejected;
+      l.rejected.push(...batch.rejected);
       l.inserted += inserted;
       for (const [k, v] of Object.entries(rules)) addRule(l.rules, k, v);
     }
@@ -955,7 +964,7 @@ async function loadJsonLinesFast(
       if (c?.bad) return { records, inserted, chunks: i, complete: false };
       records += c?.records ?? 0;
       if (c?.derived) await assignDerivedKeys(engine);
-      inserted += await storeStaged(engine, run, { records: c?.records ?? 0, rejected: 0, whole: false });
+      inserted += await storeStaged(engine, run, { records: c?.records ?? 0, rejected: [], whole: false });
       progress(`${file}: chunk ${i + 1}: ${records} records read, ${inserted} new (${secs()})`);
       done = i + 1;
     }
@@ -1028,14 +1037,14 @@ export async function loadEventFile(
   await engine.exec(raw(`SET checkpoint_threshold = '1TB'`));
   let finished = false;
   let run: ImportRun | undefined;
-  const result = (rejected: LoadedEventFile['rejected'], rejectedText?: LoadedEventFile['rejectedText']) => {
+  const result = (rejectedText?: LoadedEventFile['rejectedText']): LoadedEventFile => {
     const l = run!.ledger;
     return {
       records: l.records,
       inserted: l.inserted,
       duplicates: ledgerDuplicates(l),
       duplicateRules: { ...l.rules },
-      rejected,
+      rejected: l.rejected,
       rejectedText,
     };
   };
@@ -1060,7 +1069,7 @@ export async function loadEventFile(
         await finishImport(engine, run);
         finished = true;
         progress(`${file}: done (${secs()})`);
-        return result([]);
+        return result();
       }
       progress(`${file}: bad records; reading line by line`);
     }
@@ -1093,15 +1102,15 @@ export async function loadEventFile(
     if (counts?.derived) await assignDerivedKeys(engine);
     // What the fast path stored before it stopped is stored again and sorted out as this
     // import's own duplicates, in the same transaction.
-    await storeStaged(engine, run, { records: counts?.records ?? 0, rejected: bad.length, whole: true });
+    const rejected: RejectedRecord[] = bad.map(({ line, reason, field }) =>
+      field === null ? { line, reason } : { line, reason, field },
+    );
+    await storeStaged(engine, run, { records: counts?.records ?? 0, rejected, whole: true });
     progress(`${file}: stored ${run.ledger.inserted} new events; refreshing persons and groups (${secs()})`);
     await finishImport(engine, run);
     finished = true;
     progress(`${file}: done (${secs()})`);
-    return result(
-      bad.map(({ line, reason, field }) => ({ line, reason, field })),
-      source.physicalLines ? undefined : bad.map(({ line, raw }) => ({ line, raw })),
-    );
+    return result(source.physicalLines ? undefined : bad.map(({ line, raw }) => ({ line, raw })));
   } catch (e) {
     // Say what the failure left: the events committed before it stay.
     if (run?.logged && e instanceof Error) {
