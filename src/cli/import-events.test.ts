@@ -83,7 +83,7 @@ describe('sextant import events (built CLI)', () => {
       `in the future (more than the clock-skew allowance after the import): ${t}`,
     );
     const lenient = sextant(['--db', db, 'import', 'events', '--clock-skew', '6h', soon]);
-    expect(lenient.stdout).toBe(`${soon}: 1 records: 1 new, 0 updated, 0 duplicates, 0 rejected\n`);
+    expect(lenient.stdout).toBe(`${soon}: 1 record: 1 new, 0 updated, 0 duplicates, 0 rejected\n`);
     expect(lenient.status).toBe(0);
     const wrong = sextant(['--db', db, 'import', 'events', '--clock-skew', 'soon', soon]);
     expect(wrong.status).toBe(2);
