@@ -27,6 +27,7 @@ import { normalDeviate, prng } from '../analyses/stats/random.js';
 import type { Month } from '../domain/month.js';
 import { addMonths } from '../domain/month.js';
 import type { Anomaly, Metric, MetricPoint, MetricUnit } from '../domain/review.js';
+import { compareText } from '../domain/order.js';
 
 /**
  * Anomalies: is a metric's value this month far from what its trailing months lead us to expect?
@@ -725,7 +726,7 @@ export function detectAnomalies(
       },
     });
   }
-  return out.sort((a, b) => b.score - a.score || a.metricId.localeCompare(b.metricId));
+  return out.sort((a, b) => b.score - a.score || compareText(a.metricId, b.metricId));
 }
 
 function round(x: number, digits: number): number {

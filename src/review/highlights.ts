@@ -6,6 +6,7 @@ import { normalTwoSidedP } from '../analyses/stats/jstat.js';
 import type { Month } from '../domain/month.js';
 import type { Anomaly, DeepDive, Finding, Highlight, Metric } from '../domain/review.js';
 import { checkMonth, formatForSentence, npsParts, proportionParts } from './anomalies.js';
+import { compareText } from '../domain/order.js';
 
 /**
  * Highlights: the few things most worth the meeting's time, ranked on one scale across anomalies,
@@ -239,7 +240,7 @@ export function rankHighlights(input: HighlightInput): Highlight[] {
 
   const seen = new Set<string>();
   return candidates
-    .sort((a, b) => b.weight - a.weight || a.source.localeCompare(b.source))
+    .sort((a, b) => b.weight - a.weight || compareText(a.source, b.source))
     .filter((c) => {
       const key = c.title.toLowerCase();
       if (seen.has(key)) return false;
