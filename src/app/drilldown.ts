@@ -5,6 +5,7 @@
  * metrics/usage/active.ts, metrics/feedback/{nps,counts}.ts), so the list and the number agree.
  */
 import type { Month } from '../domain/month.js';
+import { compareText } from '../domain/order.js';
 import type { Review } from '../domain/review.js';
 import { feedbackRowsIn, type CountedKind } from '../metrics/feedback/counts.js';
 import { npsRespondents } from '../metrics/feedback/nps.js';
@@ -133,7 +134,7 @@ export async function drillMetric(
       .sort(
         (a, b) =>
           Math.max(b.mrr, b.previousMrr) - Math.max(a.mrr, a.previousMrr) ||
-          a.customerId.localeCompare(b.customerId),
+          compareText(a.customerId, b.customerId),
       );
     return {
       title: `Customers behind ${label}, ${month}`,
