@@ -32,8 +32,8 @@ interface Sub {
 /** Generic subscription rows (one customer per organization). */
 async function insertSubs(e: DuckDbEngine, subs: Sub[]): Promise<void> {
   await e.exec(sql`
-    INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, end_at, status)
-    SELECT 'c-' || org, org, plan, 'prod_a', 'USD', amount, 'month', 1, 1, CAST(s AS TIMESTAMPTZ), CAST(nullif(en, '') AS TIMESTAMPTZ), 'active'
+    INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, end_at, status, row_key)
+    SELECT 'c-' || org, org, plan, 'prod_a', 'USD', amount, 'month', 1, 1, CAST(s AS TIMESTAMPTZ), CAST(nullif(en, '') AS TIMESTAMPTZ), 'active', 'rk-' || gen_random_uuid()::VARCHAR
     FROM (SELECT unnest(${subs.map((s) => s.org)}) AS org, unnest(${subs.map((s) => s.plan)}) AS plan,
       unnest(${subs.map((s) => s.amount)}) AS amount, unnest(${subs.map((s) => s.start)}) AS s,
       unnest(${subs.map((s) => s.end ?? '')}) AS en)`);
@@ -336,8 +336,8 @@ describe('churn-reasons: confounded dimensions', () => {
       end: i < 10 || i === 20 ? '2024-06-15' : '',
     }));
     await e.exec(sql`
-      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, end_at, status)
-      SELECT 'c-' || org, org, plan, 'prod_a', 'USD', amount, iv, 1, 1, TIMESTAMPTZ '2023-06-01', CAST(nullif(en, '') AS TIMESTAMPTZ), 'active'
+      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, end_at, status, row_key)
+      SELECT 'c-' || org, org, plan, 'prod_a', 'USD', amount, iv, 1, 1, TIMESTAMPTZ '2023-06-01', CAST(nullif(en, '') AS TIMESTAMPTZ), 'active', 'rk-' || gen_random_uuid()::VARCHAR
       FROM (SELECT unnest(${rows.map((r) => r.org)}) AS org, unnest(${rows.map((r) => r.plan)}) AS plan,
         unnest(${rows.map((r) => r.amount)}) AS amount, unnest(${rows.map((r) => r.interval)}) AS iv,
         unnest(${rows.map((r) => r.end)}) AS en)`);
