@@ -26,9 +26,13 @@ export function registerImportEvents(program: Command): void {
       const rejectsDir = rejectsDirFor(g);
       const onProgress = progress(cmd);
       for (const f of files) await checkKind(f, 'events');
+      // Tests make small files take several chunks (test/e2e/crash-import-events.test.ts).
+      const chunkBytes = Number(process.env.SEXTANT_CHUNK_BYTES) || undefined;
       const reports: ImportReport[] = [];
       await withEngine(cmd, async (engine) => {
-        for (const f of files) reports.push(await importEvents(engine, f, { rejectsDir, onProgress }));
+        for (const f of files) {
+          reports.push(await importEvents(engine, f, { rejectsDir, onProgress, chunkBytes }));
+        }
       });
       finishImport(g, reports);
     });

@@ -15,11 +15,12 @@
  *   (`lineOf`). The good records are stored as one batch, then the same end steps.
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Engine } from '../engine.js';
+import { faultPoint } from '../fault.js';
+import { removeScratch, scratchDir } from '../scratch.js';
 import { raw, sql, type Sql } from '../sql.js';
 import { inTransaction } from '../transaction.js';
 import { InputError } from '../../errors.js';
@@ -686,6 +687,7 @@ async function* lineChunks(
   let n = 0;
   const write = async (buf: Buffer): Promise<void> => {
     if (!out) {
+      faultPoint('chunk file');
       path = join(dir, `chunk-${n++}.jsonl`);
       out = await open(path, 'w');
     }
@@ -754,7 +756,8 @@ async function loadJsonLinesFast(
   chunkBytes: number,
   secs: () => string,
 ): Promise<{ records: number; inserted: number; chunks: number; complete: boolean }> {
-  const dir = await mkdtemp(join(tmpdir(), 'sextant-chunks-'));
+  // Beside the store, where the next import removes what a killed one left (store/scratch.ts).
+  const dir = scratchDir(engine.target);
   // A file no larger than a chunk is read as it is (gzip included) by DuckDB: no unzipping in
   // Node, no chunk file to wait for (1M demo events: 4.1–4.3 s chunked, 3.7–3.9 s whole).
   const whole = (await uncompressedSize(file, gzip)) <= chunkBytes;
@@ -795,7 +798,7 @@ async function loadJsonLinesFast(
   } finally {
     await pending.catch(() => undefined);
     await chunks.return(undefined).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    removeScratch(dir);
   }
 }
 
