@@ -177,3 +177,67 @@ describe('launchesOfReview', () => {
     );
   });
 });
+
+describe('a gradual rollout without a control', () => {
+  it('is judged against its history and against the units not yet exposed', async () => {
+    // 400 people use the product every weekday from 2024-01-01 (a Monday) to 2024-04-21 and run
+    // 1–3 queries a day (plus one on a third of days). The launch is Monday 2024-03-25 (day 84):
+    // people with p % 4 = 0, 1, 2 get the flag on in weeks 0, 1, 2 and run one query a day more
+    // from then on; p % 4 = 3 never do. Everyone calls the flag (off) on launch day first.
+    const { DuckDbEngine } = await import('../store/duckdb/engine.js');
+    e = await DuckDbEngine.open(':memory:');
+    await e.migrate();
+    const { raw } = await import('../store/sql.js');
+    const day0 = "TIMESTAMPTZ '2024-01-01 00:00:00+00'";
+    // DuckDB-only SQL, for test data: every (person, weekday, query slot).
+    await e.exec(
+      raw(`INSERT INTO events (uuid, event, distinct_id, person_id, timestamp, properties, organization, source)
+        SELECT 'q-' || p || '-' || d || '-' || k, 'query', 'u' || p, 'u' || p,
+          ${day0} + to_days(CAST(d AS INTEGER)) + to_hours(10) + to_minutes(CAST(k AS INTEGER)), '{}', NULL, 'test'
+        FROM range(400) a(p), range(112) b(d), range(5) c(k)
+        WHERE (d % 7) < 5
+          AND k < 1 + p % 3 + CASE WHEN (p * 7 + d * 13) % 3 = 0 THEN 1 ELSE 0 END
+            + CASE WHEN p % 4 < 3 AND d >= 84 + 7 * (p % 4) THEN 1 ELSE 0 END;
+      INSERT INTO events (uuid, event, distinct_id, person_id, timestamp, properties, organization, source)
+        SELECT 'f-' || p || '-' || on_day, '$feature_flag_called', 'u' || p, 'u' || p,
+          ${day0} + to_days(CAST(on_day AS INTEGER)) + to_hours(9),
+          '{"$feature_flag":"fast-queries","$feature_flag_response":' || (on_day > 84 OR p % 4 = 0) || '}', NULL, 'test'
+        FROM (SELECT p, 84 AS on_day FROM range(400) a(p)
+              UNION ALL SELECT p, 84 + 7 * (p % 4) FROM range(400) a(p) WHERE p % 4 IN (1, 2))`),
+    );
+    const cfg = parseConfig({});
+    const l = await judgeLaunch(
+      launch({
+        title: 'Fast queries',
+        date: '2024-03-25',
+        flag: 'fast-queries',
+        metrics: [parseMetricArg('query:count')],
+      }),
+      {
+        engine: e,
+        config: cfg,
+        end: new Date('2024-04-22T00:00:00Z'),
+        monthStart: new Date('2024-03-01T00:00:00Z'),
+      },
+    );
+    expect(l.kind).toBe('rollout');
+    // Half the units first saw `false`, then `true`: a widening rollout, not an experiment.
+    expect(l.notes[0]).toMatch(
+      /^\d+% of units saw both the control and another variant: judged as a rollout$/,
+    );
+    const its = l.effects.find((x) => x.method === 'interrupted-time-series')!;
+    const did = l.effects.find((x) => x.method === 'not-yet-exposed')!;
+    // History: 2.33 queries per person-day. After: +1 for a quarter, half, then three quarters of
+    // people in weeks 0, 1, 2–3: +0.5625 a day on average, +24%.
+    expect(its.verdict).toBe('moved');
+    expect(its.estimate!).toBeGreaterThan(0.2);
+    expect(its.estimate!).toBeLessThan(0.28);
+    // Newly exposed people run 5 more queries in the week after than in the week before, those
+    // not yet exposed as many: +5 a week against about 11.7, +43%.
+    expect(did.verdict).toBe('moved');
+    expect(did.evidence).toMatchObject({ cohorts: 3, newlyExposed: 300 });
+    expect(did.estimate!).toBeGreaterThan(0.38);
+    expect(did.estimate!).toBeLessThan(0.48);
+    expect(did.interval![0]).toBeLessThan(did.estimate!);
+  });
+});
