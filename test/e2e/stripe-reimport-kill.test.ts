@@ -118,9 +118,7 @@ describe('a Stripe re-import killed at any point', () => {
     expect(del).toBeGreaterThan(0);
     expect(commit).toBeGreaterThan(del);
     const window = Array.from({ length: commit - del + 1 }, (_, i) => del + i);
-    const points = [...new Set([...window, ...choosePoints(trace, KILLS)])].sort(
-      (a, b) => a - b,
-    );
+    const points = [...new Set([...window, ...choosePoints(trace, KILLS)])].sort((a, b) => a - b);
     const outcomes: string[] = [];
     for (const n of points) {
       const db = join(dir, `kill-${n}.duckdb`);
