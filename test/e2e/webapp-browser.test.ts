@@ -272,7 +272,7 @@ describe('the web app in Chromium, on a real sextant serve', () => {
       const cohorts = await table
         .locator('tbody tr')
         .evaluateAll((trs) =>
-          trs.map((tr) => [tr.children[0]!.textContent!.trim(), Number(tr.children[1]!.textContent)]),
+          trs.map((tr) => [tr.children[0]!.textContent.trim(), Number(tr.children[1]!.textContent)]),
         );
       expect(cohorts, String(b.value)).toEqual(b.cohorts.map((c) => [c.date, c.size]));
       const total = b.cohorts.reduce((s, c) => s + c.size, 0);
