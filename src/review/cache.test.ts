@@ -71,7 +71,7 @@ describe('review cache', () => {
     const jsonPath = [...fresh.keys()].find((p) => p.endsWith('/review.json'))!;
     expect(jsonPath).toBeDefined();
     expect([...fresh.keys()].filter((p) => /\/(review\.json|review\.md|index\.html)$/.test(p)).length).toBe(
-      6,
+      3,
     );
     // Nothing cached yet (the builds above bypassed it).
     const key = await reviewCacheKey(store.engine, store.config, 'all', store.files.month);
