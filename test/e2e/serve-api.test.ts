@@ -63,6 +63,8 @@ describe('JSON API and web UI', () => {
       body: JSON.stringify({ api_key: PROJECT_KEY, batch }),
     });
     expect(cap.status).toBe(200);
+    // Acknowledged once in the capture log; the API reads the store, which the loader fills.
+    await server.capture.settle();
     const res = await call(server, 'POST', '/api/query', {
       kind: 'trends',
       events: ['signed up'],
