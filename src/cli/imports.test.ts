@@ -71,7 +71,7 @@ describe('sextant imports', () => {
     expect(lines[1]).toMatch(
       /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+feedback\s+2\s+1\s+0\s+0\s+0\s+1 → .*feedback\.csv\..*rejects.*feedback\.csv$/,
     );
-    expect(lines[3]).toMatch(/stripe\s+2\s+0\s+0\s+1 \(1 stripe id\)\s+1\s+0\s+.*billing\.jsonl$/);
+    expect(lines[3]).toMatch(/stripe\s+2\s+0\s+0\s+1 \(1 stripe id, unchanged\)\s+1\s+0\s+.*billing\.jsonl$/);
     expect(lines[4]).toMatch(/^total: 3 imports\s+6\s+2\s+0\s+1\s+2\s+1$/);
 
     const kind = await capture(['--db', db, 'imports', '--kind', 'stripe']);

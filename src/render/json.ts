@@ -20,6 +20,7 @@ const KEY_ORDER = [
   'deepDives',
   'highlights',
   'previous',
+  'launches',
   // dataCoverage
   'complete',
   'statement',
@@ -114,6 +115,17 @@ const KEY_ORDER = [
   'metricsSince',
   'then',
   'now',
+  // launches (SPEC §5): launch, then effect
+  'date',
+  'flag',
+  'kind',
+  'inMonth',
+  'effects',
+  'variant',
+  'estimate',
+  'interval',
+  'verdict',
+  'statement',
 ];
 const RANK = new Map(KEY_ORDER.map((k, i) => [k, i]));
 
