@@ -34,9 +34,6 @@ type Row = Record<string, unknown>;
  */
 export const QUIET_MONTH_FLAGS = 2;
 
-/** The largest ICP − non-ICP difference a negative-control event may show (see icp()). */
-export const CONTROL_SIZE_EFFECT = 0.25;
-
 const fmt = (x: unknown): string =>
   typeof x === 'number'
     ? Math.abs(x) < 0.01 && x !== 0
@@ -124,16 +121,21 @@ function icp(review: Review, truth: DemoTruth): TruthCheck[] {
   // Negative controls: events whose adoption was drawn with the same probability in both groups.
   // They are not null in what the dive measures (the share of organizations that did the event
   // in the month): ICP organizations have more people, so more often someone does it — the size
-  // effect docs/analyses.md warns of, 0.16–0.17 on some seeds (q ≈ 0.04). A control passes when
-  // it is not significant or stays far below the planted difference (0.7 drawn): at most 0.25.
+  // effect docs/analyses.md warns of: 0.16–0.26 (q 0.04–0.0008) on 4 of 12 seeds at 250
+  // organizations. A control passes when it is not significant, or when its difference is less
+  // than half the planted event's (the dive cannot then mistake it for the planted effect).
+  const planted = features.find((x) => x.event === e.event);
+  const plantedDifference = typeof planted?.difference === 'number' ? planted.difference : 0;
   for (const ev of e.controls) {
     const f = features.find((x) => x.event === ev);
     const q = f && typeof f.qValue === 'number' ? f.qValue : null;
     out.push(
       check(
         `control:icp-vs-non-icp:${ev}`,
-        q === null || q >= 0.05 || Math.abs(Number(f?.difference)) <= CONTROL_SIZE_EFFECT,
-        f ? `${ev} difference ${fmt(f.difference)} q ${fmt(q)}` : `${ev} not tested`,
+        q === null || q >= 0.05 || Math.abs(Number(f?.difference)) < plantedDifference / 2,
+        f
+          ? `${ev} difference ${fmt(f.difference)} q ${fmt(q)} (planted ${e.event} ${fmt(plantedDifference)})`
+          : `${ev} not tested`,
       ),
     );
   }
