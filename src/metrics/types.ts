@@ -35,6 +35,11 @@ export interface MetricContext {
   months: Month[];
   /** Where the time goes, when a review build measures it (review/timings.ts). */
   timings?: Timings;
+  /**
+   * The data's end (metrics/data-range.ts), when the caller knows it: revenue is measured at it in
+   * the month that holds it and is null after it. Read from the store when absent.
+   */
+  asOf?: Date | null;
 }
 
 /** One metric's values by month, before the review shapes it (current/previous/change). */

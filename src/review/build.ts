@@ -14,9 +14,11 @@ import { judgedLaunchesOfReview, linkLaunchTodos } from '../launches/review.js';
 import { computeMetrics } from '../metrics/registry.js';
 import { productScope, type ProductScope } from '../metrics/types.js';
 import type { Engine } from '../store/engine.js';
-import { DEFAULT_FALSE_DISCOVERY_RATE, detectAnomalies } from './anomalies.js';
+import { dataRanges } from '../metrics/data-range.js';
+import { DEFAULT_FALSE_DISCOVERY_RATE } from './anomalies.js';
 import { readCachedReview, reviewCacheKey, writeCachedReview, type CachedReviewPart } from './cache.js';
 import { dataCoverage } from './coverage.js';
+import { monthAnomalies, partialMonthChanges } from './incomplete-month.js';
 import { previousReview } from './decisions.js';
 import { rankHighlights } from './highlights.js';
 import { createTimings, timingsFromEnv, type Timings } from './timings.js';
@@ -60,13 +62,13 @@ async function buildReviewTimed(o: BuildReviewOptions, t: Timings): Promise<Revi
   const scope = productScope(o.config, o.product);
   const now = o.now ?? new Date();
   const key = o.cache
-    ? await t.time('cache key', () => reviewCacheKey(o.engine, o.config, scope.name, o.month))
+    ? await t.time('cache key', () => reviewCacheKey(o.engine, o.config, scope.name, o.month, now))
     : null;
   let part = key
     ? await t.time('cache read', () => readCachedReview(o.engine, scope.name, o.month, key))
     : null;
   if (part === null) {
-    part = await buildDataPart(o, scope, t);
+    part = await buildDataPart(o, scope, now, t);
     if (key !== null) {
       const run = o.exclusive ?? ((work) => work(o.engine));
       const built = part;
@@ -77,7 +79,7 @@ async function buildReviewTimed(o: BuildReviewOptions, t: Timings): Promise<Revi
   } else if (t.enabled) {
     await t.time('(cached: metrics, dives, anomalies, highlights, launches)', () => undefined);
   }
-  const { metrics } = part;
+  const { metrics, launches: judgedLaunches } = part;
   const currency = o.config.reporting.currency;
   const previous = await t.time('previous review', () =>
     previousReview(o.engine, scope.name, o.month, metrics),
@@ -85,7 +87,7 @@ async function buildReviewTimed(o: BuildReviewOptions, t: Timings): Promise<Revi
   const launches = await t.time('launch to-dos', () =>
     linkLaunchTodos(
       { engine: o.engine, config: o.config, product: scope.name, month: o.month },
-      part.launches,
+      judgedLaunches,
     ),
   );
   return {
@@ -106,36 +108,53 @@ async function buildReviewTimed(o: BuildReviewOptions, t: Timings): Promise<Revi
 }
 
 /**
- * What only the data, the config and the code decide: the part the cache keeps. Passed through
- * JSON (as the cache stores it, and as review.json holds it) so a cached build and a fresh one are
- * the same values: a -0 or an undefined field can never tell them apart.
+ * What only the data, the config and the code decide (and `now`, only while the month is not
+ * over: review/cache.ts): the part the cache keeps. Passed through JSON (as the cache stores it,
+ * and as review.json holds it) so a cached build and a fresh one are the same values: a -0 or an
+ * undefined field can never tell them apart.
  */
 async function buildDataPart(
   o: BuildReviewOptions,
   scope: ProductScope,
+  now: Date,
   t: Timings,
 ): Promise<CachedReviewPart> {
   const months = monthsEndingAt(o.month, REVIEW_MONTHS);
-  const metrics = await computeMetrics({
+  // What the data covers comes first: metrics are not carried past the data's end, and a month it
+  // does not fully cover is judged differently (incomplete-month.ts).
+  const ranges = await t.time('data ranges', () => dataRanges(o.engine));
+  const coverage = await t.time('data coverage', () => dataCoverage(o.engine, { months, ranges, now }));
+  const computed = await computeMetrics({
     engine: o.engine,
     config: o.config,
     product: scope,
     months,
+    asOf: ranges.last,
     timings: t,
   });
+  const metrics = partialMonthChanges(computed, coverage);
   const deepDives: DeepDive[] = [];
   for (const dive of DEEP_DIVES) {
     deepDives.push(
       await t.time(`dive ${dive.id}`, () =>
-        dive.run({ engine: o.engine, config: o.config, product: scope, month: o.month, metrics }),
+        dive.run({
+          engine: o.engine,
+          config: o.config,
+          product: scope,
+          month: o.month,
+          metrics,
+          asOf: ranges.last,
+        }),
       ),
     );
   }
   const currency = o.config.reporting.currency;
-  const anomalies = await t.time('anomalies', () =>
-    detectAnomalies(metrics, o.month, { ...o.config.anomalies, currency }),
+  const judged = await t.time('anomalies', () =>
+    monthAnomalies(metrics, o.month, coverage, { ...o.config.anomalies, currency }),
   );
-  const dataCoverage_ = await t.time('data coverage', () => dataCoverage(o.engine, months));
+  const anomalies = judged.anomalies;
+  if (judged.statement !== null && coverage.statement !== null)
+    coverage.statement = `${coverage.statement} ${judged.statement}`;
   const highlights = await t.time('highlights', () =>
     rankHighlights({ metrics, anomalies, deepDives, threshold: o.config.anomalies.threshold, currency }),
   );
@@ -143,7 +162,7 @@ async function buildDataPart(
     judgedLaunchesOfReview({ engine: o.engine, config: o.config, product: scope.name, month: o.month }),
   );
   const part: CachedReviewPart = {
-    dataCoverage: dataCoverage_,
+    dataCoverage: coverage,
     metrics,
     anomalies,
     deepDives,

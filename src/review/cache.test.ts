@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoStore, type DemoStore } from '../../test/helpers/demo-store.js';
 import { directContext } from '../app/context.js';
 import { buildReviews } from '../app/reviews.js';
-import { addMonths } from '../domain/month.js';
+import { addMonths, monthEnd } from '../domain/month.js';
 import { importFeedback } from '../ingest/feedback/import.js';
 import { addLaunch } from '../launches/store.js';
 import { parseMetricArg } from '../launches/metric.js';
@@ -74,7 +74,7 @@ describe('review cache', () => {
       3,
     );
     // Nothing cached yet (the builds above bypassed it).
-    const key = await reviewCacheKey(store.engine, store.config, 'all', store.files.month);
+    const key = await reviewCacheKey(store.engine, store.config, 'all', store.files.month, NOW);
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     expect(await hits()).toBe(false); // computes and stores
     expect(await hits()).toBe(true);
@@ -83,7 +83,7 @@ describe('review cache', () => {
     expect(await hits()).toBe(true);
     expect(cached.size).toBe(fresh.size);
     for (const [path, text] of fresh) expect(cached.get(path), path).toBe(text);
-    expect(await reviewCacheKey(store.engine, store.config, 'all', store.files.month)).toBe(key);
+    expect(await reviewCacheKey(store.engine, store.config, 'all', store.files.month, NOW)).toBe(key);
 
     // The decision loop is never cached: a decision and a to-do recorded since show up.
     const previousMonth = addMonths(store.files.month, -1);
@@ -117,7 +117,7 @@ describe('review cache', () => {
     );
     const report = await importFeedback(store.engine, csv);
     expect(report.inserted).toBe(1);
-    expect(await reviewCacheKey(store.engine, store.config, 'all', store.files.month)).not.toBe(key);
+    expect(await reviewCacheKey(store.engine, store.config, 'all', store.files.month, NOW)).not.toBe(key);
     expect(await hits()).toBe(false);
     const importCached = await reviewFiles('import-cached', false);
     const importFresh = await reviewFiles('import-fresh', true);
@@ -125,7 +125,7 @@ describe('review cache', () => {
     for (const [path, text] of importFresh) expect(importCached.get(path), path).toBe(text);
 
     // A launch recorded since changes the key too.
-    const before = await reviewCacheKey(store.engine, store.config, 'all', store.files.month);
+    const before = await reviewCacheKey(store.engine, store.config, 'all', store.files.month, NOW);
     await addLaunch(store.engine, {
       title: 'Cache test launch',
       date: `${store.files.month}-10`,
@@ -136,7 +136,7 @@ describe('review cache', () => {
       control: undefined,
       windowDays: 14,
     });
-    expect(await reviewCacheKey(store.engine, store.config, 'all', store.files.month)).not.toBe(before);
+    expect(await reviewCacheKey(store.engine, store.config, 'all', store.files.month, NOW)).not.toBe(before);
     expect(await hits()).toBe(false);
     const launchCached = await reviewFiles('launch-cached', false);
     const launchFresh = await reviewFiles('launch-fresh', true);
@@ -144,12 +144,22 @@ describe('review cache', () => {
     for (const [path, text] of launchFresh) expect(launchCached.get(path), path).toBe(text);
   }, 600_000);
 
-  it('a config change is a different key', async () => {
-    const a = await reviewCacheKey(store.engine, store.config, 'all', store.files.month);
+  it('a config change, another month, or a new day in a month not over is a different key', async () => {
+    const a = await reviewCacheKey(store.engine, store.config, 'all', store.files.month, NOW);
     const changed = { ...store.config, anomalies: { ...store.config.anomalies, threshold: 0.99 } };
-    expect(await reviewCacheKey(store.engine, changed, 'all', store.files.month)).not.toBe(a);
+    expect(await reviewCacheKey(store.engine, changed, 'all', store.files.month, NOW)).not.toBe(a);
     expect(
-      await reviewCacheKey(store.engine, store.config, 'all', addMonths(store.files.month, -1)),
+      await reviewCacheKey(store.engine, store.config, 'all', addMonths(store.files.month, -1), NOW),
     ).not.toBe(a);
+    // The review month is over at NOW: a later day is the same key.
+    const tomorrow = new Date(NOW.getTime() + 86_400_000);
+    expect(NOW >= monthEnd(store.files.month)).toBe(true);
+    expect(await reviewCacheKey(store.engine, store.config, 'all', store.files.month, tomorrow)).toBe(a);
+    // The month NOW is in is not over: its coverage grows by the day, so does its key.
+    const running = addMonths(store.files.month, 1);
+    expect(NOW < monthEnd(running)).toBe(true);
+    expect(await reviewCacheKey(store.engine, store.config, 'all', running, NOW)).not.toBe(
+      await reviewCacheKey(store.engine, store.config, 'all', running, tomorrow),
+    );
   });
 });

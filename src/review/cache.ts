@@ -7,7 +7,8 @@
  *   Stripe webhooks write or update a row in the same transaction as their data, and an
  *   interrupted import's row changes when it is finished, so any change to the data changes it;
  * - the launches recorded with `sextant launch` (the review judges those of its last months);
- * - the config, the product and the month;
+ * - the config, the product and the month; while the month is not over, today's date (the data
+ *   coverage says how much of it the data covers so far);
  * - the code: the package version and a hash of the compiled modules beside this one, so a new
  *   build never reads what an older one wrote.
  * What depends on anything else (the decision loop's `previous`, which reads decisions, to-dos
@@ -23,7 +24,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.js';
-import type { Month } from '../domain/month.js';
+import { monthEnd, type Month } from '../domain/month.js';
 import type { LaunchReview, Review } from '../domain/review.js';
 import type { Engine } from '../store/engine.js';
 import { sql } from '../store/sql.js';
@@ -88,6 +89,7 @@ export async function reviewCacheKey(
   config: Config,
   product: string,
   month: Month,
+  now: Date,
 ): Promise<string | null> {
   if (!(await hasCacheTable(engine))) return null;
   const ledger = await engine.query<Record<string, unknown>>(
@@ -106,6 +108,9 @@ export async function reviewCacheKey(
       engine: engine.name,
       product,
       month,
+      // The data coverage reads the clock only to tell how much of a month not yet over is
+      // covered: once the month is over the review no longer depends on it.
+      clock: now >= monthEnd(month) ? 'month over' : now.toISOString().slice(0, 10),
       config,
       ledger: ledger.map((r) => Object.values(r)),
       launches,
