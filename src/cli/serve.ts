@@ -30,15 +30,21 @@ export function registerServe(program: Command): void {
       const config = commandConfig(cmd);
       const keys = resolveServerKeys(config, g.db);
       // Loaded when serving only: the web app's modules are most of the CLI's start-up.
-      const [{ serve }, { createApp }, { StoreQueue }, { configuredNotifiers }, schedule] = await Promise.all(
-        [
-          import('@hono/node-server'),
-          import('../server/app.js'),
-          import('../server/store-queue.js'),
-          import('../app/notify.js'),
-          import('../server/scheduler.js'),
-        ],
-      );
+      const [
+        { serve },
+        { createApp },
+        { CaptureService },
+        { StoreQueue },
+        { configuredNotifiers },
+        schedule,
+      ] = await Promise.all([
+        import('@hono/node-server'),
+        import('../server/app.js'),
+        import('../server/capture/service.js'),
+        import('../server/store-queue.js'),
+        import('../app/notify.js'),
+        import('../server/scheduler.js'),
+      ]);
       // A channel switched on without its secret in the environment stops the start, before the store opens.
       const notifiers = configuredNotifiers(config);
       const local = !/^[a-z]+:\/\//.test(g.db);
@@ -46,16 +52,22 @@ export function registerServe(program: Command): void {
       // mistyped --db is then seen at once.
       const created = local && g.db !== ':memory:' && !existsSync(g.db);
       const engine = await openEngine(g.db);
-      // One queue for the app and the scheduler: a scheduled build lets captures in between its statements.
+      const rejectsDir = join(local ? dirname(g.db) : '.sextant', 'rejects');
+      // One queue for the app, the capture log and the scheduler: a scheduled build lets captures
+      // in between its statements.
       const queue = new StoreQueue();
+      // The capture log: what a killed server acknowledged and had not loaded is loaded first.
+      const capture = await CaptureService.start({ engine, queue, config, rejectsDir });
+      const pending = capture.log.closedSegments();
       const app = createApp({
         engine,
-        config,
         queue,
+        capture,
+        config,
         projectKey: keys.projectKey,
         adminToken: keys.adminToken,
         stripeWebhookSecret: keys.stripeWebhookSecret,
-        rejectsDir: join(local ? dirname(g.db) : '.sextant', 'rejects'),
+        rejectsDir,
       });
       const { serverContext } = await import('../server/context.js');
       const scheduler = schedule.createScheduler(
@@ -71,6 +83,13 @@ export function registerServe(program: Command): void {
           const out = process.stdout;
           out.write(`sextant serve: listening on ${url}\n`);
           out.write(`  store:       ${g.db}${created ? ' (did not exist: created, empty)' : ''}\n`);
+          out.write(
+            `  capture log: ${capture.log.dir} (503 past ${capture.maxBytes} bytes unloaded)` +
+              (pending.length
+                ? `; ${pending.length} segment(s) a previous server acknowledged are being loaded`
+                : '') +
+              '\n',
+          );
           // Lets another command that finds the store locked say who holds it (store/duckdb/lock.ts).
           if (local) recordServe(g.db, url);
           out.write(`  web UI:      ${url}/?token=${keys.adminToken}\n`);
@@ -85,14 +104,20 @@ export function registerServe(program: Command): void {
           scheduler.start();
         });
         server.once('error', (e: Error) => {
-          engine.close().then(() => reject(e), reject);
+          capture
+            .close()
+            .then(() => engine.close())
+            .then(() => reject(e), reject);
         });
         const stop = (signal: string): void => {
           process.stderr.write(`sextant serve: ${signal}, closing\n`);
           if (local) clearServe(g.db);
+          // No new requests; what the log holds is loaded (the SDKs' last batches too), then the
+          // store is closed. A kill instead leaves the log to the next start.
           server.close(() => {
             scheduler
               .stop()
+              .then(() => capture.close({ drain: true }))
               .then(() => engine.close())
               .then(resolve, reject);
           });

@@ -68,7 +68,9 @@ launches: []
 # For \`sextant serve\`.
 server:
   # The PostHog project key the capture API accepts (api_key / token) and the Stripe webhook
-  # signing secret, e.g. projectKey: phc_...  stripeWebhookSecret: whsec_...
+  # signing secret, e.g. projectKey: phc_...  stripeWebhookSecret: whsec_...;
+  # captureLog: {dir, maxBytes} where acknowledged captures wait to be loaded (default beside the
+  # store) and the size past which captures are answered 503 with Retry-After (default 512 MB).
   schedule:
     # Build the reviews of the month before automatically while \`sextant serve\` runs: on this
     # day of each month (1–28) at this time, UTC. A restart neither builds nor posts twice.
