@@ -66,6 +66,8 @@ export async function judgeLaunch(launch: Launch, o: JudgeOptions): Promise<Omit
     notes.push('no metrics named: add the metrics it should move to judge it');
   } else {
     let experiments: ExperimentResult[] | null = null;
+    // The response that is not the treatment, for a rollout's not-yet-exposed comparison.
+    let offResponse = launch.control ?? 'false';
     if (launch.flag) {
       const results: ExperimentResult[] = [];
       for (const m of launch.metrics) {
@@ -88,6 +90,7 @@ export async function judgeLaunch(launch: Launch, o: JudgeOptions): Promise<Omit
       const first = results[0]!;
       const keys = first.variants.map((v) => v.key);
       const control = launch.control ?? defaultControl(keys);
+      if (control !== null) offResponse = control;
       const exposed = first.variants.reduce((s, v) => s + v.exposed, 0);
       const mixed = exposed + first.excluded > 0 ? first.excluded / (exposed + first.excluded) : 0;
       const split = control !== null && keys.includes(control) && keys.length >= 2;
@@ -110,7 +113,7 @@ export async function judgeLaunch(launch: Launch, o: JudgeOptions): Promise<Omit
       for (const m of launch.metrics) {
         drafts.push(await itsDraft(launch, m, launchAt, o));
         if (launch.flag) {
-          const did = await didDraft(launch, m, launchAt, o);
+          const did = await didDraft(launch, m, launchAt, offResponse, o);
           if (did.blocked === null) drafts.push(did);
           else notes.push(`newly against not-yet-exposed units (${metricId(m)}): ${did.blocked.reason}`);
         }
@@ -226,14 +229,20 @@ async function itsDraft(launch: Launch, m: MetricSpec, launchAt: Date, o: JudgeO
   };
 }
 
-async function didDraft(launch: Launch, m: MetricSpec, launchAt: Date, o: JudgeOptions): Promise<Draft> {
+async function didDraft(
+  launch: Launch,
+  m: MetricSpec,
+  launchAt: Date,
+  control: string,
+  o: JudgeOptions,
+): Promise<Draft> {
   const cohorts = await rolloutCohorts(o.engine, {
     config: o.config,
     product: launch.product,
     unit: launch.unit,
     metric: m,
     flag: launch.flag!,
-    control: launch.control ?? 'false',
+    control,
     launch: launchAt,
     end: o.end,
   });

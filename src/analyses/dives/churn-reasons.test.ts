@@ -32,18 +32,21 @@ interface Sub {
 /** Generic subscription rows (one customer per organization). */
 async function insertSubs(e: DuckDbEngine, subs: Sub[]): Promise<void> {
   await e.exec(sql`
-    INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, end_at, status)
-    SELECT 'c-' || org, org, plan, 'prod_a', 'USD', amount, 'month', 1, 1, CAST(s AS TIMESTAMPTZ), CAST(nullif(en, '') AS TIMESTAMPTZ), 'active'
+    INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, end_at, status)
+    SELECT 'row-' || org, 'c-' || org, org, plan, 'prod_a', 'USD', amount, 'month', 1, 1, CAST(s AS TIMESTAMPTZ), CAST(nullif(en, '') AS TIMESTAMPTZ), 'active'
     FROM (SELECT unnest(${subs.map((s) => s.org)}) AS org, unnest(${subs.map((s) => s.plan)}) AS plan,
       unnest(${subs.map((s) => s.amount)}) AS amount, unnest(${subs.map((s) => s.start)}) AS s,
       unnest(${subs.map((s) => s.end ?? '')}) AS en)`);
 }
 
-async function insertCancellations(e: DuckDbEngine, bodies: string[]): Promise<void> {
+/** Cancellation survey answers: free text, and the reason picked from the survey's list as a tag. */
+async function insertCancellations(e: DuckDbEngine, bodies: string[], reasons?: string[]): Promise<void> {
   await e.exec(sql`
-    INSERT INTO feedback (id, kind, created_at, organization, body)
-    SELECT 'x' || CAST(i AS VARCHAR), 'cancellation', TIMESTAMPTZ '2024-06-10', 'o' || CAST(i AS VARCHAR), b
-    FROM (SELECT unnest(${bodies}) AS b, unnest(${bodies.map((_, i) => i)}) AS i)`);
+    INSERT INTO feedback (id, kind, created_at, organization, body, tags)
+    SELECT 'x' || CAST(i AS VARCHAR), 'cancellation', TIMESTAMPTZ '2024-06-10', 'o' || CAST(i AS VARCHAR), b,
+      CASE WHEN r = '' THEN NULL ELSE [r] END
+    FROM (SELECT unnest(${bodies}) AS b, unnest(${bodies.map((_, i) => i)}) AS i,
+      unnest(${bodies.map((_, i) => reasons?.[i] ?? '')}) AS r)`);
 }
 
 /** Six organizations churning one a month from December to May (trailing baseline). */
@@ -86,16 +89,20 @@ describe('churn-reasons: churn concentrated in one plan', () => {
     subs.push(...trailingChurners(1));
     await insertSubs(e, subs);
     await insertOrganizations(e, orgs);
-    await insertCancellations(e, [
-      'Too expensive for us',
-      'The price went up again',
-      'Budget cuts, cannot justify the cost',
-      'Cheaper tool does the job',
-      'Pricing does not fit',
-      'Cost too high',
-      'Switched to a competitor',
-      'Moved to another vendor',
-    ]);
+    await insertCancellations(
+      e,
+      [
+        'Too expensive for us',
+        'The price went up again',
+        'Budget cuts, cannot justify the cost',
+        'Cheaper tool does the job',
+        'Pricing does not fit',
+        'Cost too high',
+        'Switched to a competitor',
+        'Moved to another vendor',
+      ],
+      [...Array.from({ length: 6 }, () => 'price'), 'competitor', 'competitor'],
+    );
   });
   afterAll(() => e.close());
 
@@ -336,8 +343,8 @@ describe('churn-reasons: confounded dimensions', () => {
       end: i < 10 || i === 20 ? '2024-06-15' : '',
     }));
     await e.exec(sql`
-      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, end_at, status)
-      SELECT 'c-' || org, org, plan, 'prod_a', 'USD', amount, iv, 1, 1, TIMESTAMPTZ '2023-06-01', CAST(nullif(en, '') AS TIMESTAMPTZ), 'active'
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, end_at, status)
+      SELECT 'row-' || org, 'c-' || org, org, plan, 'prod_a', 'USD', amount, iv, 1, 1, TIMESTAMPTZ '2023-06-01', CAST(nullif(en, '') AS TIMESTAMPTZ), 'active'
       FROM (SELECT unnest(${rows.map((r) => r.org)}) AS org, unnest(${rows.map((r) => r.plan)}) AS plan,
         unnest(${rows.map((r) => r.amount)}) AS amount, unnest(${rows.map((r) => r.interval)}) AS iv,
         unnest(${rows.map((r) => r.end)}) AS en)`);

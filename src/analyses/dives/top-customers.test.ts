@@ -48,12 +48,12 @@ describe('top-customers: planted health', () => {
     ]);
     // Monthly subscriptions since January: amount per seat × seats
     await e.exec(sql`
-      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
-      VALUES ('c-acme', 'acme', 'Team', 'p', 'USD', 5000, 'month', 1, 20, TIMESTAMPTZ '2024-01-01', 'active'),
-             ('c-beta', 'beta', 'Team', 'p', 'USD', 16000, 'month', 1, 5, TIMESTAMPTZ '2024-01-01', 'active'),
-             ('c-gamma', 'gamma', 'Flat', 'p', 'USD', 50000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
-             ('c-delta', 'delta', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
-             ('c-orphan', NULL, 'Flat', 'p', 'USD', 900000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('row-c-acme', 'c-acme', 'acme', 'Team', 'p', 'USD', 5000, 'month', 1, 20, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c-beta', 'c-beta', 'beta', 'Team', 'p', 'USD', 16000, 'month', 1, 5, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c-gamma', 'c-gamma', 'gamma', 'Flat', 'p', 'USD', 50000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c-delta', 'c-delta', 'delta', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c-orphan', 'c-orphan', NULL, 'Flat', 'p', 'USD', 900000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
     // Delta's Stripe subscription was canceled on 10 June, to end at the period's end
     await e.exec(sql`
       INSERT INTO billing_customers (id, metadata) VALUES ('s-delta', '{"group_key": "delta"}');
@@ -185,8 +185,8 @@ describe('top-customers: health rules and not enough data', () => {
   it('says "not enough data" when no billing is linked to organizations', async () => {
     const e = await freshEngine();
     await e.exec(sql`
-      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
-      VALUES ('c1', NULL, 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('row-c1', 'c1', NULL, 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
     const dive = await topCustomers.run(ctx(e));
     expect(dive.summary).toMatch(/^Not enough data: no billing customer is linked to an organization/);
     expect(dive.data.customers).toEqual([]);
@@ -199,8 +199,8 @@ describe('top-customers: a company-wide ticket incident', () => {
   it('does not mark a customer whose tickets rose only with everyone’s', async () => {
     const e = await freshEngine();
     await e.exec(sql`
-      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
-      VALUES ('c1', 'x', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('row-c1', 'c1', 'x', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
     // x: 1 ticket in February, 3 in May; 20 more in May from other organizations.
     // The rest of the company: 0 → 20, trend (20 + 1) / (0 + 1) = 21: x's 1 → 3 is far below it.
     await e.exec(sql`
@@ -229,10 +229,10 @@ describe('top-customers: signals that hold up', () => {
       { key: 'calm', properties: { name: 'Calm' } },
     ]);
     await e.exec(sql`
-      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
-      VALUES ('c1', 'star', 'Team', 'p', 'USD', 1000, 'month', 1, 30, TIMESTAMPTZ '2024-01-01', 'active'),
-             ('c2', 'fall', 'Team', 'p', 'USD', 1000, 'month', 1, 20, TIMESTAMPTZ '2024-01-01', 'active'),
-             ('c3', 'calm', 'Team', 'p', 'USD', 1000, 'month', 1, 10, TIMESTAMPTZ '2024-01-01', 'active')`);
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('row-c1', 'c1', 'star', 'Team', 'p', 'USD', 1000, 'month', 1, 30, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c2', 'c2', 'fall', 'Team', 'p', 'USD', 1000, 'month', 1, 20, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c3', 'c3', 'calm', 'Team', 'p', 'USD', 1000, 'month', 1, 10, TIMESTAMPTZ '2024-01-01', 'active')`);
     // Star: 20 people every month, 24 from April. Fall: 15 people Jan–Mar, 4 from April. Calm: 8.
     await insertDiveEvents(e, [
       ...monthly('star', people('s', 20), JAN_JUN),
@@ -282,10 +282,10 @@ describe('top-customers: signals that hold up', () => {
       { key: 'c', properties: { name: 'C' } },
     ]);
     await e.exec(sql`
-      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
-      VALUES ('c1', 'a', 'Team', 'p', 'USD', 3000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
-             ('c2', 'b', 'Team', 'p', 'USD', 2000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
-             ('c3', 'c', 'Team', 'p', 'USD', 1000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('row-c1', 'c1', 'a', 'Team', 'p', 'USD', 3000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c2', 'c2', 'b', 'Team', 'p', 'USD', 2000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c3', 'c3', 'c', 'Team', 'p', 'USD', 1000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
     // Every customer: 10 people Jan–Mar, then 5, 6 and 4 (a summer dip for everyone: −50%, −40%, −60%).
     await insertDiveEvents(e, [
       ...(
@@ -321,8 +321,8 @@ describe('top-customers: feedback without an organization', () => {
     const e = await freshEngine();
     await insertOrganizations(e, [{ key: 'x', properties: { name: 'X', email_domain: 'x.io' } }]);
     await e.exec(sql`
-      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
-      VALUES ('c1', 'x', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active');
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('row-c1', 'c1', 'x', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active');
       INSERT INTO person_distinct_ids VALUES ('anon-1', 'px');
       INSERT INTO feedback (id, kind, created_at, distinct_id, email, score) VALUES
         ('n1', 'nps', TIMESTAMPTZ '2024-05-03', 'anon-1', NULL, 2),

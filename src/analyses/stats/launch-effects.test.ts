@@ -75,6 +75,18 @@ describe('interruptedTimeSeries', () => {
     expect(r.pValue).toBeGreaterThan(0.05);
   });
 
+  it('fits a product nobody uses at weekends (no weekend days at all)', () => {
+    const weekdays = series(84, 28, 2, (i) => (((i * 7919) % 13) - 6) / 10).filter((p) => {
+      const w = (((p.day + 4) % 7) + 7) % 7;
+      return w !== 0 && w !== 6;
+    });
+    const r = interruptedTimeSeries(weekdays, LAUNCH);
+    if (r.notEnoughData) throw new Error(r.reason);
+    expect([r.preDays, r.postDays, r.degreesOfFreedom]).toEqual([60, 20, 54]); // 6 regressors
+    expect(r.absolute).toBeGreaterThan(1.5);
+    expect(r.absolute).toBeLessThan(2.5);
+  });
+
   it('needs four weeks before and one after', () => {
     const short = interruptedTimeSeries(
       series(27, 14, 0, () => 0),

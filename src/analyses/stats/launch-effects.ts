@@ -65,11 +65,17 @@ function weekday(day: number): number {
   return (((day + 4) % 7) + 7) % 7;
 }
 
-function regressors(day: number, launchDay: number): number[] {
-  const w = weekday(day);
-  // Intercept, trend in weeks (a better-scaled column than days), six weekday dummies (Sunday is
-  // the baseline).
-  return [1, (day - launchDay) / 7, ...[1, 2, 3, 4, 5, 6].map((k) => (w === k ? 1 : 0))];
+/**
+ * Intercept, trend in weeks (a better-scaled column than days), and a dummy for each weekday seen
+ * in the history but the first (the baseline). A product nobody uses at weekends has no weekend
+ * days at all: their dummies would never vary, so they are left out.
+ */
+function regressorsFor(weekdays: readonly number[]): (day: number, launchDay: number) => number[] {
+  const dummies = weekdays.slice(1);
+  return (day, launchDay) => {
+    const w = weekday(day);
+    return [1, (day - launchDay) / 7, ...dummies.map((k) => (w === k ? 1 : 0))];
+  };
 }
 
 export function interruptedTimeSeries(
@@ -79,7 +85,12 @@ export function interruptedTimeSeries(
 ): StatResult<ItsResult> {
   const test = 'interrupted-time-series-weekly-seasonality';
   const pre = points.filter((p) => p.day < launchDay).sort((a, b) => a.day - b.day);
-  const post = points.filter((p) => p.day >= launchDay).sort((a, b) => a.day - b.day);
+  const seen = [...new Set(pre.map((p) => weekday(p.day)))].sort((a, b) => a - b);
+  // A weekday the history never had cannot be projected: such days after the launch are left out.
+  const post = points
+    .filter((p) => p.day >= launchDay && seen.includes(weekday(p.day)))
+    .sort((a, b) => a.day - b.day);
+  const regressors = regressorsFor(seen);
   if (pre.length < ITS_MIN_PRE_DAYS) {
     return notEnoughData(test, `${pre.length} days of history before the launch, need ${ITS_MIN_PRE_DAYS}`);
   }
@@ -93,7 +104,7 @@ export function interruptedTimeSeries(
     X,
     pre.map((p) => p.value * Math.sqrt(weight(p))),
   );
-  if (!fit) return notEnoughData(test, 'the history does not cover every weekday');
+  if (!fit) return notEnoughData(test, 'the history cannot be fitted (a regressor never varies)');
   const n = pre.length;
   const k = X[0]!.length;
   const dof = n - k;

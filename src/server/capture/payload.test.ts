@@ -102,6 +102,24 @@ describe('decodeCapture', () => {
     expect(() => decodeCapture(req('[1]'))).toThrow(/batch\[0\]/);
     expect(() => decodeCapture(req('{"event":"a","offset":"soon"}'))).toThrow(/offset/);
   });
+
+  it('refuses a sent_at that is no real date, an offset no date can hold, and invalid UTF-8', () => {
+    const batch = (sent_at: unknown, offset = 0) =>
+      JSON.stringify({ api_key: 'k', sent_at, batch: [{ event: 'a', distinct_id: 'p', offset }] });
+    // new Date() would have rolled 2025-02-30 over to March 2
+    expect(() => decodeCapture(req(batch('2025-02-30T10:00:00Z')))).toThrow(
+      "field 'sent_at': not a calendar date: '2025-02-30T10:00:00Z'",
+    );
+    expect(() => decodeCapture(req(batch('yesterday')))).toThrow(/sent_at/);
+    // An offset of 1e15 ms is year −29663: a time, left to the importer's range check (which
+    // rejects it by name); 1e17 ms is no date at all.
+    expect(decodeCapture(req(batch('2024-04-30T12:00:00Z', 1e15))).events[0]!.timestamp).toMatch(/^-0296/);
+    expect(() => decodeCapture(req(batch('2024-04-30T12:00:00Z', 1e17)))).toThrow(
+      /batch\[0\], field 'offset'/,
+    );
+    const latin1 = Buffer.from('{"event":"caf\u00e9","distinct_id":"p","api_key":"k"}', 'latin1');
+    expect(() => decodeCapture(req(latin1))).toThrow("field 'body': the body is not valid UTF-8");
+  });
 });
 
 describe('inflate', () => {

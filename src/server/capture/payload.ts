@@ -12,6 +12,7 @@
  *   sends with the send time, else now), or the send time itself.
  */
 import { InputError } from '../../errors.js';
+import { offsetSchema, sentAtSchema, timeBefore } from '../../ingest/posthog/rules.js';
 
 /** One event as the events importer reads it (SPEC §3.1; top-level `$set`/`$set_once` allowed). */
 export interface CapturedEvent {
@@ -89,27 +90,39 @@ function toEvent(raw: Obj, props: Obj, sentAt: Date, i: number): CapturedEvent {
   return out;
 }
 
+/**
+ * `offset` ms before the send time. The time is checked by the importer like any other (an
+ * offset of 1e15 ms, year −29663, is rejected there as before 1970, with the event named); only
+ * a time no date can hold is refused here.
+ */
 function timeFromOffset(offset: unknown, sentAt: Date, i: number): string {
   if (offset === undefined || offset === null) return sentAt.toISOString();
-  const at = typeof offset === 'number' ? new Date(sentAt.getTime() - offset) : undefined;
-  // A finite offset can still land outside the dates JS can write (±8.64e15 ms): a 400, not a 500.
-  if (!at || Number.isNaN(at.getTime())) {
-    throw new InputError('must be a number of milliseconds before the send time', {
+  const ms = offsetSchema.safeParse(offset);
+  if (!ms.success) {
+    throw new InputError('must be a number of milliseconds', { record: `batch[${i}]`, field: 'offset' });
+  }
+  const t = timeBefore(sentAt, ms.data);
+  if (t === undefined) {
+    throw new InputError(`${offset as number} ms before sent_at is no date`, {
       record: `batch[${i}]`,
       field: 'offset',
     });
   }
-  return at.toISOString();
+  return t;
 }
 
 /**
- * The batch's send time: body `sent_at`, else the `_` query parameter (ms), else now. A value
- * that is not a time JS can represent is a 400 naming it (a huge `?_=` was a 500).
+ * The batch's send time: body `sent_at` (a real calendar date: `2025-02-30` is an error, not
+ * March 2), else the `_` query parameter (ms), else now. A value that is not a time JS can
+ * represent is a 400 naming it (a huge `?_=` was a 500).
  */
 function sendTime(sentAt: unknown, req: CaptureRequest): Date {
-  if (typeof sentAt === 'string' || typeof sentAt === 'number') {
-    const d = new Date(sentAt);
-    if (!Number.isNaN(d.getTime())) return d;
+  if (sentAt !== undefined && sentAt !== null) {
+    const d = sentAtSchema.safeParse(sentAt);
+    if (!d.success) {
+      throw new InputError(d.error.issues[0]?.message ?? 'not a time', { field: 'sent_at' });
+    }
+    return d.data;
   }
   if (req.query._) {
     const d = /^\d{1,16}$/.test(req.query._) ? new Date(Number(req.query._)) : undefined;
@@ -127,7 +140,7 @@ export function decodeBody(body: Uint8Array, contentType: string | undefined): u
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     throw new InputError('gzip inside gzip, or a gzip body that was not decompressed', { field: 'body' });
   }
-  let text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  let text = utf8(bytes).replace(/^\uFEFF/, '');
   // The content type is a hint only: JSON (e.g. gzip-decoded) is JSON whatever the label says.
   const form = (contentType ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
   if (!/^\s*[[{]/.test(text) && (form || /^data=/.test(text))) {
@@ -145,6 +158,17 @@ export function decodeBody(body: Uint8Array, contentType: string | undefined): u
   return parseJsonOrBase64(text.trim());
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The text of `bytes`; invalid UTF-8 is an error, never replaced by U+FFFD. */
+function utf8(bytes: Uint8Array): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new InputError('the body is not valid UTF-8', { field: 'body' });
+  }
+}
+
 function parseJsonOrBase64(text: string): unknown {
   if (text === '') throw new InputError('the body is empty', { field: 'body' });
   const first = text[0];
@@ -154,7 +178,7 @@ function parseJsonOrBase64(text: string): unknown {
     if (!/^[A-Za-z0-9+/_-]+=*$/.test(text)) {
       throw new InputError('not JSON, base64 of JSON, a form body or gzip', { field: 'body' });
     }
-    text = Buffer.from(text, 'base64').toString('utf8').trim();
+    text = utf8(Buffer.from(text, 'base64')).trim();
   }
   try {
     return JSON.parse(text) as unknown;
