@@ -27,7 +27,7 @@ import { snapshot, snapshotDiff, tableNames, type Snapshot } from '../helpers/st
  */
 
 const CHUNK_BYTES = '70000';
-const KILLS_PER_STORE = killsPerCase(7);
+const KILLS_PER_STORE = killsPerCase(10);
 
 let dir = '';
 let fileA = '';

@@ -15,16 +15,16 @@ import { snapshot, snapshotDiff, tableNames, type Snapshot } from '../helpers/st
 /*
  * The fault-injection test of issue 15 for Stripe (docs/ingest.md, "Crash safety"): a real
  * `sextant import stripe <dir>` (the built CLI; Stripe's own API fixtures and dj-stripe's, 11
- * files, each imported in one transaction with its ledger row) killed with SIGKILL at 5 points
- * of an import into a new store and 5 of a re-import into a store that holds the same objects —
+ * files, each imported in one transaction with its ledger row) killed with SIGKILL at 10 points
+ * of an import into a new store and 10 of a re-import into a store that holds the same objects —
  * the case where a kill between the delete and the insert of the old importer lost billing
- * already stored. After each kill: the store opens; no object stored before is gone; every
- * ledger row is complete; a re-import leaves every table equal to a clean import's; nothing is
+ * already stored. After each kill: the store opens; no object stored before is gone; no key is
+ * stored twice; every ledger row is complete; a re-import leaves every table equal to a clean import's; nothing is
  * left behind (no staging table, chunk folder or marker).
  */
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/real/stripe-fixtures/', import.meta.url));
-const KILLS_PER_STORE = killsPerCase(5);
+const KILLS_PER_STORE = killsPerCase(10);
 const BILLING = Object.keys(KEYS).filter((t) => t !== 'billing_subscription_rows');
 
 let dir = '';
@@ -129,6 +129,14 @@ async function checkAfterKill(db: string, store: 'new' | 'existing'): Promise<st
         const gone = snapshotDiff({ k: keys[t]! }, { k: baseKeys[t]! }).k?.missing;
         if (gone?.length) problems.push(`${t}: stored objects gone: ${gone.join(' ')}`);
       }
+    }
+    // Nothing doubled: every billing table holds each key once.
+    for (const t of BILLING) {
+      const cols = KEYS[t as keyof typeof KEYS].map((c) => ident(c).toString()).join(', ');
+      const [d] = await engine.query<{ n: number }>(
+        raw(`SELECT (count(*) - count(DISTINCT (${cols})))::INTEGER AS n FROM ${ident(t).toString()}`),
+      );
+      if (d?.n) problems.push(`${t}: ${d.n} objects stored twice`);
     }
     const [open] = await engine.query<{ n: number }>(
       raw(`SELECT count(*)::INTEGER AS n FROM imports WHERE kind = 'stripe' AND finished_at IS NULL`),
