@@ -10,6 +10,7 @@ import { registerServe } from './serve.js';
 import { registerImportStripe } from './import-stripe.js';
 import { registerImportSubscriptions } from './import-subscriptions.js';
 import { registerMetrics } from './metrics.js';
+import { registerMigrate } from './migrate.js';
 import { registerQuery } from './query.js';
 import { registerReview } from './review.js';
 
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .description('The monthly growth review of an engineer-led product team, in one command.')
     .option(
       '--db <target>',
-      'DuckDB file path or clickhouse://user:pass@host:port/db[?cluster=NAME]',
+      'DuckDB file path, clickhouse://user:pass@host:port/db[?cluster=NAME] or chdb:<dir>',
       DEFAULT_DB,
     )
     .option(
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerDecide(program);
   registerTodo(program);
   registerServe(program);
+  registerMigrate(program);
   overrideExits(program);
   return program;
 }

@@ -31,8 +31,8 @@ export async function dataCoverage(engine: Engine, months: readonly Month[]): Pr
     sql`SELECT (SELECT count(*) FROM billing_customers) AS customers,
                (SELECT count(*) FROM billing_invoice_lines) AS lines,
                (SELECT count(*) FROM billing_subscription_rows) AS rows,
-               least((SELECT min(period_start) FROM billing_invoice_lines), (SELECT min(start_at) FROM billing_subscription_rows)) AS first,
-               greatest((SELECT max(period_end) FROM billing_invoice_lines), (SELECT max(coalesce(end_at, start_at)) FROM billing_subscription_rows)) AS last`,
+               ${d.sqlLeast([sql`(SELECT min(period_start) FROM billing_invoice_lines)`, sql`(SELECT min(start_at) FROM billing_subscription_rows)`])} AS first,
+               ${d.sqlGreatest([sql`(SELECT max(period_end) FROM billing_invoice_lines)`, sql`(SELECT max(coalesce(end_at, start_at)) FROM billing_subscription_rows)`])} AS last`,
   );
   const [fb] = await engine.query<{ n: number; first: string | null; last: string | null }>(
     sql`SELECT count(*) AS n, min(created_at) AS first, max(created_at) AS last FROM feedback`,
@@ -42,10 +42,13 @@ export async function dataCoverage(engine: Engine, months: readonly Month[]): Pr
         WHERE timestamp >= ${from} AND timestamp < ${to} ORDER BY 1`,
   );
   const billMonths = await engine.query<{ m: string }>(
-    sql`SELECT DISTINCT ${d.sqlMonthKey(sql`period_start`)} AS m FROM billing_invoice_lines
-        WHERE period_start >= ${from} AND period_start < ${to}
-        UNION SELECT DISTINCT ${d.sqlMonthKey(sql`start_at`)} FROM billing_subscription_rows
-        WHERE start_at >= ${from} AND start_at < ${to} ORDER BY 1`,
+    // The union in a subquery: ClickHouse applies a trailing ORDER BY to the last SELECT only.
+    sql`SELECT m FROM (
+          SELECT DISTINCT ${d.sqlMonthKey(sql`period_start`)} AS m FROM billing_invoice_lines
+          WHERE period_start >= ${from} AND period_start < ${to}
+          UNION SELECT DISTINCT ${d.sqlMonthKey(sql`start_at`)} AS m FROM billing_subscription_rows
+          WHERE start_at >= ${from} AND start_at < ${to}) x
+        ORDER BY m`,
   );
   const notes: string[] = [];
   const monthsWithEvents = evMonths.map((r) => r.m);

@@ -40,10 +40,19 @@ export async function recordDecision(engine: Engine, d: DecisionInput): Promise<
     throw new InputError(`'${d.outcome}' is not one of ${OUTCOMES.join(', ')}`, { field: '--outcome' });
   }
   const at = d.now ?? new Date();
-  await engine.exec(sql`DELETE FROM decisions WHERE product = ${d.product} AND month = ${d.month}`);
-  await engine.exec(
-    sql`INSERT INTO decisions (product, month, outcome, note, metric_ids, decided_at)
-        VALUES (${d.product}, ${d.month}, ${d.outcome}, ${d.note}, ${d.metricIds}, ${at})`,
+  await engine.upsert(
+    'decisions',
+    [
+      {
+        product: d.product,
+        month: d.month,
+        outcome: d.outcome,
+        note: d.note,
+        metric_ids: d.metricIds,
+        decided_at: at,
+      },
+    ],
+    ['product', 'month'],
   );
 }
 
@@ -56,20 +65,54 @@ export interface TodoInput {
   now?: Date;
 }
 
-export async function addTodo(engine: Engine, t: TodoInput): Promise<number> {
-  if (!t.title.trim()) throw new InputError('a to-do needs a title', { field: '--title' });
-  const rows = await engine.query<{ id: number }>(
-    sql`INSERT INTO todos (product, month, title, owner, metric_ids, created_at)
-        VALUES (${t.product}, ${t.month}, ${t.title}, ${t.owner}, ${t.metricIds}, ${t.now ?? new Date()})
-        RETURNING id`,
+/**
+ * To-do writes of one process go one at a time, so two to-dos added at once get different ids
+ * (the next id is read, then written). Several processes writing to one ClickHouse server could
+ * still race; to-dos are added by hand, one at a time.
+ */
+const todoWrites = new WeakMap<Engine, Promise<unknown>>();
+function serially<T>(engine: Engine, fn: () => Promise<T>): Promise<T> {
+  const next = (todoWrites.get(engine) ?? Promise.resolve()).then(fn, fn);
+  todoWrites.set(
+    engine,
+    next.catch(() => undefined),
   );
-  return rows[0]!.id;
+  return next;
 }
 
-export async function markTodoDone(engine: Engine, id: number, now = new Date()): Promise<void> {
-  const rows = await engine.query<{ id: number }>(sql`SELECT id FROM todos WHERE id = ${id}`);
-  if (rows.length === 0) throw new InputError(`no to-do with id ${id}`, { field: 'ID' });
-  await engine.exec(sql`UPDATE todos SET done_at = ${now} WHERE id = ${id} AND done_at IS NULL`);
+export function addTodo(engine: Engine, t: TodoInput): Promise<number> {
+  if (!t.title.trim()) throw new InputError('a to-do needs a title', { field: '--title' });
+  return serially(engine, async () => {
+    const [row] = await engine.query<{ id: number }>(sql`SELECT coalesce(max(id), 0) + 1 AS id FROM todos`);
+    const id = Number(row?.id ?? 1);
+    await engine.upsert(
+      'todos',
+      [
+        {
+          id,
+          product: t.product,
+          month: t.month,
+          title: t.title,
+          owner: t.owner,
+          metric_ids: t.metricIds,
+          created_at: t.now ?? new Date(),
+          done_at: null,
+        },
+      ],
+      ['id'],
+    );
+    return id;
+  });
+}
+
+export function markTodoDone(engine: Engine, id: number, now = new Date()): Promise<void> {
+  return serially(engine, async () => {
+    const [row] = await engine.query<TodoRow>(sql`SELECT * FROM todos WHERE id = ${id}`);
+    if (!row) throw new InputError(`no to-do with id ${id}`, { field: 'ID' });
+    if (row.done_at !== null) return;
+    // The whole row again with its done_at: an upsert replaces the row (ClickHouse keeps the latest).
+    await engine.upsert('todos', [{ ...row, metric_ids: row.metric_ids ?? [], done_at: now }], ['id']);
+  });
 }
 
 interface TodoRow {

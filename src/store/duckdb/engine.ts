@@ -15,8 +15,9 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import type { Engine, Row } from '../engine.js';
+import type { Engine, Row, TableInfo } from '../engine.js';
 import { raw, type Sql, type SqlValue } from '../sql.js';
+import * as copy from './copy.js';
 import { duckdbDialect } from './dialect.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
@@ -154,6 +155,26 @@ export class DuckDbEngine implements Engine {
         throw new Error(`migration ${f} failed on ${this.target}: ${(e as Error).message}`);
       }
     }
+  }
+
+  tables(): Promise<TableInfo[]> {
+    return copy.tables(this.#conn);
+  }
+
+  scan(table: string, columns: readonly string[], batchRows: number): AsyncIterable<Row[]> {
+    return copy.scan(this.#conn, table, columns, batchRows);
+  }
+
+  insert(table: string, rows: readonly Row[]): Promise<void> {
+    return copy.insert(this.#conn, table, rows);
+  }
+
+  upsert(table: string, rows: readonly Row[], key: readonly string[]): Promise<void> {
+    return copy.upsert(this.#conn, table, rows, key);
+  }
+
+  async truncate(table: string): Promise<void> {
+    await this.#conn.run(`DELETE FROM "${table.replaceAll('"', '""')}"`);
   }
 
   close(): Promise<void> {
