@@ -26,6 +26,14 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // The locale's collation differs between machines (LANG): same data, another review.
+      'no-restricted-properties': [
+        'error',
+        {
+          property: 'localeCompare',
+          message: 'use compareText (src/domain/order.ts): the same order on every machine',
+        },
+      ],
     },
   },
 );

@@ -20,6 +20,7 @@
  * shortest non-empty text of the theme (ties by input order), so the same input always gives the
  * same output.
  */
+import { compareText } from '../domain/order.js';
 
 export interface ThemeItem {
   text: string | null;
@@ -182,7 +183,7 @@ export function groupIntoThemes(items: readonly ThemeItem[]): Theme[] {
   for (;;) {
     const df = new Map<string, number>();
     for (const i of left) for (const t of tokens.get(i) ?? []) df.set(t, (df.get(t) ?? 0) + 1);
-    const top = [...df].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0];
+    const top = [...df].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]))[0];
     if (!top || top[1] < 2) break;
     const [word] = top;
     for (const i of left) if (tokens.get(i)?.includes(word)) add(word, 'keyword', i);
@@ -201,7 +202,7 @@ export function groupIntoThemes(items: readonly ThemeItem[]): Theme[] {
       (a, b) =>
         Number(a.source === 'other') - Number(b.source === 'other') ||
         b.count - a.count ||
-        a.theme.localeCompare(b.theme),
+        compareText(a.theme, b.theme),
     );
 }
 

@@ -116,7 +116,7 @@ async function demoFunnels(opts: BenchOptions): Promise<BenchResult[]> {
       name: `insights: demo 12-week retention (2 most frequent events), ${label(events)} events`,
       medianSeconds: rm.median,
       runs: RUNS,
-      figures: { events, cpuSeconds: rm.cpuMedian, cohorts: r.cohorts.length },
+      figures: { events, cpuSeconds: rm.cpuMedian, cohorts: r.cohorts?.length ?? 0 },
       target: `< ${TARGET_SECONDS} s on 2 cores (at 10M)`,
       met: opts.full ? rm.median < TARGET_SECONDS : undefined,
     });
@@ -178,7 +178,7 @@ async function synthetic(opts: BenchOptions): Promise<BenchResult[]> {
           events,
           cpuSeconds: rm.cpuMedian,
           eventsPerSecond: Math.round(events / rm.median),
-          cohorts: r.cohorts.length,
+          cohorts: r.cohorts?.length ?? 0,
         },
         target: `< ${TARGET_SECONDS} s on 2 cores (at 10M)`,
         met: opts.full ? rm.median < TARGET_SECONDS : undefined,

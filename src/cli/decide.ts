@@ -1,16 +1,16 @@
 import type { Command } from 'commander';
-import { isMonth } from '../domain/month.js';
-import { InputError } from '../errors.js';
-import { METRIC_IDS_KNOWN } from '../review/metric-ids.js';
-import { addTodo, listTodos, markTodoDone, metricIdsIn, recordDecision } from '../review/decisions.js';
-import { globalOptions, withEngine } from './context.js';
-
-function month(value: string, flag = '--month'): string {
-  if (!isMonth(value)) throw new InputError(`'${value}' is not a month (YYYY-MM)`, { field: flag });
-  return value;
-}
+import { directContext, type AppContext } from '../app/context.js';
+import { addTodo, decide, listTodos, setTodoDone, todoId } from '../app/decisions.js';
+import { monthInput } from '../app/products.js';
+import { commandConfig, globalOptions, withEngine } from './context.js';
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+/** Runs a decision-loop use case on the store `--db` names. */
+function withApp<T>(cmd: Command, fn: (ctx: AppContext) => Promise<T>): Promise<T> {
+  const config = commandConfig(cmd);
+  return withEngine(cmd, (engine) => fn(directContext(engine, config)));
+}
 
 export function registerDecide(program: Command): void {
   program
@@ -26,18 +26,11 @@ export function registerDecide(program: Command): void {
         o: { month: string; product: string; outcome: string; note?: string; metric: string[] },
         cmd: Command,
       ) => {
-        const m = month(o.month);
-        const metricIds = [...new Set([...o.metric, ...metricIdsIn(o.note ?? '', METRIC_IDS_KNOWN)])].sort();
-        await withEngine(cmd, (engine) =>
-          recordDecision(engine, {
-            product: o.product,
-            month: m,
-            outcome: o.outcome,
-            note: o.note ?? null,
-            metricIds,
-          }),
+        const month = monthInput(o.month, '--month');
+        await withApp(cmd, (ctx) =>
+          decide(ctx, { product: o.product, month, outcome: o.outcome, note: o.note, metricIds: o.metric }),
         );
-        process.stdout.write(`decision recorded for ${o.product} ${m}: ${o.outcome}\n`);
+        process.stdout.write(`decision recorded for ${o.product} ${month}: ${o.outcome}\n`);
       },
     );
 }
@@ -57,16 +50,9 @@ export function registerTodo(program: Command): void {
         o: { month: string; product: string; title: string; owner?: string; metric: string[] },
         cmd: Command,
       ) => {
-        const m = month(o.month);
-        const metricIds = [...new Set([...o.metric, ...metricIdsIn(o.title, METRIC_IDS_KNOWN)])].sort();
-        const id = await withEngine(cmd, (engine) =>
-          addTodo(engine, {
-            product: o.product,
-            month: m,
-            title: o.title,
-            owner: o.owner ?? null,
-            metricIds,
-          }),
+        const month = monthInput(o.month, '--month');
+        const id = await withApp(cmd, (ctx) =>
+          addTodo(ctx, { product: o.product, month, title: o.title, owner: o.owner, metricIds: o.metric }),
         );
         process.stdout.write(globalOptions(cmd).json ? JSON.stringify({ id }) + '\n' : `to-do ${id} added\n`);
       },
@@ -75,10 +61,8 @@ export function registerTodo(program: Command): void {
     .command('done <id>')
     .description('mark a to-do done')
     .action(async (idText: string, _o: unknown, cmd: Command) => {
-      const id = Number(idText);
-      if (!Number.isSafeInteger(id) || id <= 0)
-        throw new InputError(`'${idText}' is not a to-do id`, { field: 'ID' });
-      await withEngine(cmd, (engine) => markTodoDone(engine, id));
+      const id = todoId(idText, 'ID');
+      await withApp(cmd, (ctx) => setTodoDone(ctx, id, true));
       process.stdout.write(`to-do ${id} done\n`);
     });
   todo
@@ -87,8 +71,11 @@ export function registerTodo(program: Command): void {
     .option('--month <YYYY-MM>', 'only this review month')
     .option('--product <name>', 'only this product')
     .action(async (o: { month?: string; product?: string }, cmd: Command) => {
-      const filter = { product: o.product, month: o.month === undefined ? undefined : month(o.month) };
-      const todos = await withEngine(cmd, (engine) => listTodos(engine, filter));
+      const filter = {
+        product: o.product,
+        month: o.month === undefined ? undefined : monthInput(o.month, '--month'),
+      };
+      const todos = await withApp(cmd, (ctx) => listTodos(ctx, filter));
       if (globalOptions(cmd).json) {
         process.stdout.write(JSON.stringify(todos, null, 2) + '\n');
         return;

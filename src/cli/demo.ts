@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { progress } from './context.js';
+import { join } from 'node:path';
+import { globalOptions, progress } from './context.js';
+import { printWritten } from './review.js';
 
 /** The default folder of the full `sextant demo` run (without `--out`). */
 export const DEMO_DIR = 'demo-data';
@@ -60,6 +62,17 @@ export function registerDemo(program: Command): void {
         process.stdout.write(`wrote the demo company to ${files.dir} (review month ${files.month})\n`);
         return;
       }
-      await runDemoPipeline(files, cmd);
+      const { db } = globalOptions(cmd);
+      const { written } = await runDemoPipeline(files, { db, log: progress(cmd) });
+      // Every product's page, then the company's review last: its page and its five-line summary end the run.
+      const company = written.find((w) => w.review.product === 'all');
+      for (const w of written) {
+        if (w !== company)
+          process.stdout.write(`${w.review.product} review: ${join(w.dir ?? '', 'index.html')}\n`);
+      }
+      process.stdout.write(
+        `The planted effects are listed in ${files.truth}; explore further with --db ${db} --config ${files.config}\n`,
+      );
+      if (company) printWritten(company);
     });
 }

@@ -21,7 +21,7 @@ function sextant(args: string[]): { status: number | null; stdout: string; stder
 }
 
 describe('sextant import events (built CLI)', () => {
-  it('exits 0 on a clean file and 2 with one stderr line on bad records', () => {
+  it('exits 0 on a clean file and 2 with a summary of the bad records on stderr', () => {
     expect(existsSync(join(OUT, 'cli', 'main.js'))).toBe(true);
     const dir = mkdtempSync(join(tmpdir(), 'sextant-cli-events-'));
     const db = join(dir, 'store', 'sextant.duckdb');
@@ -34,28 +34,37 @@ describe('sextant import events (built CLI)', () => {
 
     const ok = sextant(['--db', db, 'import', 'events', good]);
     expect(ok.stderr).toBe('');
-    expect(ok.stdout).toBe(`${good}: 2 records, 2 new, 0 duplicates, 0 rejected\n`);
+    expect(ok.stdout).toBe(`${good}: 2 records: 2 new, 0 updated, 0 duplicates, 0 rejected\n`);
     expect(ok.status).toBe(0);
 
     const again = sextant(['--db', db, 'import', 'events', good, bad]);
     expect(again.status).toBe(2);
-    expect(again.stdout).toContain(`${good}: 2 records, 0 new, 2 duplicates, 0 rejected\n`);
+    expect(again.stdout).toContain(
+      `${good}: 2 records: 0 new, 0 updated, 2 duplicates (2 uuid), 0 rejected\n`,
+    );
     const lines = again.stderr.trimEnd().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(
+    // The summary: counts per reason, the bad records (at most 5 shown), then the one-line error.
+    expect(lines.slice(1, 6)).toEqual([
+      `  1 × invalid JSON (truncated or malformed) (first: line 2)`,
+      `  1 × field 'timestamp': not an ISO 8601 timestamp (first: line 3)`,
+      '  the bad records:',
+      `    ${bad}:2: invalid JSON (truncated or malformed)`,
+      `    ${bad}:3, field 'timestamp': not an ISO 8601 timestamp: later`,
+    ]);
+    expect(lines).toHaveLength(7);
+    expect(lines[6]).toMatch(
       new RegExp(
-        `^sextant: ${bad}:2: invalid JSON \\(truncated or malformed\\) \\(2 bad records; written to (.+\\.rejects)\\)$`,
+        `^sextant: ${bad}:2: invalid JSON \\(truncated or malformed\\) \\(2 bad records in all; written to (.+\\.rejects)\\)$`,
       ),
     );
-    const rejects = /written to (.+\.rejects)\)$/.exec(lines[0]!)![1]!;
+    const rejects = /written to (.+\.rejects)\)$/.exec(lines[6]!)![1]!;
+    expect(lines[0]).toBe(`sextant: ${bad}: 2 of 3 records rejected, all written to ${rejects}:`);
     expect(rejects.startsWith(join(dir, 'store', 'rejects', 'bad.jsonl.'))).toBe(true);
     expect(readFileSync(rejects, 'utf8')).toBe('{"event":"d"\n' + ev('e', 'later') + '\n');
 
     const verbose = sextant(['--db', db, '--verbose', 'import', 'events', bad]);
     expect(verbose.status).toBe(2);
-    expect(verbose.stderr).toContain(
-      `sextant: ${bad}:3, field 'timestamp': not an ISO 8601 timestamp: later\n`,
-    );
+    expect(verbose.stderr).toContain(`    ${bad}:3, field 'timestamp': not an ISO 8601 timestamp: later\n`);
 
     const missing = sextant(['--db', db, 'import', 'events', join(dir, 'nope.jsonl')]);
     expect(missing.status).toBe(2);

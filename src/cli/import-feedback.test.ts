@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -20,8 +20,10 @@ describe('sextant import feedback', () => {
       expect(await run(['--db', db, 'import', 'feedback', good])).toBe(0);
       expect(await run(['--db', db, 'import', 'feedback', bad])).toBe(2);
       const lines = err.mock.calls.map((c) => String(c[0]));
-      expect(lines.at(-1)).toMatch(/bad\.csv:3, field 'created_at': not an ISO 8601 timestamp/);
-      expect(String(out.mock.calls.at(-1)?.[0])).toContain('2 records, 1 new, 0 already stored, 1 rejected');
+      expect(lines.at(-1)).toMatch(/bad\.csv:3, field 'created_at': not an ISO 8601 date: 'yesterday'/);
+      expect(String(out.mock.calls.at(-1)?.[0])).toContain(
+        '2 records: 1 new, 0 updated, 0 duplicates, 1 rejected',
+      );
       // A file that is not there is bad input too, named in the message.
       expect(await run(['--db', db, 'import', 'feedback', join(dir, 'missing.csv')])).toBe(2);
       expect(String(err.mock.calls.at(-1)?.[0])).toMatch(/missing\.csv: cannot read/);
@@ -30,7 +32,9 @@ describe('sextant import feedback', () => {
       out.mockRestore();
     }
     // The rejects file sits beside the database; the good records of both files are stored.
-    expect(existsSync(join(dir, 'store', 'bad.csv.rejects.csv'))).toBe(true);
+    expect(readdirSync(join(dir, 'store', 'rejects'))).toEqual([
+      expect.stringMatching(/^bad\.csv\.\d{8}T\d{6}Z\.rejects$/),
+    ]);
     const e = await DuckDbEngine.open(db);
     const rows = await e.query<{ id: string }>(raw('SELECT id FROM feedback ORDER BY id'));
     await e.close();

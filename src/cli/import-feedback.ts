@@ -1,9 +1,11 @@
-import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { InputError } from '../errors.js';
 import { importFeedback } from '../ingest/feedback/import.js';
+import type { FeedbackFormat } from '../ingest/feedback/parse.js';
 import type { ImportReport } from '../ingest/report.js';
+import { checkKind } from '../ingest/sniff.js';
+import { parseDateFormat } from '../ingest/validate.js';
 import { globalOptions, progress, withEngine } from './context.js';
+import { finishImport, rejectsDirFor } from './import-report.js';
 
 /**
  * The `import` parent command, shared by every importer: found if another importer already made
@@ -21,47 +23,32 @@ export function registerImportFeedback(program: Command): void {
   importCommand(program)
     .command('feedback')
     .description(
-      'feedback CSV or JSON Lines (id, kind, created_at, distinct_id, email, organization, score, title, body, tags, status)',
+      'feedback CSV or JSON Lines (id, kind, created_at, distinct_id, email, organization, score, title, body, tags, status, closed_at)',
     )
-    .argument('<files...>', 'feedback files (.csv, else JSON Lines; .gz allowed)')
-    .action(async (files: string[], _opts: unknown, cmd: Command) => {
+    .argument('<files...>', 'feedback files (CSV or JSON Lines, by content; .gz allowed)')
+    .option(
+      '--date-format <format>',
+      'how created_at and closed_at are written: ISO (default), DD/MM/YYYY, MM/DD/YYYY, YYYY/MM/DD (/, - or .)',
+    )
+    .action(async (files: string[], opts: { dateFormat?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const rejectsDir = /^[a-z]+:\/\//.test(g.db) ? '.sextant' : dirname(g.db);
+      const dateFormat = parseDateFormat(opts.dateFormat);
       const say = progress(cmd);
+      const formats: (FeedbackFormat | undefined)[] = [];
+      for (const f of files) {
+        const s = await checkKind(f, 'feedback');
+        // A CSV is read as CSV whatever its name.
+        formats.push(s.columns ? 'csv' : undefined);
+      }
       const reports: ImportReport[] = [];
       await withEngine(cmd, async (engine) => {
-        for (const f of files) {
+        for (const [i, f] of files.entries()) {
           say(`importing ${f}…`);
-          reports.push(await importFeedback(engine, f, { rejectsDir }));
-        }
-      });
-      if (g.json) process.stdout.write(JSON.stringify(reports, null, 2) + '\n');
-      else {
-        for (const r of reports) {
-          process.stdout.write(
-            `${r.file}: ${r.records} records, ${r.inserted} new, ${r.duplicates} already stored, ${r.rejected.length} rejected\n`,
+          reports.push(
+            await importFeedback(engine, f, { rejectsDir: rejectsDirFor(g), dateFormat, format: formats[i] }),
           );
         }
-      }
-      const bad = reports.filter((r) => r.rejected.length > 0);
-      const first = bad[0]?.rejected[0];
-      if (bad[0] && first) {
-        for (const r of bad) {
-          for (const x of r.rejected.slice(1)) {
-            process.stderr.write(
-              `sextant: ${r.file}:${x.line}${x.field ? `, field '${x.field}'` : ''}: ${x.reason}\n`,
-            );
-          }
-        }
-        const total = bad.reduce((n, r) => n + r.rejected.length, 0);
-        throw new InputError(
-          `${first.reason} (${total} rejected in all; bad lines written to ${bad.map((r) => r.rejectsFile).join(', ')})`,
-          {
-            file: bad[0].file,
-            line: first.line,
-            field: first.field,
-          },
-        );
-      }
+      });
+      finishImport(g, reports);
     });
 }

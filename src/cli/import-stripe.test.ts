@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import type { Metric } from '../domain/review.js';
-import { currentLine, customer, invoice, price } from '../metrics/revenue/stripe-fixtures.js';
+import { currentLine, customer, invoice, price } from '../../test/helpers/stripe-fixtures.js';
 import { run } from './program.js';
 
 describe('sextant import stripe and sextant metrics', () => {
@@ -53,10 +53,10 @@ describe('sextant import stripe and sextant metrics', () => {
       const last = String(err.mock.calls.at(-1)?.[0]);
       // The first bad record: line 5, the invoice whose line amount is a string.
       expect(last).toMatch(
-        /billing\.jsonl:5, field 'amount': invoice in_bad: field 'amount': expected a number/,
+        /billing\.jsonl:5, field 'lines\.amount': invoice in_bad: expected an amount in minor units, got '12' \(2 bad records in all; written to .*rejects/,
       );
       expect(String(out.mock.calls.at(-1)?.[0])).toContain(
-        '7 records, 4 new, 0 already stored, 2 rejected, skipped 1 charge',
+        '7 records: 4 new, 0 updated, 0 duplicates, 1 skipped (1 charge), 2 rejected',
       );
       out.mockClear();
       expect(await run(['--db', db, '--json', 'metrics', '--month', '2024-02', '--months', '2'])).toBe(0);
@@ -65,9 +65,10 @@ describe('sextant import stripe and sextant metrics', () => {
       err.mockRestore();
       out.mockRestore();
     }
-    expect(existsSync(join(dir, 'store', 'billing.jsonl.rejects'))).toBe(true);
+    const rejects = readdirSync(join(dir, 'store', 'rejects'));
+    expect(rejects).toEqual([expect.stringMatching(/^billing\.jsonl\.\d{8}T\d{6}Z\.rejects$/)]);
     expect(
-      readFileSync(join(dir, 'store', 'billing.jsonl.rejects'), 'utf8')
+      readFileSync(join(dir, 'store', 'rejects', rejects[0]!), 'utf8')
         .split('\n')
         .filter(Boolean),
     ).toHaveLength(2);

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { isMonth, lastCompleteMonth, monthsEndingAt } from '../domain/month.js';
+import { directContext } from '../app/context.js';
+import { monthlyMetrics } from '../app/metrics.js';
+import { scopeOf } from '../app/products.js';
+import { isMonth, lastCompleteMonth } from '../domain/month.js';
 import type { Metric } from '../domain/review.js';
 import { InputError } from '../errors.js';
-import { METRIC_FAMILIES } from '../metrics/registry.js';
-import { toMetric } from '../metrics/shape.js';
-import { productScope } from '../metrics/types.js';
 import { commandConfig, globalOptions, withEngine } from './context.js';
 
 interface MetricsOptions {
@@ -52,21 +52,10 @@ export function registerMetrics(program: Command): void {
         });
       }
       const config = commandConfig(cmd);
-      let product;
-      try {
-        product = productScope(config, opts.product);
-      } catch (e) {
-        throw new InputError((e as Error).message, { field: '--product' });
-      }
-      const months = monthsEndingAt(month, n);
-      const metrics = await withEngine(cmd, async (engine) => {
-        const out: Metric[] = [];
-        for (const family of METRIC_FAMILIES) {
-          for (const v of await family.compute({ engine, config, product, months }))
-            out.push(toMetric(v, months));
-        }
-        return out;
-      });
+      scopeOf(config, opts.product, '--product');
+      const metrics = await withEngine(cmd, (engine) =>
+        monthlyMetrics(directContext(engine, config), { month, product: opts.product, months: n }),
+      );
       if (globalOptions(cmd).json) process.stdout.write(JSON.stringify(metrics, null, 2) + '\n');
       else process.stdout.write(metricsTable(metrics) + '\n');
     });

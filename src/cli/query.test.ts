@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertEvents } from '../insights/test-events.js';
+import { insertEvents } from '../../test/helpers/insight-events.js';
 import { DuckDbEngine } from '../store/duckdb/engine.js';
 
 // The built CLI end to end: `node bin/sextant.js query <kind> --spec … --db <file>`.
@@ -29,6 +29,8 @@ beforeAll(async () => {
     { event: 'use', person: 'p1', at: '2024-01-01T10:30:00', org: 'o1' },
     { event: 'use', person: 'p1', at: '2024-01-02T10:00:00', org: 'o1' },
     { event: 'signup', person: 'p2', at: '2024-01-02T09:00:00' },
+    flagCalled('p1', '2024-01-01T09:00:00', 'control'),
+    flagCalled('p2', '2024-01-02T08:00:00', 'test'),
   ]);
   await e.close();
 }, 120_000);
@@ -36,6 +38,15 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const range = { dateFrom: '2024-01-01', dateTo: '2024-01-02' };
+
+function flagCalled(person: string, at: string, variant: string) {
+  return {
+    event: '$feature_flag_called',
+    person,
+    at,
+    props: { $feature_flag: 'new-home', $feature_flag_response: variant },
+  };
+}
 
 describe('sextant query', () => {
   it('funnel', () => {
@@ -106,6 +117,32 @@ describe('sextant query', () => {
         },
       ], // p2 has no org
     });
+  });
+
+  it('experiment', () => {
+    const r = sextant(
+      'query',
+      'experiment',
+      '--spec',
+      JSON.stringify({ ...range, flag: 'new-home', metric: { event: 'use', type: 'count' }, minUnits: 1 }),
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      variants: { key: string; exposed: number; value: number; lift: number | null }[];
+      srm: { pValue: number; flagged: boolean };
+      excluded: number;
+    };
+    // p1 (control) used it twice after its exposure at 09:00 on the 1st; p2 (test) never.
+    expect(out.variants.map((v) => [v.key, v.exposed, v.value])).toEqual([
+      ['control', 1, 2],
+      ['test', 1, 0],
+    ]);
+    expect(out.srm).toMatchObject({ pValue: 1, flagged: false });
+    expect(out.excluded).toBe(0);
+    const bad = sextant('query', 'experiment', '--spec', JSON.stringify({ ...range, flag: 'x', metric: {} }));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/field 'metric.event'/);
   });
 
   it('rejects an invalid spec with exit 2 and one line naming the field', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { launchMetricSchema } from '../launches/metric.js';
 
 /**
  * The schema of `sextant.config.yaml` (SPEC §4). Strict: an unknown key is an error naming it.
@@ -25,66 +26,107 @@ const product = z.strictObject({
   stripeProducts: z.array(z.string().min(1)).default([]),
 });
 
-export const configSchema = z.strictObject({
-  products: z.array(product).default([]),
-  activity: z
-    .strictObject({
-      activeEvents: z.array(z.string().min(1)).default(['*']),
-      excludeEvents: z
-        .array(z.string().min(1))
-        .default(['$feature_flag_called', '$identify', '$groupidentify', 'survey sent']),
-    })
-    .prefault({}),
-  onboarding: z
-    .strictObject({
-      steps: z.array(z.string().min(1)).default([]),
-      windowDays: z.number().int().positive().default(14),
-    })
-    .prefault({}),
-  keyActions: z.array(z.string().min(1)).default([]),
-  icp: z.strictObject({ all: z.array(icpCondition).default([]) }).prefault({}),
-  topCustomers: z.number().int().positive().default(10),
-  leadingIndicators: z
-    .strictObject({
-      windowDays: z.array(z.number().int().positive()).nonempty().default([7, 14]),
-      outcomeDays: z.array(z.number().int().positive()).nonempty().default([56, 90]),
-      maxThreshold: z.number().int().positive().default(10),
-    })
-    .prefault({}),
-  billing: z
-    .strictObject({
-      link: z.string().min(1).default('metadata.group_key'),
-      /** When MRR starts for a period: when the invoice is issued (ChartMogul's default) or paid. */
-      mrrFrom: z.enum(['issued', 'paid']).default('issued'),
-      /** When a cancellation counts as churn: at the end of the paid period (default) or when canceled. */
-      churnAt: z.enum(['period-end', 'cancellation']).default('period-end'),
-    })
-    .prefault({}),
-  reporting: z
-    .strictObject({
-      currency: z
-        .string()
-        .regex(/^[A-Za-z]{3}$/, 'a three-letter ISO 4217 code')
-        .transform((c) => c.toUpperCase())
-        .default('USD'),
-      /** Units of `currency` per one unit of each other currency, e.g. { EUR: 1.08 } when USD. */
-      fx: z.record(z.string().regex(/^[A-Za-z]{3}$/), z.number().positive()).default({}),
-    })
-    .prefault({}),
-  anomalies: z
-    .strictObject({
-      threshold: z.number().positive().default(3.5),
-      trailingMonths: z.number().int().min(3).default(6),
-    })
-    .prefault({}),
-  server: z
-    .strictObject({
-      projectKey: z.string().optional(),
-      stripeWebhookSecret: z.string().optional(),
-    })
-    .prefault({}),
+/** A launch the review judges (docs/analyses.md#launches): what shipped, when, and what it should move. */
+const launch = z.strictObject({
+  title: z.string().trim().min(1),
+  /** The UTC day it shipped (or its experiment started). */
+  date: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date, YYYY-MM-DD')
+    .refine((d) => {
+      const t = new Date(d + 'T00:00:00Z');
+      return !Number.isNaN(t.getTime()) && t.toISOString().slice(0, 10) === d;
+    }, 'not a calendar date'),
+  product: z.string().min(1).default('all'),
+  /** The feature flag it shipped behind; with a control variant it is judged as an experiment. */
+  flag: z.string().min(1).optional(),
+  /** The metrics it should move: an event name (a conversion) or `{ event, type, property? }`. */
+  metrics: z.array(launchMetricSchema).default([]),
+  /** Who the flag randomizes: a person, or an organization for a group flag. */
+  unit: z.enum(['person', 'organization']).default('person'),
+  /** The flag's control variant; default `control`, else `false`. */
+  control: z.string().min(1).optional(),
+  /** Days after a unit's exposure (or after the launch) the metric is read in. */
+  windowDays: z.number().int().min(1).max(90).default(14),
 });
+
+export const configSchema = z
+  .strictObject({
+    products: z.array(product).default([]),
+    activity: z
+      .strictObject({
+        activeEvents: z.array(z.string().min(1)).default(['*']),
+        excludeEvents: z
+          .array(z.string().min(1))
+          .default(['$feature_flag_called', '$identify', '$groupidentify', 'survey sent']),
+      })
+      .prefault({}),
+    onboarding: z
+      .strictObject({
+        steps: z.array(z.string().min(1)).default([]),
+        windowDays: z.number().int().positive().default(14),
+      })
+      .prefault({}),
+    keyActions: z.array(z.string().min(1)).default([]),
+    icp: z.strictObject({ all: z.array(icpCondition).default([]) }).prefault({}),
+    topCustomers: z.number().int().positive().default(10),
+    leadingIndicators: z
+      .strictObject({
+        windowDays: z.array(z.number().int().positive()).nonempty().default([7, 14]),
+        outcomeDays: z.array(z.number().int().positive()).nonempty().default([56, 90]),
+        maxThreshold: z.number().int().positive().default(10),
+      })
+      .prefault({}),
+    billing: z
+      .strictObject({
+        link: z.string().min(1).default('metadata.group_key'),
+        /** When MRR starts for a period: when the invoice is issued (ChartMogul's default) or paid. */
+        mrrFrom: z.enum(['issued', 'paid']).default('issued'),
+        /** When a cancellation counts as churn: at the end of the paid period (default) or when canceled. */
+        churnAt: z.enum(['period-end', 'cancellation']).default('period-end'),
+      })
+      .prefault({}),
+    reporting: z
+      .strictObject({
+        currency: z
+          .string()
+          .regex(/^[A-Za-z]{3}$/, 'a three-letter ISO 4217 code')
+          .transform((c) => c.toUpperCase())
+          .default('USD'),
+        /** Units of `currency` per one unit of each other currency, e.g. { EUR: 1.08 } when USD. */
+        fx: z.record(z.string().regex(/^[A-Za-z]{3}$/), z.number().positive()).default({}),
+      })
+      .prefault({}),
+    anomalies: z
+      .strictObject({
+        /** Kept so older configs load; anomalies are decided by falseDiscoveryRate since issue 17. */
+        threshold: z.number().positive().default(3.5),
+        trailingMonths: z.number().int().min(3).default(6),
+        falseDiscoveryRate: z.number().gt(0).lt(1).default(0.05),
+      })
+      .prefault({}),
+    server: z
+      .strictObject({
+        projectKey: z.string().optional(),
+        stripeWebhookSecret: z.string().optional(),
+      })
+      .prefault({}),
+    launches: z.array(launch).default([]),
+  })
+  .superRefine((c, ctx) => {
+    const products = new Set(['all', ...c.products.map((p) => p.name)]);
+    c.launches.forEach((l, i) => {
+      if (!products.has(l.product)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['launches', i, 'product'],
+          message: `unknown product '${l.product}' (configured: ${[...products].join(', ')})`,
+        });
+      }
+    });
+  });
 
 export type Config = z.output<typeof configSchema>;
 export type ProductConfig = Config['products'][number];
 export type IcpCondition = z.output<typeof icpCondition>;
+export type LaunchConfig = Config['launches'][number];

@@ -48,9 +48,22 @@ reporting:
   fx: {}
 
 anomalies:
-  # A month is anomalous when |actual - expected| / robust spread exceeds this.
-  threshold: 3.5
+  # Each metric's month is tested against its trailing months with a test fitted to its data
+  # (counts: Poisson; rates: binomial; NPS: z-test; money: robust median/MAD); a month is
+  # anomalous when its Benjamini-Hochberg q-value across the month's metrics is at most this.
+  falseDiscoveryRate: 0.05
   trailingMonths: 6
+  # No longer used (kept so older configs load).
+  threshold: 3.5
+
+# What was shipped, for the review's "What we shipped" (also \`sextant launch add\`). E.g.
+#   - title: New onboarding checklist
+#     date: 2026-09-14
+#     product: analytics                      # a configured product, or all
+#     flag: onboarding-checklist              # optional: with a control variant, an experiment
+#     metrics: ["project created", {event: "insight created", type: count}]
+#     # unit: person (or organization, for a group flag); control: control; windowDays: 14
+launches: []
 
 # For \`sextant serve\`: the PostHog project key the capture API accepts (api_key / token), and
 # the Stripe webhook signing secret, e.g. {projectKey: phc_..., stripeWebhookSecret: whsec_...}.

@@ -6,6 +6,7 @@
 import { addMonths, monthEnd, monthOf, monthStart } from '../domain/month.js';
 import { DAY, PLANT, orgFactor, type World } from './company.js';
 import { Random } from './random.js';
+import { compareText } from '../domain/order.js';
 
 export interface FeedbackRow {
   id: string;
@@ -206,8 +207,8 @@ export function buildFeedback(world: World): { rows: FeedbackRow[]; cancellation
       });
     }
   }
-  rows.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
-  cancellations.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+  rows.sort((a, b) => compareText(a.created_at, b.created_at) || compareText(a.id, b.id));
+  cancellations.sort((a, b) => compareText(a.created_at, b.created_at) || compareText(a.id, b.id));
   return { rows, cancellations };
 }
 

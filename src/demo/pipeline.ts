@@ -5,10 +5,10 @@
  * refuses to touch one holding other data.
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { Command } from 'commander';
-import { globalOptions, progress } from '../cli/context.js';
-import { printWritten, reviewProducts, runReviews } from '../cli/review.js';
+import { dirname } from 'node:path';
+import { directContext } from '../app/context.js';
+import { allProducts } from '../app/products.js';
+import { buildReviews, type BuiltReview } from '../app/reviews.js';
 import { loadConfig } from '../config/load.js';
 import { InputError } from '../errors.js';
 import { importEvents } from '../ingest/posthog/import-events.js';
@@ -18,9 +18,16 @@ import { importStripe } from '../ingest/stripe/import.js';
 import { openEngine } from '../store/registry.js';
 import type { DemoFiles } from './generate.js';
 
-export async function runDemoPipeline(files: DemoFiles, cmd: Command): Promise<void> {
-  const { db } = globalOptions(cmd);
-  const say = progress(cmd);
+export interface DemoRun {
+  /** Every product's review, the company's (`all`) last. */
+  written: BuiltReview[];
+}
+
+export async function runDemoPipeline(
+  files: DemoFiles,
+  o: { db: string; log: (line: string) => void },
+): Promise<DemoRun> {
+  const { db, log: say } = o;
   if (/^[a-z]+:\/\//.test(db))
     throw new InputError('the demo runs on the embedded store; give --db a file path', { field: '--db' });
   const marker = `${db}.demo`;
@@ -56,21 +63,12 @@ export async function runDemoPipeline(files: DemoFiles, cmd: Command): Promise<v
     }
     const events = reports.find((r) => r.kind === 'events');
     say(`imported ${events?.inserted ?? 0} events in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
-    const written = await runReviews(engine, config, {
+    const written = await buildReviews(directContext(engine, config, { log: say }), {
       month: files.month,
-      products: reviewProducts(config),
-      formats: ['html', 'md', 'json'],
-      log: say,
+      products: allProducts(config),
+      write: { formats: ['html', 'md', 'json'] },
     });
-    // Every product's page, then the company's review last: its page and its five-line summary end the run.
-    const company = written.find((w) => w.review.product === 'all');
-    for (const w of written) {
-      if (w !== company) process.stdout.write(`${w.review.product} review: ${join(w.dir, 'index.html')}\n`);
-    }
-    process.stdout.write(
-      `The planted effects are listed in ${files.truth}; explore further with --db ${db} --config ${files.config}\n`,
-    );
-    if (company) printWritten(company);
+    return { written };
   } finally {
     await engine.close();
   }

@@ -18,6 +18,7 @@ import {
   type World,
 } from './company.js';
 import { Random } from './random.js';
+import { compareText } from '../domain/order.js';
 
 type CurrentLine = Pick<
   Stripe.InvoiceLineItem,
@@ -331,7 +332,7 @@ export function buildStripe(world: World): StripeFiles {
       }
     }
   }
-  out.events.sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
+  out.events.sort((a, b) => a.created - b.created || compareText(a.id, b.id));
   return out;
 }
 

@@ -1,138 +1,403 @@
-import type { Month } from './month.js';
+import { z } from 'zod';
 
-/** The review document (SPEC §5). Everything here is what review.json holds. */
+/**
+ * The review document (SPEC §5): everything review.json holds. The zod schemas below are the one
+ * source of both the TypeScript types (`z.infer`) and the JSON Schema shipped as
+ * schema/review.schema.json (`reviewJsonSchema()`, written by `npm run build`). What plain
+ * JSON Schema cannot say about one object (NPS bounds, per-dive data) is stated once by `when`,
+ * which adds the zod check and the schema's `if`/`then` from the same zod schema.
+ */
 
-export type MetricGroup = 'revenue' | 'usage' | 'feedback';
+export const monthSchema = z.string().regex(/^[0-9]{4}-(0[1-9]|1[0-2])$/, 'must be a month, YYYY-MM');
+
+const nullableNumber = z.number().nullable();
+const nullableString = z.string().nullable();
+
+/** `rule.then` must hold for every object whose `key` is `value`: a zod check and a JSON Schema `if`/`then`. */
+interface Conditional {
+  key: string;
+  value: string;
+  then: z.ZodType;
+}
+
+function when<T extends z.ZodType>(base: T, rules: readonly Conditional[]): T {
+  return base
+    .superRefine((v, ctx) => {
+      const o = v as Record<string, unknown>;
+      for (const r of rules) {
+        if (o[r.key] !== r.value) continue;
+        const res = r.then.safeParse(v);
+        if (!res.success) for (const issue of res.error.issues) ctx.addIssue({ ...issue, code: 'custom' });
+      }
+    })
+    .meta({
+      allOf: rules.map((r) => ({
+        if: { properties: { [r.key]: { const: r.value } }, required: [r.key] },
+        then: withoutDialect(z.toJSONSchema(r.then, { io: 'input', unrepresentable: 'any' })),
+      })),
+    });
+}
+
+/** Every item with `id` equal to each of `ids` must be present: a zod check and `contains` per id. */
+function containsIds<T extends z.ZodArray>(base: T, ids: readonly string[], what: string): T {
+  return base
+    .superRefine((items, ctx) => {
+      const have = new Set((items as { id?: unknown }[]).map((x) => x.id));
+      for (const id of ids)
+        if (!have.has(id)) ctx.addIssue({ code: 'custom', message: `no ${what} '${id}'` });
+    })
+    .meta({
+      allOf: ids.map((id) => ({ contains: { properties: { id: { const: id } }, required: ['id'] } })),
+    });
+}
+
+/** A sub-schema embedded in the review's schema carries no `$schema` of its own. */
+function withoutDialect(s: Record<string, unknown>): Record<string, unknown> {
+  const rest = { ...s };
+  delete rest.$schema;
+  return rest;
+}
+
+// ---- metrics ---------------------------------------------------------------------------------
+
+export const metricGroupSchema = z.enum(['revenue', 'usage', 'feedback']);
+export type MetricGroup = z.infer<typeof metricGroupSchema>;
+
 /**
  * `currency`: major units of reporting.currency; `ratio`: a fraction (0.052 is 5.2%);
  * `count`: an integer; `nps`: −100..100; `seconds`: a duration.
  */
-export type MetricUnit = 'currency' | 'ratio' | 'count' | 'nps' | 'seconds';
+export const metricUnitSchema = z.enum(['currency', 'ratio', 'count', 'nps', 'seconds']);
+export type MetricUnit = z.infer<typeof metricUnitSchema>;
 
-export interface MetricPoint {
-  month: Month;
+export const metricPointSchema = z.object({
+  month: monthSchema,
   /** null when it cannot be computed for that month (no data, or a zero denominator), never 0. */
-  value: number | null;
-}
+  value: nullableNumber,
+});
+export type MetricPoint = z.infer<typeof metricPointSchema>;
 
-export interface Metric {
-  id: string;
-  group: MetricGroup;
-  label: string;
-  unit: MetricUnit;
-  /** 13 months ending at the review's month, oldest first. */
-  series: MetricPoint[];
-  current: number | null;
-  previous: number | null;
-  /**
-   * Month-on-month change: relative ((current − previous) / |previous|) for currency and counts,
-   * absolute (current − previous) for ratios and NPS. `changeKind` says which. null when either
-   * side is null or the relative base is 0.
-   */
-  change: number | null;
-  changeKind: 'relative' | 'absolute';
-  /** One line: what it measures and how (links to docs/metrics.md). */
-  description?: string;
-  /** Per-month extra detail (e.g. NPS interval, sample size), keyed by month. */
-  detail?: Record<Month, Record<string, unknown>>;
-}
+const npsValue = z.number().min(-100).max(100).nullable();
+const countValue = z.int().nullable();
 
-export interface Anomaly {
-  metricId: string;
-  month: Month;
-  direction: 'up' | 'down';
-  expected: number;
-  actual: number;
-  score: number;
-  explanation: string;
-}
+export const metricSchema = when(
+  z.object({
+    id: z.string().min(1),
+    group: metricGroupSchema,
+    label: z.string().min(1),
+    unit: metricUnitSchema,
+    /** 13 months ending at the review's month, oldest first. */
+    series: z.array(metricPointSchema).length(13),
+    current: nullableNumber,
+    previous: nullableNumber,
+    /**
+     * Month-on-month change: relative ((current − previous) / |previous|) for currency and counts,
+     * absolute (current − previous) for ratios and NPS. `changeKind` says which. null when either
+     * side is null or the relative base is 0.
+     */
+    change: nullableNumber,
+    changeKind: z.enum(['relative', 'absolute']),
+    /** One line: what it measures and how (links to docs/metrics.md). */
+    description: z.string().optional(),
+    /** Per-month extra detail (e.g. NPS interval, sample size), keyed by month. */
+    detail: z.record(monthSchema, z.record(z.string(), z.unknown())).optional(),
+  }),
+  [
+    {
+      key: 'id',
+      value: 'nps',
+      then: z.looseObject({
+        series: z.array(z.looseObject({ value: npsValue })),
+        current: npsValue,
+        previous: npsValue,
+      }),
+    },
+    {
+      key: 'unit',
+      value: 'count',
+      then: z.looseObject({
+        series: z.array(z.looseObject({ value: countValue })),
+        current: countValue,
+        previous: countValue,
+      }),
+    },
+  ],
+).meta({ id: 'metric' });
+export type Metric = z.infer<typeof metricSchema>;
 
-export interface Finding {
-  title: string;
-  detail: string;
-  /** Numbers a skeptic checks: method/test name, sample sizes, p-values, intervals. */
-  evidence: Record<string, unknown>;
-}
+/** The test that decided an anomaly (docs/analyses.md, "Anomalies"). */
+export const anomalyEvidenceSchema = z
+  .object({
+    /** `poisson-gamma-predictive`, `beta-binomial-predictive`, `nps-two-sample-z`,
+     * `robust-median-mad`; joined with `+t-prediction-interval` when the months before were
+     * overdispersed. */
+    test: z.string(),
+    pValue: z.number(),
+    /** Benjamini–Hochberg adjusted across the metrics judged this month. */
+    qValue: z.number(),
+    correction: z.string(),
+    metricsTested: z.number(),
+    falseDiscoveryRate: z.number(),
+    baselineMonths: z.number(),
+    /** The trailing months' values, oldest first. */
+    baseline: z.array(z.number()),
+    /** The central 95% of what the trailing months predict. */
+    interval95: z.tuple([z.number(), z.number()]).nullable(),
+    /** Trials or answers behind this month's rate or NPS. */
+    sampleSize: z.number().nullable(),
+    overdispersed: z.boolean(),
+  })
+  .meta({ id: 'anomalyEvidence' });
+export type AnomalyEvidence = z.infer<typeof anomalyEvidenceSchema>;
 
-export interface DeepDive {
-  id: string;
-  question: string;
-  /** Plain language; says "not enough data" when that is the answer. */
-  summary: string;
-  /** How it was computed, with the tests used. */
-  method: string;
-  findings: Finding[];
-  data: Record<string, unknown>;
-}
+export const anomalySchema = z
+  .object({
+    metricId: z.string(),
+    month: monthSchema,
+    direction: z.enum(['up', 'down']),
+    expected: z.number(),
+    actual: z.number(),
+    score: z.number(),
+    explanation: z.string(),
+    /** Absent in reviews written before issue 17. */
+    evidence: anomalyEvidenceSchema.optional(),
+  })
+  .meta({ id: 'anomaly' });
+export type Anomaly = z.infer<typeof anomalySchema>;
 
-export interface Highlight {
-  /** `metric:<id>`, `anomaly:<metricId>` or `dive:<id>`. */
-  source: string;
-  title: string;
-  detail: string;
-  /** Higher is more worth the meeting's time; comparable across sources. */
-  weight: number;
-}
+// ---- deep dives ------------------------------------------------------------------------------
 
-export type DecisionOutcome = 'continue' | 'reprioritize' | 'change-goals' | 'new-projects';
+export const findingSchema = z
+  .object({
+    title: z.string(),
+    detail: z.string(),
+    /** Numbers a skeptic checks: method/test name, sample sizes, p-values, intervals. */
+    evidence: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'finding' });
+export type Finding = z.infer<typeof findingSchema>;
 
-export interface Todo {
-  id: number;
-  title: string;
-  owner: string | null;
-  status: 'open' | 'done';
-  createdAt: string;
-  doneAt: string | null;
-  metricIds: string[];
-}
+/** Rows holding at least the named fields (more are allowed). */
+const rows = <S extends z.ZodRawShape>(shape: S) => z.array(z.looseObject(shape));
 
-export interface PreviousReview {
-  month: Month;
-  decision: { outcome: DecisionOutcome; note: string | null; decidedAt: string; metricIds: string[] } | null;
-  todos: Todo[];
-  /** How the metrics the decision or a to-do names moved since that review. */
-  metricsSince: { metricId: string; then: number | null; now: number | null; change: number | null }[];
-}
+/** What SPEC §5 requires of each deep dive's `data`, by dive id (a dive may hold more). */
+export const DIVE_DATA = {
+  'top-customers': z.looseObject({
+    customers: rows({
+      organization: z.string(),
+      name: nullableString,
+      mrr: nullableNumber,
+      health: z.enum(['happy', 'neutral', 'at-risk', 'unhappy']),
+      signals: z.unknown(),
+    }),
+  }),
+  'icp-vs-non-icp': z.looseObject({
+    features: rows({
+      event: z.string(),
+      icpRate: nullableNumber,
+      nonIcpRate: nullableNumber,
+      difference: nullableNumber,
+      pValue: nullableNumber,
+    }),
+  }),
+  'churn-reasons': z.looseObject({
+    churned: rows({ organization: z.string(), mrr: nullableNumber }),
+    drivers: rows({
+      dimension: z.string(),
+      value: z.unknown(),
+      churnRate: nullableNumber,
+      baselineRate: nullableNumber,
+      lift: nullableNumber,
+      pValue: nullableNumber,
+    }),
+  }),
+  'leading-indicators': z.looseObject({
+    indicators: rows({
+      event: z.string(),
+      threshold: z.number(),
+      windowDays: z.number(),
+      outcomeDays: z.number(),
+      precision: nullableNumber,
+      recall: nullableNumber,
+      lift: nullableNumber,
+      score: nullableNumber,
+    }),
+  }),
+  'onboarding-funnel': z.looseObject({
+    steps: rows({
+      name: z.string(),
+      count: z.int().min(0),
+      conversionFromPrevious: nullableNumber,
+      medianSecondsFromPrevious: nullableNumber,
+    }),
+    biggestDrop: nullableString,
+  }),
+} as const;
+export type DeepDiveId = keyof typeof DIVE_DATA;
+export const DEEP_DIVE_IDS = Object.keys(DIVE_DATA) as DeepDiveId[];
 
-export interface DataCoverage {
-  events: { count: number; first: string | null; last: string | null };
-  persons: number;
-  organizations: number;
-  billing: {
-    customers: number;
-    invoiceLines: number;
-    subscriptionRows: number;
-    first: string | null;
-    last: string | null;
-  };
-  feedback: { count: number; first: string | null; last: string | null };
-  /** Months of the 13 with any data of each kind. */
-  monthsWithEvents: Month[];
-  monthsWithBilling: Month[];
-  notes: string[];
-}
+export const deepDiveSchema = when(
+  z.object({
+    id: z.string().min(1),
+    question: z.string(),
+    /** Plain language; says "not enough data" when that is the answer. */
+    summary: z.string(),
+    /** How it was computed, with the tests used. */
+    method: z.string(),
+    findings: z.array(findingSchema),
+    data: z.record(z.string(), z.unknown()),
+  }),
+  DEEP_DIVE_IDS.map((id) => ({ key: 'id', value: id, then: z.looseObject({ data: DIVE_DATA[id] }) })),
+).meta({ id: 'deepDive' });
+export type DeepDive = z.infer<typeof deepDiveSchema>;
+
+export const highlightSchema = z
+  .object({
+    /** `metric:<id>`, `anomaly:<metricId>` or `dive:<id>`. */
+    source: z.string().regex(/^(metric|anomaly|dive):.+$/),
+    title: z.string(),
+    detail: z.string(),
+    /** Higher is more worth the meeting's time; comparable across sources. */
+    weight: z.number(),
+  })
+  .meta({ id: 'highlight' });
+export type Highlight = z.infer<typeof highlightSchema>;
+
+// ---- the decision loop -------------------------------------------------------------------------
+
+export const decisionOutcomeSchema = z.enum(['continue', 'reprioritize', 'change-goals', 'new-projects']);
+export type DecisionOutcome = z.infer<typeof decisionOutcomeSchema>;
+
+export const todoSchema = z
+  .object({
+    id: z.int(),
+    title: z.string(),
+    owner: nullableString,
+    status: z.enum(['open', 'done']),
+    createdAt: z.string(),
+    doneAt: nullableString,
+    metricIds: z.array(z.string()),
+  })
+  .meta({ id: 'todo' });
+export type Todo = z.infer<typeof todoSchema>;
+
+export const decisionSchema = z.object({
+  outcome: decisionOutcomeSchema,
+  note: nullableString,
+  decidedAt: z.string(),
+  metricIds: z.array(z.string()),
+});
+export type Decision = z.infer<typeof decisionSchema>;
+
+export const previousReviewSchema = z
+  .object({
+    month: monthSchema,
+    decision: decisionSchema.nullable(),
+    todos: z.array(todoSchema),
+    /** How the metrics the decision or a to-do names moved since that review. */
+    metricsSince: z.array(
+      z.object({ metricId: z.string(), then: nullableNumber, now: nullableNumber, change: nullableNumber }),
+    ),
+  })
+  .meta({ id: 'previousReview' });
+export type PreviousReview = z.infer<typeof previousReviewSchema>;
+
+// ---- coverage and method -----------------------------------------------------------------------
+
+const span = z.object({ count: z.int().min(0), first: nullableString, last: nullableString });
+
+export const dataCoverageSchema = z
+  .object({
+    events: span,
+    persons: z.int().min(0),
+    organizations: z.int().min(0),
+    billing: z.object({
+      customers: z.int().min(0),
+      invoiceLines: z.int().min(0),
+      subscriptionRows: z.int().min(0),
+      first: nullableString,
+      last: nullableString,
+    }),
+    feedback: span,
+    /** Months of the 13 with any data of each kind. */
+    monthsWithEvents: z.array(monthSchema),
+    monthsWithBilling: z.array(monthSchema),
+    notes: z.array(z.string()),
+  })
+  .meta({ id: 'dataCoverage' });
+export type DataCoverage = z.infer<typeof dataCoverageSchema>;
 
 /** How anomalies were judged, and the detector's measured false-positive rate (a back-test). */
-export interface AnomalyDetection {
-  method: string;
-  threshold: number;
-  trailingMonths: number;
-  falsePositiveRate: number;
-  /** One sentence for the reader, e.g. "flags 1.1% of months where nothing happened". */
-  statement: string;
-}
+export const anomalyDetectionSchema = z.object({
+  method: z.string(),
+  /** Legacy config value; flags are decided by `falseDiscoveryRate`. */
+  threshold: z.number(),
+  trailingMonths: z.number(),
+  /** Benjamini–Hochberg level across the month's metrics. */
+  falseDiscoveryRate: z.number().optional(),
+  /** The nominal bound per review (the back-test measures it: `sextant backtest`). */
+  falsePositiveRate: z.number(),
+  /** One sentence for the reader on how anomalies are judged. */
+  statement: z.string(),
+});
+export type AnomalyDetection = z.infer<typeof anomalyDetectionSchema>;
 
-export interface Review {
-  schemaVersion: 1;
-  product: string;
-  month: Month;
-  generatedAt: string;
-  currency: string;
-  dataCoverage: DataCoverage;
-  metrics: Metric[];
-  anomalies: Anomaly[];
-  anomalyDetection?: AnomalyDetection;
-  deepDives: DeepDive[];
-  highlights: Highlight[];
-  previous: PreviousReview | null;
+// ---- the review --------------------------------------------------------------------------------
+
+/** The metric ids SPEC §5 guarantees in every review. */
+export const SPEC_METRIC_IDS = [
+  'mrr',
+  'mrr_growth',
+  'new_mrr',
+  'expansion_mrr',
+  'contraction_mrr',
+  'churned_mrr',
+  'reactivation_mrr',
+  'revenue_churn_rate',
+  'net_revenue_retention',
+  'paying_customers',
+  'churned_customers',
+  'customer_churn_rate',
+  'arpa',
+  'active_users',
+  'active_organizations',
+  'user_growth_rate',
+  'organization_growth_rate',
+  'user_retention_rate',
+  'nps',
+  'nps_responses',
+  'tickets',
+  'feature_requests',
+  'interviews',
+] as const;
+
+export const reviewSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    product: z.string().min(1),
+    month: monthSchema,
+    generatedAt: z.string().min(1),
+    currency: z.string().regex(/^[A-Z]{3}$/),
+    dataCoverage: dataCoverageSchema,
+    metrics: containsIds(z.array(metricSchema), SPEC_METRIC_IDS, 'metric'),
+    anomalies: z.array(anomalySchema),
+    anomalyDetection: anomalyDetectionSchema.optional(),
+    deepDives: containsIds(z.array(deepDiveSchema), DEEP_DIVE_IDS, 'deep dive'),
+    highlights: z.array(highlightSchema),
+    previous: previousReviewSchema.nullable(),
+  })
+  .meta({
+    title: 'Sextant growth review (review.json, SPEC §5)',
+    description:
+      'The shape of review.json, generated from the zod schemas in src/domain/review.ts. Relations a JSON Schema cannot state (each series holds the 13 months ending at `month`; anomalies name known metrics; numbers are finite) are checked by validateReview in src/render/schema.ts.',
+  });
+export type Review = z.infer<typeof reviewSchema>;
+
+/**
+ * The JSON Schema (draft 2020-12) of review.json, from `reviewSchema`. Extra keys are allowed
+ * everywhere (the contract is extended compatibly), so it describes the input side.
+ */
+export function reviewJsonSchema(): Record<string, unknown> {
+  const s = z.toJSONSchema(reviewSchema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+  return { $schema: s.$schema, $id: 'https://sextant.dev/schema/review.schema.json', ...s };
 }

@@ -37,6 +37,11 @@ export interface ImportReport {
   rejected: RejectedRecord[];
   /** Where the bad lines were written, verbatim, when any were. */
   rejectsFile?: string;
+  /**
+   * What the import could store but the reviews will not be able to use as expected, with what
+   * to do (e.g. Stripe subscriptions without invoices: "no revenue history: export invoices too").
+   */
+  warnings?: string[];
 }
 
 /** Whether the report's counts add up (the ledger invariant above). */

@@ -9,7 +9,7 @@ import {
   type FunnelSpec,
   type FunnelStepResult,
 } from './funnel.js';
-import { engineWith, type TestEvent } from './test-events.js';
+import { engineWith, type TestEvent } from '../../test/helpers/insight-events.js';
 
 let e: DuckDbEngine | undefined;
 afterEach(async () => {

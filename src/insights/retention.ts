@@ -10,6 +10,12 @@
  *   the returning event in period cohort+n. A cohort gets values up to the last period only.
  * - Periods are UTC days, weeks (starting `weekStartDay`, sunday by default) or months; returning
  *   events are read to the end of the last period.
+ * - `breakdown` (PostHog's retention breakdown): each value is a retention table of its own. An
+ *   event property splits a person's events, so both the cohort's and the returning events must
+ *   carry the value; a person or organization property is read from the person / the event's
+ *   organization. Values are ranked by their total cohort size (then by value); the top `limit`
+ *   (PostHog's 25) are kept and the rest summed into "$$_posthog_breakdown_other_$$". No value is
+ *   `null`.
  */
 import { z } from 'zod';
 import type { Dialect } from '../store/dialect.js';
@@ -33,6 +39,16 @@ import {
   type Interval,
 } from './common.js';
 
+/** PostHog's label for the breakdown values past the limit, summed together. */
+export const BREAKDOWN_OTHER = '$$_posthog_breakdown_other_$$';
+
+export const retentionBreakdownSchema = z.strictObject({
+  property: z.string().min(1),
+  type: z.enum(['event', 'person', 'organization']).default('event'),
+  /** How many values to show before the rest become "other" (PostHog's breakdown_limit, default 25). */
+  limit: z.number().int().min(1).max(1000).default(25),
+});
+
 export const retentionSpecSchema = z.strictObject({
   kind: z.literal('retention').default('retention'),
   dateFrom: dateInput.optional(),
@@ -44,12 +60,21 @@ export const retentionSpecSchema = z.strictObject({
   totalIntervals: z.number().int().min(1).max(400).default(11),
   retentionType: z.enum(['first_time', 'recurring']).default('recurring'),
   weekStartDay: weekStartDaySchema,
+  breakdown: retentionBreakdownSchema.optional(),
 });
 export type RetentionSpec = z.input<typeof retentionSpecSchema>;
 type Spec = z.output<typeof retentionSpecSchema>;
 
+export interface RetentionCohort {
+  date: string;
+  size: number;
+  values: number[];
+}
+
+/** Without a breakdown `cohorts`; with one `breakdowns`, ranked, "other" last. */
 export interface RetentionResult {
-  cohorts: { date: string; size: number; values: number[] }[];
+  cohorts?: RetentionCohort[];
+  breakdowns?: { value: string | null; cohorts: RetentionCohort[] }[];
 }
 
 interface Plan {
@@ -77,39 +102,81 @@ function plan(s: Spec): Plan {
   };
 }
 
+/** A non-null stand-in for "no value", so a join on the breakdown value matches nulls too. */
+const NO_VALUE = '\u0000null';
+
+/**
+ * One row per (breakdown value, cohort, n) with the people counted. Without a breakdown the value
+ * is the constant NO_VALUE. With an event property each (person, value) is a retention of its own
+ * (PostHog groups its actors by both); first_time then means the first target event with that value.
+ */
 export function buildRetentionQuery(d: Dialect, s: Spec, p: Plan): Sql {
-  const bucket = sqlInterval(d, raw('timestamp'), p.unit, s.weekStartDay);
-  const target = sqlMatches(d, s.targetEvent);
-  const returning = sqlMatches(d, s.returningEvent ?? s.targetEvent);
+  const bucket = sqlInterval(d, raw('e.timestamp'), p.unit, s.weekStartDay);
+  const target = sqlMatches(d, s.targetEvent, 'e');
+  const returning = sqlMatches(d, s.returningEvent ?? s.targetEvent, 'e');
+  const b = s.breakdown;
+  const value = !b
+    ? sql`${NO_VALUE}`
+    : sql`coalesce(${d.sqlJsonString(raw(b.type === 'event' ? 'e.properties' : b.type === 'person' ? 'pp.properties' : 'g.properties'), [b.property])}, ${NO_VALUE})`;
+  const joins =
+    b?.type === 'person'
+      ? sql` LEFT JOIN persons pp ON pp.person_id = e.person_id`
+      : b?.type === 'organization'
+        ? sql` LEFT JOIN groups g ON g.group_type = 'organization' AND g.group_key = e.organization`
+        : sql``;
   const cohort =
     s.retentionType === 'first_time'
-      ? sql`SELECT person_id, min(${bucket}) AS p FROM events WHERE ${target} AND timestamp < ${p.end}
-          GROUP BY person_id HAVING min(${bucket}) >= ${p.first}`
-      : sql`SELECT DISTINCT person_id, ${bucket} AS p FROM events
-          WHERE ${target} AND timestamp >= ${p.from} AND timestamp < ${p.end}`;
+      ? sql`SELECT e.person_id, ${value} AS bv, min(${bucket}) AS p FROM events e${joins}
+          WHERE ${target} AND e.timestamp < ${p.end}
+          GROUP BY 1, 2 HAVING min(${bucket}) >= ${p.first}`
+      : sql`SELECT DISTINCT e.person_id, ${value} AS bv, ${bucket} AS p FROM events e${joins}
+          WHERE ${target} AND e.timestamp >= ${p.from} AND e.timestamp < ${p.end}`;
   return sql`WITH cohort AS (${cohort}),
-    ret AS (SELECT DISTINCT person_id, ${bucket} AS p FROM events
-      WHERE ${returning} AND timestamp >= ${p.from} AND timestamp < ${p.end}),
+    ret AS (SELECT DISTINCT e.person_id, ${value} AS bv, ${bucket} AS p FROM events e${joins}
+      WHERE ${returning} AND e.timestamp >= ${p.from} AND e.timestamp < ${p.end}),
     hits AS (
-      SELECT person_id, p, 0 AS n FROM cohort
+      SELECT person_id, bv, p, 0 AS n FROM cohort
       UNION ALL
-      SELECT c.person_id, c.p, r.p - c.p AS n
-      FROM cohort c JOIN ret r ON r.person_id = c.person_id AND r.p > c.p)
-    SELECT p AS cohort, n, count(DISTINCT person_id) AS persons
-    FROM hits GROUP BY 1, 2`;
+      SELECT c.person_id, c.bv, c.p, r.p - c.p AS n
+      FROM cohort c JOIN ret r ON r.person_id = c.person_id AND r.bv = c.bv AND r.p > c.p)
+    SELECT bv, p AS cohort, n, count(DISTINCT person_id) AS persons
+    FROM hits GROUP BY 1, 2, 3`;
 }
 
-/** Pure: the (cohort, n, persons) rows as the cohort table, zeros filled in. */
+/** Pure: the (value, cohort, n, persons) rows as cohort tables, zeros filled in, values ranked. */
 export function formatRetention(s: Spec, p: Plan, rows: readonly Record<string, unknown>[]): RetentionResult {
-  const got = new Map(rows.map((r) => [`${Number(r.cohort)}|${Number(r.n)}`, Number(r.persons)]));
-  return {
-    cohorts: Array.from({ length: p.last - p.first + 1 }, (_, i) => {
+  const table = (got: Map<string, number>): RetentionCohort[] =>
+    Array.from({ length: p.last - p.first + 1 }, (_, i) => {
       const c = p.first + i;
       const length = Math.min(s.totalIntervals, p.last - c + 1);
       const values = Array.from({ length }, (_, n) => got.get(`${c}|${n}`) ?? 0);
       return { date: dayKey(intervalStart(c, p.unit, s.weekStartDay)), size: values[0] ?? 0, values };
-    }),
-  };
+    });
+  const byValue = new Map<string, Map<string, number>>();
+  for (const r of rows) {
+    const v = String(r.bv);
+    let got = byValue.get(v);
+    if (!got) byValue.set(v, (got = new Map<string, number>()));
+    const key = `${Number(r.cohort)}|${Number(r.n)}`;
+    got.set(key, (got.get(key) ?? 0) + Number(r.persons));
+  }
+  if (!s.breakdown) return { cohorts: table(byValue.get(NO_VALUE) ?? new Map<string, number>()) };
+  // PostHog: rank by the total of the cohort sizes, then by value; past the limit, sum into "other".
+  const total = (got: Map<string, number>) =>
+    [...got].reduce((sum, [k, n]) => (k.endsWith('|0') ? sum + n : sum), 0);
+  const label = (v: string) => (v === NO_VALUE ? '' : v);
+  const ranked = [...byValue]
+    .map(([v, got]) => ({ v, got, total: total(got) }))
+    .sort((a, b) => b.total - a.total || (label(a.v) < label(b.v) ? -1 : label(a.v) > label(b.v) ? 1 : 0));
+  const kept = ranked.slice(0, s.breakdown.limit);
+  const rest = ranked.slice(s.breakdown.limit);
+  const breakdowns = kept.map(({ v, got }) => ({ value: v === NO_VALUE ? null : v, cohorts: table(got) }));
+  if (rest.length > 0) {
+    const other = new Map<string, number>();
+    for (const { got } of rest) for (const [k, n] of got) other.set(k, (other.get(k) ?? 0) + n);
+    breakdowns.push({ value: BREAKDOWN_OTHER, cohorts: table(other) });
+  }
+  return { breakdowns };
 }
 
 export async function retention(engine: Engine, spec: RetentionSpec): Promise<RetentionResult> {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DuckDbEngine } from '../store/duckdb/engine.js';
 import { INSIGHT_KINDS, runInsight } from './run.js';
-import { engineWith } from './test-events.js';
+import { engineWith } from '../../test/helpers/insight-events.js';
 
 let e: DuckDbEngine;
 beforeAll(async () => {
@@ -14,7 +14,7 @@ afterAll(() => e.close());
 
 describe('runInsight', () => {
   it('dispatches every kind through the registry', async () => {
-    expect(INSIGHT_KINDS).toEqual(['funnel', 'retention', 'lifecycle', 'stickiness', 'trends']);
+    expect(INSIGHT_KINDS).toEqual(['funnel', 'retention', 'lifecycle', 'stickiness', 'trends', 'experiment']);
     const range = { dateFrom: '2024-01-01', dateTo: '2024-01-01' };
     expect(await runInsight(e, { kind: 'funnel', ...range, steps: ['a', 'b'] })).toMatchObject({
       steps: [{ count: 1 }, { count: 1, medianSecondsFromPrevious: 60 }],

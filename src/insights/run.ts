@@ -6,6 +6,7 @@
  */
 import { InputError } from '../errors.js';
 import type { Engine } from '../store/engine.js';
+import { experiment, type ExperimentResult, type ExperimentSpec } from './experiment.js';
 import { funnel, type FunnelResult, type FunnelSpec } from './funnel.js';
 import { lifecycle, type LifecycleResult, type LifecycleSpec } from './lifecycle.js';
 import { retention, type RetentionResult, type RetentionSpec } from './retention.js';
@@ -18,6 +19,7 @@ export interface InsightResults {
   lifecycle: LifecycleResult;
   stickiness: StickinessResult;
   trends: TrendsResult;
+  experiment: ExperimentResult;
 }
 export type InsightKind = keyof InsightResults;
 export type InsightResult = InsightResults[InsightKind];
@@ -31,6 +33,7 @@ export const insightRunners: { readonly [K in InsightKind]: Runner<K> } = {
   lifecycle: (e, s) => lifecycle(e, s as LifecycleSpec),
   stickiness: (e, s) => stickiness(e, s as StickinessSpec),
   trends: (e, s) => trends(e, s as TrendsSpec),
+  experiment: (e, s) => experiment(e, s as ExperimentSpec),
 };
 
 export const INSIGHT_KINDS = Object.keys(insightRunners) as InsightKind[];

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DuckDbEngine } from '../store/duckdb/engine.js';
 import { stickiness } from './stickiness.js';
-import { engineWith } from './test-events.js';
+import { engineWith } from '../../test/helpers/insight-events.js';
 
 let e: DuckDbEngine | undefined;
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DuckDbEngine } from '../store/duckdb/engine.js';
 import { trends } from './trends.js';
-import { engineWith, type TestEvent } from './test-events.js';
+import { engineWith, type TestEvent } from '../../test/helpers/insight-events.js';
 
 let e: DuckDbEngine | undefined;
 afterEach(async () => {
@@ -62,6 +62,53 @@ describe('trends', () => {
 
   it('rejects math it does not know, naming the field', async () => {
     e = await engineWith([]);
-    await expect(trends(e, { ...spec, math: 'sum' as 'total' })).rejects.toThrow(/field 'math'/);
+    await expect(trends(e, { ...spec, math: 'p90' as 'total' })).rejects.toThrow(/field 'math'/);
+  });
+});
+
+describe('trends math of a property (sum, avg, min, max)', () => {
+  const buys: TestEvent[] = [
+    { event: 'buy', person: 'p1', at: '2024-01-01T10:00:00', props: { amount: 10 } },
+    { event: 'buy', person: 'p2', at: '2024-01-01T11:00:00', props: { amount: '5.5' } }, // numeric text counts
+    { event: 'buy', person: 'p1', at: '2024-01-01T12:00:00' }, // no amount: left out
+    { event: 'buy', person: 'p2', at: '2024-01-01T13:00:00', props: { amount: 'abc' } }, // not a number
+    { event: 'buy', person: 'p3', at: '2024-01-03T10:00:00', props: { amount: -2 } },
+    { event: 'buy', person: 'p3', at: '2024-01-03T11:00:00', props: { amount: 4 } },
+    { event: 'buy', person: 'p3', at: '2024-01-03T12:00:00', props: { amount: true } }, // a boolean is not
+    { event: 'use', person: 'p3', at: '2024-01-03T12:00:00', props: { amount: 1000 } }, // another event
+    { event: 'buy', person: 'p3', at: '2024-01-04T10:00:00', props: { amount: 100 } }, // after dateTo
+  ];
+  const buySpec = { dateFrom: '2024-01-01', dateTo: '2024-01-03', events: ['buy'], mathProperty: 'amount' };
+  const points = (r: Awaited<ReturnType<typeof trends>>) => r.series[0]?.points.map((p) => p.value);
+
+  it('aggregates the numeric values; avg is over the events that have one; no value is null, not 0', async () => {
+    e = await engineWith(buys);
+    expect(points(await trends(e, { ...buySpec, math: 'sum' }))).toEqual([15.5, 0, 2]); // 10 + 5.5; none; −2 + 4
+    expect(points(await trends(e, { ...buySpec, math: 'avg' }))).toEqual([7.75, null, 1]); // (10 + 5.5) / 2
+    expect(points(await trends(e, { ...buySpec, math: 'min' }))).toEqual([5.5, null, -2]);
+    expect(points(await trends(e, { ...buySpec, math: 'max' }))).toEqual([10, null, 4]);
+  });
+
+  it('per week, and with a property filter on the series', async () => {
+    e = await engineWith(buys);
+    const r = await trends(e, {
+      ...buySpec,
+      dateTo: '2024-01-06', // a Saturday: one whole week
+      interval: 'week',
+      math: 'sum',
+      events: [{ event: 'buy', properties: [{ key: 'amount', operator: 'gt', value: 0 }] }],
+    });
+    // week of Sunday 2023-12-31: 10 + 5.5 + 4 + 100 (the 4th is in range now); −2 is filtered out
+    expect(r.series[0]?.points).toEqual([{ date: '2023-12-31', value: 119.5 }]);
+  });
+
+  it('needs mathProperty for sum/avg/min/max and refuses it for the counts, naming the field', async () => {
+    e = await engineWith([]);
+    await expect(trends(e, { ...spec, math: 'avg' })).rejects.toThrow(
+      /field 'mathProperty'.*needs a mathProperty/,
+    );
+    await expect(trends(e, { ...spec, math: 'dau', mathProperty: 'amount' })).rejects.toThrow(
+      /field 'mathProperty'/,
+    );
   });
 });

@@ -1,6 +1,8 @@
 import { feedbackFamily } from './feedback/index.js';
 import { revenueFamily } from './revenue/revenue.js';
-import type { MetricFamily } from './types.js';
+import type { Metric } from '../domain/review.js';
+import { toMetric } from './shape.js';
+import type { MetricContext, MetricFamily } from './types.js';
 import { usageFamily } from './usage/index.js';
 
 /**
@@ -8,3 +10,12 @@ import { usageFamily } from './usage/index.js';
  * (revenue, then usage, then feedback). Each family lives in its own folder.
  */
 export const METRIC_FAMILIES: MetricFamily[] = [revenueFamily, usageFamily, feedbackFamily];
+
+/** Every family's metrics over `months` in the review's shape: the one loop over the families. */
+export async function computeMetrics(ctx: MetricContext): Promise<Metric[]> {
+  const out: Metric[] = [];
+  for (const family of METRIC_FAMILIES) {
+    for (const v of await family.compute(ctx)) out.push(toMetric(v, ctx.months));
+  }
+  return out;
+}

@@ -8,7 +8,7 @@ import {
   retentionCurves,
   sparkline,
 } from './charts.js';
-import { sampleReview } from './sample-review.js';
+import { sampleReview } from '../../test/helpers/sample-review.js';
 
 const HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(1)></style>';
 

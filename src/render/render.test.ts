@@ -7,7 +7,7 @@ import { idSlug } from './escape.js';
 import { renderHtml } from './html.js';
 import { renderJson } from './json.js';
 import { renderMarkdown } from './markdown.js';
-import { HOSTILE_TEXT, sampleReview } from './sample-review.js';
+import { HOSTILE_TEXT, sampleReview } from '../../test/helpers/sample-review.js';
 import { validateReview } from './schema.js';
 import { writeReview } from './write.js';
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Review } from '../domain/review.js';
 import { renderJson } from './json.js';
-import { REQUIRED_METRICS, sampleReview } from './sample-review.js';
+import { REQUIRED_METRICS, sampleReview } from '../../test/helpers/sample-review.js';
 import { validateReview } from './schema.js';
 
 /** A fresh sample as plain JSON (what review.json holds), for breaking one thing at a time. */

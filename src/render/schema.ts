@@ -1,22 +1,21 @@
-import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { isMonth, monthsEndingAt } from '../domain/month.js';
+import { reviewJsonSchema } from '../domain/review.js';
 
 /**
- * Validates a review.json against schema/review.schema.json (which ships with the project), plus
- * the relations a JSON Schema cannot state: each series holds exactly the 13 months ending at the
- * review's month, anomalies name metrics that exist, ids are unique, every number is finite.
+ * Validates a review.json against the JSON Schema generated from the zod schemas of
+ * domain/review.ts (the same one `npm run build` writes to schema/review.schema.json for other
+ * tools), plus the relations a JSON Schema cannot state: each series holds exactly the 13 months
+ * ending at the review's month, anomalies name metrics that exist, ids are unique, every number is
+ * finite. Checked with ajv, an independent validator, so the published schema itself is tested.
  */
-
-/** The schema file: `schema/` sits beside both `src/` and `dist/`, so the same path works from either. */
-export const REVIEW_SCHEMA_URL = new URL('../../schema/review.schema.json', import.meta.url);
 
 let compiled: ValidateFunction | undefined;
 
 function validator(): ValidateFunction {
   if (compiled) return compiled;
-  const schema = JSON.parse(readFileSync(REVIEW_SCHEMA_URL, 'utf8')) as object;
+  const schema = reviewJsonSchema();
   // strict off: the schema's if/then blocks narrow `properties` without repeating `type`.
   const ajv = new Ajv2020({ allErrors: true, strict: false, verbose: true });
   compiled = ajv.compile(schema);

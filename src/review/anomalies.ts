@@ -6,49 +6,83 @@ import {
   median,
   theilSen,
 } from '../analyses/stats/descriptive.js';
-import { studentTTwoSidedP } from '../analyses/stats/jstat.js';
+import {
+  chiSquareUpperTail,
+  normalQuantile,
+  normalTwoSidedP,
+  studentTQuantile,
+  studentTTwoSidedP,
+} from '../analyses/stats/jstat.js';
+import { benjaminiHochberg, MULTIPLE_COMPARISON_METHOD } from '../analyses/stats/multiple-comparisons.js';
+import { NPS_MIN_RESPONSES } from '../analyses/stats/nps.js';
+import {
+  betaBinomialPredictive,
+  betaBinomialQuantile,
+  betaBinomialTails,
+  negativeBinomialQuantile,
+  negativeBinomialTails,
+  poissonGammaPredictive,
+} from '../analyses/stats/predictive.js';
 import { normalDeviate, prng } from '../analyses/stats/random.js';
 import type { Month } from '../domain/month.js';
 import { addMonths } from '../domain/month.js';
 import type { Anomaly, Metric, MetricPoint, MetricUnit } from '../domain/review.js';
+import { compareText } from '../domain/order.js';
 
 /**
  * Anomalies: is a metric's value this month far from what its trailing months lead us to expect?
- * Method, alternatives and the measured false-positive rate: docs/analyses.md ("Anomalies").
+ * Each metric is judged by a test fitted to its data (docs/analyses.md, "Anomalies"):
  *
- * Expected value (default `median`): the median of the `trailingMonths` non-null values before the
- * month. Spread: 1.4826 × their MAD (a robust SD; with threshold 3.5 this is Iglewicz & Hoaglin's
- * modified z-score); when more than half are equal the MAD is 0 and 1.2533 × the mean absolute
- * deviation stands in. `trend` (a Theil–Sen line read at the month) and `zscore` (mean and SD,
- * PostHog's z-score detector) are kept for comparison; the back-test chose the median.
+ * - counts (`count` unit, whole numbers): Poisson–gamma predictive (negative binomial) from the
+ *   trailing months — a small count going from about 2.5 to 15 is far outside it, while a large
+ *   count's ordinary wobble is not;
+ * - proportions whose months carry their numerator and denominator (`detail`): beta-binomial
+ *   predictive of this month's successes among its trials;
+ * - NPS with its answer counts: two-sample z-test of this month's NPS against the trailing months'
+ *   pooled answers, the variance from the promoter/passive/detractor multinomial; at least
+ *   NPS_MIN_RESPONSES answers this month and MIN_NPS_BASELINE before;
+ * - everything else (money, durations, ratios without counts): median and calibrated MAD of the
+ *   trailing months (a robust SD), the score read as a Student t on n − 1 degrees of freedom.
  *
- * Calibration: a spread from six points is itself noisy, so the raw spread is widened by a factor
- * (per method, window size and threshold, from a seeded simulation) that makes Gaussian noise cross
- * the threshold exactly as often as a Student-t prediction interval of the same size would.
- * Floor by unit, so a few quiet months cannot make the next ordinary wobble "10 SDs": counts
- * max(1, √level, 2% of level) (Poisson noise); currency 2% and durations 5% of the level; ratios
- * 0.5 percentage points or 5% of the level; NPS 3 points.
+ * Overdispersion: when the trailing months vary more than the sampling model says (variance of the
+ * counts above their mean, of the rates above the binomial's, of the NPS above its standard
+ * errors), the month must also stand out against that month-to-month variation (the robust test),
+ * and the larger p-value counts.
  *
- * Score: |actual − expected| / spread, in robust SDs, with a direction; anomalous at `threshold`
- * or more. A null this month, fewer than 3 values in the window, or money/durations that were 0
- * every month before (no scale to judge by) give no anomaly and say why.
+ * Not judged, with a reason: no value this month; fewer than MIN_HISTORY values in the window;
+ * counts that were 0 in every trailing month (no rate: a new source or behaviour, not an anomaly);
+ * money, durations and ratios whose trailing months were all equal (no variation to judge by: a
+ * flat series makes no anomaly); NPS with too few answers.
+ *
+ * Multiple comparisons: every metric judged in the month is one test; the p-values are adjusted
+ * with Benjamini–Hochberg and a metric is anomalous when its q-value is at most
+ * `falseDiscoveryRate` (default 0.05). `score` is the two-sided p-value as a normal z (3.5 ≈
+ * p 0.00047), kept for ranking and for the SPEC §5 shape.
  */
 
 export type ExpectationMethod = 'trend' | 'median' | 'zscore';
 
 export interface AnomalyOptions {
-  /** Robust SDs from the expected value that make a month anomalous (config `anomalies.threshold`). */
-  threshold: number;
   /** How many months before the judged month form its history (config `anomalies.trailingMonths`). */
   trailingMonths: number;
+  /** Benjamini–Hochberg level across the metrics of a month (config `anomalies.falseDiscoveryRate`). */
+  falseDiscoveryRate?: number;
+  /** Kept for old configs: no longer decides anything (see falseDiscoveryRate). */
+  threshold?: number;
+  /** The robust method for continuous series (the back-test compares them); default median. */
   method?: ExpectationMethod;
   /** ISO currency code for explanations ("$53.1K"); without it, amounts print bare. */
   currency?: string;
 }
 
 export const DEFAULT_METHOD: ExpectationMethod = 'median';
+export const DEFAULT_FALSE_DISCOVERY_RATE = 0.05;
 /** Fewer non-null values than this in the window: no expectation. */
 export const MIN_HISTORY = 3;
+/** NPS answers needed in the trailing months together. */
+export const MIN_NPS_BASELINE = 30;
+/** The robust spread is calibrated to Student t at this score (see calibrationFactor). */
+const CALIBRATION_SCORE = 3.5;
 
 export type Expectation =
   | {
@@ -66,23 +100,12 @@ export type Expectation =
     }
   | { ok: false; reason: string };
 
-export interface AnomalyCheck {
-  metricId: string;
-  month: Month;
-  actual: number | null;
-  expectation: Expectation;
-  /** |actual − expected| / spread; null when the month could not be judged. */
-  score: number | null;
-  direction: 'up' | 'down' | null;
-  anomalous: boolean;
-  /** One line for a person: the explanation when scored, the reason when not. */
-  explanation: string;
-}
-
-/** The unit's smallest believable spread at a typical level (see the header). */
-export function spreadFloor(unit: MetricUnit, level: number): number {
+/** The unit's smallest believable spread at a typical level, for the robust test. */
+export function spreadFloor(unit: MetricUnit | 'log-currency', level: number): number {
   const l = Math.abs(level);
   switch (unit) {
+    case 'log-currency':
+      return 0.02;
     case 'count':
       return Math.max(1, Math.sqrt(l), 0.02 * l);
     case 'currency':
@@ -90,7 +113,7 @@ export function spreadFloor(unit: MetricUnit, level: number): number {
     case 'seconds':
       return 0.05 * l;
     case 'ratio':
-      return Math.max(0.005, 0.05 * l);
+      return Math.max(0.002, 0.01 * l);
     case 'nps':
       return 3;
   }
@@ -102,27 +125,41 @@ function valueAt(series: readonly MetricPoint[]): Map<Month, number> {
   return m;
 }
 
-/**
- * The expected value of `month` from the `trailingMonths` months before it in `series` (which may
- * start before the review's 13 months, for back-tests). Pure; `month` itself is never used.
- */
-export function expectationFor(
+/** The trailing months of `month` that have a value, oldest first. */
+function trailingWindow(
   series: readonly MetricPoint[],
   month: Month,
-  unit: MetricUnit,
-  options: Pick<AnomalyOptions, 'threshold' | 'trailingMonths' | 'method'>,
-): Expectation {
-  const method = options.method ?? DEFAULT_METHOD;
+  trailingMonths: number,
+): { months: Month[]; xs: number[]; ys: number[] } {
   const values = valueAt(series);
+  const months: Month[] = [];
   const xs: number[] = [];
   const ys: number[] = [];
-  for (let k = options.trailingMonths; k >= 1; k--) {
-    const v = values.get(addMonths(month, -k));
+  for (let k = trailingMonths; k >= 1; k--) {
+    const m = addMonths(month, -k);
+    const v = values.get(m);
     if (v !== undefined) {
+      months.push(m);
       xs.push(-k);
       ys.push(v);
     }
   }
+  return { months, xs, ys };
+}
+
+/**
+ * The robust expectation of `month` from the `trailingMonths` months before it in `series`: the
+ * median (or a Theil–Sen trend, or mean and SD, for comparison) and a calibrated spread. Pure;
+ * `month` itself is never used. A window with no variation at all gives no spread: not judged.
+ */
+export function expectationFor(
+  series: readonly MetricPoint[],
+  month: Month,
+  unit: MetricUnit | 'log-currency',
+  options: Pick<AnomalyOptions, 'trailingMonths' | 'method'>,
+): Expectation {
+  const method = options.method ?? DEFAULT_METHOD;
+  const { xs, ys } = trailingWindow(series, month, options.trailingMonths);
   const n = ys.length;
   if (n < MIN_HISTORY) {
     return {
@@ -131,12 +168,14 @@ export function expectationFor(
     };
   }
   const level = median(ys.map(Math.abs)) as number;
-  if ((unit === 'currency' || unit === 'seconds') && ys.every((y) => y === 0)) {
-    return { ok: false, reason: `every one of the ${n} months before was 0: no scale to judge a change by` };
-  }
-
   const raw = rawExpectation(xs, ys, method);
-  const calibrated = raw.spread * calibrationFactor(method, n, options.threshold);
+  if (!(raw.spread > 0)) {
+    return {
+      ok: false,
+      reason: `the ${n} months before were all ${ys[0]}: no variation to judge a change by`,
+    };
+  }
+  const calibrated = raw.spread * calibrationFactor(method, n, CALIBRATION_SCORE);
   const floor = spreadFloor(unit, Math.max(level, Math.abs(raw.expected)));
   return {
     ok: true,
@@ -148,7 +187,6 @@ export function expectationFor(
     ...(raw.slope !== undefined ? { slope: raw.slope } : {}),
   };
 }
-
 interface RawExpectation {
   expected: number;
   spread: number;
@@ -223,77 +261,472 @@ export function calibrationFactor(method: ExpectationMethod, n: number, threshol
   return factor;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Judging a month
+
+/** Which test judged a metric; `+robust` when the months before were overdispersed. */
+export type AnomalyTest =
+  | 'poisson-gamma-predictive'
+  | 'beta-binomial-predictive'
+  | 'nps-two-sample-z'
+  | 'robust-median-mad'
+  | 'robust-trend'
+  | 't-prediction-interval';
+
+export interface AnomalyCheck {
+  metricId: string;
+  month: Month;
+  actual: number | null;
+  /** false when the month could not be judged; `reason` says why. */
+  judged: boolean;
+  reason: string | null;
+  /** The tests that decided, the sampling model first; empty when not judged. */
+  tests: AnomalyTest[];
+  /** What the months before predict (the model's mean; the median for the robust test). */
+  expected: number | null;
+  /** The central 95% of what the months before predict, in the metric's unit. */
+  interval95: [number, number] | null;
+  /** Two-sided p-value (the larger of the tests' when overdispersed); null when not judged. */
+  pValue: number | null;
+  /** The p-value as a normal z (two-sided), for ranking; null when not judged. */
+  score: number | null;
+  direction: 'up' | 'down' | null;
+  /** Months with a value in the window. */
+  baselineMonths: number;
+  /** The window's values, oldest first. */
+  baseline: number[];
+  /** This month's sample behind a rate or NPS: trials or answers. */
+  sampleSize: number | null;
+  overdispersed: boolean;
+  /** Whether the p-value alone (before the multiple-comparison adjustment) is below the level. */
+  explanation: string;
+}
+
+type Judged = AnomalyCheck & { judged: true; pValue: number; expected: number; direction: 'up' | 'down' };
+
+function notJudged(
+  metric: Pick<Metric, 'id' | 'label'>,
+  month: Month,
+  actual: number | null,
+  reason: string,
+  baseline: number[] = [],
+): AnomalyCheck {
+  return {
+    metricId: metric.id,
+    month,
+    actual,
+    judged: false,
+    reason,
+    tests: [],
+    expected: null,
+    interval95: null,
+    pValue: null,
+    score: null,
+    direction: null,
+    baselineMonths: baseline.length,
+    baseline,
+    sampleSize: null,
+    overdispersed: false,
+    explanation: `${metric.label}: ${reason}`,
+  };
+}
+
+/** A two-sided p-value as the normal z with the same tail (0 for p = 1). */
+export function zEquivalent(p: number): number {
+  if (p >= 1) return 0;
+  return normalQuantile(1 - Math.max(p, 1e-15) / 2);
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** (successes, trials) of a rate metric's month from its detail, when the family records them. */
+export function proportionParts(
+  metric: Pick<Metric, 'detail'>,
+  month: Month,
+): { successes: number; trials: number } | null {
+  const d = metric.detail?.[month];
+  if (!d) return null;
+  const pairs: [string, string][] = [
+    ['numerator', 'denominator'],
+    ['retained', 'previousActive'],
+    ['activated', 'newUsers'],
+  ];
+  for (const [a, b] of pairs) {
+    const x = num(d[a]);
+    const n = num(d[b]);
+    if (x !== null && n !== null && Number.isInteger(x) && Number.isInteger(n) && x >= 0 && x <= n)
+      return { successes: x, trials: n };
+  }
+  return null;
+}
+
+/** Promoter, passive and detractor counts of an NPS metric's month, from its detail. */
+export function npsParts(
+  metric: Pick<Metric, 'detail'>,
+  month: Month,
+): { promoters: number; passives: number; detractors: number } | null {
+  const d = metric.detail?.[month];
+  if (!d) return null;
+  const promoters = num(d.promoters);
+  const passives = num(d.passives);
+  const detractors = num(d.detractors);
+  if (promoters === null || passives === null || detractors === null) return null;
+  return { promoters, passives, detractors };
+}
+
+/**
+ * Whether values vary more between months than their sampling variance explains: the dispersion
+ * (heterogeneity) test, Σ (y − ȳ)² / v ~ χ² on n − 1 degrees of freedom, at a liberal level so
+ * that mild overdispersion is caught (its cost: a fifth of windows that are pure sampling noise
+ * are also judged against their month-to-month variation, which only makes a flag harder).
+ */
+export const OVERDISPERSION_LEVEL = 0.2;
+function overdispersed(ys: readonly number[], samplingVariance: number): boolean {
+  if (ys.length < 2) return false;
+  if (!(samplingVariance > 0)) return sampleVariance(ys) > 0;
+  const m = mean(ys) as number;
+  const statistic = ys.reduce((s, y) => s + (y - m) ** 2, 0) / samplingVariance;
+  return chiSquareUpperTail(statistic, ys.length - 1) < OVERDISPERSION_LEVEL;
+}
+
+function sampleVariance(ys: readonly number[]): number {
+  const m = mean(ys) as number;
+  return ys.reduce((s, y) => s + (y - m) ** 2, 0) / Math.max(1, ys.length - 1);
+}
+
+interface RobustPart {
+  expected: number;
+  pValue: number;
+  interval: [number, number];
+}
+
+/**
+ * The robust test of the month against the window's month-to-month variation. Money that is
+ * positive throughout is judged on the log scale (revenue moves by percentages: a lognormal flow
+ * is symmetric there), its floor then 2% of the level.
+ */
+function robustPart(
+  metric: Pick<Metric, 'series' | 'unit'>,
+  month: Month,
+  actual: number,
+  options: AnomalyOptions,
+): RobustPart | { reason: string } {
+  const w = trailingWindow(metric.series, month, options.trailingMonths);
+  const logScale = metric.unit === 'currency' && actual > 0 && w.ys.length > 0 && w.ys.every((y) => y > 0);
+  const series = logScale
+    ? metric.series.map((p) => ({
+        month: p.month,
+        value: p.value !== null && p.value > 0 ? Math.log(p.value) : null,
+      }))
+    : metric.series;
+  const e = expectationFor(series, month, logScale ? 'log-currency' : metric.unit, options);
+  if (!e.ok) return { reason: e.reason };
+  const x = logScale ? Math.log(actual) : actual;
+  const dof = e.method === 'trend' ? Math.max(1, e.n - 2) : e.n - 1;
+  const t = Math.abs(x - e.expected) / e.spread;
+  const half = studentTQuantile(0.975, dof) * e.spread;
+  const back = (v: number): number => (logScale ? Math.exp(v) : v);
+  return {
+    expected: back(e.expected),
+    pValue: studentTTwoSidedP(t, dof),
+    interval: [back(e.expected - half), back(e.expected + half)],
+  };
+}
+
+function robustTest(method: ExpectationMethod): AnomalyTest {
+  return method === 'trend'
+    ? 'robust-trend'
+    : method === 'zscore'
+      ? 't-prediction-interval'
+      : 'robust-median-mad';
+}
+
+/** Combines the sampling model with the robust part when the window is overdispersed. */
+function combine(
+  base: Omit<AnomalyCheck, 'explanation'>,
+  model: { test: AnomalyTest; expected: number; pValue: number; interval: [number, number] },
+  overdispersed: boolean,
+  robust: RobustPart | { reason: string },
+  method: ExpectationMethod,
+): Omit<AnomalyCheck, 'explanation'> {
+  const useRobust = overdispersed && 'pValue' in robust;
+  const second = robustTest(method);
+  const pValue = useRobust ? Math.max(model.pValue, robust.pValue) : model.pValue;
+  const interval: [number, number] = useRobust
+    ? [Math.min(model.interval[0], robust.interval[0]), Math.max(model.interval[1], robust.interval[1])]
+    : model.interval;
+  const actual = base.actual as number;
+  if (model.test !== 'nps-two-sample-z') interval[0] = Math.max(0, interval[0]);
+  if (model.test === 'beta-binomial-predictive') interval[1] = Math.min(1, interval[1]);
+  return {
+    ...base,
+    judged: true,
+    reason: null,
+    tests: useRobust ? [model.test, second] : [model.test],
+    expected: model.expected,
+    interval95: interval,
+    pValue,
+    score: zEquivalent(pValue),
+    direction: actual >= model.expected ? 'up' : 'down',
+    overdispersed: useRobust,
+  };
+}
+
 /** Judges one month of one metric; always answers, with the reason when it cannot judge. */
 export function checkMonth(
-  metric: Pick<Metric, 'id' | 'label' | 'unit' | 'series'>,
+  metric: Pick<Metric, 'id' | 'label' | 'unit' | 'series' | 'detail'>,
   month: Month,
   options: AnomalyOptions,
 ): AnomalyCheck {
-  const base = { metricId: metric.id, month };
+  const method = options.method ?? DEFAULT_METHOD;
   const point = metric.series.find((p) => p.month === month);
   const actual = point?.value ?? null;
-  if (actual === null || !Number.isFinite(actual)) {
-    const reason = `${metric.label}: no value for ${month}`;
-    return {
-      ...base,
-      actual: null,
-      expectation: { ok: false, reason },
-      score: null,
-      direction: null,
-      anomalous: false,
-      explanation: reason,
-    };
-  }
-  const expectation = expectationFor(metric.series, month, metric.unit, options);
-  if (!expectation.ok) {
-    return {
-      ...base,
+  if (actual === null || !Number.isFinite(actual))
+    return notJudged(metric, month, null, `no value for ${month}`);
+  const w = trailingWindow(metric.series, month, options.trailingMonths);
+  const n = w.ys.length;
+  if (n < MIN_HISTORY) {
+    return notJudged(
+      metric,
+      month,
       actual,
-      expectation,
-      score: null,
-      direction: null,
-      anomalous: false,
-      explanation: `${metric.label}: ${expectation.reason}`,
-    };
+      `not enough history: ${n} of the ${options.trailingMonths} months before have a value, need ${MIN_HISTORY}`,
+      w.ys,
+    );
   }
-  const diff = actual - expectation.expected;
-  const score = Math.abs(diff) / expectation.spread;
-  const direction = diff >= 0 ? 'up' : 'down';
-  return {
-    ...base,
+  const base: Omit<AnomalyCheck, 'explanation'> = {
+    metricId: metric.id,
+    month,
     actual,
-    expectation,
-    score,
-    direction,
-    anomalous: score >= options.threshold && diff !== 0,
-    explanation: explain(metric, actual, expectation, score, direction, options),
+    judged: false,
+    reason: null,
+    tests: [],
+    expected: null,
+    interval95: null,
+    pValue: null,
+    score: null,
+    direction: null,
+    baselineMonths: n,
+    baseline: w.ys,
+    sampleSize: null,
+    overdispersed: false,
+  };
+  const robust = robustPart(metric, month, actual, options);
+  // Counts, rates and NPS that vary more than their sampling model must also stand out against
+  // that month-to-month variation: the classical t prediction interval (exact for Gaussian
+  // variation, and far more powerful than a MAD from six points; a past outlier widens it).
+  const between = robustPart(metric, month, actual, { ...options, method: 'zscore' });
+  let result: Omit<AnomalyCheck, 'explanation'> | { reason: string };
+
+  const integers = [...w.ys, actual].every((y) => Number.isInteger(y) && y >= 0);
+  const parts = metric.unit === 'ratio' ? w.months.map((m) => proportionParts(metric, m)) : [];
+  const thisParts = metric.unit === 'ratio' ? proportionParts(metric, month) : null;
+  const npsNow = metric.unit === 'nps' ? npsParts(metric, month) : null;
+
+  if (metric.unit === 'count' && integers) {
+    if (w.ys.every((y) => y === 0)) {
+      result = { reason: `0 in each of the ${n} months before: no rate to judge a change by` };
+    } else {
+      const nb = poissonGammaPredictive(w.ys);
+      const tails = negativeBinomialTails(actual, nb);
+      const m = mean(w.ys) as number;
+      result = combine(
+        base,
+        {
+          test: 'poisson-gamma-predictive',
+          expected: m,
+          pValue: tails.pValue,
+          interval: [negativeBinomialQuantile(0.025, nb), negativeBinomialQuantile(0.975, nb)],
+        },
+        overdispersed(w.ys, m),
+        between,
+        'zscore',
+      );
+    }
+  } else if (thisParts && parts.every((p) => p !== null) && parts.length === n) {
+    const months = parts as { successes: number; trials: number }[];
+    const trials = months.reduce((s, p) => s + p.trials, 0);
+    if (trials === 0 || thisParts.trials === 0) {
+      result = { reason: 'no trials to compare a rate with' };
+    } else {
+      const bb = betaBinomialPredictive(months, thisParts.trials);
+      const tails = betaBinomialTails(thisParts.successes, bb);
+      const pooled = months.reduce((s, p) => s + p.successes, 0) / trials;
+      const rates = months.filter((p) => p.trials > 0).map((p) => p.successes / p.trials);
+      const binomialVariance =
+        (pooled * (1 - pooled) * months.reduce((s, p) => s + (p.trials > 0 ? 1 / p.trials : 0), 0)) /
+        Math.max(1, rates.length);
+      result = {
+        ...combine(
+          base,
+          {
+            test: 'beta-binomial-predictive',
+            expected: pooled,
+            pValue: tails.pValue,
+            interval: [
+              betaBinomialQuantile(0.025, bb) / thisParts.trials,
+              betaBinomialQuantile(0.975, bb) / thisParts.trials,
+            ],
+          },
+          overdispersed(rates, binomialVariance),
+          between,
+          'zscore',
+        ),
+        sampleSize: thisParts.trials,
+      };
+    }
+  } else if (npsNow) {
+    const before = w.months.map((m) => npsParts(metric, m));
+    const answers = (c: { promoters: number; passives: number; detractors: number }): number =>
+      c.promoters + c.passives + c.detractors;
+    const nNow = answers(npsNow);
+    if (before.some((b) => b === null)) {
+      result = { reason: 'answer counts missing for a month before' };
+    } else {
+      const b = before as { promoters: number; passives: number; detractors: number }[];
+      const pooled = b.reduce(
+        (s, c) => ({
+          promoters: s.promoters + c.promoters,
+          passives: s.passives + c.passives,
+          detractors: s.detractors + c.detractors,
+        }),
+        { promoters: 0, passives: 0, detractors: 0 },
+      );
+      const nBefore = answers(pooled);
+      if (nNow < NPS_MIN_RESPONSES || nBefore < MIN_NPS_BASELINE) {
+        result = {
+          reason: `${nNow} answers this month and ${nBefore} in the ${n} months before; need ${NPS_MIN_RESPONSES} and ${MIN_NPS_BASELINE}`,
+        };
+      } else {
+        // Pooled variance of one answer (+1, 0, −1) under "nothing changed".
+        const all = nNow + nBefore;
+        const pPlus = (npsNow.promoters + pooled.promoters) / all;
+        const pMinus = (npsNow.detractors + pooled.detractors) / all;
+        const v = Math.max(0, pPlus + pMinus - (pPlus - pMinus) ** 2);
+        const npsBefore = (100 * (pooled.promoters - pooled.detractors)) / nBefore;
+        const se = 100 * Math.sqrt(v * (1 / nNow + 1 / nBefore));
+        const diff = actual - npsBefore;
+        const pValue = se === 0 ? (diff === 0 ? 1 : 0) : normalTwoSidedP(diff / se);
+        const monthly = b.filter((c) => answers(c) > 0);
+        const expectedSpread =
+          monthly.reduce((s, c) => s + (100 * 100 * v) / answers(c), 0) / Math.max(1, monthly.length);
+        const npsValues = monthly.map((c) => (100 * (c.promoters - c.detractors)) / answers(c));
+        const half = 1.959964 * se;
+        result = {
+          ...combine(
+            base,
+            {
+              test: 'nps-two-sample-z',
+              expected: npsBefore,
+              pValue,
+              interval: [Math.max(-100, npsBefore - half), Math.min(100, npsBefore + half)],
+            },
+            overdispersed(npsValues, expectedSpread),
+            between,
+            'zscore',
+          ),
+          sampleSize: nNow,
+        };
+      }
+    }
+  } else if ('pValue' in robust) {
+    if ((metric.unit === 'currency' || metric.unit === 'seconds') && w.ys.every((y) => y === 0)) {
+      result = { reason: `every one of the ${n} months before was 0: no scale to judge a change by` };
+    } else {
+      result = {
+        ...base,
+        judged: true,
+        tests: [robustTest(method)],
+        expected: robust.expected,
+        interval95: robust.interval,
+        pValue: robust.pValue,
+        score: zEquivalent(robust.pValue),
+        direction: actual >= robust.expected ? 'up' : 'down',
+      };
+    }
+  } else {
+    result = { reason: robust.reason };
+  }
+  if (!('metricId' in result)) return notJudged(metric, month, actual, result.reason, w.ys);
+  if (result.actual === result.expected) result = { ...result, pValue: 1, score: 0 };
+  return { ...result, explanation: explain(metric, result as Judged, options, null) };
+}
+
+/** One month's judgement of every metric, with the multiple-comparison adjustment. */
+export interface MonthJudgement {
+  checks: (AnomalyCheck & { qValue: number | null; anomalous: boolean })[];
+  /** Metrics judged (the family size of the adjustment). */
+  tested: number;
+  falseDiscoveryRate: number;
+}
+
+export function judgeMonth(
+  metrics: readonly Metric[],
+  month: Month,
+  options: AnomalyOptions,
+): MonthJudgement {
+  const fdr = options.falseDiscoveryRate ?? DEFAULT_FALSE_DISCOVERY_RATE;
+  const checks = metrics.map((m) => checkMonth(m, month, options));
+  const q = benjaminiHochberg(checks.map((c) => (c.judged ? c.pValue : null)));
+  const tested = checks.filter((c) => c.judged).length;
+  return {
+    tested,
+    falseDiscoveryRate: fdr,
+    checks: checks.map((c, i) => {
+      const qValue = q[i] ?? null;
+      const anomalous = c.judged && qValue !== null && qValue <= fdr && c.actual !== c.expected;
+      const metric = metrics[i] as Metric;
+      return {
+        ...c,
+        qValue,
+        anomalous,
+        explanation: c.judged
+          ? explain(metric, c as Judged, options, { qValue: qValue as number, tested })
+          : c.explanation,
+      };
+    }),
   };
 }
 
 /**
- * The anomalies of `month` across `metrics`, most anomalous first. Metrics that could not be
- * judged are left out here; `checkMonth` says why for each.
+ * The anomalies of `month` across `metrics`, most anomalous first, each with the evidence that
+ * decided it. Metrics that could not be judged are left out here; `checkMonth` says why for each.
  */
 export function detectAnomalies(
   metrics: readonly Metric[],
   month: Month,
   options: AnomalyOptions,
 ): Anomaly[] {
+  const j = judgeMonth(metrics, month, options);
   const out: Anomaly[] = [];
-  for (const metric of metrics) {
-    const c = checkMonth(metric, month, options);
-    if (!c.anomalous || !c.expectation.ok || c.actual === null || c.score === null || !c.direction) continue;
+  for (const c of j.checks) {
+    if (!c.anomalous || c.expected === null || c.actual === null || c.direction === null) continue;
     out.push({
-      metricId: metric.id,
+      metricId: c.metricId,
       month,
       direction: c.direction,
-      expected: c.expectation.expected,
+      expected: c.expected,
       actual: c.actual,
-      score: round(c.score, 2),
+      score: round(c.score ?? 0, 2),
       explanation: c.explanation,
+      evidence: {
+        test: c.tests.join('+'),
+        pValue: c.pValue as number,
+        qValue: c.qValue as number,
+        correction: MULTIPLE_COMPARISON_METHOD,
+        metricsTested: j.tested,
+        falseDiscoveryRate: j.falseDiscoveryRate,
+        baselineMonths: c.baselineMonths,
+        baseline: c.baseline,
+        interval95: c.interval95,
+        sampleSize: c.sampleSize,
+        overdispersed: c.overdispersed,
+      },
     });
   }
-  return out.sort((a, b) => b.score - a.score || a.metricId.localeCompare(b.metricId));
+  return out.sort((a, b) => b.score - a.score || compareText(a.metricId, b.metricId));
 }
 
 function round(x: number, digits: number): number {
@@ -301,7 +734,47 @@ function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
+const TEST_WORDS: Record<AnomalyTest, string> = {
+  'poisson-gamma-predictive': 'Poisson test',
+  'beta-binomial-predictive': 'binomial test',
+  'nps-two-sample-z': 'NPS z-test',
+  'robust-median-mad': 'robust test on the median and MAD',
+  'robust-trend': 'robust trend test',
+  't-prediction-interval': 't-test on the month-to-month variation',
+};
+
+function formatPValue(p: number): string {
+  return p < 1e-15 ? '< 1e-15' : p < 0.001 ? p.toExponential(0) : p.toPrecision(2);
+}
+
+function explain(
+  metric: Pick<Metric, 'label' | 'unit'>,
+  c: Judged,
+  options: AnomalyOptions,
+  adjusted: { qValue: number; tested: number } | null,
+): string {
+  const f = (v: number): string => formatForSentence(v, metric.unit, options.currency);
+  const range = c.interval95 ? `${f(c.interval95[0])} to ${f(c.interval95[1])}` : null;
+  const where =
+    c.interval95 === null
+      ? c.direction === 'up'
+        ? 'above'
+        : 'below'
+      : (c.actual as number) > c.interval95[1]
+        ? 'above'
+        : (c.actual as number) < c.interval95[0]
+          ? 'below'
+          : 'within';
+  const test = c.tests.map((t) => TEST_WORDS[t]).join(' and ');
+  const q = adjusted ? `; q ${formatPValue(adjusted.qValue)} across ${adjusted.tested} metrics` : '';
+  return (
+    `${metric.label} ${f(c.actual as number)} is ${where} the ${range ?? f(c.expected)} the previous ${c.baselineMonths} months predict` +
+    ` (typical ${f(c.expected)}; ${test}, p ${formatPValue(c.pValue)}${q})`
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
+// Explanations
 // Explanations
 
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
@@ -339,24 +812,4 @@ export function formatForSentence(value: number, unit: MetricUnit, currency?: st
       if (a < 86400) return `${minus}${oneDecimal.format(a / 3600)} h`;
       return `${minus}${oneDecimal.format(a / 86400)} d`;
   }
-}
-
-function explain(
-  metric: Pick<Metric, 'label' | 'unit'>,
-  actual: number,
-  e: Extract<Expectation, { ok: true }>,
-  score: number,
-  direction: 'up' | 'down',
-  options: AnomalyOptions,
-): string {
-  const f = (v: number): string => formatForSentence(v, metric.unit, options.currency);
-  const where = direction === 'up' ? 'above' : 'below';
-  const against =
-    e.method === 'trend'
-      ? `the ${f(e.expected)} the trend of the previous ${e.n} months predicts`
-      : e.method === 'median'
-        ? `the previous ${e.n} months' median ${f(e.expected)}`
-        : `the previous ${e.n} months' mean ${f(e.expected)}`;
-  const sds = e.method === 'zscore' ? 'SDs' : 'robust SDs';
-  return `${metric.label} ${f(actual)} is ${score.toFixed(1)} ${sds} ${where} ${against}`;
 }

@@ -8,14 +8,12 @@ import { DEEP_DIVES } from '../analyses/dives/registry.js';
 import type { Config } from '../config/schema.js';
 import type { Month } from '../domain/month.js';
 import { monthsEndingAt } from '../domain/month.js';
-import type { DeepDive, Metric, Review } from '../domain/review.js';
+import type { DeepDive, Review } from '../domain/review.js';
 import { finishInterruptedImports } from '../ingest/posthog/import-events.js';
-import { METRIC_FAMILIES } from '../metrics/registry.js';
-import { toMetric } from '../metrics/shape.js';
+import { computeMetrics } from '../metrics/registry.js';
 import { productScope } from '../metrics/types.js';
 import type { Engine } from '../store/engine.js';
-import { detectAnomalies } from './anomalies.js';
-import { backTestAnomalyDetector } from './anomaly-backtest.js';
+import { DEFAULT_FALSE_DISCOVERY_RATE, detectAnomalies } from './anomalies.js';
 import { dataCoverage } from './coverage.js';
 import { previousReview } from './decisions.js';
 import { rankHighlights } from './highlights.js';
@@ -29,18 +27,19 @@ export interface BuildReviewOptions {
   month: Month;
   /** The review's `generatedAt`; the only field that differs between two builds of the same data. */
   now?: Date;
+  /**
+   * Finish an events import that stopped part way first (default true). The use case
+   * (app/reviews.ts) does it itself, alone on the store, and passes false.
+   */
+  finishImports?: boolean;
 }
 
 export async function buildReview(o: BuildReviewOptions): Promise<Review> {
   // An events import that stopped part way left persons and groups behind its events.
-  await finishInterruptedImports(o.engine);
+  if (o.finishImports !== false) await finishInterruptedImports(o.engine);
   const scope = productScope(o.config, o.product);
   const months = monthsEndingAt(o.month, REVIEW_MONTHS);
-  const metrics: Metric[] = [];
-  for (const family of METRIC_FAMILIES) {
-    const values = await family.compute({ engine: o.engine, config: o.config, product: scope, months });
-    metrics.push(...values.map((v) => toMetric(v, months)));
-  }
+  const metrics = await computeMetrics({ engine: o.engine, config: o.config, product: scope, months });
   const deepDives: DeepDive[] = [];
   for (const dive of DEEP_DIVES) {
     deepDives.push(
@@ -71,13 +70,23 @@ export async function buildReview(o: BuildReviewOptions): Promise<Review> {
   };
 }
 
+/**
+ * How anomalies were judged. The back-test that measures the detector (recall on planted jumps,
+ * false-positive rate, over many seeds) is too slow for every review: `sextant backtest` and the
+ * bench run it on demand (docs/analyses.md, "Back-test").
+ */
 function anomalyDetection(config: Config): Review['anomalyDetection'] {
-  const b = backTestAnomalyDetector(config.anomalies);
+  const fdr = config.anomalies.falseDiscoveryRate ?? DEFAULT_FALSE_DISCOVERY_RATE;
   return {
-    method: b.method,
-    threshold: b.threshold,
-    trailingMonths: b.trailingMonths,
-    falsePositiveRate: b.falsePositiveRate,
-    statement: b.statement,
+    method: 'per-unit-tests+benjamini-hochberg',
+    threshold: config.anomalies.threshold,
+    trailingMonths: config.anomalies.trailingMonths,
+    falseDiscoveryRate: fdr,
+    falsePositiveRate: fdr,
+    statement:
+      `Each metric is tested against its previous ${config.anomalies.trailingMonths} months with a test fitted to its data ` +
+      `(counts: Poisson; rates: binomial; NPS: its multinomial z-test; money and durations: a robust median/MAD test), ` +
+      `and a month is flagged when its Benjamini–Hochberg q-value across the month's metrics is at most ${fdr}, ` +
+      `so in a month where nothing happened a false flag appears in at most ${Math.round(fdr * 100)}% of reviews.`,
   };
 }

@@ -5,10 +5,11 @@
  */
 import type { Month } from '../domain/month.js';
 import { addMonths } from '../domain/month.js';
-import type { DecisionOutcome, Metric, PreviousReview, Todo } from '../domain/review.js';
+import type { Decision, DecisionOutcome, Metric, PreviousReview, Todo } from '../domain/review.js';
 import { InputError } from '../errors.js';
 import type { Engine } from '../store/engine.js';
 import { sql } from '../store/sql.js';
+import { METRIC_IDS_KNOWN } from './metric-ids.js';
 
 export const OUTCOMES: readonly DecisionOutcome[] = [
   'continue',
@@ -26,34 +27,73 @@ export function metricIdsIn(text: string, knownIds: readonly string[]): string[]
   return [...new Set(found)].sort();
 }
 
+/**
+ * The metrics a decision or to-do follows up: the ids given explicitly plus every known metric id
+ * written in its text, sorted, each once. The one place free text is read for metric ids.
+ */
+export function namedMetricIds(explicit: readonly string[] | undefined, text: string | null): string[] {
+  return [...new Set([...(explicit ?? []), ...metricIdsIn(text ?? '', METRIC_IDS_KNOWN)])].sort();
+}
+
 export interface DecisionInput {
   product: string;
   month: Month;
   outcome: string;
   note: string | null;
-  metricIds: string[];
+  /** Metrics named explicitly; ids written in the note are added. */
+  metricIds?: readonly string[];
   now?: Date;
 }
 
-export async function recordDecision(engine: Engine, d: DecisionInput): Promise<void> {
+/** Records (or replaces) the decision on a review; returns it as stored. */
+export async function recordDecision(engine: Engine, d: DecisionInput): Promise<Decision> {
   if (!OUTCOMES.includes(d.outcome as DecisionOutcome)) {
-    throw new InputError(`'${d.outcome}' is not one of ${OUTCOMES.join(', ')}`, { field: '--outcome' });
+    throw new InputError(`'${d.outcome}' is not one of ${OUTCOMES.join(', ')}`, { field: 'outcome' });
   }
   const at = d.now ?? new Date();
-  await engine.upsert(
-    'decisions',
-    [
-      {
-        product: d.product,
-        month: d.month,
-        outcome: d.outcome,
-        note: d.note,
-        metric_ids: d.metricIds,
-        decided_at: at,
-      },
-    ],
-    ['product', 'month'],
+  const metricIds = namedMetricIds(d.metricIds, d.note);
+  const row = {
+    product: d.product,
+    month: d.month,
+    outcome: d.outcome,
+    note: d.note,
+    metric_ids: metricIds,
+    decided_at: at,
+  };
+  await engine.upsert('decisions', [row], ['product', 'month']);
+  return { outcome: d.outcome as DecisionOutcome, note: d.note, decidedAt: at.toISOString(), metricIds };
+}
+
+/** The decision recorded on a review, if any. */
+export async function getDecision(engine: Engine, product: string, month: Month): Promise<Decision | null> {
+  const [d] = await engine.query<DecisionRow>(
+    sql`SELECT outcome, note, decided_at, metric_ids FROM decisions WHERE product = ${product} AND month = ${month}`,
   );
+  return d ? toDecision(d) : null;
+}
+
+/** Every decision of a product up to and including `month`, newest first. */
+export async function listDecisions(
+  engine: Engine,
+  product: string,
+  upTo: Month,
+): Promise<(Decision & { month: Month })[]> {
+  const rows = await engine.query<DecisionRow & { month: string }>(
+    sql`SELECT month, outcome, note, decided_at, metric_ids FROM decisions
+        WHERE product = ${product} AND month <= ${upTo} ORDER BY month DESC`,
+  );
+  return rows.map((r) => ({ month: r.month, ...toDecision(r) }));
+}
+
+interface DecisionRow {
+  outcome: DecisionOutcome;
+  note: string | null;
+  decided_at: string;
+  metric_ids: string[] | null;
+}
+
+function toDecision(d: DecisionRow): Decision {
+  return { outcome: d.outcome, note: d.note, decidedAt: d.decided_at, metricIds: d.metric_ids ?? [] };
 }
 
 export interface TodoInput {
@@ -61,14 +101,16 @@ export interface TodoInput {
   month: Month;
   title: string;
   owner: string | null;
-  metricIds: string[];
+  /** Metrics named explicitly; ids written in the title are added. */
+  metricIds?: readonly string[];
   now?: Date;
 }
 
 /**
- * To-do writes of one process go one at a time, so two to-dos added at once get different ids
- * (the next id is read, then written). Several processes writing to one ClickHouse server could
- * still race; to-dos are added by hand, one at a time.
+ * To-do writes of one process go one at a time: a new id is read then written, and a change
+ * reads the row then writes it whole (Engine.upsert: ClickHouse keeps the latest version, no
+ * UPDATE). Several processes writing to one ClickHouse server could still race; to-dos are
+ * written by hand, one at a time.
  */
 const todoWrites = new WeakMap<Engine, Promise<unknown>>();
 function serially<T>(engine: Engine, fn: () => Promise<T>): Promise<T> {
@@ -81,38 +123,50 @@ function serially<T>(engine: Engine, fn: () => Promise<T>): Promise<T> {
 }
 
 export function addTodo(engine: Engine, t: TodoInput): Promise<number> {
-  if (!t.title.trim()) throw new InputError('a to-do needs a title', { field: '--title' });
+  if (!t.title.trim()) return Promise.reject(new InputError('a to-do needs a title', { field: 'title' }));
   return serially(engine, async () => {
-    const [row] = await engine.query<{ id: number }>(sql`SELECT coalesce(max(id), 0) + 1 AS id FROM todos`);
-    const id = Number(row?.id ?? 1);
-    await engine.upsert(
-      'todos',
-      [
-        {
-          id,
-          product: t.product,
-          month: t.month,
-          title: t.title,
-          owner: t.owner,
-          metric_ids: t.metricIds,
-          created_at: t.now ?? new Date(),
-          done_at: null,
-        },
-      ],
-      ['id'],
-    );
+    const [next] = await engine.query<{ id: number }>(sql`SELECT coalesce(max(id), 0) + 1 AS id FROM todos`);
+    const id = Number(next?.id ?? 1);
+    const row: TodoRow = {
+      id,
+      product: t.product,
+      month: t.month,
+      title: t.title,
+      owner: t.owner,
+      metric_ids: namedMetricIds(t.metricIds, t.title),
+      created_at: (t.now ?? new Date()).toISOString(),
+      done_at: null,
+    };
+    await engine.upsert('todos', [{ ...row }], ['id']);
     return id;
   });
 }
 
-export function markTodoDone(engine: Engine, id: number, now = new Date()): Promise<void> {
+/** Reads a to-do, changes it with `change`, and writes it back whole. */
+function changeTodo(engine: Engine, id: number, change: (r: TodoRow) => TodoRow | null): Promise<void> {
   return serially(engine, async () => {
-    const [row] = await engine.query<TodoRow>(sql`SELECT * FROM todos WHERE id = ${id}`);
-    if (!row) throw new InputError(`no to-do with id ${id}`, { field: 'ID' });
-    if (row.done_at !== null) return;
-    // The whole row again with its done_at: an upsert replaces the row (ClickHouse keeps the latest).
-    await engine.upsert('todos', [{ ...row, metric_ids: row.metric_ids ?? [], done_at: now }], ['id']);
+    const [row] = await engine.query<TodoRow>(
+      sql`SELECT id, product, month, title, owner, metric_ids, created_at, done_at FROM todos WHERE id = ${id}`,
+    );
+    if (!row) throw new InputError(`no to-do with id ${id}`, { field: 'id' });
+    const changed = change(row);
+    if (changed) await engine.upsert('todos', [{ ...changed, metric_ids: changed.metric_ids ?? [] }], ['id']);
   });
+}
+
+export function markTodoDone(engine: Engine, id: number, now = new Date()): Promise<void> {
+  return changeTodo(engine, id, (r) => (r.done_at === null ? { ...r, done_at: now.toISOString() } : null));
+}
+
+/** Un-ticks a to-do (open again). */
+export function reopenTodo(engine: Engine, id: number): Promise<void> {
+  return changeTodo(engine, id, (r) => ({ ...r, done_at: null }));
+}
+
+/** Sets (or, with null, clears) who owns a to-do. */
+export function assignTodo(engine: Engine, id: number, owner: string | null): Promise<void> {
+  const name = owner?.trim() ? owner.trim() : null;
+  return changeTodo(engine, id, (r) => ({ ...r, owner: name }));
 }
 
 interface TodoRow {
@@ -169,34 +223,32 @@ export async function previousReview(
   );
   const prevMonth = last?.month;
   if (!prevMonth) return null;
-  const [d] = await engine.query<{
-    outcome: DecisionOutcome;
-    note: string | null;
-    decided_at: string;
-    metric_ids: string[] | null;
-  }>(
-    sql`SELECT outcome, note, decided_at, metric_ids FROM decisions WHERE product = ${product} AND month = ${prevMonth}`,
-  );
+  const decision = await getDecision(engine, product, prevMonth);
   const todos = (await listTodos(engine, { product, month: prevMonth })).map(
     ({ product: _p, month: _m, ...t }) => t,
   );
-  const named = new Set<string>([...(d?.metric_ids ?? []), ...todos.flatMap((t) => t.metricIds)]);
+  const named = [...(decision?.metricIds ?? []), ...todos.flatMap((t) => t.metricIds)];
+  return { month: prevMonth, decision, todos, metricsSince: metricsSince(named, metrics, prevMonth, month) };
+}
+
+/**
+ * How each named metric moved from `then` to `now`, read from a review's 13-month series (a
+ * month outside the series, or a metric the review lacks, gives null values).
+ */
+export function metricsSince(
+  metricIds: readonly string[],
+  metrics: readonly Metric[],
+  thenMonth: Month,
+  nowMonth: Month,
+): PreviousReview['metricsSince'] {
   const byId = new Map(metrics.map((m) => [m.id, m]));
-  const metricsSince = [...named].sort().map((metricId) => {
+  return [...new Set(metricIds)].sort().map((metricId) => {
     const m = byId.get(metricId);
-    const then = m?.series.find((p) => p.month === prevMonth)?.value ?? null;
-    const now = m?.series.find((p) => p.month === month)?.value ?? null;
+    const then = m?.series.find((p) => p.month === thenMonth)?.value ?? null;
+    const now = m?.series.find((p) => p.month === nowMonth)?.value ?? null;
     const change = then === null || now === null ? null : now - then;
     return { metricId, then, now, change };
   });
-  return {
-    month: prevMonth,
-    decision: d
-      ? { outcome: d.outcome, note: d.note, decidedAt: d.decided_at, metricIds: d.metric_ids ?? [] }
-      : null,
-    todos,
-    metricsSince,
-  };
 }
 
 /** The month before, for messages ("since 2026-09"). */

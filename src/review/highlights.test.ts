@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Anomaly, DeepDive, Finding, Metric, MetricUnit } from '../domain/review.js';
-import { rankHighlights } from './highlights.js';
+import { monthsEndingAt } from '../domain/month.js';
+import { moveTest, rankHighlights } from './highlights.js';
 
 const MONTH = '2026-07';
 
@@ -11,21 +12,24 @@ function metric(
   previous: number,
   current: number,
   changeKind: 'relative' | 'absolute',
+  history: number[] = [],
+  detail?: [Record<string, number>, Record<string, number>],
 ): Metric {
-  return {
+  const months = monthsEndingAt(MONTH, history.length + 2);
+  const values = [...history, previous, current];
+  const m: Metric = {
     id,
     group: 'revenue',
     label,
     unit,
-    series: [
-      { month: '2026-06', value: previous },
-      { month: MONTH, value: current },
-    ],
+    series: months.map((month, i) => ({ month, value: values[i] as number })),
     current,
     previous,
     change: changeKind === 'relative' ? (current - previous) / Math.abs(previous) : current - previous,
     changeKind,
   };
+  if (detail) m.detail = { [months.at(-2) as string]: detail[0], [MONTH]: detail[1] };
+  return m;
 }
 
 function dive(id: string, findings: Finding[]): DeepDive {
@@ -33,10 +37,24 @@ function dive(id: string, findings: Finding[]): DeepDive {
 }
 
 const metrics = [
-  metric('mrr', 'MRR', 'currency', 95000, 100000, 'relative'), // +5.26%, past the 5% bar
+  // +5.26%, past the 5% bar, and beyond the trailing months' variation (robust test on logs).
+  metric('mrr', 'MRR', 'currency', 95000, 100000, 'relative', [94000, 95500, 94500, 95200, 94800]),
   metric('customer_churn_rate', 'Customer churn rate', 'ratio', 0.03, 0.07, 'absolute'),
   metric('tickets', 'Tickets', 'count', 100, 110, 'relative'), // +10%, under the 15% bar
-  metric('nps', 'NPS', 'nps', 40, 28, 'absolute'), // −12 points, past the 10-point bar
+  // −12 points on 1,000 answers a month, past the 10-point bar: z-test p ≈ 1e-4.
+  metric(
+    'nps',
+    'NPS',
+    'nps',
+    40,
+    28,
+    'absolute',
+    [],
+    [
+      { promoters: 500, passives: 400, detractors: 100 },
+      { promoters: 440, passives: 400, detractors: 160 },
+    ],
+  ),
 ];
 const anomalies: Anomaly[] = [
   {
@@ -97,10 +115,9 @@ describe('rankHighlights', () => {
   });
 
   it('describes moves in the metric unit', () => {
-    expect(h.find((x) => x.source === 'metric:mrr')).toMatchObject({
-      title: 'MRR up +5.3% month on month',
-      detail: '$95K → $100K.',
-    });
+    const mrr = h.find((x) => x.source === 'metric:mrr');
+    expect(mrr?.title).toBe('MRR up +5.3% month on month');
+    expect(mrr?.detail).toMatch(/^\$95K → \$100K \(6 months before; p 0\.0\d+, q 0\.0\d+\)\.$/);
     expect(h.find((x) => x.source === 'metric:nps')?.title).toBe('NPS down −12.0 points month on month');
   });
 
@@ -123,6 +140,49 @@ describe('rankHighlights', () => {
     // NPS move 2.1, finding 2.5 + 3·3/6 = 4 → max + 1 = 5.
     expect(nps?.weight).toBe(5);
     expect(nps?.detail).toMatch(/Why: Step 2 lost half$/);
+  });
+
+  it('a move needs a test fitted to its data and enough data for it', () => {
+    const npsOf = (c: [number, number, number]) => ({ promoters: c[0], passives: c[1], detractors: c[2] });
+    // NPS −100 from a single answer after 30 from 50 answers: not enough answers, no highlight.
+    const single = metric(
+      'nps',
+      'NPS',
+      'nps',
+      30,
+      -100,
+      'absolute',
+      [],
+      [npsOf([25, 15, 10]), npsOf([0, 0, 1])],
+    );
+    expect(moveTest(single)).toMatchObject({
+      notEnoughData: true,
+      reason: '50 and 1 answers; need 10 in each month',
+    });
+    expect(rankHighlights({ metrics: [single], anomalies: [], deepDives: [] })).toEqual([]);
+    // NPS without answer counts is never tested.
+    expect(
+      rankHighlights({
+        metrics: [metric('nps', 'NPS', 'nps', 40, -100, 'absolute')],
+        anomalies: [],
+        deepDives: [],
+      }),
+    ).toEqual([]);
+    // Counts: 2 → 3 is +50% but nothing (exact conditional binomial p = 1); 20 → 60 is real.
+    expect(moveTest(metric('tickets', 'Tickets', 'count', 2, 3, 'relative'))).toMatchObject({ pValue: 1 });
+    const r = rankHighlights({
+      metrics: [
+        metric('tickets', 'Tickets', 'count', 2, 3, 'relative'),
+        metric('signups', 'Sign-ups', 'count', 20, 60, 'relative'),
+      ],
+      anomalies: [],
+      deepDives: [],
+    });
+    expect(r.map((x) => x.source)).toEqual(['metric:signups']);
+    // p for 60 of 80 under Binomial(80, ½), two-sided, by the incomplete beta: ≈ 9.3e-6.
+    expect(
+      (moveTest(metric('signups', 'Sign-ups', 'count', 20, 60, 'relative')) as { pValue: number }).pValue,
+    ).toBeCloseTo(8.5806e-6, 9);
   });
 
   it('returns nothing when nothing is notable (negative control)', () => {

@@ -1,5 +1,12 @@
+import { regularizedBeta } from '../analyses/stats/jstat.js';
+import { benjaminiHochberg } from '../analyses/stats/multiple-comparisons.js';
+import { NPS_MIN_RESPONSES } from '../analyses/stats/nps.js';
+import { compareProportions } from '../analyses/stats/proportions.js';
+import { normalTwoSidedP } from '../analyses/stats/jstat.js';
+import type { Month } from '../domain/month.js';
 import type { Anomaly, DeepDive, Finding, Highlight, Metric } from '../domain/review.js';
-import { formatForSentence } from './anomalies.js';
+import { checkMonth, formatForSentence, npsParts, proportionParts } from './anomalies.js';
+import { compareText } from '../domain/order.js';
 
 /**
  * Highlights: the few things most worth the meeting's time, ranked on one scale across anomalies,
@@ -13,6 +20,13 @@ import { formatForSentence } from './anomalies.js';
  *   headline     +1 for MRR, churn and active-usage metrics
  *   significance 3·min(−log₁₀ q, 6)/6 (q-value, else p-value); 1 for a finding without a test
  *   effect       1.5·min(|ln lift|, ln 4)/ln 4 (lift, relative risk or odds ratio in the evidence)
+ *
+ * A metric move must also pass a month-on-month test fitted to its data, Benjamini–Hochberg across
+ * the moves tested, q ≤ 0.05 (`moveTest`): two counts, the exact conditional binomial test (a
+ * Poisson rate comparison); a rate with its counts, the two-proportion test; NPS, the two-sample
+ * z-test with at least NPS_MIN_RESPONSES answers in each month (so one answer of 0 never makes
+ * "NPS −100" a highlight); money, durations and rates without counts, the anomaly detector's test
+ * of the month against the trailing months (`checkMonth`), since they have no sampling model.
  *
  * So a clear anomaly (4–7) outranks a mere move (1.5–5), a strongly significant finding with money
  * behind it reaches an anomaly's weight, and nothing non-significant is shown. A dive finding about
@@ -33,6 +47,86 @@ export interface HighlightInput {
   threshold?: number;
   currency?: string;
   limit?: number;
+  /** Trailing months for the money moves' test (config `anomalies.trailingMonths`, default 6). */
+  trailingMonths?: number;
+}
+
+export type MoveTest =
+  { test: string; pValue: number; n: string } | { test: string; notEnoughData: true; reason: string };
+
+/** Upper tail of Binomial(n, ½) at k: P(X ≥ k) = I_½(k, n − k + 1). */
+function binomialHalfUpper(k: number, n: number): number {
+  return k <= 0 ? 1 : regularizedBeta(0.5, k, n - k + 1);
+}
+
+/**
+ * Is this month's value different from last month's beyond sampling noise? The test by unit is
+ * described in the file comment; a move without enough data to test is not a highlight.
+ */
+export function moveTest(metric: Metric, trailingMonths = 6): MoveTest {
+  const months = metric.series.map((p) => p.month);
+  const month = months.at(-1) as Month;
+  const before = months.at(-2) as Month;
+  const cur = metric.current;
+  const prev = metric.previous;
+  if (cur === null || prev === null)
+    return { test: 'none', notEnoughData: true, reason: 'a month has no value' };
+  if (metric.unit === 'count' && Number.isInteger(cur) && Number.isInteger(prev) && cur >= 0 && prev >= 0) {
+    // Given the total, the split between two equal-length Poisson months is Binomial(total, ½).
+    const n = cur + prev;
+    if (n === 0)
+      return { test: 'poisson-conditional-binomial', notEnoughData: true, reason: 'both months 0' };
+    const k = Math.max(cur, prev);
+    return {
+      test: 'poisson-conditional-binomial',
+      pValue: Math.min(1, 2 * binomialHalfUpper(k, n)),
+      n: `${prev} then ${cur}`,
+    };
+  }
+  const a = proportionParts(metric, before);
+  const b = proportionParts(metric, month);
+  if (metric.unit === 'ratio' && a && b) {
+    const r = compareProportions({
+      successesA: b.successes,
+      totalA: b.trials,
+      successesB: a.successes,
+      totalB: a.trials,
+    });
+    if (r.notEnoughData) return { test: r.test, notEnoughData: true, reason: r.reason };
+    return {
+      test: r.test,
+      pValue: r.pValue,
+      n: `${a.successes}/${a.trials} then ${b.successes}/${b.trials}`,
+    };
+  }
+  const na = npsParts(metric, before);
+  const nb = npsParts(metric, month);
+  if (metric.unit === 'nps' && na && nb) {
+    const total = (c: typeof na): number => c.promoters + c.passives + c.detractors;
+    const [n1, n2] = [total(na), total(nb)];
+    if (n1 < NPS_MIN_RESPONSES || n2 < NPS_MIN_RESPONSES) {
+      return {
+        test: 'nps-two-sample-z',
+        notEnoughData: true,
+        reason: `${n1} and ${n2} answers; need ${NPS_MIN_RESPONSES} in each month`,
+      };
+    }
+    const pPlus = (na.promoters + nb.promoters) / (n1 + n2);
+    const pMinus = (na.detractors + nb.detractors) / (n1 + n2);
+    const v = Math.max(0, pPlus + pMinus - (pPlus - pMinus) ** 2);
+    const se = 100 * Math.sqrt(v * (1 / n1 + 1 / n2));
+    return {
+      test: 'nps-two-sample-z',
+      pValue: se === 0 ? (cur === prev ? 1 : 0) : normalTwoSidedP((cur - prev) / se),
+      n: `${n1} then ${n2} answers`,
+    };
+  }
+  if (metric.unit === 'nps') {
+    return { test: 'nps-two-sample-z', notEnoughData: true, reason: 'no answer counts' };
+  }
+  const c = checkMonth(metric, month, { trailingMonths });
+  if (!c.judged) return { test: 'robust-median-mad', notEnoughData: true, reason: c.reason ?? 'not judged' };
+  return { test: c.tests.join('+'), pValue: c.pValue as number, n: `${c.baselineMonths} months before` };
 }
 
 export const HIGHLIGHT_LIMIT = 7;
@@ -87,10 +181,19 @@ export function rankHighlights(input: HighlightInput): Highlight[] {
     });
   }
 
+  const moves: { m: Metric; bar: number; test: { test: string; pValue: number; n: string } }[] = [];
   for (const m of input.metrics) {
     if (anomalous.has(m.id) || m.change === null || m.current === null || m.previous === null) continue;
     const bar = moveBar(m);
     if (Math.abs(m.change) < bar) continue;
+    const test = moveTest(m, input.trailingMonths);
+    if ('notEnoughData' in test) continue;
+    moves.push({ m, bar, test });
+  }
+  const moveQ = benjaminiHochberg(moves.map((x) => x.test.pValue));
+  moves.forEach(({ m, bar, test }, i) => {
+    const q = moveQ[i] as number;
+    if (q > SIGNIFICANCE || m.change === null || m.current === null || m.previous === null) return;
     const change =
       m.changeKind === 'relative'
         ? `${m.change > 0 ? '+' : '−'}${Math.abs(100 * m.change).toFixed(1)}%`
@@ -100,7 +203,7 @@ export function rankHighlights(input: HighlightInput): Highlight[] {
     candidates.push({
       source: `metric:${m.id}`,
       title: `${m.label} ${m.change > 0 ? 'up' : 'down'} ${change} month on month`,
-      detail: `${fmt(m.previous, m)} → ${fmt(m.current, m)}.`,
+      detail: `${fmt(m.previous, m)} → ${fmt(m.current, m)} (${test.n}; p ${formatP(test.pValue)}, q ${formatP(q)}).`,
       weight:
         1.5 +
         0.5 * Math.min(Math.abs(m.change) / bar, 3) +
@@ -108,7 +211,7 @@ export function rankHighlights(input: HighlightInput): Highlight[] {
         headline(m.id),
       metricId: m.id,
     });
-  }
+  });
 
   for (const dive of input.deepDives) {
     const scored = dive.findings
@@ -137,7 +240,7 @@ export function rankHighlights(input: HighlightInput): Highlight[] {
 
   const seen = new Set<string>();
   return candidates
-    .sort((a, b) => b.weight - a.weight || a.source.localeCompare(b.source))
+    .sort((a, b) => b.weight - a.weight || compareText(a.source, b.source))
     .filter((c) => {
       const key = c.title.toLowerCase();
       if (seen.has(key)) return false;
@@ -151,6 +254,10 @@ export function rankHighlights(input: HighlightInput): Highlight[] {
       detail: c.detail,
       weight: Math.round(c.weight * 100) / 100,
     }));
+}
+
+function formatP(p: number): string {
+  return p < 1e-15 ? '< 1e-15' : p < 0.001 ? p.toExponential(0) : p.toPrecision(2);
 }
 
 function num(v: unknown): number | null {

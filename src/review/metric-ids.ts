@@ -1,29 +1,8 @@
-/** The metric ids SPEC §5 guarantees, and the others Sextant computes; used to spot ids in free text. */
-export const SPEC_METRIC_IDS = [
-  'mrr',
-  'mrr_growth',
-  'new_mrr',
-  'expansion_mrr',
-  'contraction_mrr',
-  'churned_mrr',
-  'reactivation_mrr',
-  'revenue_churn_rate',
-  'net_revenue_retention',
-  'paying_customers',
-  'churned_customers',
-  'customer_churn_rate',
-  'arpa',
-  'active_users',
-  'active_organizations',
-  'user_growth_rate',
-  'organization_growth_rate',
-  'user_retention_rate',
-  'nps',
-  'nps_responses',
-  'tickets',
-  'feature_requests',
-  'interviews',
-] as const;
+import { SPEC_METRIC_IDS } from '../domain/review.js';
+
+export { SPEC_METRIC_IDS };
+
+/** The metric ids SPEC §5 guarantees (domain/review.ts), and the others Sextant computes; used to spot ids in free text. */
 
 export const METRIC_IDS_KNOWN: readonly string[] = [
   ...SPEC_METRIC_IDS,

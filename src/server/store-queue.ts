@@ -1,3 +1,6 @@
+import type { Engine } from '../store/engine.js';
+import type { Sql } from '../store/sql.js';
+
 /**
  * Runs the server's store operations one at a time. The store is one DuckDB connection: an import
  * is several statements in a transaction (stage, classify, insert, identity) that another
@@ -13,4 +16,22 @@ export class StoreQueue {
     this.#tail = result.catch(() => undefined);
     return result;
   }
+}
+
+/**
+ * `engine` with every statement run as its own turn on `queue`: the use cases' reads
+ * (AppContext.engine) wait only for the statement running now, not for a whole review build, and
+ * a capture import queued meanwhile goes in between two of the build's statements. Work that must
+ * not be interleaved runs through `queue.run` with the bare engine (AppContext.exclusive).
+ */
+export function queuedEngine(engine: Engine, queue: StoreQueue): Engine {
+  return {
+    name: engine.name,
+    dialect: engine.dialect,
+    target: engine.target,
+    query: <T>(q: Sql) => queue.run(() => engine.query<T>(q)),
+    exec: (q: Sql) => queue.run(() => engine.exec(q)),
+    migrate: () => queue.run(() => engine.migrate()),
+    close: () => queue.run(() => engine.close()),
+  };
 }

@@ -48,9 +48,13 @@ export interface Dialect {
   sqlMedian(expr: Sql): Sql;
   /** Quantile `q` in [0, 1]. */
   sqlQuantile(expr: Sql, q: number): Sql;
-  /** `argMax`: the value of `expr` on the row with the greatest `by`. */
+  /**
+   * `argMax`: the value of `expr` on the row with the greatest `by`. A total order: rows tied on
+   * `by` are told apart by `expr` itself (the greatest wins), so the answer never depends on the
+   * order the engine read the rows in (import order, threads). Rows with a null `by` are ignored.
+   */
   sqlArgMax(expr: Sql, by: Sql): Sql;
-  /** `argMin`: the value of `expr` on the row with the smallest `by`. */
+  /** `argMin`: the value of `expr` on the row with the smallest `by`; ties go to the smallest `expr`. */
   sqlArgMin(expr: Sql, by: Sql): Sql;
   /**
    * True when `expr` matches the glob `pattern`: `*` any characters (newlines too), `?` one; every

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtml } from '../../src/render/html.js';
-import { HOSTILE_TEXT, sampleReview } from '../../src/render/sample-review.js';
+import { HOSTILE_TEXT, sampleReview } from '../helpers/sample-review.js';
 import { launchBrowser, type Browser } from './browser.js';
 
 /**

@@ -103,6 +103,104 @@ describe('Stripe webhook', () => {
     expect(await counts(server)).toEqual({ events: 0, customers: 0, prices: 0 });
   });
 
+  it('applies events in the order of their created: an older event replayed after a newer one changes nothing', async () => {
+    server = await startTestServer();
+    await server.listen();
+    const s = server;
+    const now = Math.floor(Date.now() / 1000);
+    const send = async (event: Record<string, unknown>): Promise<Response> => {
+      const payload = JSON.stringify(event);
+      return post(s, payload, Stripe.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET }));
+    };
+    // Stripe's fixture subscription, in two states: 1 seat active (older), 5 seats past due (newer).
+    const base = fixture('subscription.json');
+    const withState = (status: string, quantity: number): Record<string, unknown> => {
+      const items = base.items as { data: Record<string, unknown>[] };
+      return { ...base, status, items: { ...items, data: items.data.map((it) => ({ ...it, quantity })) } };
+    };
+    const event = (id: string, type: string, created: number, object: Record<string, unknown>) => ({
+      id,
+      object: 'event',
+      api_version: '2025-03-31.basil',
+      created,
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type,
+      data: { object },
+    });
+    const older = event('evt_older', 'customer.subscription.updated', now - 120, withState('active', 1));
+    const newer = event('evt_newer', 'customer.subscription.updated', now - 60, withState('past_due', 5));
+    expect((await send(newer)).status).toBe(200);
+    // Stripe retries and does not order deliveries: the older event arrives last.
+    expect((await send(older)).status).toBe(200);
+    const subs = await s.engine.query<{ status: string; items: string }>(
+      sql`SELECT status, items FROM billing_subscriptions WHERE id = ${base.id as string}`,
+    );
+    expect(subs.map((x) => [x.status, (JSON.parse(x.items) as { quantity: number }[])[0]?.quantity])).toEqual(
+      [['past_due', 5]],
+    );
+    // Both events are kept, and both states stay in the subscription's history at their times.
+    const states = await s.engine.query<{ state_id: string; status: string; quantity: number }>(
+      sql`SELECT state_id, status, quantity FROM billing_subscription_states ORDER BY valid_from`,
+    );
+    expect(states).toEqual([
+      { state_id: 'evt_older', status: 'active', quantity: 1 },
+      { state_id: 'evt_newer', status: 'past_due', quantity: 5 },
+    ]);
+    // A newer event still applies.
+    const newest = event('evt_newest', 'customer.subscription.updated', now - 10, withState('active', 7));
+    expect((await send(newest)).status).toBe(200);
+    const [sub] = await s.engine.query<{ status: string }>(
+      sql`SELECT status FROM billing_subscriptions WHERE id = ${base.id as string}`,
+    );
+    expect(sub?.status).toBe('active');
+
+    // The same for an invoice carried by invoice.* events: paid, then a replayed finalized.
+    const invoice = { ...fixture('invoice.json'), status: 'paid' };
+    expect((await send(event('evt_paid', 'invoice.paid', now - 30, invoice))).status).toBe(200);
+    expect(
+      (await send(event('evt_final', 'invoice.finalized', now - 90, { ...invoice, status: 'open' }))).status,
+    ).toBe(200);
+    const [inv] = await s.engine.query<{ status: string }>(
+      sql`SELECT status FROM billing_invoices WHERE id = ${invoice.id as string}`,
+    );
+    expect(inv?.status).toBe('paid');
+  });
+
+  it('rejects an event dated in the future beyond the clock-skew allowance (400 with the reason)', async () => {
+    server = await startTestServer();
+    await server.listen();
+    const at = (created: number) =>
+      JSON.stringify({
+        id: `evt_at_${created}`,
+        object: 'event',
+        created,
+        type: 'customer.created',
+        data: { object: fixture('customer.json') },
+      });
+    const now = Math.floor(Date.now() / 1000);
+    const future = at(now + 3600);
+    const res = await post(
+      server,
+      future,
+      Stripe.webhooks.generateTestHeaderString({ payload: future, secret: WEBHOOK_SECRET }),
+    );
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(
+      /record evt_at_\d+, field 'created': the event is dated in the future .*more than 5 minutes after this server's clock/,
+    );
+    expect(await counts(server)).toEqual({ events: 0, customers: 0, prices: 0 });
+    // Within the allowance (a clock 2 minutes ahead) it is taken.
+    const skewed = at(now + 120);
+    const ok = await post(
+      server,
+      skewed,
+      Stripe.webhooks.generateTestHeaderString({ payload: skewed, secret: WEBHOOK_SECRET }),
+    );
+    expect(ok.status).toBe(200);
+  });
+
   it('answers 503 when no signing secret is configured', async () => {
     server = await startTestServer({ stripeWebhookSecret: undefined });
     const res = await server.app.request('/webhooks/stripe', { method: 'POST', body: '{}' });

@@ -17,6 +17,7 @@ import { importStripe } from '../../src/ingest/stripe/import.js';
 import type { DeepDiveContext } from '../../src/analyses/dives/types.js';
 import { ALL_PRODUCTS } from '../../src/metrics/types.js';
 import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
+import type { Engine } from '../../src/store/engine.js';
 
 export type DemoPart = 'events' | 'stripe' | 'feedback';
 
@@ -38,16 +39,7 @@ export async function demoStore(
   const files = await writeDemoFiles({ ...opts, outDir: dir });
   const engine = await DuckDbEngine.open(':memory:');
   await engine.migrate();
-  const rejectsDir = join(dir, 'rejects');
-  const reports: ImportReport[] = [];
-  if (parts.includes('events')) reports.push(await importEvents(engine, files.events, { rejectsDir }));
-  if (parts.includes('stripe')) reports.push(...(await importStripe(engine, files.stripe, { rejectsDir })));
-  if (parts.includes('feedback')) {
-    for (const f of files.feedback) reports.push(await importFeedback(engine, f, { rejectsDir }));
-  }
-  const bad = reports.find((r) => r.rejected.length > 0);
-  if (bad)
-    throw new Error(`demo import rejected ${bad.file}:${bad.rejected[0]!.line}: ${bad.rejected[0]!.reason}`);
+  const reports = await importDemo(engine, files, parts);
   return {
     dir,
     files,
@@ -60,6 +52,25 @@ export async function demoStore(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Imports the demo's files (the parts named) into `engine` through the real importers; every import must be clean. */
+export async function importDemo(
+  engine: Engine,
+  files: DemoFiles,
+  parts: readonly DemoPart[] = ['events', 'stripe', 'feedback'],
+): Promise<ImportReport[]> {
+  const rejectsDir = join(files.dir, 'rejects');
+  const reports: ImportReport[] = [];
+  if (parts.includes('events')) reports.push(await importEvents(engine, files.events, { rejectsDir }));
+  if (parts.includes('stripe')) reports.push(...(await importStripe(engine, files.stripe, { rejectsDir })));
+  if (parts.includes('feedback')) {
+    for (const f of files.feedback) reports.push(await importFeedback(engine, f, { rejectsDir }));
+  }
+  const bad = reports.find((r) => r.rejected.length > 0);
+  if (bad)
+    throw new Error(`demo import rejected ${bad.file}:${bad.rejected[0]!.line}: ${bad.rejected[0]!.reason}`);
+  return reports;
 }
 
 /** A deep dive's context on the whole demo store for its review month (no metrics computed). */

@@ -10,7 +10,7 @@ import {
   insertOrganizations,
   seeded,
   type DiveEvent,
-} from './dive-test-data.js';
+} from '../../../test/helpers/dive-test-data.js';
 import type { DeepDiveContext } from './types.js';
 
 const MONTH = '2024-06';

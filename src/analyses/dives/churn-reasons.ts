@@ -60,6 +60,7 @@ import {
 } from './organization-facts.js';
 import { formatP } from './text.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
+import { compareNullableText, compareText } from '../../domain/order.js';
 
 export const TRAILING_MONTHS = 6;
 export const MIN_CHURNED = 5;
@@ -202,7 +203,7 @@ function atRiskUnits(rows: CustomerRevenueRow[], month: Month): Unit[] {
   }
   return [...units.values()]
     .map(({ largest: _largest, ...u }) => u)
-    .sort((a, b) => a.key.localeCompare(b.key));
+    .sort((a, b) => compareText(a.key, b.key));
 }
 
 function tenureBucket(months: number): string {
@@ -388,7 +389,7 @@ function testSegments(units: Unit[], dims: Map<string, Map<string, string>>): Ch
     const byValue = new Map<string, string[]>();
     for (const [unit, value] of labels) byValue.set(value, [...(byValue.get(value) ?? []), unit]);
     const candidates: Omit<ChurnDriver, 'qValue' | 'significant'>[] = [];
-    for (const [value, members] of [...byValue].sort((a, b) => a[0].localeCompare(b[0]))) {
+    for (const [value, members] of [...byValue].sort((a, b) => compareText(a[0], b[0]))) {
       const inSegment = new Set(members);
       const rest = units.filter((u) => !inSegment.has(u.key));
       if (members.length < MIN_SEGMENT || rest.length === 0) continue;
@@ -435,8 +436,8 @@ function testSegments(units: Unit[], dims: Map<string, Map<string, string>>): Ch
         Number(b.significant) - Number(a.significant) ||
         (a.significant ? (b.lift ?? Infinity) - (a.lift ?? Infinity) : 0) ||
         a.pValue - b.pValue ||
-        a.dimension.localeCompare(b.dimension) ||
-        a.value.localeCompare(b.value),
+        compareText(a.dimension, b.dimension) ||
+        compareText(a.value, b.value),
     );
 }
 
@@ -532,7 +533,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const churned: ChurnedCustomer[] = units
     .filter((u) => u.endMrr <= 0)
     .map((u) => ({ organization: u.organization, name: u.name, customerIds: u.customerIds, mrr: u.startMrr }))
-    .sort((a, b) => b.mrr - a.mrr || (a.organization ?? '').localeCompare(b.organization ?? ''));
+    .sort((a, b) => b.mrr - a.mrr || compareNullableText(a.organization, b.organization));
 
   const enoughForDrivers = current.churned >= MIN_CHURNED;
   const drivers = enoughForDrivers ? testSegments(units, await segmentLabels(ctx, units)) : [];

@@ -4,7 +4,12 @@ import { ALL_PRODUCTS } from '../../metrics/types.js';
 import { sql } from '../../store/sql.js';
 import type { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { prng } from '../stats/random.js';
-import { freshEngine, insertDiveEvents, insertOrganizations, type DiveEvent } from './dive-test-data.js';
+import {
+  freshEngine,
+  insertDiveEvents,
+  insertOrganizations,
+  type DiveEvent,
+} from '../../../test/helpers/dive-test-data.js';
 import { icpVsNonIcp, type IcpFeature } from './icp-vs-non-icp.js';
 import type { DeepDiveContext } from './types.js';
 

@@ -48,6 +48,7 @@ import { normalTwoSidedP } from '../stats/jstat.js';
 import { sqlFeatureEvent } from './feature-events.js';
 import { formatP } from './text.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
+import { compareText } from '../../domain/order.js';
 
 export const MIN_ORGANIZATIONS_PER_GROUP = 10;
 export const MIN_ORGANIZATIONS_USING = 5;
@@ -180,7 +181,7 @@ async function monthUsage(
       active_prev: Number(r.active_prev),
     });
   }
-  active.sort((a, b) => a.organization.localeCompare(b.organization));
+  active.sort((a, b) => compareText(a.organization, b.organization));
   return { active, usage };
 }
 
@@ -296,7 +297,7 @@ function testFeatures(usage: FeatureUsageRow[], nIcp: number, nNon: number): Icp
     (a, b) =>
       Number(b.significant) - Number(a.significant) ||
       (a.significant ? Math.abs(b.difference) - Math.abs(a.difference) : a.pValue - b.pValue) ||
-      a.event.localeCompare(b.event),
+      compareText(a.event, b.event),
   );
 }
 

@@ -3,7 +3,7 @@ import { configSchema } from '../../config/schema.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
 import type { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { prng } from '../stats/random.js';
-import { freshEngine, insertDiveEvents, type DiveEvent } from './dive-test-data.js';
+import { freshEngine, insertDiveEvents, type DiveEvent } from '../../../test/helpers/dive-test-data.js';
 import { leadingIndicators, type LeadingIndicator } from './leading-indicators.js';
 import type { DeepDiveContext } from './types.js';
 

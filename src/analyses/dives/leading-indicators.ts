@@ -43,6 +43,7 @@ import { benjaminiHochberg, classification, compareProportions } from '../stats/
 import { sqlFeatureEvent } from './feature-events.js';
 import { formatP } from './text.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
+import { compareText } from '../../domain/order.js';
 
 const DAY_MS = 86_400_000;
 export const COHORT_DAYS = 180;
@@ -291,6 +292,22 @@ function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql {
     FROM outcome GROUP BY kind, outcome_days`;
 }
 
+type RuleRank = Pick<LeadingIndicator, 'event' | 'score' | 'threshold' | 'windowDays' | 'outcomeDays'>;
+
+/**
+ * Best first; ties go to the simpler rule (fewer times, shorter window, nearer outcome), then to the
+ * event name, so rules tied on every measure keep one order whatever order the rows came in.
+ */
+export function compareIndicators(a: RuleRank, b: RuleRank): number {
+  return (
+    b.score - a.score ||
+    a.threshold - b.threshold ||
+    a.windowDays - b.windowDays ||
+    a.outcomeDays - b.outcomeDays ||
+    compareText(a.event, b.event)
+  );
+}
+
 function sentence(
   noun: string,
   r: { event: string; threshold: number; windowDays: number; precision: number; retainedWithout: number },
@@ -427,14 +444,7 @@ function analyse(
   const significant = tested
     .map((t, i) => ({ ...t, qValue: q[i] as number }))
     .filter((t) => t.qValue < SIGNIFICANCE && t.score > 0)
-    // Best first; ties go to the simpler rule (fewer times, shorter window, nearer outcome).
-    .sort(
-      (a, b) =>
-        b.score - a.score ||
-        a.threshold - b.threshold ||
-        a.windowDays - b.windowDays ||
-        a.outcomeDays - b.outcomeDays,
-    );
+    .sort(compareIndicators);
   const best = new Map<string, LeadingIndicator>();
   const variant = (t: (typeof significant)[number]): WindowVariant => ({
     windowDays: t.windowDays,

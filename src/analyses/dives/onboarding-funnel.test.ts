@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
 import type { DuckDbEngine } from '../../store/duckdb/engine.js';
-import { freshEngine, insertDiveEvents, insertOrganizations, type DiveEvent } from './dive-test-data.js';
+import {
+  freshEngine,
+  insertDiveEvents,
+  insertOrganizations,
+  type DiveEvent,
+} from '../../../test/helpers/dive-test-data.js';
 import {
   findBiggestDrop,
   onboardingFunnel,

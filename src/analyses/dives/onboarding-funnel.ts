@@ -47,6 +47,7 @@ import { benjaminiHochberg, compareProportions, wilsonInterval, type Interval } 
 import { sqlFeatureEvent } from './feature-events.js';
 import { formatP } from './text.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
+import { compareText } from '../../domain/order.js';
 
 export const TRAILING_MONTHS = 6;
 export const WARMUP_DAYS = 14;
@@ -235,16 +236,14 @@ async function inferSteps(
       medianSecondsToFirst: Number(r.med ?? 0),
     }))
     .filter((c) => c.share >= MIN_INFERRED_SHARE)
-    .sort((a, b) => b.users - a.users || a.event.localeCompare(b.event));
+    .sort((a, b) => b.users - a.users || compareText(a.event, b.event));
   const milestones = common.filter((c) => c.milestone);
   const rule = milestones.length >= 2 ? 'milestones' : 'most-common';
   const picked = (rule === 'milestones' ? milestones : common)
     .slice(0, MAX_INFERRED_STEPS)
     .sort(
       (a, b) =>
-        a.medianSecondsToFirst - b.medianSecondsToFirst ||
-        b.users - a.users ||
-        a.event.localeCompare(b.event),
+        a.medianSecondsToFirst - b.medianSecondsToFirst || b.users - a.users || compareText(a.event, b.event),
     );
   return { steps: picked.map((c) => c.event), candidates: common, cohort, rule };
 }
@@ -416,7 +415,7 @@ async function didInstead(
       (x, y) =>
         y.droppedShare - x.droppedShare ||
         (y.lift ?? Infinity) - (x.lift ?? Infinity) ||
-        x.event.localeCompare(y.event),
+        compareText(x.event, y.event),
     )
     .slice(0, MAX_DID_INSTEAD);
   return { events, dropped, converted, droppedWithAnyEvent: Number(any?.dropped ?? 0) };
@@ -548,7 +547,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     const r = await funnel(ctx.engine, spec, { cohort: sqlCohort(ctx, reviewFrom, to, 'icp'), p90: true });
     byIcp = (r.breakdowns ?? [])
       .map((x) => ({ group: x.value ?? 'unknown', steps: onboardingSteps(names, x.steps) }))
-      .sort((a, b) => a.group.localeCompare(b.group));
+      .sort((a, b) => compareText(a.group, b.group));
     const group = (g: string): OnboardingStep[] =>
       byIcp?.find((x) => x.group === g)?.steps ?? onboardingSteps(names, []);
     icpComparisons = compareSteps(names, group('icp'), group('non-icp'));

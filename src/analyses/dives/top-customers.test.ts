@@ -3,7 +3,12 @@ import { configSchema } from '../../config/schema.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
 import type { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { sql } from '../../store/sql.js';
-import { freshEngine, insertDiveEvents, insertOrganizations, type DiveEvent } from './dive-test-data.js';
+import {
+  freshEngine,
+  insertDiveEvents,
+  insertOrganizations,
+  type DiveEvent,
+} from '../../../test/helpers/dive-test-data.js';
 import { healthOf, topCustomers, type Signal, type TopCustomer } from './top-customers.js';
 import type { DeepDiveContext } from './types.js';
 

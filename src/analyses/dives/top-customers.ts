@@ -51,6 +51,7 @@ import {
   type MonthWindow,
 } from './organization-facts.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
+import { compareText } from '../../domain/order.js';
 
 export const USAGE_BAD = -0.3;
 export const USAGE_GOOD = -0.1;
@@ -180,7 +181,7 @@ async function scheduledCancellations(ctx: DeepDiveContext, organizations: strin
     WITH orgs AS (${sqlCustomerOrganizations(d, ctx.config)}),
     latest AS (
       SELECT subscription_id, customer_id, cancel_at_period_end, status,
-        row_number() OVER (PARTITION BY subscription_id, item_id ORDER BY valid_from DESC) AS rn
+        row_number() OVER (PARTITION BY subscription_id, item_id ORDER BY valid_from DESC, state_id DESC) AS rn
       FROM billing_subscription_states WHERE valid_from < ${end}
     ),
     flagged AS (
@@ -252,7 +253,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const top = [...mrrBy]
     .map(([organization, m]) => ({ organization, mrr: m.get(month) ?? 0 }))
     .filter((x) => x.mrr > 0)
-    .sort((a, b) => b.mrr - a.mrr || a.organization.localeCompare(b.organization))
+    .sort((a, b) => b.mrr - a.mrr || compareText(a.organization, b.organization))
     .slice(0, n);
   if (top.length === 0)
     return notEnough(`Not enough data: no organization was paying at the end of ${month}.`, method);

@@ -8,3 +8,4 @@ export * from './multiple-comparisons.js';
 export * from './mann-whitney.js';
 export * from './random.js';
 export { normalQuantile, normalTwoSidedP, studentTTwoSidedP } from './jstat.js';
+export * from './experiments.js';

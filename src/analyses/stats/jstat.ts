@@ -11,7 +11,24 @@ interface JStat {
     inv(p: number, mean: number, sd: number): number;
   };
   chisquare: { cdf(x: number, dof: number): number };
-  studentt: { cdf(x: number, dof: number): number };
+  studentt: { cdf(x: number, dof: number): number; inv(p: number, dof: number): number };
+  /** Regularized incomplete beta I_x(a, b). */
+  ibeta(x: number, a: number, b: number): number;
+  gammaln(x: number): number;
+  beta: {
+    cdf(x: number, alpha: number, beta: number): number;
+    inv(p: number, alpha: number, beta: number): number;
+    sample(alpha: number, beta: number): number;
+  };
+  gamma: {
+    cdf(x: number, shape: number, scale: number): number;
+    inv(p: number, shape: number, scale: number): number;
+    sample(shape: number, scale: number): number;
+  };
+  betaln(a: number, b: number): number;
+  randn(): number;
+  /** Replaces the uniform source every jStat sampler draws from (Math.random by default). */
+  setRandom(fn: () => number): void;
   /** `pdf(k, N, m, n)`: P(k successes in n draws without replacement from N holding m successes). */
   hypgeom: { pdf(k: number, N: number, m: number, n: number): number };
 }
@@ -54,4 +71,72 @@ export function studentTTwoSidedP(t: number, dof: number): number {
 /** P(K = k) for the hypergeometric distribution: n draws from N items of which m are successes. */
 export function hypergeometricPmf(k: number, N: number, m: number, n: number): number {
   return jStat.hypgeom.pdf(k, N, m, n);
+}
+
+/** The t with P(T ≤ t) = p for Student's t with `dof` degrees of freedom. */
+export function studentTQuantile(p: number, dof: number): number {
+  return jStat.studentt.inv(p, dof);
+}
+
+/** Regularized incomplete beta function I_x(a, b) (the beta distribution's CDF at x). */
+export function regularizedBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  return jStat.ibeta(x, a, b);
+}
+
+/** P(X ≤ x) for X ~ Beta(alpha, beta). */
+export function betaCdf(x: number, alpha: number, beta: number): number {
+  return jStat.beta.cdf(x, alpha, beta);
+}
+
+/** The x with P(X ≤ x) = p for X ~ Beta(alpha, beta). */
+export function betaQuantile(p: number, alpha: number, beta: number): number {
+  return jStat.beta.inv(p, alpha, beta);
+}
+
+/** P(X ≤ x) for X ~ Gamma(shape, rate) (jStat takes the scale, 1 / rate). */
+export function gammaCdf(x: number, shape: number, rate: number): number {
+  return jStat.gamma.cdf(x, shape, 1 / rate);
+}
+
+/** The x with P(X ≤ x) = p for X ~ Gamma(shape, rate). */
+export function gammaQuantile(p: number, shape: number, rate: number): number {
+  return jStat.gamma.inv(p, shape, 1 / rate);
+}
+
+/** ln B(a, b), the log of the beta function. */
+export function logBeta(a: number, b: number): number {
+  return jStat.betaln(a, b);
+}
+
+/** Draws from jStat's samplers (Marsaglia–Tsang gamma, beta as a gamma ratio, Leva's normal). */
+export interface Sampler {
+  beta(alpha: number, beta: number): number;
+  /** Gamma with `shape` and `rate` (mean shape / rate). */
+  gamma(shape: number, rate: number): number;
+  normal(mean: number, sd: number): number;
+}
+
+/**
+ * Runs `fn` with jStat's samplers drawing from `uniform` instead of Math.random, so a simulation
+ * is the same on every run. jStat keeps its uniform source in a module global; `fn` is synchronous,
+ * so nothing else can draw while it runs, and Math.random is put back afterwards.
+ */
+export function withSampler<T>(uniform: () => number, fn: (s: Sampler) => T): T {
+  jStat.setRandom(uniform);
+  try {
+    return fn({
+      beta: (a, b) => jStat.beta.sample(a, b),
+      gamma: (shape, rate) => jStat.gamma.sample(shape, 1 / rate),
+      normal: (mean, sd) => mean + sd * jStat.randn(),
+    });
+  } finally {
+    jStat.setRandom(Math.random);
+  }
+}
+
+/** ln Γ(x). */
+export function logGamma(x: number): number {
+  return jStat.gammaln(x);
 }

@@ -116,7 +116,8 @@ describe('importFeedback: CSV', () => {
       'id,kind,created_at,status,closed_at\nt1,ticket,2024-03-31T23:59:59Z,closed,2024-04-10T08:00:00Z\nt2,ticket,2024-04-11,open,\n',
     );
     const r = await importFeedback(e, update, { rejectsDir: dir });
-    expect([r.inserted, r.duplicates, r.rejected.length]).toEqual([1, 1, 0]);
+    // t1 changed (status, closed_at): an update, not a duplicate.
+    expect([r.inserted, r.updated, r.duplicates, r.rejected.length]).toEqual([1, 1, 0, 0]);
     const rows = await stored();
     expect(rows).toHaveLength(5);
     const t1 = rows.find((x) => x.id === 't1') as Stored;
@@ -180,7 +181,7 @@ describe('importFeedback: JSON Lines', () => {
       [4, undefined],
       [6, 'body'],
     ]);
-    expect(r.rejectsFile).toMatch(/f\.jsonl\.rejects\.jsonl$/);
+    expect(r.rejectsFile).toMatch(/f\.jsonl\.gz\.\d{8}T\d{6}Z\.rejects$/);
     const rows = await stored();
     expect(rows.map((x) => [x.id, x.score, x.tags, x.title])).toEqual([
       ['1', 0, [], null],

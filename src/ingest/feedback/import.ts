@@ -7,64 +7,71 @@
  * Bad records are reported (line, reason, field) and written verbatim to a rejects file; every
  * good record is kept. Feedback files are small, so the whole file is read into memory.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join as joinPath } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { InputError } from '../../errors.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import type { Engine } from '../../store/engine.js';
-import { raw, sql } from '../../store/sql.js';
+import { raw } from '../../store/sql.js';
 import { inTransaction } from '../../store/transaction.js';
+import { InputError } from '../../errors.js';
+import { readInput, writeRejects } from '../input.js';
+import { recordImport } from '../ledger.js';
 import type { ImportReport } from '../report.js';
+import { ISO_DATES, type DateFormat } from '../validate.js';
 import { BadHeader, detectFormat, parseFeedback, type FeedbackFormat, type ParsedFeedback } from './parse.js';
 
 export interface ImportFeedbackOptions {
-  /** Where the rejects file goes (beside the database); default `.sextant`. */
+  /** Where to write `<file>.<time>.rejects` with the bad records verbatim (none written when absent). */
   rejectsDir?: string;
   /** Override the format detected from the file name (`.csv` → csv, else JSON Lines). */
   format?: FeedbackFormat;
+  /** How `created_at` and `closed_at` are written (`--date-format`); default ISO 8601. */
+  dateFormat?: DateFormat;
 }
 
-const STAGING = 'feedback_staging';
+/** The ledger's rules for feedback records not stored again. */
+export const FEEDBACK_RULES = {
+  unchanged: 'feedback id, unchanged',
+  repeated: 'id repeated in the file (the last record wins)',
+} as const;
+
+const STAGING = '_stage_feedback';
 const COLUMNS =
   'id, kind, created_at, distinct_id, email, organization, score, title, body, tags, status, closed_at, source';
-
-function readText(file: string): { content: string; utf8Valid: boolean } {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new InputError(`cannot read: ${(e as Error).message}`, { file });
-  }
-  if (file.toLowerCase().endsWith('.gz')) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      throw new InputError(`not a valid gzip file: ${(e as Error).message}`, { file });
-    }
-  }
-  let utf8Valid = true;
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    utf8Valid = false;
-  }
-  return { content: new TextDecoder('utf-8').decode(bytes), utf8Valid };
-}
+/** What a record says (not where it came from): compared to tell an update from a duplicate. */
+const CONTENT = [
+  'kind',
+  'created_at',
+  'distinct_id',
+  'email',
+  'organization',
+  'score',
+  'title',
+  'body',
+  'tags',
+  'status',
+  'closed_at',
+];
 
 export async function importFeedback(
   engine: Engine,
   file: string,
   opts: ImportFeedbackOptions = {},
 ): Promise<ImportReport> {
-  const { content, utf8Valid } = readText(file);
+  if (!(engine instanceof DuckDbEngine)) {
+    throw new Error(`feedback import has no bulk loader for the ${engine.name} engine yet`);
+  }
+  const input = await readInput(file);
   const format = opts.format ?? detectFormat(file);
   let parsed: ParsedFeedback;
   try {
-    parsed = parseFeedback(content, format, utf8Valid);
+    parsed = await parseFeedback(input.bytes, format, opts.dateFormat ?? ISO_DATES);
   } catch (e) {
     if (e instanceof BadHeader) throw new InputError(e.message, { file, line: 1, field: e.column });
     throw e;
+  }
+  if (input.damage) {
+    const last = Math.max(1, ...parsed.rows.map((r) => r.line), ...parsed.rejected.map((r) => r.line));
+    parsed.records++;
+    parsed.rejected.push({ line: last + 1, reason: input.damage.reason, raw: input.damage.tail });
   }
   const report: ImportReport = {
     file,
@@ -78,31 +85,34 @@ export async function importFeedback(
       field ? { line, reason, field } : { line, reason },
     ),
   };
-  if (parsed.rows.length > 0) {
-    report.inserted = await load(engine, parsed, file);
-    report.duplicates = parsed.rows.length - report.inserted;
-    report.duplicateRules = report.duplicates ? { 'feedback id': report.duplicates } : {};
+  if (parsed.rejected.length > 0 && opts.rejectsDir) {
+    report.rejectsFile = writeRejects(
+      opts.rejectsDir,
+      file,
+      parsed.rejected.map((r) => r.raw),
+      format === 'csv' ? parsed.header : undefined,
+    );
   }
-  await engine.exec(
-    sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected, finished_at)
-        VALUES (${file}, 'feedback', now(), ${report.records}, ${report.inserted}, ${report.rejected.length}, now())`,
-  );
-  if (parsed.rejected.length > 0) {
-    report.rejectsFile = writeRejects(file, format, parsed, opts.rejectsDir ?? '.sextant');
-  }
+  await store(engine, parsed, file, report);
   return report;
 }
 
-/** Stages the rows, replaces by id, and returns how many ids are new to the store. */
-async function load(engine: Engine, parsed: ParsedFeedback, file: string): Promise<number> {
-  if (!(engine instanceof DuckDbEngine)) {
-    throw new Error(`feedback import has no bulk loader for the ${engine.name} engine yet`);
-  }
+/**
+ * Stages the rows (TEMP table, appender), then in ONE transaction counts new, updated and
+ * unchanged ids, replaces by id, and writes the ledger row: a kill leaves the store as before
+ * or as after the import.
+ */
+async function store(
+  engine: DuckDbEngine,
+  parsed: ParsedFeedback,
+  file: string,
+  report: ImportReport,
+): Promise<void> {
   await engine.exec(raw(`DROP TABLE IF EXISTS ${STAGING}`));
   await engine.exec(
     raw(`CREATE TEMP TABLE ${STAGING} (
       line BIGINT, id VARCHAR, kind VARCHAR, created_at TIMESTAMPTZ, distinct_id VARCHAR, email VARCHAR,
-      organization VARCHAR, score VARCHAR, title VARCHAR, body VARCHAR, tags VARCHAR[], status VARCHAR,
+      organization VARCHAR, score DOUBLE, title VARCHAR, body VARCHAR, tags VARCHAR[], status VARCHAR,
       closed_at TIMESTAMPTZ, source VARCHAR)`),
   );
   try {
@@ -116,7 +126,7 @@ async function load(engine: Engine, parsed: ParsedFeedback, file: string): Promi
         r.distinctId,
         r.email,
         r.organization,
-        r.score === null ? null : String(r.score),
+        r.score,
         r.title,
         r.body,
         r.tags,
@@ -125,31 +135,35 @@ async function load(engine: Engine, parsed: ParsedFeedback, file: string): Promi
         file,
       ]),
     );
-    const [fresh] = await engine.query<{ n: number }>(
-      raw(`SELECT count(DISTINCT id) AS n FROM ${STAGING} WHERE id NOT IN (SELECT id FROM feedback)`),
-    );
+    const last = `(SELECT * FROM ${STAGING} QUALIFY row_number() OVER (PARTITION BY id ORDER BY line DESC) = 1)`;
+    const differs = `(${CONTENT.map((c) => `f.${c}`).join(', ')}) IS DISTINCT FROM (${CONTENT.map((c) => `s.${c}`).join(', ')})`;
     await inTransaction(engine, async () => {
+      const [c] = await engine.query<{ n: number; inserted: number; updated: number; unchanged: number }>(
+        raw(`SELECT (SELECT count(*) FROM ${STAGING})::INTEGER AS n,
+            count(*) FILTER (WHERE f.id IS NULL)::INTEGER AS inserted,
+            count(*) FILTER (WHERE f.id IS NOT NULL AND ${differs})::INTEGER AS updated,
+            count(*) FILTER (WHERE f.id IS NOT NULL AND NOT (${differs}))::INTEGER AS unchanged
+          FROM ${last} s LEFT JOIN feedback f ON f.id = s.id`),
+      );
+      const n = c?.n ?? 0;
+      report.inserted = c?.inserted ?? 0;
+      report.updated = c?.updated ?? 0;
+      const unchanged = c?.unchanged ?? 0;
+      const repeated = n - report.inserted - report.updated - unchanged;
+      report.duplicates = unchanged + repeated;
+      const rules: Record<string, number> = {
+        [FEEDBACK_RULES.unchanged]: unchanged,
+        [FEEDBACK_RULES.repeated]: repeated,
+      };
+      report.duplicateRules = Object.fromEntries(Object.entries(rules).filter(([, k]) => k > 0));
       await engine.exec(raw(`DELETE FROM feedback WHERE id IN (SELECT id FROM ${STAGING})`));
       await engine.exec(
         raw(`INSERT INTO feedback (${COLUMNS})
-             SELECT id, kind, created_at, distinct_id, email, organization, CAST(score AS DOUBLE), title, body,
-                    tags, status, closed_at, source
-             FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY line DESC) AS rn FROM ${STAGING}) s
-             WHERE rn = 1`),
+             SELECT ${COLUMNS} FROM ${last} s ORDER BY line`),
       );
+      await recordImport(engine, report);
     });
-    return fresh?.n ?? 0;
   } finally {
     await engine.exec(raw(`DROP TABLE IF EXISTS ${STAGING}`));
   }
-}
-
-function writeRejects(file: string, format: FeedbackFormat, parsed: ParsedFeedback, dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  const ext = format === 'csv' ? 'csv' : 'jsonl';
-  const out = joinPath(dir, `${basename(file).replace(/\.gz$/i, '')}.rejects.${ext}`);
-  const lines = parsed.rejected.map((r) => r.raw);
-  if (format === 'csv' && parsed.header !== undefined) lines.unshift(parsed.header);
-  writeFileSync(out, lines.join('\n') + '\n');
-  return out;
 }

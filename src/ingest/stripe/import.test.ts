@@ -3,8 +3,11 @@ import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { configSchema } from '../../config/schema.js';
 import { sqlCustomerOrganizations } from '../../metrics/revenue/customer-mrr.js';
 import { raw, sql } from '../../store/sql.js';
-import { currentLine, invoice, price, ts, writeJsonl } from '../../metrics/revenue/stripe-fixtures.js';
-import { importStripe, importStripeFile } from './import.js';
+import { currentLine, invoice, price, ts, writeJsonl } from '../../../test/helpers/stripe-fixtures.js';
+import { ledgerBalances } from '../report.js';
+import { importStripe, importStripeFile, STRIPE_RULES } from './import.js';
+import { storeBillingRows } from './load.js';
+import { addStripeObject, emptyBillingRows } from './normalize.js';
 
 const REAL = new URL('../../../test/fixtures/real/stripe-fixtures/', import.meta.url).pathname;
 
@@ -131,6 +134,83 @@ describe('importStripe on real Stripe objects', () => {
       { invoice_id: 'in_direct', amount: 1000 },
       { invoice_id: 'in_only_event', amount: 500 },
     ]);
+    await e.close();
+  });
+});
+
+describe('a Stripe import is one transaction', () => {
+  const p = price('p1', 'prod_1', 1000, 'month');
+  const inv = (id: string, amount: number) =>
+    invoice(id, 'cus_1', '2024-01-01', [
+      currentLine({
+        id: 'il_' + id,
+        amount,
+        price: p,
+        start: '2024-01-01',
+        end: '2024-02-01',
+        subscription: 's',
+      }),
+    ]);
+  const snapshot = async (e: DuckDbEngine) =>
+    e.query(
+      raw(`SELECT 'line' AS t, invoice_id AS id, amount::VARCHAR AS v FROM billing_invoice_lines
+        UNION ALL SELECT 'invoice', id, total::VARCHAR FROM billing_invoices
+        UNION ALL SELECT 'import', source, records::VARCHAR FROM imports ORDER BY 1, 2, 3`),
+    );
+
+  it('leaves the store as it was when it fails after deleting what it replaces', async () => {
+    const e = await fresh();
+    await importStripeFile(e, writeJsonl('first.jsonl', [p, inv('in_1', 1000), inv('in_2', 2000)]));
+    const before = await snapshot(e);
+    const rows = emptyBillingRows();
+    addStripeObject(rows, inv('in_1', 5000), 'second.jsonl');
+    addStripeObject(rows, inv('in_2', 6000), 'second.jsonl');
+    // The re-import fails at its very end, after its DELETEs and INSERTs ran.
+    await expect(
+      storeBillingRows(e, rows, {
+        count: { billing_invoices: ['in_1', 'in_2'] },
+        finish: () => Promise.reject(new Error('killed at the end')),
+      }),
+    ).rejects.toThrow('killed at the end');
+    expect(await snapshot(e)).toEqual(before);
+    // Its stages were TEMP tables, dropped.
+    const stages = await e.query(
+      raw(`SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '%stage%'`),
+    );
+    expect(stages).toEqual([]);
+    await e.close();
+  });
+
+  it('drops the stage tables a killed import of an earlier version left behind', async () => {
+    const e = await fresh();
+    await e.exec(raw('CREATE TABLE stage_billing_invoices AS SELECT * FROM billing_invoices LIMIT 0'));
+    await e.exec(
+      raw('CREATE TABLE stage_billing_invoice_lines AS SELECT * FROM billing_invoice_lines LIMIT 0'),
+    );
+    await importStripeFile(e, writeJsonl('x.jsonl', [p, inv('in_1', 1000)]));
+    const left = await e.query(raw(`SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '%stage%'`));
+    expect(left).toEqual([]);
+    await e.close();
+  });
+
+  it('counts new, updated and unchanged objects, and ids repeated in the file', async () => {
+    const e = await fresh();
+    const first = await importStripeFile(e, writeJsonl('a.jsonl', [p, inv('in_1', 1000), inv('in_2', 2000)]));
+    expect(first).toMatchObject({ records: 3, inserted: 3, updated: 0, duplicates: 0 });
+    const second = await importStripeFile(
+      e,
+      writeJsonl('b.jsonl', [p, inv('in_1', 1000), inv('in_2', 2500), inv('in_3', 10), inv('in_3', 30)]),
+    );
+    expect(second).toMatchObject({ records: 5, inserted: 1, updated: 1, duplicates: 3 });
+    expect(second.duplicateRules).toEqual({
+      [STRIPE_RULES.unchanged]: 2,
+      [STRIPE_RULES.repeated]: 1,
+    });
+    expect(ledgerBalances(second)).toBe(true);
+    const [line] = await e.query<{ amount: number }>(
+      raw(`SELECT amount FROM billing_invoice_lines WHERE invoice_id = 'in_3'`),
+    );
+    expect(line?.amount).toBe(30);
     await e.close();
   });
 });

@@ -1,4 +1,16 @@
 import type { SqlValue } from '../../store/sql.js';
+import {
+  check,
+  CLOCK_SKEW_MS,
+  currencyCode,
+  FieldError,
+  integer,
+  intervalCount,
+  minorUnits,
+  quantity,
+  shown,
+  unixSeconds,
+} from '../validate.js';
 
 /**
  * Stripe API objects → rows of the billing_* tables (schema: store/duckdb/migrations/001–003).
@@ -47,13 +59,8 @@ export const IMPORTED_TYPES = new Set([
 
 type Obj = Record<string, unknown>;
 
-export class RecordError extends Error {
-  readonly field: string;
-  constructor(field: string, reason: string) {
-    super(reason);
-    this.field = field;
-  }
-}
+/** A bad value in a Stripe object (the validation layer's FieldError, named for this importer). */
+export { FieldError as RecordError };
 
 export function emptyBillingRows(): BillingRows {
   return {
@@ -94,42 +101,44 @@ function ref(v: unknown): string | null {
 function str(o: Obj, key: string): string | null {
   const v = o[key];
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'string') throw new RecordError(key, `expected a string, got ${typeof v}`);
+  if (typeof v !== 'string') throw new FieldError(key, `expected a string, got ${shown(v)}`);
   return v;
 }
 
-function int(o: Obj, key: string): number | null {
+/** A value checked by a schema of the validation layer; null when absent. */
+function valid<T>(o: Obj, key: string, schema: Parameters<typeof check<T>>[0]): T | null {
   const v = o[key];
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'number' || !Number.isFinite(v))
-    throw new RecordError(key, `expected a number, got ${JSON.stringify(v)}`);
-  return Math.round(v);
+  return v === undefined || v === null ? null : check(schema, v, key);
 }
 
-function num(o: Obj, key: string): number | null {
+/** An amount in minor units. */
+const amount = (o: Obj, key: string): number | null => valid(o, key, minorUnits);
+const count = (o: Obj, key: string): number | null => valid(o, key, quantity);
+const every = (o: Obj, key: string): number | null => valid(o, key, intervalCount);
+const months = (o: Obj, key: string): number | null => valid(o, key, integer(0, 1200, 'a number of months'));
+
+const percent = (o: Obj, key: string): number | null => {
   const v = o[key];
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'number' || !Number.isFinite(v))
-    throw new RecordError(key, `expected a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100) {
+    throw new FieldError(key, `expected a percentage 0 to 100, got ${shown(v)}`);
+  }
   return v;
-}
+};
 
 function bool(o: Obj, key: string): boolean | null {
   const v = o[key];
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'boolean') throw new RecordError(key, `expected true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new FieldError(key, `expected true or false, got ${shown(v)}`);
   return v;
 }
 
-/** Unix seconds → Date. */
-function time(o: Obj, key: string): Date | null {
-  const v = int(o, key);
-  return v === null ? null : new Date(v * 1000);
-}
+/** Unix seconds → Date, a time from 1970 to 2099. */
+const time = (o: Obj, key: string): Date | null => valid(o, key, unixSeconds);
 
 function required(o: Obj, key: string): string {
   const v = str(o, key);
-  if (v === null || v === '') throw new RecordError(key, 'missing');
+  if (v === null || v === '') throw new FieldError(key, 'missing');
   return v;
 }
 
@@ -138,14 +147,23 @@ function json(v: unknown): string | null {
 }
 
 function currency(o: Obj): string | null {
-  const c = str(o, 'currency');
-  return c === null ? null : c.toUpperCase();
+  return valid(o, 'currency', currencyCode);
+}
+
+/** Runs `fn`; a bad value inside it is named under `prefix` (`items.price.currency`). */
+function within<T>(prefix: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof FieldError) throw new FieldError(`${prefix}.${e.field}`, e.message);
+    throw e;
+  }
 }
 
 function sumAmounts(list: unknown, filter: (x: Obj) => boolean = () => true): number {
   if (!Array.isArray(list)) return 0;
   let total = 0;
-  for (const x of list) if (isObj(x) && filter(x)) total += int(x, 'amount') ?? 0;
+  for (const x of list) if (isObj(x) && filter(x)) total += amount(x, 'amount') ?? 0;
   return total;
 }
 
@@ -164,9 +182,13 @@ function priceRow(p: Obj): BillingRow {
     product: ref(p.product),
     nickname: str(p, 'nickname'),
     currency: currency(p),
-    unit_amount: isPlan ? int(p, 'amount') : int(p, 'unit_amount'),
+    unit_amount: isPlan ? amount(p, 'amount') : amount(p, 'unit_amount'),
     interval: recurring ? str(recurring, 'interval') : isPlan ? str(p, 'interval') : null,
-    interval_count: recurring ? int(recurring, 'interval_count') : isPlan ? int(p, 'interval_count') : null,
+    interval_count: recurring
+      ? within('recurring', () => every(recurring, 'interval_count'))
+      : isPlan
+        ? every(p, 'interval_count')
+        : null,
     usage_type: recurring ? str(recurring, 'usage_type') : isPlan ? str(p, 'usage_type') : null,
     raw: json(p),
   };
@@ -200,7 +222,7 @@ function addCustomer(out: BillingRows, c: Obj, source: string): void {
   });
   for (const s of dataOf(c.subscriptions)) {
     const so = obj(s);
-    if (so && so.object === 'subscription') addSubscription(out, so, source);
+    if (so && so.object === 'subscription') within('subscriptions', () => addSubscription(out, so, source));
   }
 }
 
@@ -218,13 +240,15 @@ function subscriptionItems(s: Obj): ItemInfo[] {
     const o = obj(it);
     if (!o) continue;
     const price = obj(o.price) ?? obj(o.plan);
-    items.push({
-      id: required(o, 'id'),
-      price,
-      priceId: ref(o.price) ?? ref(o.plan),
-      quantity: int(o, 'quantity'),
-      currentPeriodEnd: time(o, 'current_period_end') ?? time(s, 'current_period_end'),
-    });
+    items.push(
+      within('items', () => ({
+        id: required(o, 'id'),
+        price,
+        priceId: ref(o.price) ?? ref(o.plan),
+        quantity: count(o, 'quantity'),
+        currentPeriodEnd: time(o, 'current_period_end') ?? time(s, 'current_period_end'),
+      })),
+    );
   }
   return items;
 }
@@ -232,10 +256,11 @@ function subscriptionItems(s: Obj): ItemInfo[] {
 function addSubscription(out: BillingRows, s: Obj, source: string): ItemInfo[] {
   const id = required(s, 'id');
   const customer = ref(s.customer);
-  if (!customer) throw new RecordError('customer', 'missing');
+  if (!customer) throw new FieldError('customer', 'missing');
   const items = subscriptionItems(s);
   for (const it of items) {
-    if (it.price) addPrice(out, it.price);
+    const price = it.price;
+    if (price) within(`items.${price.object === 'plan' ? 'plan' : 'price'}`, () => addPrice(out, price));
     out.rows.billing_subscription_items.push({
       id: it.id,
       subscription_id: id,
@@ -286,8 +311,8 @@ function addSubscriptionState(
   const discount = obj(s.discount) ?? (Array.isArray(s.discounts) ? obj(s.discounts[0]) : null);
   const coupon = discount ? (obj(discount.coupon) ?? obj(obj(obj(discount.source)?.coupon))) : null;
   for (const it of items) {
-    if (it.price) addPrice(out, it.price);
     const p = it.price;
+    if (p) within(`items.${p.object === 'plan' ? 'plan' : 'price'}`, () => addPrice(out, p));
     const recurring = p ? obj(p.recurring) : null;
     const isPlan = p?.object === 'plan';
     out.rows.billing_subscription_states.push({
@@ -301,16 +326,16 @@ function addSubscriptionState(
       price_id: it.priceId,
       product: p ? ref(p.product) : null,
       quantity: it.quantity,
-      unit_amount: p ? (isPlan ? int(p, 'amount') : int(p, 'unit_amount')) : null,
+      unit_amount: p ? (isPlan ? amount(p, 'amount') : amount(p, 'unit_amount')) : null,
       interval: recurring ? str(recurring, 'interval') : isPlan && p ? str(p, 'interval') : null,
       interval_count: recurring
-        ? int(recurring, 'interval_count')
+        ? every(recurring, 'interval_count')
         : isPlan && p
-          ? int(p, 'interval_count')
+          ? every(p, 'interval_count')
           : null,
       usage_type: recurring ? str(recurring, 'usage_type') : isPlan && p ? str(p, 'usage_type') : null,
-      percent_off: coupon ? num(coupon, 'percent_off') : null,
-      amount_off: coupon ? int(coupon, 'amount_off') : null,
+      percent_off: coupon ? percent(coupon, 'percent_off') : null,
+      amount_off: coupon ? amount(coupon, 'amount_off') : null,
       discount_end: discount ? time(discount, 'end') : null,
       cancel_at_period_end: bool(s, 'cancel_at_period_end'),
       current_period_end: it.currentPeriodEnd,
@@ -335,8 +360,8 @@ function lineRow(out: BillingRows, inv: Obj, invoiceId: string, l: Obj, source: 
   const isPlan = priceObj?.object === 'plan';
   const inclusiveOld = sumAmounts(l.tax_amounts, (x) => x.inclusive === true);
   const inclusiveNew = sumAmounts(l.taxes, (x) => x.tax_behavior === 'inclusive');
-  const amount = int(l, 'amount');
-  if (amount === null) throw new RecordError('lines.amount', 'missing');
+  const lineAmount = amount(l, 'amount');
+  if (lineAmount === null) throw new FieldError('amount', 'missing');
   const period = obj(l.period);
   const lineType =
     str(l, 'type') ??
@@ -360,18 +385,18 @@ function lineRow(out: BillingRows, inv: Obj, invoiceId: string, l: Obj, source: 
     price_id: ref(l.price) ?? ref(l.plan) ?? (priceDetails ? ref(priceDetails.price) : null),
     plan: priceObj ? str(priceObj, 'nickname') : null,
     currency: currency(l) ?? currency(inv),
-    amount: amount - inclusiveOld - inclusiveNew,
+    amount: lineAmount - inclusiveOld - inclusiveNew,
     discount_amount: sumAmounts(l.discount_amounts),
     tax_amount: sumAmounts(l.tax_amounts) + sumAmounts(l.taxes),
     period_start: period ? time(period, 'start') : null,
     period_end: period ? time(period, 'end') : null,
     interval: recurring ? str(recurring, 'interval') : isPlan && priceObj ? str(priceObj, 'interval') : null,
     interval_count: recurring
-      ? int(recurring, 'interval_count')
+      ? every(recurring, 'interval_count')
       : isPlan && priceObj
-        ? int(priceObj, 'interval_count')
+        ? every(priceObj, 'interval_count')
         : null,
-    quantity: int(l, 'quantity'),
+    quantity: count(l, 'quantity'),
     proration: bool(l, 'proration') ?? (details ? bool(details, 'proration') : null) ?? false,
     usage_type: recurring
       ? str(recurring, 'usage_type')
@@ -399,26 +424,64 @@ function addInvoice(out: BillingRows, inv: Obj, source: string): void {
     period_start: time(inv, 'period_start'),
     period_end: time(inv, 'period_end'),
     paid_at: transitions ? time(transitions, 'paid_at') : null,
-    subtotal: int(inv, 'subtotal'),
-    tax: int(inv, 'tax') ?? (Array.isArray(inv.total_taxes) ? sumAmounts(inv.total_taxes) : null),
-    total: int(inv, 'total'),
-    amount_paid: int(inv, 'amount_paid'),
+    subtotal: amount(inv, 'subtotal'),
+    tax: amount(inv, 'tax') ?? (Array.isArray(inv.total_taxes) ? sumAmounts(inv.total_taxes) : null),
+    total: amount(inv, 'total'),
+    amount_paid: amount(inv, 'amount_paid'),
     billing_reason: str(inv, 'billing_reason'),
     source,
     raw: json({ ...inv, lines: lines ? { ...lines, data: undefined } : undefined }),
   });
   for (const l of dataOf(inv.lines)) {
     const lo = obj(l);
-    if (!lo) throw new RecordError('lines.data', 'a line is not an object');
-    out.rows.billing_invoice_lines.push(lineRow(out, inv, id, lo, source));
+    if (!lo) throw new FieldError('lines.data', 'a line is not an object');
+    out.rows.billing_invoice_lines.push(within('lines', () => lineRow(out, inv, id, lo, source)));
   }
 }
 
-function addEvent(out: BillingRows, e: Obj, source: string): void {
+/** What an import knows beyond the object itself. */
+export interface NormalizeOptions {
+  /** The time to judge "in the future" by (default: now). */
+  now?: Date;
+  /**
+   * Also store an event's `data.object` as the object's state as of the event (the webhook does:
+   * its events are the live feed of objects' changes), for the types in EVENT_OBJECTS.
+   */
+  eventObjects?: boolean;
+}
+
+/** `data.object` types stored as objects when `eventObjects` is set. */
+export const EVENT_OBJECTS = new Set([
+  'customer',
+  'product',
+  'price',
+  'plan',
+  'coupon',
+  'subscription',
+  'credit_note',
+]);
+
+/** Rows added by `fn`, each dated `version` (the loader keeps a newer stored state). */
+function stamped(out: BillingRows, version: Date, fn: (into: BillingRows) => void): void {
+  const into = emptyBillingRows();
+  fn(into);
+  for (const [t, rows] of Object.entries(into.rows)) {
+    out.rows[t as BillingTable].push(...rows.map((r) => ({ ...r, version })));
+  }
+}
+
+function addEvent(out: BillingRows, e: Obj, source: string, opts: NormalizeOptions): void {
   const id = required(e, 'id');
   const type = required(e, 'type');
   const created = time(e, 'created');
-  if (!created) throw new RecordError('created', 'missing');
+  if (!created) throw new FieldError('created', 'missing');
+  const now = (opts.now ?? new Date()).getTime();
+  if (created.getTime() > now + CLOCK_SKEW_MS) {
+    throw new FieldError(
+      'created',
+      `dated in the future: ${created.toISOString()} is more than ${CLOCK_SKEW_MS / 60_000} minutes after now`,
+    );
+  }
   const data = obj(e.data);
   const o = data ? obj(data.object) : null;
   out.rows.billing_events.push({
@@ -430,22 +493,37 @@ function addEvent(out: BillingRows, e: Obj, source: string): void {
     previous_attributes: json(data?.previous_attributes),
     source,
   });
-  if (o && o.object === 'subscription' && type.startsWith('customer.subscription.')) {
-    addSubscriptionState(out, o, id, created, type === 'customer.subscription.deleted', source);
-  }
-  // An invoice carried by an `invoice.*` event fills the history where the invoice itself was not
-  // imported; the loader never lets it replace an invoice imported directly.
-  if (o && o.object === 'invoice' && type.startsWith('invoice.') && typeof o.id === 'string') {
-    addInvoice(out, o, `event:${id}`);
-  }
+  if (!o) return;
+  within('data.object', () => {
+    if (o.object === 'subscription' && type.startsWith('customer.subscription.')) {
+      addSubscriptionState(out, o, id, created, type === 'customer.subscription.deleted', source);
+    }
+    // An invoice carried by an `invoice.*` event fills the history where the invoice itself was
+    // not imported; the loader never lets it replace an invoice imported directly, nor a state
+    // of a later event.
+    if (o.object === 'invoice' && type.startsWith('invoice.') && typeof o.id === 'string') {
+      stamped(out, created, (into) => addInvoice(into, o, `event:${id}`));
+    }
+    if (opts.eventObjects && typeof o.object === 'string' && EVENT_OBJECTS.has(o.object)) {
+      stamped(out, created, (into) => {
+        addStripeObject(into, o, `event:${id}`);
+        if (type === 'customer.deleted') for (const c of into.rows.billing_customers) c.deleted = true;
+      });
+    }
+  });
 }
 
 /** Adds one top-level Stripe object to `out`; throws RecordError naming the field at fault. */
-export function addStripeObject(out: BillingRows, value: unknown, source: string): void {
+export function addStripeObject(
+  out: BillingRows,
+  value: unknown,
+  source: string,
+  opts: NormalizeOptions = {},
+): void {
   const o = obj(value);
-  if (!o) throw new RecordError('object', 'not a JSON object');
+  if (!o) throw new FieldError('object', 'not a JSON object');
   const type = o.object;
-  if (typeof type !== 'string') throw new RecordError('object', 'missing the Stripe `object` type');
+  if (typeof type !== 'string') throw new FieldError('object', 'missing the Stripe `object` type');
   if (!IMPORTED_TYPES.has(type)) {
     out.skipped[type] = (out.skipped[type] ?? 0) + 1;
     return;
@@ -461,7 +539,7 @@ export function addStripeObject(out: BillingRows, value: unknown, source: string
       addInvoice(out, o, source);
       break;
     case 'event':
-      addEvent(out, o, source);
+      addEvent(out, o, source, opts);
       break;
     case 'product':
       addProduct(out, o);
@@ -473,11 +551,11 @@ export function addStripeObject(out: BillingRows, value: unknown, source: string
     case 'coupon':
       out.rows.billing_coupons.push({
         id: required(o, 'id'),
-        percent_off: num(o, 'percent_off'),
-        amount_off: int(o, 'amount_off'),
+        percent_off: percent(o, 'percent_off'),
+        amount_off: amount(o, 'amount_off'),
         currency: currency(o),
         duration: str(o, 'duration'),
-        duration_in_months: int(o, 'duration_in_months'),
+        duration_in_months: months(o, 'duration_in_months'),
         raw: json(o),
       });
       break;
@@ -487,7 +565,7 @@ export function addStripeObject(out: BillingRows, value: unknown, source: string
         invoice_id: ref(o.invoice),
         customer_id: ref(o.customer),
         currency: currency(o),
-        amount: int(o, 'total') ?? int(o, 'amount'),
+        amount: amount(o, 'total') ?? amount(o, 'amount'),
         created: time(o, 'created'),
         reason: str(o, 'reason'),
         raw: json(o),

@@ -1,20 +1,36 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { parse } from 'csv-parse/sync';
+import { z } from 'zod';
 import { InputError } from '../../errors.js';
 import type { Engine } from '../../store/engine.js';
-import { sql } from '../../store/sql.js';
-import { loadBillingRows } from '../stripe/load.js';
+import { readCsv, type CsvRejected } from '../csv.js';
+import { readInput, writeRejects } from '../input.js';
+import { recordImport } from '../ledger.js';
+import type { ImportReport } from '../report.js';
+import { storeBillingRows } from '../stripe/load.js';
 import { emptyBillingRows, type BillingRow } from '../stripe/normalize.js';
-import type { ImportReport, RejectedRecord } from '../report.js';
+import {
+  currencyCode,
+  dateText,
+  fieldErrorOf,
+  ISO_DATES,
+  integerText,
+  MAX_AMOUNT,
+  MAX_INTERVAL_COUNT,
+  MAX_QUANTITY,
+  shown,
+  type DateFormat,
+} from '../validate.js';
 
 /**
  * The generic subscription CSV (SPEC §3.2), a full alternative to Stripe objects:
- * `customer_id,organization,plan,product,currency,amount,interval,interval_count,quantity,start,end,status`.
- * `amount` is minor units per interval and per unit of `quantity` (a seat price; quantity 1 for a
- * flat plan); `end` is empty while active. One row per (customer, plan, product, start): a
- * re-import replaces it. A customer named here is read only from this source by the revenue engine.
+ * `customer_id,organization,plan,product,currency,amount,interval,interval_count,quantity,start,end,status`
+ * and an optional `id`. `amount` is minor units per interval and per unit of `quantity` (a seat
+ * price; quantity 1 for a flat plan); `end` is empty while active. A customer named here is read
+ * only from this source by the revenue engine.
+ *
+ * Every row is a subscription of its own (docs/ingest.md, "Subscription CSV"): its key is its
+ * `id` when it has one, else its customer, plan, product and start together with its occurrence
+ * among the file's rows sharing those four, so two subscriptions of one customer on the same plan
+ * and day are two rows, and re-importing a file stores nothing twice.
  */
 export const SUBSCRIPTION_COLUMNS = [
   'customer_id',
@@ -31,135 +47,169 @@ export const SUBSCRIPTION_COLUMNS = [
   'status',
 ] as const;
 
-const INTERVALS = new Set(['day', 'week', 'month', 'year']);
+/** The ledger's rules for subscription rows not stored again. */
+export const SUBSCRIPTION_RULES = {
+  unchanged: 'subscription key, unchanged',
+  repeated: 'id repeated in the file (the last row wins)',
+} as const;
 
-class FieldError extends Error {
-  constructor(
-    readonly field: string,
-    reason: string,
-  ) {
-    super(reason);
-  }
+const INTERVALS = ['day', 'week', 'month', 'year'] as const;
+
+/** A cell whose blank means `fallback`, else checked by `schema`. */
+function blankOr<T>(fallback: T, schema: z.ZodType<T>): z.ZodType<T> {
+  return z.string().transform((s, ctx) => {
+    if (s.trim() === '') return fallback;
+    const r = schema.safeParse(s);
+    if (r.success) return r.data;
+    for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+    return z.NEVER;
+  });
 }
 
-function integer(v: string, field: string, fallback?: number): number {
-  if (v === '' && fallback !== undefined) return fallback;
-  if (!/^-?\d+$/.test(v)) throw new FieldError(field, `expected an integer, got '${v}'`);
-  return Number(v);
+const optionalText = z.string().transform((s) => s.trim() || null);
+
+/** The schema of one row (cells by column name), with dates written in `dates`. */
+export function subscriptionRowSchema(dates: DateFormat = ISO_DATES) {
+  return z
+    .object({
+      id: z
+        .string()
+        .optional()
+        .transform((s) => s?.trim() || null),
+      customer_id: z.string().trim().min(1, 'missing'),
+      organization: optionalText,
+      plan: z.string().trim(),
+      product: z.string().trim(),
+      currency: currencyCode,
+      amount: integerText(-MAX_AMOUNT, MAX_AMOUNT, 'an amount in minor units'),
+      interval: z
+        .string()
+        .trim()
+        .toLowerCase()
+        .pipe(
+          z.enum(INTERVALS, { error: (i) => `expected day, week, month or year, got ${shown(i.input)}` }),
+        ),
+      interval_count: blankOr(1, integerText(1, MAX_INTERVAL_COUNT, 'an interval count')),
+      quantity: blankOr(1, integerText(0, MAX_QUANTITY, 'a quantity')),
+      start: blankOr<Date | null>(null, dateText(dates)).refine((d) => d !== null, 'missing'),
+      end: blankOr<Date | null>(null, dateText(dates)),
+      status: optionalText,
+    })
+    .superRefine((r, ctx) => {
+      if (r.end && r.start && r.end < r.start)
+        ctx.addIssue({ code: 'custom', path: ['end'], message: 'is before start' });
+    });
 }
 
-function timestamp(v: string, field: string): Date {
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(v) ? v + 'T00:00:00Z' : v;
-  const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(iso);
-  const d = new Date(hasZone ? iso : iso + 'Z');
-  if (v === '' || isNaN(d.getTime()))
-    throw new FieldError(field, `expected a date or ISO timestamp, got '${v}'`);
-  return d;
+export interface ImportSubscriptionsOptions {
+  /** Where to write `<file>.<time>.rejects` with the bad rows verbatim (none written when absent). */
+  rejectsDir?: string;
+  /** How `start` and `end` are written (`--date-format`); default ISO 8601. */
+  dateFormat?: DateFormat;
 }
 
-/** One CSV record → a billing_subscription_rows row; throws FieldError naming the column. */
-export function subscriptionRow(r: Record<string, string>, source: string): BillingRow {
-  const customer = (r.customer_id ?? '').trim();
-  if (!customer) throw new FieldError('customer_id', 'missing');
-  const currency = (r.currency ?? '').trim().toUpperCase();
-  if (!/^[A-Z]{3}$/.test(currency))
-    throw new FieldError('currency', `expected a three-letter code, got '${r.currency ?? ''}'`);
-  const interval = (r.interval ?? '').trim().toLowerCase();
-  if (!INTERVALS.has(interval))
-    throw new FieldError('interval', `expected day, week, month or year, got '${r.interval ?? ''}'`);
-  const intervalCount = integer((r.interval_count ?? '').trim(), 'interval_count', 1);
-  if (intervalCount < 1) throw new FieldError('interval_count', 'must be at least 1');
-  const quantity = integer((r.quantity ?? '').trim(), 'quantity', 1);
-  if (quantity < 0) throw new FieldError('quantity', 'must not be negative');
-  const amount = integer((r.amount ?? '').trim(), 'amount');
-  const start = timestamp((r.start ?? '').trim(), 'start');
-  const endText = (r.end ?? '').trim();
-  const end = endText === '' ? null : timestamp(endText, 'end');
-  if (end && end < start) throw new FieldError('end', 'is before start');
-  return {
-    customer_id: customer,
-    organization: (r.organization ?? '').trim() || null,
-    plan: (r.plan ?? '').trim(),
-    product: (r.product ?? '').trim(),
-    currency,
-    amount,
-    interval,
-    interval_count: intervalCount,
-    quantity,
-    start_at: start,
-    end_at: end,
-    status: (r.status ?? '').trim() || null,
-    source,
-  };
-}
-
+/**
+ * One subscription CSV. Rows are validated (validate.ts) before the store sees them: a bad row is
+ * rejected with its line and column, the good rows are stored, with the ledger row, in one
+ * transaction.
+ */
 export async function importSubscriptions(
   engine: Engine,
   file: string,
-  opts: { rejectsDir?: string } = {},
+  opts: ImportSubscriptionsOptions = {},
 ): Promise<ImportReport> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch {
-    throw new InputError('cannot read the file', { file });
-  }
-  const text = (file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
-  let records: string[][];
-  try {
-    records = parse(text, { relax_column_count: true, skip_empty_lines: true, bom: true });
-  } catch (e) {
-    throw new InputError(`not a CSV file: ${(e as Error).message}`, { file });
-  }
-  const header = (records[0] ?? []).map((h) => h.trim().toLowerCase());
-  const missing = SUBSCRIPTION_COLUMNS.filter((c) => !header.includes(c));
+  const input = await readInput(file);
+  const csv = await readCsv(input.bytes);
+  const missing = csv.columns.length ? SUBSCRIPTION_COLUMNS.filter((c) => !csv.columns.includes(c)) : [];
   if (missing.length) {
-    throw new InputError(`missing column(s) ${missing.join(', ')} (want ${SUBSCRIPTION_COLUMNS.join(',')})`, {
-      file,
-      line: 1,
-      field: missing[0],
-    });
-  }
-  const rows = emptyBillingRows();
-  const rejected: RejectedRecord[] = [];
-  const bad: string[] = [];
-  records.slice(1).forEach((cells, i) => {
-    const line = i + 2;
-    const rec = Object.fromEntries(header.map((h, j) => [h, cells[j] ?? '']));
-    try {
-      rows.rows.billing_subscription_rows.push(subscriptionRow(rec, file));
-    } catch (e) {
-      if (!(e instanceof FieldError)) throw e;
-      rejected.push({ line, field: e.field, reason: `field '${e.field}': ${e.message}` });
-      bad.push(cells.join(','));
-    }
-  });
-  const count = async (): Promise<number> =>
-    Number(
-      (await engine.query<{ n: number }>(sql`SELECT count(*) AS n FROM billing_subscription_rows`))[0]?.n ??
-        0,
+    throw new InputError(
+      `missing column(s) ${missing.join(', ')} (want ${SUBSCRIPTION_COLUMNS.join(',')}, and optionally id)`,
+      { file, line: 1, field: missing[0] },
     );
-  const before = await count();
-  await loadBillingRows(engine, rows, []);
-  const inserted = (await count()) - before;
+  }
+  const rejected: CsvRejected[] = [...csv.rejected];
+  if (input.damage) {
+    const last = Math.max(1, ...csv.records.map((r) => r.line), ...rejected.map((r) => r.line));
+    rejected.push({ line: last + 1, reason: input.damage.reason, raw: input.damage.tail });
+  }
+  const schema = subscriptionRowSchema(opts.dateFormat);
+  const rows = emptyBillingRows();
+  const occurrences = new Map<string, number>();
+  const ids = new Map<string, number>();
+  for (const rec of csv.records) {
+    const r = schema.safeParse(rec.cells);
+    if (!r.success) {
+      const e = fieldErrorOf(r.error);
+      rejected.push({ line: rec.line, field: e.field, reason: e.message, raw: rec.raw });
+      continue;
+    }
+    const v = r.data;
+    const start = v.start;
+    const row: BillingRow = {
+      customer_id: v.customer_id,
+      organization: v.organization,
+      plan: v.plan,
+      product: v.product,
+      currency: v.currency,
+      amount: v.amount,
+      interval: v.interval,
+      interval_count: v.interval_count,
+      quantity: v.quantity,
+      start_at: start,
+      end_at: v.end,
+      status: v.status,
+      source: file,
+      id: v.id,
+      occurrence: null,
+    };
+    if (v.id !== null) {
+      // Final key; the same id again in the file is the same subscription (the last row wins).
+      row.row_key = `id:${v.id}`;
+      ids.set(v.id, (ids.get(v.id) ?? 0) + 1);
+    } else {
+      const identity = JSON.stringify([v.customer_id, v.plan, v.product, start.getTime()]);
+      const n = (occurrences.get(identity) ?? 0) + 1;
+      occurrences.set(identity, n);
+      row.occurrence = n;
+      // Unique in the file; the loader computes the stored key (SUBSCRIPTION_ROW_KEY) from it.
+      row.row_key = `pending:${identity}:${n}`;
+    }
+    rows.rows.billing_subscription_rows.push(row);
+  }
+  rejected.sort((a, b) => a.line - b.line);
+  const good = rows.rows.billing_subscription_rows.length;
   const report: ImportReport = {
     file,
     kind: 'subscriptions',
-    records: records.length - 1,
-    inserted,
+    records: good + rejected.length,
+    inserted: 0,
     updated: 0,
-    duplicates: rows.rows.billing_subscription_rows.length - inserted,
+    duplicates: 0,
     duplicateRules: {},
-    rejected,
+    rejected: rejected.map(({ line, reason, field }) => (field ? { line, reason, field } : { line, reason })),
   };
   if (rejected.length && opts.rejectsDir) {
-    mkdirSync(opts.rejectsDir, { recursive: true });
-    report.rejectsFile = join(opts.rejectsDir, `${basename(file)}.rejects`);
-    writeFileSync(report.rejectsFile, [records[0]?.join(',') ?? '', ...bad].join('\n') + '\n');
+    report.rejectsFile = writeRejects(
+      opts.rejectsDir,
+      file,
+      rejected.map((r) => r.raw),
+      csv.header,
+    );
   }
-  await engine.exec(
-    sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected, finished_at)
-        VALUES (${file}, 'subscriptions', now(), ${report.records}, ${inserted}, ${rejected.length}, now())`,
-  );
+  const repeated = [...ids.values()].reduce((n, k) => n + k - 1, 0);
+  await storeBillingRows(engine, rows, {
+    count: { billing_subscription_rows: 'all' },
+    finish: async (o) => {
+      report.inserted = o.inserted;
+      report.updated = o.updated;
+      report.duplicates = o.unchanged + repeated;
+      const rules: Record<string, number> = {
+        [SUBSCRIPTION_RULES.unchanged]: o.unchanged,
+        [SUBSCRIPTION_RULES.repeated]: repeated,
+      };
+      report.duplicateRules = Object.fromEntries(Object.entries(rules).filter(([, n]) => n > 0));
+      await recordImport(engine, report);
+    },
+  });
   return report;
 }

@@ -13,6 +13,7 @@ import { monthEnd, monthStart, type Month } from '../../domain/month.js';
 import { join, raw, sql } from '../../store/sql.js';
 import type { MetricContext } from '../types.js';
 import { PRODUCT_TAG_PREFIX, sqlFeedbackInProduct } from './product.js';
+import { compareText } from '../../domain/order.js';
 
 export const CLOSED_STATUSES = ['closed', 'resolved', 'solved', 'done', 'completed', 'canceled', 'cancelled'];
 
@@ -126,7 +127,7 @@ export async function requestThemes(ctx: MetricContext, limit = 5): Promise<Map<
       m,
       [...counts]
         .map(([theme, requests]) => ({ theme, requests }))
-        .sort((a, b) => b.requests - a.requests || a.theme.localeCompare(b.theme))
+        .sort((a, b) => b.requests - a.requests || compareText(a.theme, b.theme))
         .slice(0, limit),
     );
   }

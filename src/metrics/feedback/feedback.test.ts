@@ -3,7 +3,7 @@ import { configSchema } from '../../config/schema.js';
 import { monthsEndingAt, type Month } from '../../domain/month.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { join, sql } from '../../store/sql.js';
-import { insertEvents, type TestEvent } from '../test-events.js';
+import { insertEvents, type TestEvent } from '../../../test/helpers/test-events.js';
 import { ALL_PRODUCTS, productScope, type MetricValues, type ProductScope } from '../types.js';
 import { titleTheme } from './counts.js';
 import { computeFeedback } from './index.js';

@@ -163,11 +163,14 @@ function sqlStateCoverage(d: Dialect, config: Config): Sql {
       coalesce(st.discount_end, ${d.sqlTimestamp(sql`${FAR_FUTURE}`)}) AS discount_end,
       st.status AS status, coalesce(st.usage_type, p.usage_type, 'licensed') AS usage_type
     FROM billing_subscription_states st
+    -- One state per subscription and instant: two events of the same second (Stripe times are
+    -- whole seconds) would otherwise both count, and which came last is unknown; the greatest
+    -- event id wins, whatever order the files were imported in.
     JOIN (
-      SELECT subscription_id, valid_from,
+      SELECT subscription_id, valid_from, max(state_id) AS state_id,
         ${d.sqlLead(sql`valid_from`, sql`PARTITION BY subscription_id ORDER BY valid_from`)} AS next_from
-      FROM (SELECT DISTINCT subscription_id, valid_from FROM billing_subscription_states) x
-    ) n ON n.subscription_id = st.subscription_id AND n.valid_from = st.valid_from
+      FROM billing_subscription_states GROUP BY subscription_id, valid_from
+    ) n ON n.subscription_id = st.subscription_id AND n.valid_from = st.valid_from AND n.state_id = st.state_id
     LEFT JOIN billing_prices p ON p.id = st.price_id
     LEFT JOIN billing_products pr ON pr.id = coalesce(st.product, p.product)`;
   const discounted = raw(
@@ -328,7 +331,9 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
       sql`
       SELECT c.customer_id AS customer_id, c.subscription_id AS subscription_id, c.plan AS plan,
         c.currency AS currency, c.interval AS interval, c.kind AS kind,
-        c.rate * coalesce(fx.factor, 0) AS rate,
+        -- Exact decimals (to a millionth of a minor unit): a sum of doubles depends on the order
+        -- the engine adds them in, and a customer-month rounded at .5 could move by a cent.
+        CAST(c.rate * coalesce(fx.factor, 0) AS DECIMAL(38, 6)) AS rate,
         CAST(${monthEndsUpTo(raw('c.valid_from'))} AS BIGINT) AS lo, CAST(${monthEndsUpTo(raw('c.valid_to'))} - 1 AS BIGINT) AS hi
       FROM (${scoped}) c LEFT JOIN fx ON fx.currency = c.currency
       WHERE c.valid_to >= ${gridStart} AND c.valid_from < ${gridEnd}`,
@@ -485,7 +490,7 @@ export async function usageRevenueQuery(scope: RevenueScope): Promise<Map<Month,
   if (!any || Number(any.n) === 0) return null;
   const fx = await fxTable(scope, lines);
   const rows = await engine.query<{ month: string; amount: number }>(sql`
-    SELECT x.month AS month, ${d.sqlRound(sql`sum(x.rate * fx.factor)`)} AS amount
+    SELECT x.month AS month, ${d.sqlRound(sql`sum(CAST(x.rate * fx.factor AS DECIMAL(38, 6)))`)} AS amount
     FROM (${lines}) x JOIN ${fx} ON fx.currency = x.currency
     WHERE x.month IN (${join(months.map((m) => sql`${m}`))})
     GROUP BY x.month`);

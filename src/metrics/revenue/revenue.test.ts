@@ -22,7 +22,7 @@ import {
   type CurrentLineFixture,
   type LineSpec,
   type OldLineFixture,
-} from './stripe-fixtures.js';
+} from '../../../test/helpers/stripe-fixtures.js';
 
 const MONTHS = monthsEndingAt('2024-06', 6); // 2024-01 … 2024-06
 

@@ -210,6 +210,19 @@ export const revenueFamily: MetricFamily = {
           return [m, t ? def.value(t, major) : null];
         }),
       ),
+      // The counts behind the churn rate, so its anomaly test is binomial (review/anomalies.ts).
+      ...(def.id === 'customer_churn_rate'
+        ? {
+            detail: new Map(
+              ctx.months.flatMap((m) => {
+                const t = totals.get(m);
+                return t && t.previousPayingCustomers > 0
+                  ? [[m, { numerator: t.churnedCustomers, denominator: t.previousPayingCustomers }] as const]
+                  : [];
+              }),
+            ),
+          }
+        : {}),
     }));
     const usage = await usageRevenueQuery(ctx);
     if (usage) {

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema, type Config } from '../../config/schema.js';
 import { monthsEndingAt, type Month } from '../../domain/month.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
-import { insertEvents, type TestEvent } from '../test-events.js';
+import { insertEvents, type TestEvent } from '../../../test/helpers/test-events.js';
 import { ALL_PRODUCTS, type MetricValues, type ProductScope } from '../types.js';
 import { computeUsage } from './index.js';
 

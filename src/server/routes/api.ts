@@ -1,40 +1,27 @@
 /**
- * The JSON API under `/api/` (behind the admin token, see auth.ts). Every store access runs on
- * the server's queue (store-queue.ts). The same functions as the
- * CLI: reviews (build.ts, store.ts), metrics (registry.ts + shape.ts), insights (runInsight), the
- * decision loop (decisions.ts). Bodies are validated with zod; a bad field is a 400 naming it.
+ * The JSON API under `/api/` (behind the admin token, see auth.ts): the use cases of src/app/
+ * — the same ones the CLI and the web UI call — on the server's context (server/context.ts: reads
+ * statement by statement on the store queue, writes as one turn). Bodies are validated with zod;
+ * a bad field is a 400 naming it.
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { Month } from '../../domain/month.js';
-import { isMonth, lastCompleteMonth, monthsEndingAt } from '../../domain/month.js';
-import type { Metric } from '../../domain/review.js';
+import { addTodo, assignTodo, decide, listTodos, setTodoDone, todoId } from '../../app/decisions.js';
+import { monthlyMetrics } from '../../app/metrics.js';
+import { monthInput, reviewProducts } from '../../app/products.js';
+import { buildReviews, listReviews, readReview } from '../../app/reviews.js';
+import { lastCompleteMonth } from '../../domain/month.js';
+import { decisionOutcomeSchema, monthSchema } from '../../domain/review.js';
 import { InputError } from '../../errors.js';
 import { parseSpec } from '../../insights/common.js';
 import { runInsight } from '../../insights/run.js';
-import { METRIC_FAMILIES } from '../../metrics/registry.js';
-import { toMetric } from '../../metrics/shape.js';
-import { productScope, type ProductScope } from '../../metrics/types.js';
-import { buildReview } from '../../review/build.js';
-import {
-  addTodo,
-  listTodos,
-  markTodoDone,
-  metricIdsIn,
-  OUTCOMES,
-  recordDecision,
-} from '../../review/decisions.js';
-import { METRIC_IDS_KNOWN } from '../../review/metric-ids.js';
-import { loadReview, storeReview } from '../../review/store.js';
 import type { ServerDeps } from '../app.js';
-import { listReviews } from '../reviews.js';
-
-const month = z.string().refine(isMonth, 'must be a month, YYYY-MM');
+import { serverContext } from '../context.js';
 
 const todoBody = z.strictObject({
   product: z.string().min(1),
-  month,
+  month: monthSchema,
   title: z.string().trim().min(1),
   owner: z.string().nullable().optional(),
   metricIds: z.array(z.string()).optional(),
@@ -42,107 +29,80 @@ const todoBody = z.strictObject({
 
 const decisionBody = z.strictObject({
   product: z.string().min(1),
-  month,
-  outcome: z.enum(OUTCOMES as [string, ...string[]]),
+  month: monthSchema,
+  outcome: decisionOutcomeSchema,
   note: z.string().nullable().optional(),
   metricIds: z.array(z.string()).optional(),
 });
 
+const ownerBody = z.strictObject({ owner: z.string().nullable() });
+
 export function apiRoutes(d: ServerDeps): Hono {
   const app = new Hono();
+  const ctx = serverContext(d);
 
-  app.get('/reviews', async (c) => c.json(await d.queue.run(() => listReviews(d.engine))));
+  app.get('/reviews', async (c) => c.json(await listReviews(ctx.engine)));
 
   app.get('/reviews/:product/:month', async (c) => {
-    const m = monthParam(c.req.param('month'));
-    const review = await d.queue.run(() => loadReview(d.engine, c.req.param('product'), m));
+    const review = await readReview(ctx, c.req.param('product'), monthInput(c.req.param('month')));
     if (!review) return c.json({ error: 'no stored review for that product and month' }, 404);
     return c.json(review);
   });
 
   app.post('/reviews/:product/:month', async (c) => {
-    const m = monthParam(c.req.param('month'));
-    const product = scope(d, c.req.param('product')).name;
-    const review = await d.queue.run(async () => {
-      const r = await buildReview({ engine: d.engine, config: d.config, product, month: m, now: d.now() });
-      await storeReview(d.engine, r);
-      return r;
-    });
-    return c.json(review, 201);
+    const month = monthInput(c.req.param('month'));
+    const products = reviewProducts(d.config, c.req.param('product'));
+    const [built] = await buildReviews(ctx, { month, products });
+    return c.json(built!.review, 201);
   });
 
   app.get('/metrics', async (c) => {
-    const m = monthParam(c.req.query('month') ?? lastCompleteMonth(d.now()), 'month');
-    const product = scope(d, c.req.query('product') ?? 'all');
-    const n = Number(c.req.query('months') ?? '13');
-    if (!Number.isInteger(n) || n < 1 || n > 120) {
-      throw new InputError('must be a whole number from 1 to 120', { field: 'months' });
-    }
-    const months = monthsEndingAt(m, n);
-    const metrics = await d.queue.run(async () => {
-      const out: Metric[] = [];
-      for (const family of METRIC_FAMILIES) {
-        const values = await family.compute({ engine: d.engine, config: d.config, product, months });
-        out.push(...values.map((v) => toMetric(v, months)));
-      }
-      return out;
-    });
-    return c.json(metrics);
+    const month = monthInput(c.req.query('month') ?? lastCompleteMonth(d.now()));
+    const product = c.req.query('product') ?? 'all';
+    reviewProducts(d.config, product);
+    const months = Number(c.req.query('months') ?? '13');
+    return c.json(await monthlyMetrics(ctx, { month, product, months }));
   });
 
-  app.post('/query', async (c) => {
-    const spec = await jsonBody(c);
-    return c.json(await d.queue.run(() => runInsight(d.engine, spec)));
-  });
+  app.post('/query', async (c) => c.json(await runInsight(ctx.engine, await jsonBody(c))));
 
   app.get('/todos', async (c) => {
     const m = c.req.query('month');
-    const filter = { product: c.req.query('product'), month: m === undefined ? undefined : monthParam(m) };
-    return c.json(await d.queue.run(() => listTodos(d.engine, filter)));
+    const filter = { product: c.req.query('product'), month: m === undefined ? undefined : monthInput(m) };
+    return c.json(await listTodos(ctx, filter));
   });
 
   app.post('/todos', async (c) => {
     const t = parseSpec(todoBody, await jsonBody(c));
-    const metricIds = [
-      ...new Set([...(t.metricIds ?? []), ...metricIdsIn(t.title, METRIC_IDS_KNOWN)]),
-    ].sort();
-    const id = await d.queue.run(() =>
-      addTodo(d.engine, { ...t, owner: t.owner ?? null, metricIds, now: d.now() }),
-    );
-    return c.json({ id }, 201);
+    return c.json({ id: await addTodo(ctx, t) }, 201);
   });
 
   app.post('/todos/:id/done', async (c) => {
-    const id = Number(c.req.param('id'));
-    if (!Number.isSafeInteger(id) || id <= 0) throw new InputError('not a to-do id', { field: 'id' });
-    await d.queue.run(() => markTodoDone(d.engine, id, d.now()));
+    const id = todoId(c.req.param('id'));
+    await setTodoDone(ctx, id, true);
     return c.json({ id, status: 'done' });
+  });
+
+  app.post('/todos/:id/reopen', async (c) => {
+    const id = todoId(c.req.param('id'));
+    await setTodoDone(ctx, id, false);
+    return c.json({ id, status: 'open' });
+  });
+
+  app.post('/todos/:id/owner', async (c) => {
+    const id = todoId(c.req.param('id'));
+    const { owner } = parseSpec(ownerBody, await jsonBody(c));
+    await assignTodo(ctx, id, owner);
+    return c.json({ id, owner: owner?.trim() ? owner.trim() : null });
   });
 
   app.post('/decisions', async (c) => {
     const b = parseSpec(decisionBody, await jsonBody(c));
-    const note = b.note ?? null;
-    const metricIds = [
-      ...new Set([...(b.metricIds ?? []), ...metricIdsIn(note ?? '', METRIC_IDS_KNOWN)]),
-    ].sort();
-    await d.queue.run(() => recordDecision(d.engine, { ...b, note, metricIds, now: d.now() }));
-    return c.json({ product: b.product, month: b.month, outcome: b.outcome, note, metricIds }, 201);
+    const decision = await decide(ctx, b);
+    return c.json({ product: b.product, month: b.month, ...decision }, 201);
   });
 
   return app;
-}
-
-function monthParam(value: string, field = 'month'): Month {
-  if (!isMonth(value)) throw new InputError(`'${value}' is not a month (YYYY-MM)`, { field });
-  return value;
-}
-
-function scope(d: ServerDeps, product: string): ProductScope {
-  try {
-    return productScope(d.config, product);
-  } catch (e) {
-    throw new InputError((e as Error).message, { field: 'product' });
-  }
 }
 
 async function jsonBody(c: Context): Promise<unknown> {

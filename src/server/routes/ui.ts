@@ -6,17 +6,18 @@
 import { Hono } from 'hono';
 import { renderHtml } from '../../render/html.js';
 import { html } from '../../render/escape.js';
-import { loadReview } from '../../review/store.js';
+import { readReview, listReviews } from '../../app/reviews.js';
 import type { ServerDeps } from '../app.js';
-import { listReviews } from '../reviews.js';
+import { serverContext } from '../context.js';
 
 const SECURITY_HEADERS = { 'Referrer-Policy': 'no-referrer', 'X-Content-Type-Options': 'nosniff' };
 
 export function uiRoutes(d: ServerDeps): Hono {
   const app = new Hono();
+  const ctx = serverContext(d);
 
   app.get('/', async (c) => {
-    const reviews = await d.queue.run(() => listReviews(d.engine));
+    const reviews = await listReviews(ctx.engine);
     const rows = reviews.map(
       (r) =>
         html`<li>
@@ -51,9 +52,7 @@ export function uiRoutes(d: ServerDeps): Hono {
   });
 
   app.get('/reviews/:product/:month', async (c) => {
-    const review = await d.queue.run(() =>
-      loadReview(d.engine, c.req.param('product'), c.req.param('month')),
-    );
+    const review = await readReview(ctx, c.req.param('product'), c.req.param('month'));
     if (!review) {
       const page = html`<!doctype html><meta charset="utf-8" /><title>Not found</title>
         <p>

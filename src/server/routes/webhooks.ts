@@ -4,29 +4,19 @@
  * Stripe's default 300 s tolerance — is a 400 and nothing is stored), then stored through the
  * Stripe importer: the event (its subscription states and `invoice.*` invoices), and its
  * `data.object` when that is a customer, product, price, coupon, subscription or credit note.
+ *
+ * Order (docs/ingest.md, "Stripe"): Stripe does not deliver events in order and retries them for
+ * days, so each object's state is applied in the order of the events' `created`: an event older
+ * than the state stored for its object (`version`) is kept as an event but does not overwrite the
+ * object. An event dated more than 5 minutes in the future is a 400.
  */
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import Stripe from 'stripe';
 import { InputError } from '../../errors.js';
-import { importStripeFile } from '../../ingest/stripe/import.js';
+import { importStripeRecords } from '../../ingest/stripe/import.js';
+import { CLOCK_SKEW_MS } from '../../ingest/validate.js';
 import type { ServerDeps } from '../app.js';
-
-/**
- * `data.object` types stored as objects too. Invoices are not: an `invoice.*` event's invoice is
- * already kept by the event (as a gap-filler that a directly imported invoice always replaces).
- */
-const OBJECTS_STORED = new Set([
-  'customer',
-  'product',
-  'price',
-  'plan',
-  'coupon',
-  'subscription',
-  'credit_note',
-]);
 
 export function webhookRoutes(d: ServerDeps): Hono {
   const app = new Hono();
@@ -47,28 +37,35 @@ export function webhookRoutes(d: ServerDeps): Hono {
     const body = Buffer.from(await c.req.arrayBuffer());
     const signature = c.req.header('stripe-signature');
     if (!signature) throw new InputError('missing', { field: 'Stripe-Signature' });
-    let event: { id: string; type: string; data: { object: unknown } };
+    let event: { id: string; type: string; created: unknown; data: { object: unknown } };
     try {
       event = Stripe.webhooks.constructEvent(body, signature, d.stripeWebhookSecret);
     } catch (e) {
       throw new InputError((e as Error).message, { field: 'Stripe-Signature' });
     }
-    const records: unknown[] = [event];
-    const object = event.data.object as { object?: unknown } | null;
-    if (object && typeof object.object === 'string' && OBJECTS_STORED.has(object.object))
-      records.push(object);
-    const report = await d.queue.run(async () => {
-      const file = join(d.spoolDir, `stripe-${event.id.replace(/[^A-Za-z0-9_-]/g, '_')}.jsonl`);
-      await writeFile(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-      try {
-        return await importStripeFile(d.engine, file);
-      } finally {
-        await rm(file, { force: true });
-      }
-    });
+    const now = new Date();
+    if (typeof event.created === 'number' && event.created * 1000 > now.getTime() + CLOCK_SKEW_MS) {
+      throw new InputError(
+        `the event is dated in the future (${new Date(event.created * 1000).toISOString()}, more than ${CLOCK_SKEW_MS / 60_000} minutes after this server's clock)`,
+        { record: event.id, field: 'created' },
+      );
+    }
+    const report = await d.queue.run(() =>
+      importStripeRecords(d.engine, [{ line: 1, value: event, text: body }], [], {
+        file: `webhook:${event.id}`,
+        now,
+        eventObjects: true,
+      }),
+    );
     const bad = report.rejected[0];
     if (bad) throw new InputError(bad.reason, { record: event.id, field: bad.field });
-    return c.json({ received: true, id: event.id, type: event.type, inserted: report.inserted });
+    return c.json({
+      received: true,
+      id: event.id,
+      type: event.type,
+      inserted: report.inserted,
+      duplicate: report.duplicates > 0,
+    });
   });
   return app;
 }

@@ -2,9 +2,14 @@ import { ident, raw, sql, type Sql, type SqlValue } from '../sql.js';
 import type { DuckDbEngine } from './engine.js';
 
 /**
- * Set-based upsert through a staging table (DuckDB only): rows are appended with DuckDB's
- * appender into `stage_<table>` (same columns as `table`), then the stored rows they replace are
- * deleted and the stage inserted, in three statements however many rows there are.
+ * Set-based upsert through a staging table (DuckDB only), in two steps so that an importer can
+ * make its whole import one transaction: `stageRows` appends the rows with DuckDB's appender into
+ * the TEMP table `stageName(table)` (same columns as `table`, plus `_line`); the importer may
+ * drop staged rows (`pruneStage`) and count what is left; `mergeStage` then deletes the stored rows the stage replaces and
+ * inserts the stage, in two statements however many rows there are, and drops the stage.
+ *
+ * Stages are TEMP tables: a killed import leaves none behind (the persistent `stage_*` tables of
+ * earlier versions are dropped by `dropLeftoverStages`). Neither step opens a transaction.
  */
 export interface UpsertSpec {
   table: string;
@@ -15,9 +20,9 @@ export interface UpsertSpec {
   replaceOn: readonly string[];
   /** A condition on staged rows (stage aliased `s`) that are dropped before the merge. */
   dropFromStage?: Sql;
-  /** Ids (column `id`) whose newness to count: how many of them were not stored before. */
-  countNewIds?: readonly string[];
 }
+
+export const stageName = (table: string): string => `_stage_${table}`;
 
 async function columnsOf(engine: DuckDbEngine, table: string): Promise<string[]> {
   const rows = await engine.query<{ column_name: string }>(
@@ -26,36 +31,50 @@ async function columnsOf(engine: DuckDbEngine, table: string): Promise<string[]>
   return rows.map((r) => r.column_name);
 }
 
-/** Returns how many of `countNewIds` were new. */
-export async function bulkUpsert(engine: DuckDbEngine, spec: UpsertSpec): Promise<number> {
-  if (spec.rows.length === 0) return 0;
+/**
+ * Appends `rows` to a fresh TEMP stage of `table`. `_line` is each row's index in `rows` (0-based),
+ * so a later row of the same key is known. Returns the table's columns.
+ */
+export async function stageRows(engine: DuckDbEngine, spec: UpsertSpec): Promise<string[]> {
   const { table } = spec;
-  const stage = `stage_${table}`;
+  const stage = ident(stageName(table));
   const columns = await columnsOf(engine, table);
-  const keys = spec.replaceOn.map((k) => ident(k).toString()).join(', ');
-  await engine.exec(sql`CREATE OR REPLACE TABLE ${ident(stage)} AS SELECT * FROM ${ident(table)} LIMIT 0`);
-  try {
-    await engine.append(
-      stage,
-      spec.rows.map((r) => columns.map((c) => r[c] ?? spec.defaultFor?.(c) ?? null)),
-    );
-    if (spec.dropFromStage) {
-      await engine.exec(sql`DELETE FROM ${ident(stage)} s WHERE ${spec.dropFromStage}`);
-    }
-    let inserted = 0;
-    if (spec.countNewIds?.length) {
-      const [row] = await engine.query<{ n: number }>(
-        sql`SELECT count(DISTINCT s.id) AS n FROM ${ident(stage)} s
-          WHERE list_contains(${spec.countNewIds}, s.id) AND s.id NOT IN (SELECT id FROM ${ident(table)})`,
-      );
-      inserted = Number(row?.n ?? 0);
-    }
-    await engine.exec(
-      sql`DELETE FROM ${ident(table)} WHERE (${raw(keys)}) IN (SELECT (${raw(keys)}) FROM ${ident(stage)})`,
-    );
-    await engine.exec(sql`INSERT INTO ${ident(table)} SELECT * FROM ${ident(stage)}`);
-    return inserted;
-  } finally {
-    await engine.exec(sql`DROP TABLE IF EXISTS ${ident(stage)}`);
+  await engine.exec(
+    sql`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT *, 0::BIGINT AS _line FROM ${ident(table)} LIMIT 0`,
+  );
+  await engine.append(
+    stageName(table),
+    spec.rows.map((r, i) => [...columns.map((c) => r[c] ?? spec.defaultFor?.(c) ?? null), i]),
+  );
+  return columns;
+}
+
+/** Deletes the staged rows `dropFromStage` names. */
+export async function pruneStage(engine: DuckDbEngine, spec: UpsertSpec): Promise<void> {
+  if (spec.dropFromStage) {
+    await engine.exec(sql`DELETE FROM ${ident(stageName(spec.table))} s WHERE ${spec.dropFromStage}`);
   }
+}
+
+/** Replaces the stored rows the stage holds (by `replaceOn`) with the stage; drops the stage. */
+export async function mergeStage(engine: DuckDbEngine, spec: UpsertSpec, columns: string[]): Promise<void> {
+  const stage = ident(stageName(spec.table));
+  const table = ident(spec.table);
+  const keys = spec.replaceOn.map((k) => ident(k).toString()).join(', ');
+  const list = raw(columns.map((c) => ident(c).toString()).join(', '));
+  await engine.exec(sql`DELETE FROM ${table} WHERE (${raw(keys)}) IN (SELECT (${raw(keys)}) FROM ${stage})`);
+  await engine.exec(sql`INSERT INTO ${table} (${list}) SELECT ${list} FROM ${stage} ORDER BY _line`);
+  await engine.exec(sql`DROP TABLE IF EXISTS ${stage}`);
+}
+
+/**
+ * Drops the persistent `stage_billing_*` tables an import killed before this version could leave
+ * (they held a copy of what it was loading; nothing reads them).
+ */
+export async function dropLeftoverStages(engine: DuckDbEngine): Promise<void> {
+  const left = await engine.query<{ name: string }>(
+    raw(`SELECT table_name AS name FROM information_schema.tables
+      WHERE table_schema = 'main' AND table_name LIKE 'stage\\_billing\\_%' ESCAPE '\\' ORDER BY 1`),
+  );
+  for (const t of left) await engine.exec(sql`DROP TABLE IF EXISTS ${ident(t.name)}`);
 }

@@ -62,10 +62,11 @@ export const duckdbDialect: Dialect = {
     return sql`quantile_cont(${expr}, ${raw(String(Number(q)))})`;
   },
   sqlArgMax(expr, by) {
-    return sql`arg_max(${expr}, ${by})`;
+    // A row value (by, expr) orders ties on `by` by `expr`; the CASE keeps ignoring null `by`s.
+    return sql`arg_max(${expr}, CASE WHEN ${by} IS NOT NULL THEN (${by}, ${expr}) END)`;
   },
   sqlArgMin(expr, by) {
-    return sql`arg_min(${expr}, ${by})`;
+    return sql`arg_min(${expr}, CASE WHEN ${by} IS NOT NULL THEN (${by}, ${expr}) END)`;
   },
   sqlGlob(expr, pattern) {
     // GLOB also reads `[…]` classes and `\` escapes: escape both so only `*` and `?` are special.

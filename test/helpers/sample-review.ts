@@ -1,5 +1,5 @@
-import { monthsEndingAt } from '../domain/month.js';
-import type { Metric, MetricGroup, MetricUnit, Review } from '../domain/review.js';
+import { monthsEndingAt } from '../../src/domain/month.js';
+import type { Metric, MetricGroup, MetricUnit, Review } from '../../src/domain/review.js';
 
 /**
  * A complete, SPEC-conforming review with made-up numbers, for the renderers' tests and for anyone

@@ -2,8 +2,8 @@
  * Test helper (used only by the deep-dive tests): a fresh in-memory store and set-based inserts of
  * events (person ids already resolved) and organizations, fast enough for thousands of rows.
  */
-import { DuckDbEngine } from '../../store/duckdb/engine.js';
-import { sql } from '../../store/sql.js';
+import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
+import { sql } from '../../src/store/sql.js';
 
 export interface DiveEvent {
   event: string;
@@ -45,4 +45,4 @@ export async function insertOrganizations(
 }
 
 /** A seeded uniform [0, 1) stream (the stats library's PRNG), so "random" test data is the same on every run. */
-export { prng as seeded } from '../stats/random.js';
+export { prng as seeded } from '../../src/analyses/stats/random.js';

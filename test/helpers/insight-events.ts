@@ -1,9 +1,9 @@
 /**
  * Test helper for the insights tests: a fresh in-memory store with the given events inserted
- * through the shared test inserter (src/metrics/test-events.ts), in the insights tests' spelling.
+ * through the shared test inserter (test-events.ts), in the insights tests' spelling.
  */
-import { insertEvents as insertTestEvents } from '../metrics/test-events.js';
-import { DuckDbEngine } from '../store/duckdb/engine.js';
+import { insertEvents as insertTestEvents } from './test-events.js';
+import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 
 export interface TestEvent {
   event: string;

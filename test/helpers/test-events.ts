@@ -3,8 +3,8 @@
  * (person_id set by the test, as if identity were already resolved), uuids `<prefix>0001…` in
  * list order. One multi-row INSERT. A timestamp without a zone is UTC.
  */
-import type { Engine } from '../store/engine.js';
-import { join, sql } from '../store/sql.js';
+import type { Engine } from '../../src/store/engine.js';
+import { join, sql } from '../../src/store/sql.js';
 
 export interface TestEvent {
   event: string;
