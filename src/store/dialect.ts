@@ -80,8 +80,8 @@ export interface Dialect {
   /** The greatest non-null argument (null when all are null), like `sqlLeast`. */
   sqlGreatest(args: readonly Sql[]): Sql;
   /**
-   * `x` rounded to a whole number, halves away from zero (2.5 → 3, −2.5 → −3), as a double.
-   * ClickHouse's round() rounds a double's halves to even.
+   * `x` rounded to a whole number, halves away from zero (2.5 → 3, −2.5 → −3), in x's own type
+   * (DOUBLE or DECIMAL). ClickHouse's round() rounds a double's halves to even.
    */
   sqlRound(x: Sql): Sql;
   /**

@@ -141,10 +141,12 @@ export const clickhouseDialect: Dialect = {
     return quantileCont(expr, q);
   },
   sqlArgMax(expr, by) {
-    return sql`argMax(${expr}, ${by})`;
+    // The total order (by, expr), as DuckDB's dialect spells it; rows with a null `by` or `expr`
+    // are ignored as DuckDB's arg_max ignores them (a tuple cannot be null in ClickHouse: -If).
+    return sql`argMaxIf(${expr}, tuple(${by}, ${expr}), ${by} IS NOT NULL AND ${expr} IS NOT NULL)`;
   },
   sqlArgMin(expr, by) {
-    return sql`argMin(${expr}, ${by})`;
+    return sql`argMinIf(${expr}, tuple(${by}, ${expr}), ${by} IS NOT NULL AND ${expr} IS NOT NULL)`;
   },
   sqlGlob(expr, pattern) {
     // An anchored RE2 regex: `*` → `.*` (with (?s), across newlines), `?` → `.`, the rest literal.
@@ -181,9 +183,9 @@ export const clickhouseDialect: Dialect = {
     return nullSkipping('greatest', args);
   },
   sqlRound(x) {
-    // The fraction x − trunc(x) is exact in binary floating point, so the half test is too.
-    const v = sql`toFloat64(${x})`;
-    return sql`if(abs(${v} - trunc(${v})) >= 0.5, trunc(${v}) + sign(${v}), trunc(${v}))`;
+    // Halves away from zero in x's own type (a Decimal stays exact): x − trunc(x) is exact for
+    // decimals and binary doubles alike, so the half test is too.
+    return sql`if(abs(${x} - trunc(${x})) >= 0.5, trunc(${x}) + sign(${x}), trunc(${x}))`;
   },
   sqlMaterialized(name, body) {
     return sql`${ident(name)} AS MATERIALIZED (${body})`;

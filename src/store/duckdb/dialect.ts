@@ -98,7 +98,8 @@ export const duckdbDialect: Dialect = {
     return sql`greatest(${join(args)})`;
   },
   sqlRound(x) {
-    return sql`round(CAST(${x} AS DOUBLE))`;
+    // DuckDB rounds halves away from zero for DOUBLE and DECIMAL alike.
+    return sql`round(${x})`;
   },
   sqlMaterialized(name, body) {
     return sql`${ident(name)} AS (${body})`;

@@ -82,7 +82,7 @@ export class DuckDbEngine implements Engine {
   }
 
   async query<T = Row>(q: Sql): Promise<T[]> {
-    const { text, values } = q.render((i) => `$${i + 1}`);
+    const { text, values } = q.render((i) => `$${i + 1}`, 'duckdb');
     const bound = values.map(bind);
     const reader = await this.#conn.runAndReadAll(
       text,
@@ -93,7 +93,7 @@ export class DuckDbEngine implements Engine {
   }
 
   async exec(q: Sql): Promise<void> {
-    const { text, values } = q.render((i) => `$${i + 1}`);
+    const { text, values } = q.render((i) => `$${i + 1}`, 'duckdb');
     if (values.length === 0) {
       await this.#conn.run(text);
       return;

@@ -6,17 +6,27 @@
  * cluster.
  */
 import { createTable, type SchemaContext, type TableDef } from '../schema.js';
-import { TABLES } from './001_init.js';
+import { TABLES as TABLES_001 } from './001_init.js';
+import * as m002 from './002_billing_identity_versions_launches.js';
+import type { Inspect } from './002_billing_identity_versions_launches.js';
+
+export type { Inspect };
 
 export interface Migration {
   version: number;
   name: string;
-  statements(ctx: SchemaContext): string[];
+  /** The statements to run, in order; a migration may first look at the store (`inspect`). */
+  statements(ctx: SchemaContext, inspect: Inspect): Promise<string[]>;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
-  { version: 1, name: '001_init', statements: (ctx) => TABLES.flatMap((t) => createTable(t, ctx)) },
+  {
+    version: 1,
+    name: '001_init',
+    statements: (ctx) => Promise.resolve(TABLES_001.flatMap((t) => createTable(t, ctx))),
+  },
+  { version: 2, name: '002_billing_identity_versions_launches', statements: m002.statements },
 ];
 
 /** Every table of the current schema, by name (their definitions as of the latest migration). */
-export const CURRENT_TABLES: ReadonlyMap<string, TableDef> = new Map(TABLES.map((t) => [t.name, t]));
+export const CURRENT_TABLES: ReadonlyMap<string, TableDef> = new Map(m002.TABLES.map((t) => [t.name, t]));
