@@ -21,9 +21,19 @@ export function commandConfig(cmd: Command): Config {
   return loadConfig(globalOptions(cmd).config);
 }
 
+/**
+ * The commands that may create the store they are pointed at: the imports and `launch add`, which
+ * store new data (`demo` and `serve` open theirs themselves, creating it). Every other command
+ * refuses a store that does not exist, saying what to run first (exit 2; SPEC §2).
+ */
+function createsStore(cmd: Command): boolean {
+  const path = `${cmd.parent?.name() ?? ''} ${cmd.name()}`;
+  return cmd.parent?.name() === 'import' || path === 'launch add';
+}
+
 /** Opens the store named by `--db`, runs `fn`, and always closes it. */
 export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
-  const engine = await openEngine(globalOptions(cmd).db);
+  const engine = await openEngine(globalOptions(cmd).db, { create: createsStore(cmd) });
   try {
     return await fn(engine);
   } finally {

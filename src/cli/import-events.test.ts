@@ -40,7 +40,7 @@ describe('sextant import events (built CLI)', () => {
     const again = sextant(['--db', db, 'import', 'events', good, bad]);
     expect(again.status).toBe(2);
     expect(again.stdout).toContain(
-      `${good}: 2 records: 0 new, 0 updated, 2 duplicates (2 uuid), 0 rejected\n`,
+      `${good}: 2 records: 0 new, 0 updated, 2 duplicates (2 content+occurrence, already stored), 0 rejected\n`,
     );
     const lines = again.stderr.trimEnd().split('\n');
     // The summary: counts per reason, the bad records (at most 5 shown), then the one-line error.
@@ -69,5 +69,24 @@ describe('sextant import events (built CLI)', () => {
     const missing = sextant(['--db', db, 'import', 'events', join(dir, 'nope.jsonl')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/nope\.jsonl: cannot read/);
+  });
+
+  it('rejects events dated beyond the clock-skew allowance, which --clock-skew sets', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sextant-cli-skew-'));
+    const db = join(dir, 'sextant.duckdb');
+    const soon = join(dir, 'soon.jsonl');
+    const t = new Date(Date.now() + 5 * 3600_000).toISOString(); // 5 hours ahead
+    writeFileSync(soon, JSON.stringify({ event: 'a', distinct_id: 'd', timestamp: t }) + '\n');
+    const strict = sextant(['--db', db, 'import', 'events', soon]);
+    expect(strict.status).toBe(2);
+    expect(strict.stderr).toContain(
+      `in the future (more than the clock-skew allowance after the import): ${t}`,
+    );
+    const lenient = sextant(['--db', db, 'import', 'events', '--clock-skew', '6h', soon]);
+    expect(lenient.stdout).toBe(`${soon}: 1 record: 1 new, 0 updated, 0 duplicates, 0 rejected\n`);
+    expect(lenient.status).toBe(0);
+    const wrong = sextant(['--db', db, 'import', 'events', '--clock-skew', 'soon', soon]);
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toContain("field '--clock-skew': not a duration");
   });
 });

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { InputError } from '../errors.js';
 import { importEvents } from '../ingest/posthog/import-events.js';
+import { clockSkewSchema } from '../ingest/posthog/rules.js';
 import type { ImportReport } from '../ingest/report.js';
 import { checkKind } from '../ingest/sniff.js';
 import { globalOptions, progress, withEngine } from './context.js';
@@ -21,14 +23,28 @@ export function registerImportEvents(program: Command): void {
       '<files...>',
       'event files (.jsonl/.ndjson, .json, .csv, .parquet; .gz or gzip content allowed)',
     )
-    .action(async (files: string[], _opts: unknown, cmd: Command) => {
+    .option(
+      '--clock-skew <duration>',
+      'how far after the import an event may be dated before it is rejected as in the future (e.g. 30m, 1h, 2d)',
+      '1h',
+    )
+    .action(async (files: string[], opts: { clockSkew: string }, cmd: Command) => {
       const g = globalOptions(cmd);
+      const skew = clockSkewSchema.safeParse(opts.clockSkew);
+      if (!skew.success) {
+        throw new InputError(skew.error.issues[0]?.message ?? 'not a duration', { field: '--clock-skew' });
+      }
+      const clockSkewMs = skew.data;
       const rejectsDir = rejectsDirFor(g);
       const onProgress = progress(cmd);
       for (const f of files) await checkKind(f, 'events');
+      // Tests make small files take several chunks (test/e2e/crash-import-events.test.ts).
+      const chunkBytes = Number(process.env.SEXTANT_CHUNK_BYTES) || undefined;
       const reports: ImportReport[] = [];
       await withEngine(cmd, async (engine) => {
-        for (const f of files) reports.push(await importEvents(engine, f, { rejectsDir, onProgress }));
+        for (const f of files) {
+          reports.push(await importEvents(engine, f, { rejectsDir, onProgress, chunkBytes, clockSkewMs }));
+        }
       });
       finishImport(g, reports);
     });

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,11 +16,10 @@ function sextant(...args: string[]) {
 }
 
 beforeAll(async () => {
-  try {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'pipe' });
-  } catch {
-    // Others' in-progress files may not type-check; tsc still emits ours, which the runs below prove.
-  }
+  // Built without blocking the worker (a blocked worker misses vitest's heartbeats on a busy
+  // machine). Others' in-progress files may not type-check; tsc still emits ours, which the runs
+  // below prove.
+  await new Promise((resolve) => execFile('npx', ['tsc', '-p', 'tsconfig.build.json'], resolve));
   execFileSync(process.execPath, ['scripts/copy-assets.mjs']);
   const e = await DuckDbEngine.open(db);
   await e.migrate();

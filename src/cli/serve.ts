@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { resolveServerKeys } from '../server/keys.js';
+import { clearServe, recordServe } from '../store/duckdb/lock.js';
 import { openEngine } from '../store/registry.js';
 import { commandConfig, globalOptions } from './context.js';
 
@@ -30,8 +32,11 @@ export function registerServe(program: Command): void {
         import('@hono/node-server'),
         import('../server/app.js'),
       ]);
-      const engine = await openEngine(g.db);
       const local = !/^[a-z]+:\/\//.test(g.db);
+      // Serving may create its store (captures and webhooks import into it), and says so: a
+      // mistyped --db is then seen at once.
+      const created = local && g.db !== ':memory:' && !existsSync(g.db);
+      const engine = await openEngine(g.db);
       const app = createApp({
         engine,
         config,
@@ -46,6 +51,9 @@ export function registerServe(program: Command): void {
           const url = `http://${host}:${info.port}`;
           const out = process.stdout;
           out.write(`sextant serve: listening on ${url}\n`);
+          out.write(`  store:       ${g.db}${created ? ' (did not exist: created, empty)' : ''}\n`);
+          // Lets another command that finds the store locked say who holds it (store/duckdb/lock.ts).
+          if (local) recordServe(g.db, url);
           out.write(`  web UI:      ${url}/?token=${keys.adminToken}\n`);
           out.write(`  admin token: ${keys.adminToken}  (Authorization: Bearer …)\n`);
           out.write(`  project key: ${keys.projectKey}  (PostHog SDKs: api key, host ${url})\n`);
@@ -60,6 +68,7 @@ export function registerServe(program: Command): void {
         });
         const stop = (signal: string): void => {
           process.stderr.write(`sextant serve: ${signal}, closing\n`);
+          if (local) clearServe(g.db);
           server.close(() => {
             engine.close().then(resolve, reject);
           });

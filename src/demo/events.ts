@@ -6,6 +6,7 @@
 import { ACTIONS, COMPANY, EV, FLAGS, MARKETING_PATHS, NPS_SURVEY_ID } from './catalog.js';
 import { DAY, PLANT, orgFactor, type Org, type Person, type World } from './company.js';
 import type { GzipLines } from './gzip-lines.js';
+import { expectedFlagCalls, FLAG_CALLED, PersonLaunches } from './launches.js';
 import { Random } from './random.js';
 
 /** Base product actions per active day at scale 1. */
@@ -60,7 +61,7 @@ export function expectedEvents(world: World): { fixed: number; perScale: number 
           lastMonth = m;
           fixed += SURVEY_RATE;
         }
-        fixed += c * (1 + (d >= world.flagRolloutAt ? 1 : 0));
+        fixed += c * (1 + (d >= world.flagRolloutAt ? 1 : 0) + expectedFlagCalls(world, d));
         perScale += c * BASE_ACTIONS * p.rate;
       }
     }
@@ -180,6 +181,7 @@ export async function writeEvents(
         groups,
         emit,
         org.key === world.topCustomerKey ? collapseFrom : Infinity,
+        (line) => out.write(line),
       );
     }
     onOrg?.(org.index);
@@ -194,8 +196,12 @@ async function writePerson(
   groups: { organization: string },
   emit: (line: string | Record<string, unknown>) => Promise<void> | undefined,
   unhappyFrom: number,
+  write: (line: string) => Promise<void> | undefined,
 ): Promise<void> {
   const r = Random.derive(world.seed, 'person', org.index, p.index);
+  // The planted launches draw from their own stream and write without the duplicate draw, so every
+  // other event is the same with or without them (src/demo/launches.ts).
+  const launches = new PersonLaunches(world, org, p);
   // Events are spelled as JSON text from fixed fragments: building and stringifying an object per
   // event was most of the generator's time. Every fragment is JSON-encoded where it is made.
   const base = `"$browser":${JSON.stringify(p.browser)},"$os":${JSON.stringify(p.os)},"$lib":"web","$lib_version":"1.200.0"`;
@@ -216,6 +222,15 @@ async function writePerson(
       (t >= world.flagRolloutAt ? flagOn : '') +
       tail;
     return emit(line);
+  };
+  const launchEvent = (event: string, t: number, inner: string): Promise<void> | undefined => {
+    const ts = t + p.skewMs;
+    return write(
+      `{"uuid":"${launches.random.uuid7(ts)}","event":${eventJson(event)},"distinct_id":${who},` +
+        `"timestamp":"${iso(ts, null)}","properties":{${base},${inner},` +
+        (t >= world.flagRolloutAt ? flagOn : '') +
+        tail,
+    );
   };
 
   // Anonymous visits before signing up, then $identify merging the anonymous id.
@@ -316,6 +331,9 @@ async function writePerson(
         `"$feature_flag":"${FLAGS.newInsightsUi}","$feature_flag_response":${p.flagged},${sid}`,
       );
     }
+    for (const [i, call] of launches.flagCalls(t).entries()) {
+      await launchEvent(FLAG_CALLED, t + 900 + i, `${call},${sid}`);
+    }
     if (survey) {
       const score = npsScore(r, t >= unhappyFrom);
       const comments = score >= 9 ? NPS_COMMENTS.high : score >= 7 ? NPS_COMMENTS.mid : NPS_COMMENTS.low;
@@ -335,6 +353,9 @@ async function writePerson(
       if (event === EV.inviteSent && t < p.signupAt + PLANT.invites.windowDays * DAY)
         event = EV.insightViewed;
       await ev(event, t, actionProps(r, event, sid));
+      for (let k = launches.extra(event, t); k > 0; k--) {
+        await launchEvent(event, t + 200 + k, actionProps(launches.random, event, sid));
+      }
     }
   }
 }

@@ -201,7 +201,9 @@ export function buildFeedback(world: World): { rows: FeedbackRow[]; cancellation
         score: null,
         title: 'Cancellation survey',
         body: r.pick(CANCELLATION_REASONS[sub.cancellationTheme] ?? ['']),
-        tags: [],
+        // The reason picked from the survey's list (as Stripe's cancellation feedback has), beside
+        // the free text: themes come from this tag, the text is quoted.
+        tags: [sub.cancellationTheme],
         status: null,
         closed_at: null,
       });

@@ -7,12 +7,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { isoDay, lastCompleteMonth } from '../domain/month.js';
+import { isoDay, lastCompleteMonth, type Month } from '../domain/month.js';
 import { EV, FX_EUR_USD, KEY_ACTIONS, ONBOARDING_STEPS, PRODUCTS } from './catalog.js';
 import { PLANT, buildWorld } from './company.js';
 import { expectedEvents, writeEvents } from './events.js';
 import { buildFeedback, feedbackCsv } from './feedback.js';
 import { GzipLines } from './gzip-lines.js';
+import { demoLaunchesConfig } from './launches.js';
 import { buildStripe, type StripeFiles } from './stripe.js';
 import { buildTruth } from './truth.js';
 
@@ -111,7 +112,7 @@ export async function writeDemoFiles(opts: DemoOptions): Promise<DemoFiles> {
   writeFileSync(feedbackFile, feedbackCsv(fb.rows));
   writeFileSync(cancellationsFile, fb.cancellations.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
-  writeFileSync(files.config, demoConfigYaml());
+  writeFileSync(files.config, demoConfigYaml(world.month));
   writeFileSync(files.truth, JSON.stringify(buildTruth(world, out.count), null, 2) + '\n');
   progress(
     `demo: wrote ${out.count} events, ${stripe.invoices.length} invoices, ${fb.rows.length + fb.cancellations.length} feedback items to ${dir}`,
@@ -139,7 +140,7 @@ function writeJsonl(dir: string, files: StripeFiles): void {
 }
 
 /** The demo's `sextant.config.yaml` (SPEC §4): its products, key actions, onboarding, ICP and fx. */
-export function demoConfig(): Record<string, unknown> {
+export function demoConfig(month?: Month): Record<string, unknown> {
   return {
     products: [
       {
@@ -170,13 +171,14 @@ export function demoConfig(): Record<string, unknown> {
     },
     billing: { link: 'metadata.group_key' },
     reporting: { currency: 'USD', fx: { EUR: FX_EUR_USD } },
+    ...(month ? { launches: demoLaunchesConfig(month) } : {}),
   };
 }
 
-export function demoConfigYaml(): string {
+export function demoConfigYaml(month?: Month): string {
   return (
     `# The demo company's Sextant configuration (written by \`sextant demo\`).\n` +
     `# Onboarding ends with "${EV.dashboardCreated}"; ICP is organizations with ${PLANT.icp.threshold}+ employees.\n` +
-    stringify(demoConfig())
+    stringify(demoConfig(month))
   );
 }

@@ -8,6 +8,7 @@ import { monthEnd, monthStart, addMonths } from '../domain/month.js';
 import { EV, ONBOARDING_STEPS } from './catalog.js';
 import { DAY, PLANT, type World } from './company.js';
 import { joins, personActive } from './events.js';
+import { demoLaunchesTruth, type PlantedLaunch } from './launches.js';
 
 export interface TopCustomersEffect {
   deepDive: 'top-customers';
@@ -76,6 +77,8 @@ export interface DemoTruth {
   events: number;
   effects: Effect[];
   anomalies: PlantedAnomaly[];
+  /** The launches "What we shipped" judges (src/demo/launches.ts). */
+  launches: PlantedLaunch[];
 }
 
 export function buildTruth(world: World, events: number): DemoTruth {
@@ -203,6 +206,7 @@ export function buildTruth(world: World, events: number): DemoTruth {
         cause: 'the Starter-plan churn wave (churn-reasons)',
       },
     ],
+    launches: demoLaunchesTruth(world.month),
   };
 }
 

@@ -302,6 +302,61 @@ export const previousReviewSchema = z
   .meta({ id: 'previousReview' });
 export type PreviousReview = z.infer<typeof previousReviewSchema>;
 
+// ---- what we shipped ---------------------------------------------------------------------------
+
+/** How a launch's effect on one metric reads (SPEC §5 `launches[].effects[].verdict`). */
+export const launchVerdictSchema = z.enum(['moved', 'no-effect', 'not-enough-data', 'split-broken']);
+export type LaunchVerdict = z.infer<typeof launchVerdictSchema>;
+
+const interval = z.tuple([z.number(), z.number()]).nullable();
+
+export const launchEffectSchema = z
+  .object({
+    metricId: z.string(),
+    /** The variant compared with the control, for an experiment; null otherwise. */
+    variant: nullableString,
+    /** The relative effect (0.12 is +12%); null when it could not be estimated. */
+    estimate: nullableNumber,
+    /** Its 95% interval. */
+    interval,
+    /** `experiment`, `interrupted-time-series` or `not-yet-exposed` (docs/analyses.md#launches). */
+    method: z.string(),
+    verdict: launchVerdictSchema,
+    /** The verdict in words, with its numbers. */
+    statement: z.string(),
+    /** What a skeptic checks: samples, p- and q-values, chance to beat control, SRM, CUPED, fit. */
+    evidence: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'launchEffect' });
+export type LaunchEffect = z.infer<typeof launchEffectSchema>;
+
+/** A launch of the review month or the three before, and what it did (SPEC §5 `launches[]`). */
+export const launchReviewSchema = z
+  .object({
+    /** A stored launch's id (`sextant launch remove`); null for one from the config. */
+    id: z.int().nullable(),
+    title: z.string(),
+    /** The UTC day it shipped, YYYY-MM-DD. */
+    date: z.string().regex(/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/),
+    product: z.string(),
+    flag: nullableString,
+    /** The metric ids its effects name. */
+    metrics: z.array(z.string()),
+    /** `experiment`: a flag with a control; `rollout`: a flag without one; `launch`: no flag. */
+    kind: z.enum(['experiment', 'rollout', 'launch']),
+    /** Shipped in the review month (else in one of the three before). */
+    inMonth: z.boolean(),
+    effects: z.array(launchEffectSchema),
+    /** Why it was judged as it was (e.g. a flag whose rollout was not gradual). */
+    notes: z.array(z.string()),
+    /** The to-dos whose title names this launch: the decision loop's link to what shipped. */
+    todos: z.array(
+      z.object({ id: z.int(), month: monthSchema, title: z.string(), status: z.enum(['open', 'done']) }),
+    ),
+  })
+  .meta({ id: 'launch' });
+export type LaunchReview = z.infer<typeof launchReviewSchema>;
+
 // ---- coverage and method -----------------------------------------------------------------------
 
 const span = z.object({ count: z.int().min(0), first: nullableString, last: nullableString });
@@ -385,6 +440,8 @@ export const reviewSchema = z
     deepDives: containsIds(z.array(deepDiveSchema), DEEP_DIVE_IDS, 'deep dive'),
     highlights: z.array(highlightSchema),
     previous: previousReviewSchema.nullable(),
+    /** "What we shipped": absent in reviews stored before launches existed. */
+    launches: z.array(launchReviewSchema).optional(),
   })
   .meta({
     title: 'Sextant growth review (review.json, SPEC §5)',

@@ -131,7 +131,13 @@ function sqlExposureEvents(d: Dialect, s: Spec, range: DateRange, source: Source
  * (events joined to exposures on the unit, events on the probe side), then per variant the sums
  * the statistics need. A last row (variant NULL) counts the units seen with several variants.
  */
-export function buildExperimentQuery(d: Dialect, s: Spec, range: DateRange, source: Source): Sql {
+export function buildExperimentQuery(
+  d: Dialect,
+  s: Spec,
+  range: DateRange,
+  source: Source,
+  until?: Date,
+): Sql {
   const days = (n: number, ts: Sql) => d.sqlDateAdd('day', raw(String(n)), ts);
   const postStart = s.metric.type === 'retention' ? (s.metric.startDay ?? 7) : 0;
   const value =
@@ -161,7 +167,7 @@ export function buildExperimentQuery(d: Dialect, s: Spec, range: DateRange, sour
         sum(CASE WHEN e.timestamp < w.exposed_at THEN ${value} ELSE 0 END) AS pre
       FROM events e JOIN windows w ON ${unitColumn(s.unit, 'e')} = w.unit
       WHERE ${sqlMatches(d, { event: s.metric.event, properties: s.metric.properties }, 'e')}
-        AND e.timestamp >= w.pre_start AND e.timestamp < w.post_end
+        AND e.timestamp >= w.pre_start AND e.timestamp < w.post_end${until ? sql` AND e.timestamp < ${until}` : raw('')}
       GROUP BY w.unit),
     per_unit AS (
       SELECT w.variant, CAST(${y} AS DOUBLE) AS y, CAST(${x} AS DOUBLE) AS x
@@ -290,13 +296,27 @@ export function formatExperiment(s: Spec, rows: readonly Row[], source: Source |
   };
 }
 
-export async function experiment(engine: Engine, spec: ExperimentSpec): Promise<ExperimentResult> {
+export interface ExperimentOptions {
+  /**
+   * For code, not users' specs: read no metric event at or after this instant, so a review of a
+   * month judges its experiments as of the month's end whatever was imported since (units exposed
+   * near it get a shorter window, alike in every arm).
+   */
+  until?: Date;
+}
+
+export async function experiment(
+  engine: Engine,
+  spec: ExperimentSpec,
+  opts: ExperimentOptions = {},
+): Promise<ExperimentResult> {
   const s = parseSpec(experimentSpecSchema, spec);
   const range = dateRange(s.dateFrom, s.dateTo);
-  let rows = await engine.query<Row>(buildExperimentQuery(engine.dialect, s, range, 'feature_flag_called'));
+  const query = (source: Source) => buildExperimentQuery(engine.dialect, s, range, source, opts.until);
+  let rows = await engine.query<Row>(query('feature_flag_called'));
   let source: Source | null = 'feature_flag_called';
   if (!rows.some((r) => Number(r.n) > 0)) {
-    rows = await engine.query<Row>(buildExperimentQuery(engine.dialect, s, range, 'feature_property'));
+    rows = await engine.query<Row>(query('feature_property'));
     source = rows.some((r) => Number(r.n) > 0) ? 'feature_property' : null;
   }
   return formatExperiment(s, rows, source);

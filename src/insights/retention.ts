@@ -18,6 +18,7 @@
  *   `null`.
  */
 import { z } from 'zod';
+import { compareText } from '../domain/order.js';
 import type { Dialect } from '../store/dialect.js';
 import type { Engine } from '../store/engine.js';
 import { raw, sql, type Sql } from '../store/sql.js';
@@ -167,7 +168,7 @@ export function formatRetention(s: Spec, p: Plan, rows: readonly Record<string, 
   const label = (v: string) => (v === NO_VALUE ? '' : v);
   const ranked = [...byValue]
     .map(([v, got]) => ({ v, got, total: total(got) }))
-    .sort((a, b) => b.total - a.total || (label(a.v) < label(b.v) ? -1 : label(a.v) > label(b.v) ? 1 : 0));
+    .sort((a, b) => b.total - a.total || compareText(label(a.v), label(b.v)));
   const kept = ranked.slice(0, s.breakdown.limit);
   const rest = ranked.slice(s.breakdown.limit);
   const breakdowns = kept.map(({ v, got }) => ({ value: v === NO_VALUE ? null : v, cohorts: table(got) }));

@@ -11,6 +11,7 @@ import type {
 import { num, sparkline, text, type Chart } from './charts.js';
 import { html, idSlug, trustedHtml, type SafeHtml } from './escape.js';
 import { changeBetween, formatChange, formatDataValue, formatValue, NONE } from './format.js';
+import { LAUNCHES_CSS, launchesHtml } from './launches.js';
 import {
   GROUPS,
   diveLayout,
@@ -410,12 +411,12 @@ export function renderHtml(review: Review): string {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>Growth review: ${review.product} — ${review.month}</title>
         <style>
-          ${trustedHtml(CSS)}
+          ${trustedHtml(CSS + LAUNCHES_CSS)}
         </style>
       </head>
       <body>
         <main>
-          ${header(review)} ${highlights(review)} ${metricsTable(review)}
+          ${header(review)} ${highlights(review)} ${metricsTable(review)} ${launchesHtml(review)}
           <section id="deep-dives">
             <h2>Deep dives</h2>
             ${dives.length ? dives : html`<p class="no-data">No deep dives.</p>`}

@@ -20,6 +20,7 @@ const KEY_ORDER = [
   'deepDives',
   'highlights',
   'previous',
+  'launches',
   // dataCoverage
   'events',
   'persons',
@@ -105,6 +106,17 @@ const KEY_ORDER = [
   'metricsSince',
   'then',
   'now',
+  // launches (SPEC §5): launch, then effect
+  'date',
+  'flag',
+  'kind',
+  'inMonth',
+  'effects',
+  'variant',
+  'estimate',
+  'interval',
+  'verdict',
+  'statement',
 ];
 const RANK = new Map(KEY_ORDER.map((k, i) => [k, i]));
 

@@ -3,6 +3,7 @@ import type { DeepDive, Metric, PreviousReview, Review } from '../domain/review.
 import { num, sparkline, text } from './charts.js';
 import { escapeMarkdown as md, idSlug } from './escape.js';
 import { changeBetween, formatChange, formatDataValue, formatValue, NONE } from './format.js';
+import { launchesMarkdown } from './launches.js';
 import { GROUPS, diveLayout, factText, evidenceOf, signalsText, type DataTable } from './layout.js';
 
 /**
@@ -111,6 +112,8 @@ export function renderMarkdown(
         .join('\n'),
     );
   } else out.push('_No anomalies this month._');
+
+  out.push(launchesMarkdown(r));
 
   out.push('## Deep dives');
   for (const d of r.deepDives) out.push(deepDive(d, cur, image));

@@ -10,6 +10,7 @@ import type { Month } from '../domain/month.js';
 import { monthsEndingAt } from '../domain/month.js';
 import type { DeepDive, Review } from '../domain/review.js';
 import { finishInterruptedImports } from '../ingest/posthog/import-events.js';
+import { launchesOfReview } from '../launches/review.js';
 import { computeMetrics } from '../metrics/registry.js';
 import { productScope } from '../metrics/types.js';
 import type { Engine } from '../store/engine.js';
@@ -67,6 +68,12 @@ export async function buildReview(o: BuildReviewOptions): Promise<Review> {
       currency,
     }),
     previous: await previousReview(o.engine, scope.name, o.month, metrics),
+    launches: await launchesOfReview({
+      engine: o.engine,
+      config: o.config,
+      product: scope.name,
+      month: o.month,
+    }),
   };
 }
 

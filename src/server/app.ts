@@ -3,14 +3,12 @@
  * Stripe webhook, JSON API, web UI — with ONE error handler: `InputError` → 400, anything else →
  * 500, both as JSON `{error}`. Routes: routes/{capture,webhooks,api,ui}.ts. Contract: docs/http.md.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import type { Engine } from '../store/engine.js';
+import { scratchDir } from '../store/scratch.js';
 import { requireAdmin } from './auth.js';
 import { apiRoutes } from './routes/api.js';
 import { captureRoutes } from './routes/capture.js';
@@ -29,7 +27,10 @@ export interface AppDeps {
   stripeWebhookSecret?: string;
   /** Runs store operations one at a time; pass one queue to every app on the same store. */
   queue?: StoreQueue;
-  /** Where capture batches are staged for the importer (default: a new temp folder). */
+  /**
+   * Where capture batches are staged for the importer (default: a scratch folder beside the store,
+   * which the next process to open the store removes: store/scratch.ts).
+   */
   spoolDir?: string;
   /** Where rejected captured events are written (none when absent). */
   rejectsDir?: string;
@@ -46,17 +47,16 @@ export function createApp(deps: AppDeps): Hono {
   const d: ServerDeps = {
     ...deps,
     queue: deps.queue ?? new StoreQueue(),
-    spoolDir: deps.spoolDir ?? mkdtempSync(join(tmpdir(), 'sextant-capture-')),
+    spoolDir: deps.spoolDir ?? scratchDir(deps.engine.target),
     now: deps.now ?? (() => new Date()),
     log: deps.log ?? ((line) => process.stderr.write(line + '\n')),
   };
   const app = new Hono();
   app.route('/', captureRoutes(d));
   app.route('/', webhookRoutes(d));
-  app.use('/api/*', requireAdmin(d.adminToken, 'api'));
+  app.use('/api/*', requireAdmin(d.adminToken, 'api', d.now));
   app.route('/api', apiRoutes(d));
-  app.use('/', requireAdmin(d.adminToken, 'ui'));
-  app.use('/reviews/*', requireAdmin(d.adminToken, 'ui'));
+  // The web UI guards its own pages (its sign-in page is open).
   app.route('/', uiRoutes(d));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {

@@ -1,8 +1,19 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
-import { getCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
+import { csrf } from 'hono/csrf';
+
+/**
+ * Hono's CSRF check for requests a browser session authenticates: a form-like POST must come
+ * from this server's own pages (`Origin` or `Sec-Fetch-Site: same-origin`), else 403. Bearer
+ * requests carry no ambient credential and skip it.
+ */
+export const sameOriginForms = csrf();
 
 export const ADMIN_COOKIE = 'sextant_admin';
+
+/** How long a browser session lasts after signing in. */
+export const SESSION_SECONDS = 30 * 24 * 3600;
 
 /** Compares two secrets in constant time (their hashes, so lengths leak nothing either). */
 export function sameSecret(given: string, expected: string): boolean {
@@ -11,40 +22,77 @@ export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/**
+ * The key sessions are signed with, derived from the admin token: the cookie never holds the token
+ * itself, and a new admin token ends every session.
+ */
+function sessionKey(token: string): string {
+  return createHash('sha256').update('sextant session\0').update(token).digest('hex');
+}
+
+/** Signs the browser in: a signed, HttpOnly, SameSite=Strict cookie saying when. */
+export async function startSession(c: Context, token: string, now: Date): Promise<void> {
+  const value = `${now.getTime()}.${randomBytes(9).toString('base64url')}`;
+  await setSignedCookie(c, ADMIN_COOKIE, value, sessionKey(token), {
+    httpOnly: true,
+    sameSite: 'Strict',
+    path: '/',
+    maxAge: SESSION_SECONDS,
+    secure: new URL(c.req.url).protocol === 'https:',
+  });
+}
+
+export function endSession(c: Context): void {
+  deleteCookie(c, ADMIN_COOKIE, { path: '/' });
+}
+
+/** Whether the request carries a valid, unexpired session cookie. */
+export async function hasSession(c: Context, token: string, now: Date): Promise<boolean> {
+  const value = await getSignedCookie(c, sessionKey(token), ADMIN_COOKIE);
+  if (typeof value !== 'string') return false;
+  const issued = Number(value.split('.')[0]);
+  const age = now.getTime() - issued;
+  return Number.isFinite(issued) && age >= 0 && age < SESSION_SECONDS * 1000;
+}
+
 function bearer(c: Context): string | undefined {
   const h = c.req.header('authorization');
   const m = h ? /^Bearer\s+(.+)$/i.exec(h.trim()) : null;
   return m?.[1];
 }
 
+/** A local path to come back to after signing in (never another site: `//x` and `/\x` are refused). */
+export function localPath(next: string | undefined): string {
+  return next && /^\/(?![/\\])/.test(next) ? next : '/';
+}
+
 /**
- * The admin token guard of the JSON API and the web UI: `Authorization: Bearer <token>`, or the
- * HttpOnly SameSite=Strict cookie a browser gets by opening `/?token=<token>` once (the UI then
- * redirects to the same page without the token, so it stays out of history and referrers).
+ * The admin token guard of the JSON API and the web UI. The API takes `Authorization: Bearer
+ * <token>` or a browser session. The UI takes the same bearer token, or a session — signed in at `/login`, or by opening
+ * any page once with `?token=<token>` (it then redirects to the same page without the token, so
+ * it stays out of history and referrers); without one, a page redirects to `/login`.
  */
-export function requireAdmin(token: string, kind: 'api' | 'ui'): MiddlewareHandler {
+export function requireAdmin(token: string, kind: 'api' | 'ui', now: () => Date): MiddlewareHandler {
   return async (c, next) => {
-    const fromQuery = kind === 'ui' ? c.req.query('token') : undefined;
+    if (kind === 'api') {
+      const given = bearer(c);
+      if (given !== undefined && sameSecret(given, token)) return next();
+      if (given === undefined && (await hasSession(c, token, now()))) return sameOriginForms(c, next);
+      return c.json({ error: 'missing or wrong admin token (Authorization: Bearer <token>)' }, 401);
+    }
+    const given = bearer(c);
+    if (given !== undefined && sameSecret(given, token)) return next();
+    const fromQuery = c.req.query('token');
     if (fromQuery !== undefined) {
-      if (!sameSecret(fromQuery, token)) return unauthorized(c, kind);
-      setCookie(c, ADMIN_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/' });
+      if (!sameSecret(fromQuery, token)) return c.redirect('/login?failed=1', 303);
+      await startSession(c, token, now());
       const url = new URL(c.req.url);
       url.searchParams.delete('token');
       return c.redirect(url.pathname + url.search, 303);
     }
-    const given = bearer(c) ?? getCookie(c, ADMIN_COOKIE);
-    if (given === undefined || !sameSecret(given, token)) return unauthorized(c, kind);
-    await next();
+    if (await hasSession(c, token, now())) return sameOriginForms(c, next);
+    if (c.req.method !== 'GET') return c.text('sign in first (/login)', 401);
+    const here = new URL(c.req.url);
+    return c.redirect(`/login?next=${encodeURIComponent(here.pathname + here.search)}`, 303);
   };
-}
-
-function unauthorized(c: Context, kind: 'api' | 'ui'): Response {
-  if (kind === 'api') {
-    return c.json({ error: 'missing or wrong admin token (Authorization: Bearer <token>)' }, 401);
-  }
-  return c.html(
-    '<!doctype html><meta charset="utf-8"><title>Sextant</title>' +
-      '<p>Open this page with <code>?token=&lt;admin token&gt;</code> (printed by <code>sextant serve</code>).</p>',
-    401,
-  );
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { Engine } from './engine.js';
 
@@ -8,12 +9,37 @@ import type { Engine } from './engine.js';
  */
 export const DEFAULT_DB = '.sextant/sextant.duckdb';
 
-const factories: Record<string, (target: string) => Promise<Engine>> = {
-  duckdb: async (target) => {
+export interface OpenOptions {
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+  /**
+   * Create the store when it does not exist (default true). Read commands pass false (SPEC §2: a
+   * read command on a target that does not exist is an error), so a mistyped `--db` is said, not
+   * silently created empty — `review` then wrote a review of zeros over the real one.
+   */
+  create?: boolean;
+}
+
+const factories: Record<string, (target: string, opts: { create: boolean }) => Promise<Engine>> = {
+  duckdb: async (target, { create }) => {
+    if (!create && target !== ':memory:' && !existsSync(target)) {
+      throw new InputError(
+        `no store at ${target}: import data first (\`sextant import events|stripe|subscriptions|feedback <file>\`) or try \`sextant demo\`, or point --db at an existing store`,
+        { field: '--db' },
+      );
+    }
     const { DuckDbEngine } = await import('./duckdb/engine.js');
     return DuckDbEngine.open(target);
   },
-  clickhouse: async (target) => {
+  clickhouse: async (target, { create }) => {
+    // chdb:<dir> is a folder we can look at; a server's database is created by migrate.
+    const dir = /^chdb:(.*)$/i.exec(target)?.[1];
+    if (!create && dir !== undefined && !existsSync(dir)) {
+      throw new InputError(
+        `no store at ${target}: import data first (\`sextant --db ${target} import events|stripe|subscriptions|feedback <file>\`), or point --db at an existing store`,
+        { field: '--db' },
+      );
+    }
     const [{ ClickHouseEngine }, { parseClickHouseTarget }] = await Promise.all([
       import('./clickhouse/engine.js'),
       import('./clickhouse/target.js'),
@@ -30,7 +56,10 @@ export function schemeOf(target: string): string | undefined {
   return /^([a-z][a-z0-9+.-]+):/i.exec(target)?.[1]?.toLowerCase();
 }
 
-export async function openEngine(target: string = DEFAULT_DB, { migrate = true } = {}): Promise<Engine> {
+export async function openEngine(
+  target: string = DEFAULT_DB,
+  { migrate = true, create = true }: OpenOptions = {},
+): Promise<Engine> {
   const scheme = schemeOf(target);
   const kind = scheme === undefined ? 'duckdb' : SCHEMES[scheme];
   const factory = kind === undefined ? undefined : factories[kind];
@@ -40,7 +69,7 @@ export async function openEngine(target: string = DEFAULT_DB, { migrate = true }
       { field: '--db' },
     );
   }
-  const engine = await factory(target);
+  const engine = await factory(target, { create });
   if (migrate) await engine.migrate();
   return engine;
 }

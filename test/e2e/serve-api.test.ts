@@ -30,18 +30,24 @@ describe('JSON API and web UI', () => {
     const ok = await server.app.request('/api/reviews', { headers: auth });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual([]);
-    // The browser: /?token= sets an HttpOnly SameSite=Strict cookie and redirects without the token.
-    expect((await server.app.request('/')).status).toBe(401);
-    expect((await server.app.request('/?token=nope')).status).toBe(401);
+    // The browser: no session sends it to /login; /?token= signs it in (an HttpOnly SameSite=Strict
+    // session cookie, not the token) and redirects without the token.
+    const anonymous = await server.app.request('/');
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.headers.get('location')).toBe('/login?next=%2F');
+    const refused = await server.app.request('/?token=nope');
+    expect(refused.headers.get('location')).toBe('/login?failed=1');
+    expect(refused.headers.get('set-cookie')).toBeNull();
     const login = await server.app.request('/?token=' + ADMIN_TOKEN);
     expect(login.status).toBe(303);
     expect(login.headers.get('location')).toBe('/');
     const cookie = login.headers.get('set-cookie')!;
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Strict/);
+    expect(cookie).not.toContain(ADMIN_TOKEN);
     const page = await server.app.request('/', { headers: { cookie: cookie.split(';')[0]! } });
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('No stored reviews yet');
+    expect(await page.text()).toContain('Growth reviews');
   });
 
   it('runs an insight on captured events, and names the field of a bad spec', async () => {

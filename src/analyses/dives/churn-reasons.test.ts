@@ -32,18 +32,21 @@ interface Sub {
 /** Generic subscription rows (one customer per organization). */
 async function insertSubs(e: DuckDbEngine, subs: Sub[]): Promise<void> {
   await e.exec(sql`
-    INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, end_at, status)
-    SELECT 'c-' || org, org, plan, 'prod_a', 'USD', amount, 'month', 1, 1, CAST(s AS TIMESTAMPTZ), CAST(nullif(en, '') AS TIMESTAMPTZ), 'active'
+    INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, end_at, status)
+    SELECT 'row-' || org, 'c-' || org, org, plan, 'prod_a', 'USD', amount, 'month', 1, 1, CAST(s AS TIMESTAMPTZ), CAST(nullif(en, '') AS TIMESTAMPTZ), 'active'
     FROM (SELECT unnest(${subs.map((s) => s.org)}) AS org, unnest(${subs.map((s) => s.plan)}) AS plan,
       unnest(${subs.map((s) => s.amount)}) AS amount, unnest(${subs.map((s) => s.start)}) AS s,
       unnest(${subs.map((s) => s.end ?? '')}) AS en)`);
 }
 
-async function insertCancellations(e: DuckDbEngine, bodies: string[]): Promise<void> {
+/** Cancellation survey answers: free text, and the reason picked from the survey's list as a tag. */
+async function insertCancellations(e: DuckDbEngine, bodies: string[], reasons?: string[]): Promise<void> {
   await e.exec(sql`
-    INSERT INTO feedback (id, kind, created_at, organization, body)
-    SELECT 'x' || CAST(i AS VARCHAR), 'cancellation', TIMESTAMPTZ '2024-06-10', 'o' || CAST(i AS VARCHAR), b
-    FROM (SELECT unnest(${bodies}) AS b, unnest(${bodies.map((_, i) => i)}) AS i)`);
+    INSERT INTO feedback (id, kind, created_at, organization, body, tags)
+    SELECT 'x' || CAST(i AS VARCHAR), 'cancellation', TIMESTAMPTZ '2024-06-10', 'o' || CAST(i AS VARCHAR), b,
+      CASE WHEN r = '' THEN NULL ELSE [r] END
+    FROM (SELECT unnest(${bodies}) AS b, unnest(${bodies.map((_, i) => i)}) AS i,
+      unnest(${bodies.map((_, i) => reasons?.[i] ?? '')}) AS r)`);
 }
 
 /** Six organizations churning one a month from December to May (trailing baseline). */
@@ -86,16 +89,20 @@ describe('churn-reasons: churn concentrated in one plan', () => {
     subs.push(...trailingChurners(1));
     await insertSubs(e, subs);
     await insertOrganizations(e, orgs);
-    await insertCancellations(e, [
-      'Too expensive for us',
-      'The price went up again',
-      'Budget cuts, cannot justify the cost',
-      'Cheaper tool does the job',
-      'Pricing does not fit',
-      'Cost too high',
-      'Switched to a competitor',
-      'Moved to another vendor',
-    ]);
+    await insertCancellations(
+      e,
+      [
+        'Too expensive for us',
+        'The price went up again',
+        'Budget cuts, cannot justify the cost',
+        'Cheaper tool does the job',
+        'Pricing does not fit',
+        'Cost too high',
+        'Switched to a competitor',
+        'Moved to another vendor',
+      ],
+      [...Array.from({ length: 6 }, () => 'price'), 'competitor', 'competitor'],
+    );
   });
   afterAll(() => e.close());
 
@@ -321,5 +328,38 @@ describe('churn-reasons: usage decline before churn, properties as of the month 
     const dive = await churnReasons.run(ctx(e));
     // on 1 June every organization's tier was "basic": one value, nothing to compare
     expect((dive.data.drivers as ChurnDriver[]).some((d) => d.dimension === 'tier')).toBe(false);
+  });
+});
+
+describe('churn-reasons: confounded dimensions', () => {
+  it('plan = Starter (always monthly) explains billing interval = month, which is then not a driver', async () => {
+    const e = await freshEngine();
+    // 20 Starter monthly (10 churn in June), 20 Pro monthly (1 churns), 20 Pro yearly (none).
+    const rows = Array.from({ length: 60 }, (_, i) => ({
+      org: `o${i}`,
+      plan: i < 20 ? 'Starter' : 'Pro',
+      interval: i < 40 ? 'month' : 'year',
+      amount: i < 20 ? 5000 : i < 40 ? 20000 : 240000,
+      end: i < 10 || i === 20 ? '2024-06-15' : '',
+    }));
+    await e.exec(sql`
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, end_at, status)
+      SELECT 'row-' || org, 'c-' || org, org, plan, 'prod_a', 'USD', amount, iv, 1, 1, TIMESTAMPTZ '2023-06-01', CAST(nullif(en, '') AS TIMESTAMPTZ), 'active'
+      FROM (SELECT unnest(${rows.map((r) => r.org)}) AS org, unnest(${rows.map((r) => r.plan)}) AS plan,
+        unnest(${rows.map((r) => r.amount)}) AS amount, unnest(${rows.map((r) => r.interval)}) AS iv,
+        unnest(${rows.map((r) => r.end)}) AS en)`);
+    await insertSubs(e, trailingChurners(1));
+    const dive = await churnReasons.run(ctx(e));
+    const drivers = dive.data.drivers as ChurnDriver[];
+    expect(drivers[0]).toMatchObject({ dimension: 'plan', value: 'Starter', significant: true, churned: 10 });
+    const interval = drivers.find((d) => d.dimension === 'billing interval' && d.value === 'month');
+    // On its own: 11 of 40 monthly vs 0 of 20 yearly churned (Fisher p ≈ 0.01, lift undefined) …
+    expect(interval).toMatchObject({ churned: 11, atRisk: 40, restChurned: 0, lift: null });
+    expect(interval!.pValue).toBeLessThan(0.05);
+    // … but among Pro customers monthly churn 1 of 20 vs 0 of 20: explained by the plan.
+    expect(interval).toMatchObject({ significant: false, explainedBy: 'plan = Starter' });
+    expect(interval!.stratifiedPValue).toBeGreaterThan(0.05);
+    expect(dive.findings.map((f) => f.title).join('\n')).not.toMatch(/billing interval/);
+    await e.close();
   });
 });

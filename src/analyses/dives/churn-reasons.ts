@@ -58,6 +58,7 @@ import {
   npsByOrganization,
   ticketsByOrganization,
 } from './organization-facts.js';
+import { chiSquareUpperTail } from '../stats/jstat.js';
 import { formatP } from './text.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
 import { compareNullableText, compareText } from '../../domain/order.js';
@@ -103,6 +104,13 @@ export interface ChurnDriver {
   restChurned: number;
   /** MRR lost in the segment. */
   churnedMrr: number;
+  /**
+   * A stronger driver that splits the same customers and explains this one: within its strata
+   * this segment churns no more than the rest (Cochran–Mantel–Haenszel). Not significant then.
+   */
+  explainedBy?: string | null;
+  /** The Mantel–Haenszel p-value of this segment stratified by `explainedBy`'s. */
+  stratifiedPValue?: number | null;
 }
 
 interface Unit {
@@ -385,12 +393,14 @@ function testSegments(units: Unit[], dims: Map<string, Map<string, string>>): Ch
   const churned = new Set(units.filter((u) => u.endMrr <= 0).map((u) => u.key));
   const lost = new Map(units.map((u) => [u.key, u.startMrr]));
   const tested: Omit<ChurnDriver, 'qValue' | 'significant'>[] = [];
+  const membersOf = new Map<string, Set<string>>();
   for (const [dimension, labels] of dims) {
     const byValue = new Map<string, string[]>();
     for (const [unit, value] of labels) byValue.set(value, [...(byValue.get(value) ?? []), unit]);
     const candidates: Omit<ChurnDriver, 'qValue' | 'significant'>[] = [];
     for (const [value, members] of [...byValue].sort((a, b) => compareText(a[0], b[0]))) {
       const inSegment = new Set(members);
+      membersOf.set(`${dimension}\u0000${value}`, inSegment);
       const rest = units.filter((u) => !inSegment.has(u.key));
       if (members.length < MIN_SEGMENT || rest.length === 0) continue;
       const k = members.filter((m) => churned.has(m)).length;
@@ -425,20 +435,98 @@ function testSegments(units: Unit[], dims: Map<string, Map<string, string>>): Ch
     tested.push(...candidates);
   }
   const q = benjaminiHochberg(tested.map((t) => t.pValue));
-  return tested
-    .map((t, i) => {
-      const qValue = q[i] as number;
-      return { ...t, qValue, significant: qValue < SIGNIFICANCE && t.churnRate > t.baselineRate };
-    })
+  const drivers: (ChurnDriver & { members: Set<string> })[] = tested.map((t, i) => {
+    const qValue = q[i] as number;
+    return {
+      ...t,
+      qValue,
+      significant: qValue < SIGNIFICANCE && t.churnRate > t.baselineRate,
+      members: membersOf.get(`${t.dimension}\u0000${t.value}`) as Set<string>,
+    };
+  });
+  controlConfounding(
+    drivers.filter((d) => d.significant),
+    units.map((u) => u.key),
+    churned,
+  );
+  return drivers
     .filter((t) => t.churnRate > t.baselineRate)
     .sort(
       (a, b) =>
         Number(b.significant) - Number(a.significant) ||
-        (a.significant ? (b.lift ?? Infinity) - (a.lift ?? Infinity) : 0) ||
         a.pValue - b.pValue ||
+        (b.lift ?? Infinity) - (a.lift ?? Infinity) ||
         compareText(a.dimension, b.dimension) ||
         compareText(a.value, b.value),
-    );
+    )
+    .map(({ members: _members, ...d }) => d);
+}
+
+/**
+ * Cochran–Mantel–Haenszel test of "in segment" vs churn, stratified by membership of another
+ * segment (2 strata): the continuity-corrected statistic (|Σ(a − E[a])| − ½)² / Σ Var[a] on one
+ * degree of freedom, one-sided for more churn in the segment (half the two-sided tail when the
+ * excess is positive, 1 otherwise). Strata without both kinds of unit or both outcomes carry no
+ * information; with none left the test says nothing (p = 1).
+ */
+export function mantelHaenszel(
+  segment: ReadonlySet<string>,
+  stratum: ReadonlySet<string>,
+  units: readonly string[],
+  churned: ReadonlySet<string>,
+): number {
+  let excess = 0;
+  let variance = 0;
+  for (const inStratum of [true, false]) {
+    const here = units.filter((u) => stratum.has(u) === inStratum);
+    const n = here.length;
+    if (n < 2) continue;
+    const row1 = here.filter((u) => segment.has(u)).length;
+    const col1 = here.filter((u) => churned.has(u)).length;
+    const a = here.filter((u) => segment.has(u) && churned.has(u)).length;
+    excess += a - (row1 * col1) / n;
+    variance += (row1 * (n - row1) * col1 * (n - col1)) / (n * n * (n - 1));
+  }
+  if (variance <= 0 || excess <= 0) return 1;
+  const statistic = Math.max(0, Math.abs(excess) - 0.5) ** 2 / variance;
+  return Math.min(1, chiSquareUpperTail(statistic, 1) / 2);
+}
+
+/**
+ * Confounded dimensions: when two significant drivers of different dimensions split overlapping
+ * customers (plan = Starter and billing interval = month: every Starter plan is monthly), each is
+ * tested within the strata of the other. A driver that no longer churns more within the other's
+ * strata (Mantel–Haenszel p ≥ SIGNIFICANCE) while the other still does is explained by it; when
+ * neither survives the other (the same customers, near enough), the one with the smaller p-value
+ * is kept. An explained driver is marked `explainedBy` and is no longer significant.
+ */
+function controlConfounding(
+  drivers: (ChurnDriver & { members: Set<string> })[],
+  units: readonly string[],
+  churned: ReadonlySet<string>,
+): void {
+  const ordered = [...drivers].sort((a, b) => a.pValue - b.pValue || compareText(a.dimension, b.dimension));
+  for (let i = 0; i < ordered.length; i++) {
+    const strong = ordered[i] as ChurnDriver & { members: Set<string> };
+    if (!strong.significant) continue;
+    for (let j = i + 1; j < ordered.length; j++) {
+      const weak = ordered[j] as ChurnDriver & { members: Set<string> };
+      if (!weak.significant || weak.dimension === strong.dimension) continue;
+      const overlap = [...weak.members].some((m) => strong.members.has(m));
+      if (!overlap) continue;
+      const weakGivenStrong = mantelHaenszel(weak.members, strong.members, units, churned);
+      const strongGivenWeak = mantelHaenszel(strong.members, weak.members, units, churned);
+      if (weakGivenStrong >= SIGNIFICANCE) {
+        // Explained, unless it is the other way round (then the stronger one is the weak one).
+        const loser = strongGivenWeak < SIGNIFICANCE || strong.pValue <= weak.pValue ? weak : strong;
+        const winner = loser === weak ? strong : weak;
+        loser.significant = false;
+        loser.explainedBy = `${winner.dimension} = ${winner.value}`;
+        loser.stratifiedPValue = loser === weak ? weakGivenStrong : strongGivenWeak;
+        if (loser === strong) break;
+      }
+    }
+  }
 }
 
 function driverFinding(d: ChurnDriver, currency: string): Finding {
@@ -472,8 +560,11 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     `${TRAILING_MONTHS} months before (Fisher's exact test when an expected count is below 5, else the two-proportion z-test). ` +
     `Drivers: churn rate in each segment (plan, billing interval, currency, tenure, organization properties, usage decline ` +
     `≥ ${100 * USAGE_DECLINE}% over the two months before, tickets, NPS) vs the rest, lift, the same tests, Benjamini–Hochberg ` +
-    `across all segments (segments of at least ${MIN_SEGMENT}; needs ${MIN_CHURNED} churned). Cancellation feedback of the ` +
-    `month and the ${REASON_LOOKBACK_DAYS} days before grouped into themes (tags, a concept lexicon, shared keywords).`;
+    `across all segments (segments of at least ${MIN_SEGMENT}; needs ${MIN_CHURNED} churned). Confounded dimensions: two ` +
+    `significant segments of different dimensions that share customers (plan and billing interval) are each tested within ` +
+    `the other's strata (Cochran–Mantel–Haenszel); one that no longer churns more there is explained by the other and not ` +
+    `reported as a driver (the stronger, by p-value, is kept when both vanish). Cancellation feedback of the ` +
+    `month and the ${REASON_LOOKBACK_DAYS} days before grouped into themes.`;
 
   const history = monthsEndingAt(month, HISTORY_MONTHS + 1);
   const rows = await customerRevenueTimeline({

@@ -90,8 +90,8 @@ describe('icp-vs-non-icp: a planted difference', () => {
     // Revenue (generic subscription rows): every ICP organization pays 100.00 a month, 5 non-ICP pay 20.00
     const paying = [...list.filter((o) => o.icp), ...list.filter((o) => !o.icp).slice(0, 5)];
     await e.exec(sql`
-      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
-      SELECT 'c-' || k, k, 'pro', 'prod_a', 'USD', CASE WHEN k LIKE 'icp%' THEN 10000 ELSE 2000 END, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'
+      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status, row_key)
+      SELECT 'c-' || k, k, 'pro', 'prod_a', 'USD', CASE WHEN k LIKE 'icp%' THEN 10000 ELSE 2000 END, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active', 'rk-' || gen_random_uuid()::VARCHAR
       FROM (SELECT unnest(${paying.map((o) => o.key)}) AS k)`);
     // NPS in May: 20 ICP answers of 10 (NPS 100); 20 non-ICP answers, ten 0 and ten 8 (NPS −50)
     await e.exec(sql`

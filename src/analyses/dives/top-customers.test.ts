@@ -48,12 +48,12 @@ describe('top-customers: planted health', () => {
     ]);
     // Monthly subscriptions since January: amount per seat × seats
     await e.exec(sql`
-      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
-      VALUES ('c-acme', 'acme', 'Team', 'p', 'USD', 5000, 'month', 1, 20, TIMESTAMPTZ '2024-01-01', 'active'),
-             ('c-beta', 'beta', 'Team', 'p', 'USD', 16000, 'month', 1, 5, TIMESTAMPTZ '2024-01-01', 'active'),
-             ('c-gamma', 'gamma', 'Flat', 'p', 'USD', 50000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
-             ('c-delta', 'delta', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
-             ('c-orphan', NULL, 'Flat', 'p', 'USD', 900000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('row-c-acme', 'c-acme', 'acme', 'Team', 'p', 'USD', 5000, 'month', 1, 20, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c-beta', 'c-beta', 'beta', 'Team', 'p', 'USD', 16000, 'month', 1, 5, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c-gamma', 'c-gamma', 'gamma', 'Flat', 'p', 'USD', 50000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c-delta', 'c-delta', 'delta', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c-orphan', 'c-orphan', NULL, 'Flat', 'p', 'USD', 900000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
     // Delta's Stripe subscription was canceled on 10 June, to end at the period's end
     await e.exec(sql`
       INSERT INTO billing_customers (id, metadata) VALUES ('s-delta', '{"group_key": "delta"}');
@@ -67,14 +67,19 @@ describe('top-customers: planted health', () => {
       ...monthly('gamma', people('g', 3), JAN_JUN),
       ...monthly('delta', people('d', 1), JAN_JUN),
     ]);
-    // NPS in May: Acme 2, 3, 5 (three detractors); Beta 9, 10. Tickets: Gamma 4 in May, none before.
+    // NPS in May: Acme 2, 3, 5, 1, 4 (five detractors); Beta 9, 10, 9, 10, 9. Tickets: Gamma 6 in May,
+    // none before.
     await e.exec(sql`
       INSERT INTO feedback (id, kind, created_at, organization, score) VALUES
         ('n1', 'nps', TIMESTAMPTZ '2024-05-03', 'acme', 2), ('n2', 'nps', TIMESTAMPTZ '2024-05-04', 'acme', 3),
-        ('n3', 'nps', TIMESTAMPTZ '2024-05-05', 'acme', 5), ('n4', 'nps', TIMESTAMPTZ '2024-05-03', 'beta', 9),
-        ('n5', 'nps', TIMESTAMPTZ '2024-05-04', 'beta', 10),
+        ('n3', 'nps', TIMESTAMPTZ '2024-05-05', 'acme', 5), ('n6', 'nps', TIMESTAMPTZ '2024-05-06', 'acme', 1),
+        ('n7', 'nps', TIMESTAMPTZ '2024-05-07', 'acme', 4),
+        ('n4', 'nps', TIMESTAMPTZ '2024-05-03', 'beta', 9), ('n5', 'nps', TIMESTAMPTZ '2024-05-04', 'beta', 10),
+        ('n8', 'nps', TIMESTAMPTZ '2024-05-05', 'beta', 9), ('n9', 'nps', TIMESTAMPTZ '2024-05-06', 'beta', 10),
+        ('n10', 'nps', TIMESTAMPTZ '2024-05-07', 'beta', 9),
         ('t1', 'ticket', TIMESTAMPTZ '2024-05-01', 'gamma', NULL), ('t2', 'ticket', TIMESTAMPTZ '2024-05-02', 'gamma', NULL),
-        ('t3', 'ticket', TIMESTAMPTZ '2024-05-03', 'gamma', NULL), ('t4', 'ticket', TIMESTAMPTZ '2024-05-04', 'gamma', NULL)`);
+        ('t3', 'ticket', TIMESTAMPTZ '2024-05-03', 'gamma', NULL), ('t4', 'ticket', TIMESTAMPTZ '2024-05-04', 'gamma', NULL),
+        ('t5', 'ticket', TIMESTAMPTZ '2024-05-05', 'gamma', NULL), ('t6', 'ticket', TIMESTAMPTZ '2024-05-06', 'gamma', NULL)`);
   });
   afterAll(() => e.close());
 
@@ -103,14 +108,23 @@ describe('top-customers: planted health', () => {
       detail: 'monthly active users 3.3 → 0.7 (3 months vs 3 before, -80%)',
     });
     expect(signal(acme, 'usage')?.value).toBeCloseTo(-0.8, 10);
+    // Own baseline: 10 people-months before, 2 after: P(X ≤ 2 | Binomial(12, ½)) = 79/4096; peers flat.
+    expect(signal(acme, 'usage')).toMatchObject({
+      test: 'poisson-conditional-binomial',
+      n: 12,
+      peers: { medianChange: 0, n: 3 },
+    });
+    expect(signal(acme, 'usage')?.pValue).toBeCloseTo(79 / 4096, 12);
+    expect(signal(acme, 'usage')?.qValue).toBeLessThan(0.05);
     // 10 key actions (every event) before: under 20, not judged
     expect(signal(acme, 'keyActions')).toMatchObject({ verdict: 'neutral', judged: false });
     // 2 people active in the last 3 months of 20 paid seats = 0.1 < 0.2
     expect(signal(acme, 'seats')).toMatchObject({ value: 0.1, verdict: 'bad' });
-    // 3 detractors of 3: NPS −100
-    expect(signal(acme, 'nps')).toMatchObject({ value: -100, verdict: 'bad' });
-    expect(signal(acme, 'mrr')).toMatchObject({ value: 0, verdict: 'neutral' });
-    expect(acme.nps).toEqual({ responses: 3, nps: -100, meanScore: 10 / 3 });
+    // 5 detractors of 5: NPS −100, its interval wholly below 0 (no company NPS to compare with here)
+    expect(signal(acme, 'nps')).toMatchObject({ value: -100, verdict: 'bad', n: 5, interval: [-100, -100] });
+    // Every customer's MRR is flat: the same value for all tells nothing, so the signal is dropped.
+    expect(signal(acme, 'mrr')).toBeUndefined();
+    expect(acme.nps).toEqual({ responses: 5, nps: -100, meanScore: 3 });
     expect(acme.seats).toEqual({ used: 2, paid: 20 });
     expect(dive.findings[0]?.title).toBe('Acme (1000.00 USD MRR) is unhappy: usage, seats, nps');
     expect(dive.findings[0]?.evidence).toMatchObject({ organization: 'acme', mrrAtStake: 1000 });
@@ -122,7 +136,7 @@ describe('top-customers: planted health', () => {
     expect(beta.health).toBe('happy');
     expect(signal(beta, 'usage')).toMatchObject({ value: 0, verdict: 'good' }); // 5 → 5
     expect(signal(beta, 'seats')).toMatchObject({ value: 1, verdict: 'good' }); // 5 of 5
-    expect(signal(beta, 'nps')).toMatchObject({ value: 100, verdict: 'good' }); // 2 promoters of 2
+    expect(signal(beta, 'nps')).toMatchObject({ value: 100, verdict: 'good' }); // 5 promoters of 5
     expect(beta.signals.filter((s) => s.verdict === 'bad')).toEqual([]);
   });
 
@@ -130,7 +144,9 @@ describe('top-customers: planted health', () => {
     const dive = await topCustomers.run(ctx(e));
     const [, , gamma, delta] = dive.data.customers as TopCustomer[];
     expect(gamma?.health).toBe('at-risk');
-    expect(signal(gamma as TopCustomer, 'tickets')).toMatchObject({ value: 4, verdict: 'bad' }); // 0 → 4
+    // 0 → 6: P(all 6 in the last window | Binomial(6, ½)) = 1/64
+    expect(signal(gamma as TopCustomer, 'tickets')).toMatchObject({ value: 6, verdict: 'bad', n: 6 });
+    expect(signal(gamma as TopCustomer, 'tickets')?.pValue).toBeCloseTo(1 / 64, 12);
     expect(signal(gamma as TopCustomer, 'seats')).toBeUndefined(); // 1 seat: not seat-based
     expect(delta?.health).toBe('unhappy');
     expect(signal(delta as TopCustomer, 'cancellation')).toMatchObject({
@@ -169,8 +185,8 @@ describe('top-customers: health rules and not enough data', () => {
   it('says "not enough data" when no billing is linked to organizations', async () => {
     const e = await freshEngine();
     await e.exec(sql`
-      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
-      VALUES ('c1', NULL, 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('row-c1', 'c1', NULL, 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
     const dive = await topCustomers.run(ctx(e));
     expect(dive.summary).toMatch(/^Not enough data: no billing customer is linked to an organization/);
     expect(dive.data.customers).toEqual([]);
@@ -183,10 +199,10 @@ describe('top-customers: a company-wide ticket incident', () => {
   it('does not mark a customer whose tickets rose only with everyone’s', async () => {
     const e = await freshEngine();
     await e.exec(sql`
-      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
-      VALUES ('c1', 'x', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('row-c1', 'c1', 'x', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
     // x: 1 ticket in February, 3 in May; 20 more in May from other organizations.
-    // Company-wide: 1 → 23, trend (23 + 1) / (1 + 1) = 12, so x's expected 1 × 12 = 12 and 3 < 2 × 12.
+    // The rest of the company: 0 → 20, trend (20 + 1) / (0 + 1) = 21: x's 1 → 3 is far below it.
     await e.exec(sql`
       INSERT INTO feedback (id, kind, created_at, organization)
       SELECT 't' || CAST(i AS VARCHAR), 'ticket',
@@ -198,8 +214,104 @@ describe('top-customers: a company-wide ticket incident', () => {
     expect(x.tickets).toEqual({ last3: 3, previous3: 1 });
     expect(signal(x, 'tickets')).toMatchObject({
       verdict: 'neutral',
-      detail: 'tickets 1 → 3 (3 months vs 3 before); company-wide × 12.0',
+      detail: 'tickets 1 → 3 (3 months vs 3 before); company-wide × 21.0; not significant (q 0.99)',
     });
+    await e.close();
+  });
+});
+
+describe('top-customers: signals that hold up', () => {
+  it('NPS 86 and flat-to-rising usage with tickets 1 → 3 is not at-risk; a real decline is', async () => {
+    const e = await freshEngine();
+    await insertOrganizations(e, [
+      { key: 'star', properties: { name: 'Star' } },
+      { key: 'fall', properties: { name: 'Fall' } },
+      { key: 'calm', properties: { name: 'Calm' } },
+    ]);
+    await e.exec(sql`
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('row-c1', 'c1', 'star', 'Team', 'p', 'USD', 1000, 'month', 1, 30, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c2', 'c2', 'fall', 'Team', 'p', 'USD', 1000, 'month', 1, 20, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c3', 'c3', 'calm', 'Team', 'p', 'USD', 1000, 'month', 1, 10, TIMESTAMPTZ '2024-01-01', 'active')`);
+    // Star: 20 people every month, 24 from April. Fall: 15 people Jan–Mar, 4 from April. Calm: 8.
+    await insertDiveEvents(e, [
+      ...monthly('star', people('s', 20), JAN_JUN),
+      ...monthly('star', people('s2-', 4), ['2024-04', '2024-05', '2024-06']),
+      ...monthly('fall', people('f', 15), ['2024-01', '2024-02', '2024-03']),
+      ...monthly('fall', people('f', 4), ['2024-04', '2024-05', '2024-06']),
+      ...monthly('calm', people('c', 8), JAN_JUN),
+    ]);
+    // Star: 7 answers (6 promoters, 1 passive: NPS 86), 1 ticket in February, 3 in May.
+    await e.exec(sql`
+      INSERT INTO feedback (id, kind, created_at, organization, score)
+      SELECT 'n' || CAST(i AS VARCHAR), 'nps', TIMESTAMPTZ '2024-05-10', 'star', CASE WHEN i = 0 THEN 8 ELSE 10 END
+      FROM range(7) t(i);
+      INSERT INTO feedback (id, kind, created_at, organization) VALUES
+        ('t0', 'ticket', TIMESTAMPTZ '2024-02-01', 'star'), ('t1', 'ticket', TIMESTAMPTZ '2024-05-01', 'star'),
+        ('t2', 'ticket', TIMESTAMPTZ '2024-05-02', 'star'), ('t3', 'ticket', TIMESTAMPTZ '2024-05-03', 'star');
+      -- the rest of the company: 11 tickets before, 9 after, so the company-wide trend is flat
+      INSERT INTO feedback (id, kind, created_at, organization)
+      SELECT 'o' || CAST(i AS VARCHAR), 'ticket',
+        CASE WHEN i < 11 THEN TIMESTAMPTZ '2024-02-10' ELSE TIMESTAMPTZ '2024-05-10' END, 'other'
+      FROM range(20) t(i)`);
+    const dive = await topCustomers.run(ctx(e, 3));
+    const by = (o: string): TopCustomer =>
+      (dive.data.customers as TopCustomer[]).find((c) => c.organization === o) as TopCustomer;
+    const star = by('star');
+    expect(star.health).toBe('happy');
+    expect(signal(star, 'nps')).toMatchObject({ verdict: 'good', n: 7 });
+    expect(signal(star, 'nps')?.value).toBeCloseTo(600 / 7, 10);
+    expect(signal(star, 'tickets')).toMatchObject({ value: 3, baseline: 1, verdict: 'neutral' });
+    // 1 → 3: P(X ≥ 3 | Binomial(4, ½)) = 5/16, nothing to see.
+    expect(signal(star, 'tickets')?.pValue).toBeCloseTo(5 / 16, 12);
+    const fall = by('fall');
+    expect(fall.health).toBe('at-risk');
+    expect(fall.signals.filter((x) => x.verdict === 'bad').map((x) => x.signal)).toEqual(['usage']);
+    // 45 people-months before, 12 after: one-sided p = P(X ≤ 12 | Binomial(57, ½)).
+    expect(signal(fall, 'usage')?.pValue).toBeLessThan(1e-4);
+    expect(dive.findings.map((f) => f.evidence.organization)).toEqual(['fall']);
+    expect(dive.findings[0]?.evidence.qValue).toBeLessThan(0.05);
+    await e.close();
+  });
+
+  it('a fall everyone shares is not blamed on one customer (peers), and signals equal for all are dropped', async () => {
+    const e = await freshEngine();
+    await insertOrganizations(e, [
+      { key: 'a', properties: { name: 'A' } },
+      { key: 'b', properties: { name: 'B' } },
+      { key: 'c', properties: { name: 'C' } },
+    ]);
+    await e.exec(sql`
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('row-c1', 'c1', 'a', 'Team', 'p', 'USD', 3000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c2', 'c2', 'b', 'Team', 'p', 'USD', 2000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('row-c3', 'c3', 'c', 'Team', 'p', 'USD', 1000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
+    // Every customer: 10 people Jan–Mar, then 5, 6 and 4 (a summer dip for everyone: −50%, −40%, −60%).
+    await insertDiveEvents(e, [
+      ...(
+        [
+          ['a', 5],
+          ['b', 6],
+          ['c', 4],
+        ] as const
+      ).flatMap(([o, after]) => [
+        ...monthly(o, people(`${o}p`, 10), ['2024-01', '2024-02', '2024-03']),
+        ...monthly(o, people(`${o}p`, after), ['2024-04', '2024-05', '2024-06']),
+      ]),
+    ]);
+    const dive = await topCustomers.run(ctx(e, 3));
+    const [a, b, c3] = dive.data.customers as TopCustomer[];
+    expect(signal(a!, 'usage')?.peers?.medianChange).toBeCloseTo(-0.5, 10); // b −40%, c −60%
+    expect(signal(c3!, 'usage')?.peers?.medianChange).toBeCloseTo(-0.45, 10);
+    // c fell 60%, significantly (30 → 12 people-months), but only 15 points worse than its peers.
+    expect(signal(c3!, 'usage')?.pValue).toBeLessThan(0.01);
+    for (const c of [a!, b!, c3!]) {
+      expect(signal(c, 'usage')).toMatchObject({ verdict: 'neutral' });
+      expect(c.health).not.toBe('at-risk');
+      // Same value for everyone: no tickets, no NPS answers, no cancellation, flat MRR — dropped.
+      expect(c.signals.map((x) => x.signal).sort()).toEqual(['keyActions', 'usage']);
+    }
+    expect(dive.findings).toEqual([]);
     await e.close();
   });
 });
@@ -209,8 +321,8 @@ describe('top-customers: feedback without an organization', () => {
     const e = await freshEngine();
     await insertOrganizations(e, [{ key: 'x', properties: { name: 'X', email_domain: 'x.io' } }]);
     await e.exec(sql`
-      INSERT INTO billing_subscription_rows (customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
-      VALUES ('c1', 'x', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active');
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('row-c1', 'c1', 'x', 'Flat', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active');
       INSERT INTO person_distinct_ids VALUES ('anon-1', 'px');
       INSERT INTO feedback (id, kind, created_at, distinct_id, email, score) VALUES
         ('n1', 'nps', TIMESTAMPTZ '2024-05-03', 'anon-1', NULL, 2),

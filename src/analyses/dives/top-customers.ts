@@ -42,6 +42,11 @@ import type { DeepDive, Finding } from '../../domain/review.js';
 import { customerRevenueTimeline, sqlCustomerOrganizations } from '../../metrics/revenue/customer-mrr.js';
 import { sqlFeedbackInProduct } from '../../metrics/feedback/product.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';
+import { median } from '../stats/descriptive.js';
+import { normalCdf } from '../stats/jstat.js';
+import { benjaminiHochberg } from '../stats/multiple-comparisons.js';
+import { npsWithInterval } from '../stats/nps.js';
+import { binomialLowerTail, binomialUpperTail } from '../stats/predictive.js';
 import {
   activityByOrganization,
   cancellationFeedback,
@@ -61,6 +66,13 @@ export const SEATS_GOOD = 0.8;
 export const NPS_BAD = 0;
 export const NPS_GOOD = 30;
 export const TICKETS_BAD = 3;
+/** MRR down this much over 3 months is a bad signal (a seat less on a big account is not). */
+export const MRR_BAD = -0.1;
+/** NPS answers needed before a customer's NPS is judged. */
+export const MIN_NPS_ANSWERS = 5;
+/** A fall must be this much worse than the peers' median change to count against a customer. */
+export const PEER_MARGIN = 0.2;
+export const SIGNIFICANCE = 0.05;
 
 const ID = 'top-customers';
 const QUESTION = 'Are our biggest customers happy users?';
@@ -76,6 +88,20 @@ export interface Signal {
   detail: string;
   /** false when the data is too thin for a verdict (then neutral, and left out of health). */
   judged?: boolean;
+  /** What the value is compared with: its own 3 months before, the company's NPS, seats paid. */
+  baseline?: number | null;
+  /** The test behind a bad verdict (`billing-fact` for facts read from billing). */
+  test?: string | null;
+  /** One-sided p-value in the direction of concern; qValue after Benjamini–Hochberg across all
+   * tested signals of the top customers. */
+  pValue?: number | null;
+  qValue?: number | null;
+  /** 95% interval of the value (NPS). */
+  interval?: [number, number] | null;
+  /** The sample behind the test: people-months, events, answers, tickets. */
+  n?: number | null;
+  /** The other top customers' median change (usage, key actions). */
+  peers?: { medianChange: number | null; n: number };
 }
 
 export interface TopCustomer {
@@ -211,6 +237,27 @@ async function allTickets(
   return [Number(row?.a ?? 0), Number(row?.b ?? 0)];
 }
 
+/** The company's NPS answers over the window, from the review's `nps` metric; null with fewer than 30. */
+function pooledNps(
+  ctx: DeepDiveContext,
+  window: MonthWindow,
+): { nps: number; n: number; promoters: number; detractors: number } | null {
+  const metric = ctx.metrics.find((m) => m.id === 'nps');
+  if (!metric?.detail) return null;
+  let promoters = 0;
+  let passives = 0;
+  let detractors = 0;
+  for (let m = window.from; m <= window.to; m = addMonths(m, 1)) {
+    const d = metric.detail[m];
+    promoters += typeof d?.promoters === 'number' ? d.promoters : 0;
+    passives += typeof d?.passives === 'number' ? d.passives : 0;
+    detractors += typeof d?.detractors === 'number' ? d.detractors : 0;
+  }
+  const n = promoters + passives + detractors;
+  if (n < 30) return null;
+  return { nps: (100 * (promoters - detractors)) / n, n, promoters, detractors };
+}
+
 function notEnough(summary: string, method: string): DeepDive {
   return { id: ID, question: QUESTION, summary, method, findings: [], data: { customers: [] } };
 }
@@ -220,11 +267,17 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const currency = config.reporting.currency;
   const n = config.topCustomers;
   const method =
-    `The ${n} organizations with the largest MRR at the end of ${month}. Signals over the last 3 months vs the 3 before: ` +
-    `MRR trend, monthly active people and key actions (a fall of ${-100 * USAGE_BAD}%+ is bad, less than ${-100 * USAGE_GOOD}% good), ` +
-    `seats used vs paid (below ${100 * SEATS_BAD}% bad), NPS of its people (below ${NPS_BAD} bad, ${NPS_GOOD}+ good), tickets ` +
-    `(${TICKETS_BAD}+ and twice the company-wide trend: bad), cancellation (scheduled cancel or cancellation feedback: bad). Health: unhappy with a ` +
-    `cancellation signal or 2+ bad signals, at-risk with 1, happy with none and 2+ good, else neutral (usage and key actions count once).`;
+    `The ${n} organizations with the largest MRR at the end of ${month}. Each signal compares the customer with its own ` +
+    `last 3 months vs the 3 before and, for usage, with its peers (the other top customers' median change). ` +
+    `Usage and key actions: a fall of ${-100 * USAGE_BAD}%+ that is significant (exact conditional binomial test of two ` +
+    `Poisson rates, one-sided) and ${100 * PEER_MARGIN} points worse than the peers' median is bad; a fall of less than ` +
+    `${-100 * USAGE_GOOD}% is good. NPS (${MIN_NPS_ANSWERS}+ answers): below ${NPS_BAD} and significantly below the company's ` +
+    `NPS (two-sample z-test, multinomial variance) is bad, ${NPS_GOOD}+ good. Tickets: ${TICKETS_BAD}+ and significantly more ` +
+    `than the 3 before × the company-wide trend (conditional binomial, one-sided) is bad. Benjamini–Hochberg across every ` +
+    `tested signal of these customers, q < ${SIGNIFICANCE}. MRR down ${-100 * MRR_BAD}%+, seats used below ${100 * SEATS_BAD}% ` +
+    `of paid, and a scheduled cancel or cancellation feedback are billing facts. A signal with the same value for every ` +
+    `customer is dropped. Health: unhappy with a cancellation or 2+ bad signals, at-risk with 1, happy with none and 2+ ` +
+    `good, else neutral (usage and key actions count once).`;
 
   const trendMonths = monthsEndingAt(month, 4);
   const timeline = await customerRevenueTimeline({
@@ -266,7 +319,6 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const activity = await activityByOrganization(ctx, orgs, [...single, previous3, last3]);
   const tickets = await ticketsByOrganization(ctx, orgs, [previous3, last3]);
   const companyTickets = await allTickets(ctx, [previous3, last3]);
-  const companyTrend = Math.max(1, (companyTickets[1] + 1) / (companyTickets[0] + 1));
   const nps = await npsByOrganization(ctx, orgs, last3);
   const seats = await seatsPaid(ctx, orgs);
   const scheduled = await scheduledCancellations(ctx, orgs);
@@ -275,108 +327,250 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     WHERE group_type = 'organization' AND group_key IN (${join(orgs.map((o) => sql`${o}`))})`);
   const cancelFeedback = await cancellationFeedback(ctx, monthStart(last3.from), monthEnd(month), orgs);
 
-  const customers: TopCustomer[] = top.map(({ organization, mrr }) => {
+  // Company NPS over the last 3 months, from the review's NPS metric, as every customer's baseline.
+  const companyNps = pooledNps(ctx, last3);
+
+  const facts = top.map(({ organization, mrr }) => {
     const a = activity.get(organization);
     const monthly = a?.users.slice(0, 6) ?? [0, 0, 0, 0, 0, 0];
-    const usersBefore = (monthly[0]! + monthly[1]! + monthly[2]!) / 3;
-    const usersLast = (monthly[3]! + monthly[4]! + monthly[5]!) / 3;
-    const distinctLast3 = a?.users[7] ?? 0;
-    const keyBefore = a?.keyActions[6] ?? 0;
-    const keyLast = a?.keyActions[7] ?? 0;
     const [ticketsBefore = 0, ticketsLast = 0] = tickets.get(organization) ?? [];
-    const answers = nps.get(organization);
-    const paid = seats.get(organization) ?? null;
     const mrrTrend = trendMonths.map((m) => ({ month: m, mrr: mrrBy.get(organization)?.get(m) ?? 0 }));
-    const mrrBefore = mrrTrend[0]?.mrr ?? 0;
-    const signals: Signal[] = [];
+    return {
+      organization,
+      mrr,
+      mrrTrend,
+      usersBeforeTotal: monthly[0]! + monthly[1]! + monthly[2]!,
+      usersLastTotal: monthly[3]! + monthly[4]! + monthly[5]!,
+      distinctLast3: a?.users[7] ?? 0,
+      keyBefore: a?.keyActions[6] ?? 0,
+      keyLast: a?.keyActions[7] ?? 0,
+      ticketsBefore,
+      ticketsLast,
+      answers: nps.get(organization),
+      paid: seats.get(organization) ?? null,
+    };
+  });
+  // Peers: the other top customers' changes, so a company-wide dip is not blamed on each one.
+  const peerMedian = (values: (number | null)[], self: number): { median: number | null; n: number } => {
+    const others = values.filter((v, i): v is number => i !== self && v !== null);
+    return { median: median(others), n: others.length };
+  };
+  const usageChanges = facts.map((f) => relativeChange(f.usersBeforeTotal, f.usersLastTotal));
+  const keyChanges = facts.map((f) => relativeChange(f.keyBefore, f.keyLast));
 
-    const mrrChange = relativeChange(mrrBefore, mrr);
+  // Every tested signal of every customer is one family for Benjamini–Hochberg.
+  const tests: { customer: number; signal: Signal; flagIf: () => boolean }[] = [];
+  const perCustomer: Signal[][] = facts.map((f, i) => {
+    const signals: Signal[] = [];
+    const mrrBefore = f.mrrTrend[0]?.mrr ?? 0;
+    const mrrChange = relativeChange(mrrBefore, f.mrr);
     signals.push({
       signal: 'mrr',
       value: mrrChange,
-      verdict: mrrChange === null || mrrChange === 0 ? 'neutral' : mrrChange < 0 ? 'bad' : 'good',
+      baseline: mrrBefore,
+      test: 'billing-fact',
+      pValue: null,
+      n: null,
+      verdict:
+        mrrChange === null || mrrChange === 0
+          ? 'neutral'
+          : mrrChange <= MRR_BAD
+            ? 'bad'
+            : mrrChange > 0
+              ? 'good'
+              : 'neutral',
       detail:
         mrrChange === null
-          ? `MRR ${mrr.toFixed(2)} ${currency}, not paying 3 months before`
-          : `MRR ${mrrBefore.toFixed(2)} → ${mrr.toFixed(2)} ${currency} over 3 months (${pct(mrrChange)})${mrrChange < 0 ? ': contraction' : ''}`,
+          ? `MRR ${f.mrr.toFixed(2)} ${currency}, not paying 3 months before`
+          : `MRR ${mrrBefore.toFixed(2)} → ${f.mrr.toFixed(2)} ${currency} over 3 months (${pct(mrrChange)})${mrrChange <= MRR_BAD ? ': contraction' : ''}`,
     });
-    signals.push(trendSignal('usage', 'monthly active users', usersBefore, usersLast));
-    signals.push(
-      trendSignal(
-        'keyActions',
-        config.keyActions.length ? 'key actions' : 'activity events',
-        keyBefore,
-        keyLast,
-        MIN_KEY_ACTIONS,
-      ),
+    const trend = (
+      kind: 'usage' | 'keyActions',
+      label: string,
+      before: number,
+      after: number,
+      changes: (number | null)[],
+      minBefore: number,
+    ): void => {
+      const s = trendSignal(kind, label, before / 3, after / 3, minBefore);
+      const peers = peerMedian(changes, i);
+      const withEvidence: Signal = {
+        ...s,
+        baseline: before / 3,
+        n: before + after,
+        peers: { medianChange: peers.median, n: peers.n },
+        test: null,
+        pValue: null,
+      };
+      signals.push(withEvidence);
+      if (s.value === null || s.judged === false) return;
+      // Own baseline: given the total, a steady rate splits Binomial(total, ½) between the two
+      // windows (the exact conditional test of two Poisson rates); one-sided, for a fall.
+      withEvidence.test = 'poisson-conditional-binomial';
+      withEvidence.pValue = binomialLowerTail(after, before + after, 0.5);
+      if (s.verdict === 'bad') {
+        const worseThanPeers = peers.median === null || s.value <= peers.median - PEER_MARGIN;
+        tests.push({
+          customer: i,
+          signal: withEvidence,
+          flagIf: () => worseThanPeers,
+        });
+        withEvidence.verdict = 'neutral';
+      }
+    };
+    trend('usage', 'monthly active users', f.usersBeforeTotal, f.usersLastTotal, usageChanges, 0);
+    trend(
+      'keyActions',
+      config.keyActions.length ? 'key actions' : 'activity events',
+      f.keyBefore,
+      f.keyLast,
+      keyChanges,
+      MIN_KEY_ACTIONS,
     );
-    if (paid !== null && paid >= 2) {
-      const use = distinctLast3 / paid;
+    if (f.paid !== null && f.paid >= 2) {
+      const use = f.distinctLast3 / f.paid;
       signals.push({
         signal: 'seats',
         value: use,
+        baseline: f.paid,
+        test: 'billing-fact',
+        pValue: null,
+        n: f.paid,
         verdict: use < SEATS_BAD ? 'bad' : use >= SEATS_GOOD ? 'good' : 'neutral',
-        detail: `${distinctLast3} of ${paid} paid seats active in the last 3 months (${(100 * use).toFixed(0)}%)`,
+        detail: `${f.distinctLast3} of ${f.paid} paid seats active in the last 3 months (${(100 * use).toFixed(0)}%)`,
       });
     }
+    const answers = f.answers;
     const npsValue = answers ? (100 * (answers.promoters - answers.detractors)) / answers.responses : null;
-    signals.push({
+    const interval = answers ? npsWithInterval(answers, { minResponses: MIN_NPS_ANSWERS }) : null;
+    const npsSignal: Signal = {
       signal: 'nps',
       value: npsValue,
-      verdict:
-        npsValue === null
-          ? 'neutral'
-          : npsValue < NPS_BAD
-            ? 'bad'
-            : npsValue >= NPS_GOOD
-              ? 'good'
-              : 'neutral',
+      baseline: companyNps?.nps ?? null,
+      test: null,
+      pValue: null,
+      n: answers?.responses ?? 0,
+      interval: interval && !interval.notEnoughData ? [interval.interval.low, interval.interval.high] : null,
+      verdict: 'neutral',
       detail: answers
         ? `NPS ${npsValue?.toFixed(0)} from ${answers.responses} answer${answers.responses === 1 ? '' : 's'} in 3 months (mean score ${answers.meanScore.toFixed(1)})`
         : 'no NPS answers in 3 months',
-    });
-    signals.push({
+    };
+    signals.push(npsSignal);
+    if (answers && npsValue !== null && answers.responses >= MIN_NPS_ANSWERS) {
+      if (npsValue >= NPS_GOOD) npsSignal.verdict = 'good';
+      if (companyNps) {
+        // Two-sample z-test against the company's answers, the variance pooled (multinomial).
+        const n1 = answers.responses;
+        const n2 = companyNps.n;
+        const pPlus = (answers.promoters + companyNps.promoters) / (n1 + n2);
+        const pMinus = (answers.detractors + companyNps.detractors) / (n1 + n2);
+        const v = Math.max(0, pPlus + pMinus - (pPlus - pMinus) ** 2);
+        const se = 100 * Math.sqrt(v * (1 / n1 + 1 / n2));
+        npsSignal.test = 'nps-two-sample-z';
+        npsSignal.pValue = se === 0 ? 1 : normalCdf((npsValue - companyNps.nps) / se);
+        npsSignal.detail += ` vs the company's ${companyNps.nps.toFixed(0)}`;
+        if (npsValue < NPS_BAD) tests.push({ customer: i, signal: npsSignal, flagIf: () => true });
+      } else if (interval && !interval.notEnoughData) {
+        npsSignal.test = interval.test;
+        if (interval.interval.high < NPS_BAD) npsSignal.verdict = 'bad';
+      }
+    } else if (answers) {
+      npsSignal.detail += `; fewer than ${MIN_NPS_ANSWERS}: not judged`;
+      npsSignal.judged = false;
+    }
+    // The company-wide trend from the other organizations' tickets (its own rise is what we test).
+    const othersTrend = Math.max(
+      1,
+      (companyTickets[1] - f.ticketsLast + 1) / (companyTickets[0] - f.ticketsBefore + 1),
+    );
+    const ticketShare = othersTrend / (1 + othersTrend);
+    const ticketSignal: Signal = {
       signal: 'tickets',
-      value: ticketsLast,
-      verdict:
-        ticketsLast >= TICKETS_BAD && ticketsLast >= 2 * ticketsBefore * companyTrend ? 'bad' : 'neutral',
+      value: f.ticketsLast,
+      baseline: f.ticketsBefore * othersTrend,
+      test: 'poisson-conditional-binomial',
+      // One-sided: more tickets than the company-wide trend predicts from its own 3 months before.
+      pValue: binomialUpperTail(f.ticketsLast, f.ticketsBefore + f.ticketsLast, ticketShare),
+      n: f.ticketsBefore + f.ticketsLast,
+      verdict: 'neutral',
       detail:
-        `tickets ${ticketsBefore} → ${ticketsLast} (3 months vs 3 before)` +
-        (companyTrend > 1 ? `; company-wide × ${companyTrend.toFixed(1)}` : ''),
-    });
-    const feedbackRows = cancelFeedback.filter((f) => f.organization === organization);
-    const cancelling = scheduled.has(organization) || feedbackRows.length > 0;
+        `tickets ${f.ticketsBefore} → ${f.ticketsLast} (3 months vs 3 before)` +
+        (othersTrend > 1 ? `; company-wide × ${othersTrend.toFixed(1)}` : ''),
+    };
+    signals.push(ticketSignal);
+    if (f.ticketsLast >= TICKETS_BAD) tests.push({ customer: i, signal: ticketSignal, flagIf: () => true });
+    const feedbackRows = cancelFeedback.filter((x) => x.organization === f.organization);
+    const cancelling = scheduled.has(f.organization) || feedbackRows.length > 0;
     signals.push({
       signal: 'cancellation',
       value: cancelling ? 1 : 0,
+      baseline: null,
+      test: 'billing-fact',
+      pValue: null,
+      n: null,
       verdict: cancelling ? 'bad' : 'neutral',
       detail:
         [
-          scheduled.has(organization) ? `a subscription is set to cancel at the end of ${month}` : null,
+          scheduled.has(f.organization) ? `a subscription is set to cancel at the end of ${month}` : null,
           feedbackRows.length ? `${feedbackRows.length} cancellation feedback in 3 months` : null,
         ]
           .filter((x) => x !== null)
           .join('; ') || 'no cancellation signal',
     });
+    return signals;
+  });
+  const q = benjaminiHochberg(tests.map((t) => t.signal.pValue ?? 1));
+  tests.forEach((t, k) => {
+    const qValue = q[k] as number;
+    t.signal.qValue = qValue;
+    if (qValue < SIGNIFICANCE && t.flagIf()) t.signal.verdict = 'bad';
+    else t.signal.detail += `; not significant (q ${qValue.toPrecision(2)})`;
+  });
+  // A signal whose value is the same for every customer tells nothing about any one of them
+  // (every customer pays for one seat, nobody answered NPS): dropped.
+  const kinds = new Set(perCustomer.flat().map((x) => x.signal));
+  for (const kind of kinds) {
+    const values = perCustomer.map((ss) => ss.find((x) => x.signal === kind)?.value);
+    if (perCustomer.length > 1 && values.every((v) => v !== undefined && v === values[0])) {
+      for (const ss of perCustomer)
+        ss.splice(
+          ss.findIndex((x) => x.signal === kind),
+          1,
+        );
+    }
+  }
 
+  const customers: TopCustomer[] = facts.map((f, i) => {
+    const signals = perCustomer[i] as Signal[];
+    const answers = f.answers;
+    const npsValue = answers ? (100 * (answers.promoters - answers.detractors)) / answers.responses : null;
+    const usersBefore = f.usersBeforeTotal / 3;
+    const usersLast = f.usersLastTotal / 3;
     return {
-      organization,
+      organization: f.organization,
       name:
-        groupNames.find((g) => g.group_key === organization)?.name ?? names.get(organization) ?? organization,
-      mrr,
-      mrrTrend,
+        groupNames.find((g) => g.group_key === f.organization)?.name ??
+        names.get(f.organization) ??
+        f.organization,
+      mrr: f.mrr,
+      mrrTrend: f.mrrTrend,
       health: healthOf(signals),
       signals,
       activeUsers: {
         last3: usersLast,
         previous3: usersBefore,
         change: relativeChange(usersBefore, usersLast),
-        distinctLast3,
+        distinctLast3: f.distinctLast3,
       },
-      keyActions: { last3: keyLast, previous3: keyBefore, change: relativeChange(keyBefore, keyLast) },
-      seats: { used: distinctLast3, paid },
+      keyActions: {
+        last3: f.keyLast,
+        previous3: f.keyBefore,
+        change: relativeChange(f.keyBefore, f.keyLast),
+      },
+      seats: { used: f.distinctLast3, paid: f.paid },
       nps: { responses: answers?.responses ?? 0, nps: npsValue, meanScore: answers?.meanScore ?? null },
-      tickets: { last3: ticketsLast, previous3: ticketsBefore },
+      tickets: { last3: f.ticketsLast, previous3: f.ticketsBefore },
     };
   });
 
@@ -386,10 +580,17 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const worried = customers.filter((c) => c.health === 'unhappy' || c.health === 'at-risk');
   const findings: Finding[] = worried.map((c) => {
     const bad = c.signals.filter((s) => s.verdict === 'bad');
+    const qs = bad.map((s) => s.qValue).filter((x): x is number => typeof x === 'number');
     return {
       title: `${c.name} (${c.mrr.toFixed(2)} ${currency} MRR) is ${c.health}: ${bad.map((s) => s.signal).join(', ')}`,
       detail: `${bad.map((s) => s.detail).join('; ')}.`,
-      evidence: { organization: c.organization, health: c.health, mrrAtStake: c.mrr, signals: c.signals },
+      evidence: {
+        organization: c.organization,
+        health: c.health,
+        mrrAtStake: c.mrr,
+        signals: c.signals,
+        ...(qs.length ? { qValue: Math.min(...qs), correction: 'benjamini-hochberg' } : {}),
+      },
     };
   });
   const count = (h: Health): number => customers.filter((c) => c.health === h).length;

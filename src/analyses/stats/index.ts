@@ -9,3 +9,4 @@ export * from './mann-whitney.js';
 export * from './random.js';
 export { normalQuantile, normalTwoSidedP, studentTTwoSidedP } from './jstat.js';
 export * from './experiments.js';
+export * from './launch-effects.js';

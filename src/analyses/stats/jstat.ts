@@ -26,6 +26,9 @@ interface JStat {
     sample(shape: number, scale: number): number;
   };
   betaln(a: number, b: number): number;
+  inv(a: number[][]): number[][];
+  multiply(a: number[][], b: number[][]): number[][];
+  transpose(a: number[][]): number[][];
   randn(): number;
   /** Replaces the uniform source every jStat sampler draws from (Math.random by default). */
   setRandom(fn: () => number): void;
@@ -134,6 +137,32 @@ export function withSampler<T>(uniform: () => number, fn: (s: Sampler) => T): T 
   } finally {
     jStat.setRandom(Math.random);
   }
+}
+
+/**
+ * Ordinary least squares of y on the columns of X (each row one observation): coefficients,
+ * residuals and (XᵀX)⁻¹ for prediction variances, through jStat's matrix routines. Null when XᵀX
+ * is singular (a regressor that never varies).
+ */
+export function leastSquares(
+  X: readonly (readonly number[])[],
+  y: readonly number[],
+): { beta: number[]; residuals: number[]; xtxInverse: number[][] } | null {
+  const x = X.map((r) => [...r]);
+  const xt = jStat.transpose(x);
+  const inverse = jStat.inv(jStat.multiply(xt, x));
+  if (inverse.some((r) => r.some((v) => !Number.isFinite(v)))) return null;
+  const beta = jStat
+    .multiply(
+      inverse,
+      jStat.multiply(
+        xt,
+        y.map((v) => [v]),
+      ),
+    )
+    .map((r) => r[0]!);
+  const residuals = x.map((r, i) => y[i]! - r.reduce((s, v, j) => s + v * beta[j]!, 0));
+  return { beta, residuals, xtxInverse: inverse };
 }
 
 /** ln Γ(x). */

@@ -137,3 +137,17 @@ export function betaBinomialQuantile(q: number, bb: BetaBinomial): number {
   }
   return bb.n;
 }
+
+/** P(X ≥ k) for X ~ Binomial(n, p): I_p(k, n − k + 1); 1 for k ≤ 0. */
+export function binomialUpperTail(k: number, n: number, p: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  return regularizedBeta(p, k, n - k + 1);
+}
+
+/** P(X ≤ k) for X ~ Binomial(n, p). */
+export function binomialLowerTail(k: number, n: number, p: number): number {
+  if (k >= n) return 1;
+  if (k < 0) return 0;
+  return 1 - binomialUpperTail(k + 1, n, p);
+}

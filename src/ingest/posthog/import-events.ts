@@ -9,6 +9,7 @@ import { createGunzip } from 'node:zlib';
 import type { Engine } from '../../store/engine.js';
 import type { ImportReport, RejectedRecord } from '../report.js';
 import { detectEventFile } from './format.js';
+import { clockSkewSchema, DEFAULT_CLOCK_SKEW_MS, latestEventTime } from './rules.js';
 
 export interface ImportEventsOptions {
   /** Where to write `<basename>.<time>.rejects` with the bad lines verbatim; none when absent. */
@@ -18,6 +19,13 @@ export interface ImportEventsOptions {
   source?: string;
   /** Chunk size (uncompressed bytes) in which clean JSON Lines are loaded; tests use tiny ones. */
   chunkBytes?: number;
+  /**
+   * How far after the import an event may be dated (default 1 hour, at most 7 days): a later
+   * one is rejected as `in the future`. Clocks drift; a date years ahead is a bug.
+   */
+  clockSkewMs?: number;
+  /** The import's time for the future check (default: now). */
+  now?: Date;
 }
 
 export async function importEvents(
@@ -30,15 +38,15 @@ export async function importEvents(
   }
   const kind = await detectEventFile(file);
   opts.onProgress?.(`${file}: ${kind.format}${kind.gzip ? ' (gzip)' : ''}`);
+  const clockSkewMs = clockSkewSchema.parse(opts.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS);
+  const rejectsFile = opts.rejectsDir ? rejectsPath(opts.rejectsDir, file) : undefined;
   const { loadEventFile } = await import('../../store/duckdb/ingest-events.js');
   const loaded = await loadEventFile(engine, file, kind, opts.source ?? resolve(file), opts.onProgress, {
     chunkBytes: opts.chunkBytes,
+    latest: latestEventTime(opts.now ?? new Date(), clockSkewMs),
+    rejectsFile,
   });
-  const rejected: RejectedRecord[] = loaded.rejected.map((r) =>
-    r.field === null
-      ? { line: r.line, reason: r.reason }
-      : { line: r.line, reason: r.reason, field: r.field },
-  );
+  const rejected: RejectedRecord[] = loaded.rejected;
   const report: ImportReport = {
     file,
     kind: 'events',
@@ -46,11 +54,11 @@ export async function importEvents(
     inserted: loaded.inserted,
     updated: 0,
     duplicates: loaded.duplicates,
-    duplicateRules: loaded.duplicates ? { uuid: loaded.duplicates } : {},
+    duplicateRules: loaded.duplicateRules,
     rejected,
   };
-  if (rejected.length > 0 && opts.rejectsDir) {
-    report.rejectsFile = rejectsPath(opts.rejectsDir, file);
+  if (rejected.length > 0 && opts.rejectsDir && rejectsFile) {
+    report.rejectsFile = rejectsFile;
     mkdirSync(opts.rejectsDir, { recursive: true });
     if (loaded.rejectedText) {
       writeFileSync(report.rejectsFile, loaded.rejectedText.map((r) => (r.raw ?? '') + '\n').join(''));

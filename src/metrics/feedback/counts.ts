@@ -38,6 +38,44 @@ export async function kindCounts(
   return { counts, kindsPresent };
 }
 
+/** One feedback row behind a count. */
+export interface FeedbackRow {
+  id: string;
+  createdAt: string;
+  organization: string | null;
+  email: string | null;
+  title: string | null;
+  status: string | null;
+}
+
+/** The rows behind `tickets`/`feature_requests`/`interviews` of `month`, oldest first. */
+export async function feedbackRowsIn(
+  ctx: MetricContext,
+  kind: CountedKind,
+  month: Month,
+): Promise<FeedbackRow[]> {
+  const rows = await ctx.engine.query<{
+    id: string;
+    created_at: string;
+    organization: string | null;
+    email: string | null;
+    title: string | null;
+    status: string | null;
+  }>(sql`
+    SELECT id, created_at, organization, email, title, status FROM feedback
+    WHERE kind = ${kind} AND ${sqlFeedbackInProduct(ctx, raw('tags'))}
+      AND created_at >= ${monthStart(month)} AND created_at < ${monthEnd(month)}
+    ORDER BY created_at, id`);
+  return rows.map((r) => ({
+    id: r.id,
+    createdAt: r.created_at,
+    organization: r.organization,
+    email: r.email,
+    title: r.title,
+    status: r.status,
+  }));
+}
+
 export async function ticketsByOrganization(ctx: MetricContext): Promise<Map<Month, Record<string, number>>> {
   const d = ctx.engine.dialect;
   const rows = await ctx.engine.query<{ m: string; organization: string | null; n: number }>(sql`

@@ -51,6 +51,26 @@ function npsAnswers(ctx: MetricContext): Sql {
     )`;
 }
 
+/** One person's answer counted in a month's NPS. */
+export interface NpsRespondent {
+  person: string;
+  score: number;
+  answeredAt: string;
+}
+
+/** The answers behind `nps`/`nps_responses` of `month`: each person's latest, lowest score first. */
+export async function npsRespondents(ctx: MetricContext, month: Month): Promise<NpsRespondent[]> {
+  const rows = await ctx.engine.query<{ person: string; score: number; answered_at: string }>(sql`
+    WITH ${npsAnswers(ctx)},
+    ranked AS (
+      SELECT person, score, answered_at,
+             row_number() OVER (PARTITION BY person ORDER BY answered_at DESC, tiebreak DESC) AS rn
+      FROM answers WHERE answered_at >= ${monthStart(month)} AND answered_at < ${monthEnd(month)}
+    )
+    SELECT person, score, answered_at FROM ranked WHERE rn = 1 ORDER BY score, person`);
+  return rows.map((r) => ({ person: r.person, score: Number(r.score), answeredAt: r.answered_at }));
+}
+
 /** Whether the store holds any NPS answer at all (otherwise NPS metrics are null throughout). */
 export async function hasNpsData(ctx: MetricContext): Promise<boolean> {
   const [r] = await ctx.engine.query<{ n: number }>(

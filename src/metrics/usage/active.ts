@@ -129,3 +129,87 @@ export async function retentionCohorts(ctx: MetricContext): Promise<Map<Month, C
   }
   return out;
 }
+
+/** One actor behind a usage number: its activity events in the month. */
+export interface ActiveActor {
+  actor: string;
+  events: number;
+  /** When its first activity event ever was (of this product), ISO. */
+  firstSeen: string;
+  /** A person's organization (the latest of the month), or null. */
+  organization: string | null;
+  /** That organization's `name` property, when it has one. */
+  organizationName: string | null;
+  /** A person's `email` / `name` property, or an organization's `name`. */
+  email: string | null;
+  name: string | null;
+}
+
+/**
+ * The actors behind `active_users`/`active_organizations` (all active in `month`) or
+ * `new_users`/`new_organizations` (`onlyNew`: first active in `month`), by events in the month,
+ * most first, at most `limit`; `total` is how many there are. Same definition as `actorMonths`.
+ * With `event`, the actors who did that event (a key action) instead of any activity event; with
+ * `organization`, only events in that organization (the users of one customer).
+ */
+export async function activeActorsIn(
+  ctx: MetricContext,
+  actor: Actor,
+  month: Month,
+  opts: { onlyNew?: boolean; limit?: number; event?: string; organization?: string } = {},
+): Promise<{ total: number; actors: ActiveActor[] }> {
+  const d = ctx.engine.dialect;
+  const col = raw(ACTOR_COLUMN[actor]);
+  const which =
+    opts.event === undefined
+      ? sqlActivityEvent(d, ctx.config.activity, ctx.product)
+      : sql`event = ${opts.event}`;
+  const from = monthStart(month);
+  const to = monthEnd(month);
+  const base = sql`
+    WITH act AS (
+      SELECT ${col} AS actor, timestamp, organization FROM events
+      WHERE ${which} AND ${col} IS NOT NULL AND timestamp < ${to}${opts.organization === undefined ? sql`` : sql` AND organization = ${opts.organization}`}
+    ),
+    per AS (
+      SELECT actor, min(timestamp) AS first_ts,
+        ${d.sqlCountIf(sql`timestamp >= ${from}`)} AS events,
+        ${d.sqlArgMax(sql`organization`, sql`CASE WHEN timestamp >= ${from} THEN timestamp END`)} AS organization
+      FROM act GROUP BY actor
+      HAVING ${d.sqlCountIf(sql`timestamp >= ${from}`)} > 0${opts.onlyNew ? sql` AND min(timestamp) >= ${from}` : sql``}
+    )`;
+  const [n] = await ctx.engine.query<{ n: number }>(sql`${base} SELECT count(*) AS n FROM per`);
+  const props = actor === 'person' ? sql`p.properties` : sql`g.properties`;
+  const join_ =
+    actor === 'person'
+      ? sql`LEFT JOIN persons p ON p.person_id = per.actor
+        LEFT JOIN groups og ON og.group_type = 'organization' AND og.group_key = per.organization`
+      : sql`LEFT JOIN groups g ON g.group_type = 'organization' AND g.group_key = per.actor`;
+  const orgName = actor === 'person' ? d.sqlJsonString(sql`og.properties`, ['name']) : sql`NULL`;
+  const rows = await ctx.engine.query<{
+    actor: string;
+    events: number;
+    first_ts: string;
+    organization: string | null;
+    organization_name: string | null;
+    email: string | null;
+    name: string | null;
+  }>(sql`${base}
+    SELECT per.actor, per.events, per.first_ts, per.organization, ${orgName} AS organization_name,
+      ${d.sqlJsonString(props, ['email'])} AS email, ${d.sqlJsonString(props, ['name'])} AS name
+    FROM per ${join_}
+    ORDER BY per.events DESC, per.actor
+    LIMIT ${opts.limit ?? 500}`);
+  return {
+    total: Number(n?.n ?? 0),
+    actors: rows.map((r) => ({
+      actor: r.actor,
+      events: Number(r.events),
+      firstSeen: r.first_ts,
+      organization: actor === 'person' ? r.organization : null,
+      organizationName: r.organization_name,
+      email: r.email,
+      name: r.name,
+    })),
+  };
+}

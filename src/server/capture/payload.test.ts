@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../errors.js';
+import { inflate } from './body.js';
 import { decodeBody, decodeCapture } from './payload.js';
 
 const now = new Date('2024-05-01T00:00:00.000Z');
@@ -15,8 +16,11 @@ describe('decodeBody', () => {
   const value = { event: 'x', properties: { note: 'a+b/c?' } };
   const json = JSON.stringify(value);
 
-  it('reads gzip by its magic bytes whatever the content type says', () => {
-    expect(decodeBody(gzipSync(json), 'application/x-www-form-urlencoded')).toEqual(value);
+  it('reads gzip by its magic bytes whatever the content type says (inflated first)', async () => {
+    const body = await inflate(gzipSync(json));
+    expect(decodeBody(body, 'application/x-www-form-urlencoded')).toEqual(value);
+    // Not gzip: as it is.
+    expect(await inflate(Buffer.from(json))).toEqual(Buffer.from(json));
   });
 
   it('reads a form data= field holding base64, including an unescaped + read as a space', () => {
@@ -39,7 +43,7 @@ describe('decodeBody', () => {
 
   it('rejects what is none of them, naming the field', () => {
     expect(() => decodeBody(new TextEncoder().encode('hello world!'), undefined)).toThrow(InputError);
-    expect(() => decodeBody(new Uint8Array([0x1f, 0x8b, 1, 2]), undefined)).toThrow(/gzip/);
+    expect(() => decodeBody(gzipSync('x'), undefined)).toThrow(/gzip/);
     expect(() => decodeBody(new TextEncoder().encode('data=abc&compression=lz64'), undefined)).toThrow(
       /lz64/,
     );
@@ -97,5 +101,54 @@ describe('decodeCapture', () => {
     expect(decodeCapture(req(body, { api_key: 't3' })).tokens.sort()).toEqual(['t1', 't2', 't3']);
     expect(() => decodeCapture(req('[1]'))).toThrow(/batch\[0\]/);
     expect(() => decodeCapture(req('{"event":"a","offset":"soon"}'))).toThrow(/offset/);
+  });
+
+  it('refuses a sent_at that is no real date, an offset no date can hold, and invalid UTF-8', () => {
+    const batch = (sent_at: unknown, offset = 0) =>
+      JSON.stringify({ api_key: 'k', sent_at, batch: [{ event: 'a', distinct_id: 'p', offset }] });
+    // new Date() would have rolled 2025-02-30 over to March 2
+    expect(() => decodeCapture(req(batch('2025-02-30T10:00:00Z')))).toThrow(
+      "field 'sent_at': not a calendar date: '2025-02-30T10:00:00Z'",
+    );
+    expect(() => decodeCapture(req(batch('yesterday')))).toThrow(/sent_at/);
+    // An offset of 1e15 ms is year −29663: a time, left to the importer's range check (which
+    // rejects it by name); 1e17 ms is no date at all.
+    expect(decodeCapture(req(batch('2024-04-30T12:00:00Z', 1e15))).events[0]!.timestamp).toMatch(/^-0296/);
+    expect(() => decodeCapture(req(batch('2024-04-30T12:00:00Z', 1e17)))).toThrow(
+      /batch\[0\], field 'offset'/,
+    );
+    const latin1 = Buffer.from('{"event":"caf\u00e9","distinct_id":"p","api_key":"k"}', 'latin1');
+    expect(() => decodeCapture(req(latin1))).toThrow("field 'body': the body is not valid UTF-8");
+  });
+});
+
+describe('inflate', () => {
+  it('names a gzip body that does not decompress (truncated, corrupted)', async () => {
+    const gz = gzipSync(JSON.stringify({ event: 'x', distinct_id: 'p' }));
+    await expect(inflate(Buffer.from([0x1f, 0x8b, 1, 2]))).rejects.toThrow(InputError);
+    await expect(inflate(gz.subarray(0, gz.length - 6))).rejects.toThrow(/does not decompress/);
+    const bad = Buffer.from(gz);
+    bad[12] = bad[12]! ^ 0xff;
+    await expect(inflate(bad)).rejects.toThrow(/does not decompress/);
+  });
+
+  it('stops a gzip bomb at the cap with a 413, whatever it would decompress to', async () => {
+    // 16 MB of zeros in 16 kB: the stream is destroyed once 1 MB came out.
+    const bomb = gzipSync(Buffer.alloc(16 * 1024 * 1024), { level: 1 });
+    expect(bomb.length).toBeLessThan(100_000);
+    await expect(inflate(bomb, 1024 * 1024)).rejects.toMatchObject({ status: 413 });
+    const exact = gzipSync(Buffer.alloc(1024 * 1024, 'a'));
+    expect((await inflate(exact, 1024 * 1024)).length).toBe(1024 * 1024);
+  });
+});
+
+describe('send time', () => {
+  it('is a 400 naming `_` or `offset` when it is no time JS can write, never an exception', () => {
+    const one = JSON.stringify({ event: 'a', distinct_id: 'p', offset: 1 });
+    for (const bad of ['1e300', '9'.repeat(5000), '99999999999999999', 'soon', '-5']) {
+      expect(() => decodeCapture(req(one, { _: bad }))).toThrow(/field '_'/);
+    }
+    const far = JSON.stringify({ event: 'a', distinct_id: 'p', offset: 1e17 });
+    expect(() => decodeCapture(req(far))).toThrow(/field 'offset'/);
   });
 });

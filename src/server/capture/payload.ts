@@ -2,7 +2,8 @@
  * What the PostHog SDKs POST to the capture endpoints, decoded into SPEC §3.1 event records.
  * Pure: no I/O. The wire formats (posthog-js, posthog-node, PostHog's capture tests):
  * - the body may be gzip — recognised by its magic bytes `1f 8b`, whatever `?compression=` or the
- *   headers claim (posthog-js sends the query even when it fell back to another encoding);
+ *   headers claim (posthog-js sends the query even when it fell back to another encoding); it is
+ *   decompressed, with a cap, before it gets here (capture/body.ts);
  * - `application/x-www-form-urlencoded` `data=<base64 of JSON>` (posthog-js "base64" mode), a bare
  *   base64 body, or plain JSON;
  * - the JSON is one event, an array of events, or `{api_key|token, batch: [...], sent_at}`;
@@ -10,8 +11,8 @@
  *   `offset` milliseconds before the batch's `sent_at` (else the `_` query parameter posthog-js
  *   sends with the send time, else now), or the send time itself.
  */
-import { gunzipSync } from 'node:zlib';
 import { InputError } from '../../errors.js';
+import { offsetSchema, sentAtSchema, timeBefore } from '../../ingest/posthog/rules.js';
 
 /** One event as the events importer reads it (SPEC §3.1; top-level `$set`/`$set_once` allowed). */
 export interface CapturedEvent {
@@ -31,6 +32,7 @@ export interface CapturePayload {
 }
 
 export interface CaptureRequest {
+  /** The body, decompressed already when it was gzip (capture/body.ts `inflate`). */
   body: Uint8Array;
   contentType: string | undefined;
   /** The query parameters (`api_key`, `token`, `_`, `compression`, …). */
@@ -88,36 +90,57 @@ function toEvent(raw: Obj, props: Obj, sentAt: Date, i: number): CapturedEvent {
   return out;
 }
 
+/**
+ * `offset` ms before the send time. The time is checked by the importer like any other (an
+ * offset of 1e15 ms, year −29663, is rejected there as before 1970, with the event named); only
+ * a time no date can hold is refused here.
+ */
 function timeFromOffset(offset: unknown, sentAt: Date, i: number): string {
   if (offset === undefined || offset === null) return sentAt.toISOString();
-  if (typeof offset !== 'number' || !Number.isFinite(offset)) {
+  const ms = offsetSchema.safeParse(offset);
+  if (!ms.success) {
     throw new InputError('must be a number of milliseconds', { record: `batch[${i}]`, field: 'offset' });
   }
-  return new Date(sentAt.getTime() - offset).toISOString();
+  const t = timeBefore(sentAt, ms.data);
+  if (t === undefined) {
+    throw new InputError(`${offset as number} ms before sent_at is no date`, {
+      record: `batch[${i}]`,
+      field: 'offset',
+    });
+  }
+  return t;
 }
 
-/** The batch's send time: body `sent_at`, else the `_` query parameter (ms), else now. */
+/**
+ * The batch's send time: body `sent_at` (a real calendar date: `2025-02-30` is an error, not
+ * March 2), else the `_` query parameter (ms), else now. A value that is not a time JS can
+ * represent is a 400 naming it (a huge `?_=` was a 500).
+ */
 function sendTime(sentAt: unknown, req: CaptureRequest): Date {
-  if (typeof sentAt === 'string' || typeof sentAt === 'number') {
-    const d = new Date(sentAt);
-    if (!Number.isNaN(d.getTime())) return d;
+  if (sentAt !== undefined && sentAt !== null) {
+    const d = sentAtSchema.safeParse(sentAt);
+    if (!d.success) {
+      throw new InputError(d.error.issues[0]?.message ?? 'not a time', { field: 'sent_at' });
+    }
+    return d.data;
   }
-  const underscore = Number(req.query._);
-  if (req.query._ && Number.isFinite(underscore) && underscore > 0) return new Date(underscore);
+  if (req.query._) {
+    const d = /^\d{1,16}$/.test(req.query._) ? new Date(Number(req.query._)) : undefined;
+    if (!d || Number.isNaN(d.getTime())) {
+      throw new InputError('must be the send time in milliseconds since 1970', { field: '_' });
+    }
+    if (d.getTime() > 0) return d;
+  }
   return req.now;
 }
 
-/** gzip (by magic bytes) → form `data=` (unless it is already JSON) → JSON or base64 of JSON. */
+/** Form `data=` (unless it is already JSON) → JSON or base64 of JSON. Gzip is inflated before. */
 export function decodeBody(body: Uint8Array, contentType: string | undefined): unknown {
-  let bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch {
-      throw new InputError('the body starts like gzip (1f 8b) but does not decompress', { field: 'body' });
-    }
+    throw new InputError('gzip inside gzip, or a gzip body that was not decompressed', { field: 'body' });
   }
-  let text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  let text = utf8(bytes).replace(/^\uFEFF/, '');
   // The content type is a hint only: JSON (e.g. gzip-decoded) is JSON whatever the label says.
   const form = (contentType ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
   if (!/^\s*[[{]/.test(text) && (form || /^data=/.test(text))) {
@@ -135,6 +158,17 @@ export function decodeBody(body: Uint8Array, contentType: string | undefined): u
   return parseJsonOrBase64(text.trim());
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The text of `bytes`; invalid UTF-8 is an error, never replaced by U+FFFD. */
+function utf8(bytes: Uint8Array): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new InputError('the body is not valid UTF-8', { field: 'body' });
+  }
+}
+
 function parseJsonOrBase64(text: string): unknown {
   if (text === '') throw new InputError('the body is empty', { field: 'body' });
   const first = text[0];
@@ -144,7 +178,7 @@ function parseJsonOrBase64(text: string): unknown {
     if (!/^[A-Za-z0-9+/_-]+=*$/.test(text)) {
       throw new InputError('not JSON, base64 of JSON, a form body or gzip', { field: 'body' });
     }
-    text = Buffer.from(text, 'base64').toString('utf8').trim();
+    text = utf8(Buffer.from(text, 'base64')).trim();
   }
   try {
     return JSON.parse(text) as unknown;

@@ -11,20 +11,17 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { importEvents } from '../../ingest/posthog/import-events.js';
 import type { ImportReport } from '../../ingest/report.js';
 import type { ServerDeps } from '../app.js';
 import { sameSecret } from '../auth.js';
 import { CaptureBatcher } from '../capture/batcher.js';
+import { inflate, readBody } from '../capture/body.js';
 import { decodeCapture, type CapturedEvent } from '../capture/payload.js';
 
 export const CAPTURE_PATHS = ['/e', '/i/v0/e', '/capture', '/batch', '/track'] as const;
 const FLAG_PATHS = ['/flags', '/decide'] as const;
-
-/** PostHog's own capture limit is 20 MB per request. */
-const MAX_BODY_BYTES = 20 * 1024 * 1024;
 
 export const NO_FLAGS = {
   featureFlags: {},
@@ -36,10 +33,6 @@ export const NO_FLAGS = {
 export function captureRoutes(d: ServerDeps): Hono {
   const app = new Hono();
   const batcher = new CaptureBatcher((events, source) => storeEvents(d, events, source), d.queue);
-  const limit = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: (c) => c.json({ error: `the body is larger than ${MAX_BODY_BYTES} bytes` }, 413),
-  });
   // posthog-js posts from the product's own pages, another origin: answer its preflight and let
   // it read the answer (the project key is public by design, as in PostHog).
   const crossOrigin = cors({
@@ -51,7 +44,7 @@ export function captureRoutes(d: ServerDeps): Hono {
   for (const path of CAPTURE_PATHS) {
     for (const p of [path, path + '/']) {
       app.use(p, crossOrigin);
-      app.post(p, limit, (c) => capture(c, d, batcher));
+      app.post(p, (c) => capture(c, d, batcher));
     }
   }
   for (const path of FLAG_PATHS) {
@@ -63,14 +56,29 @@ export function captureRoutes(d: ServerDeps): Hono {
   return app;
 }
 
+/**
+ * The project key a request carries outside its body: `?api_key=`, `?token=`, or
+ * `Authorization: Bearer <key>`. Checked before the body is read, let alone decompressed.
+ */
+function keysOutsideBody(c: Context): string[] {
+  const auth = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
+  return [c.req.query('api_key'), c.req.query('token'), auth].filter((k): k is string => Boolean(k));
+}
+
 async function capture(c: Context, d: ServerDeps, batcher: CaptureBatcher): Promise<Response> {
+  const outside = keysOutsideBody(c);
+  if (!outside.every((t) => sameSecret(t, d.projectKey))) {
+    return c.json({ error: 'wrong api_key/token for this project' }, 401);
+  }
+  // Capped on the wire and once decompressed (413 past either): memory stays bounded.
+  const body = await inflate(await readBody(c.req.raw));
   const payload = decodeCapture({
-    body: new Uint8Array(await c.req.arrayBuffer()),
+    body,
     contentType: c.req.header('content-type'),
     query: c.req.query(),
     now: d.now(),
   });
-  if (payload.tokens.length === 0) {
+  if (payload.tokens.length === 0 && outside.length === 0) {
     return c.json({ error: 'no api_key or token: send the project key' }, 401);
   }
   if (!payload.tokens.every((t) => sameSecret(t, d.projectKey))) {

@@ -1,4 +1,14 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -16,9 +26,12 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import type { Engine, Row, TableInfo } from '../engine.js';
+import { faultPoint } from '../fault.js';
+import { clearDeadScratch } from '../scratch.js';
 import { raw, type Sql, type SqlValue } from '../sql.js';
 import * as copy from './copy.js';
 import { duckdbDialect } from './dialect.js';
+import { lockedMessage, lockHolderPid } from './lock.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -67,10 +80,20 @@ export class DuckDbEngine implements Engine {
     this.#conn = conn;
   }
 
-  /** Opens (creating if needed) a DuckDB file, or `:memory:`. */
+  /**
+   * Opens (creating if needed) a DuckDB file, or `:memory:`. A file whose WAL DuckDB cannot replay
+   * because migrations were interrupted by a crash is recovered (see `migrate`).
+   */
   static async open(path: string): Promise<DuckDbEngine> {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const instance = await DuckDBInstance.create(path);
+    const instance = await createInstance(path);
+    // The WAL replayed: a marker left by migrations that were killed after their last commit
+    // (or whose WAL DuckDB could replay) is stale. `migrate` writes a new one if any are pending.
+    if (path !== ':memory:') {
+      rmSync(migratingMarker(path), { force: true });
+      // What killed imports left (chunk files, spooled batches): this process holds the store now.
+      clearDeadScratch(path);
+    }
     const conn = await instance.connect();
     await conn.run("SET TimeZone = 'UTC'");
     return new DuckDbEngine(path, instance, conn);
@@ -83,6 +106,7 @@ export class DuckDbEngine implements Engine {
 
   async query<T = Row>(q: Sql): Promise<T[]> {
     const { text, values } = q.render((i) => `$${i + 1}`, 'duckdb');
+    faultPoint(() => statementLabel(text));
     const bound = values.map(bind);
     const reader = await this.#conn.runAndReadAll(
       text,
@@ -94,6 +118,7 @@ export class DuckDbEngine implements Engine {
 
   async exec(q: Sql): Promise<void> {
     const { text, values } = q.render((i) => `$${i + 1}`, 'duckdb');
+    faultPoint(() => statementLabel(text));
     if (values.length === 0) {
       await this.#conn.run(text);
       return;
@@ -111,6 +136,7 @@ export class DuckDbEngine implements Engine {
    * order; the table's other columns take their defaults.
    */
   async append(table: string, rows: Iterable<readonly SqlValue[]>): Promise<void> {
+    faultPoint(`append ${table}`);
     const appender = await this.#conn.createAppender(table);
     try {
       for (const row of rows) {
@@ -129,31 +155,68 @@ export class DuckDbEngine implements Engine {
     }
   }
 
+  /**
+   * Applies the pending migrations, each in its own transaction, then checkpoints. DuckDB cannot
+   * replay from its WAL an ALTER of a table that has a non-constant default (`events.imported_at
+   * DEFAULT now()`, `todos.id DEFAULT nextval(…)`: "Failure while replaying WAL file", duckdb
+   * issues 18259, 20543), so a crash between a migration's commit and the next checkpoint left a
+   * file that could never be opened again. Hence: the store is checkpointed first (the WAL is
+   * empty), a marker file `<db>.migrating` is written, the migrations run, the store is
+   * checkpointed and the marker removed. Should a crash land in between and the WAL not replay,
+   * `open` knows from the marker that the WAL holds only the migrations' work, sets it aside and
+   * opens the checkpointed state; the migrations then run again.
+   */
   async migrate(): Promise<void> {
-    await this.#conn.run(
+    const done = await this.#appliedMigrations();
+    const pending = readdirSync(MIGRATIONS_DIR)
+      .filter((f) => /^\d+_.+\.sql$/.test(f))
+      .sort()
+      .filter((f) => !done.has(Number(f.split('_')[0])));
+    if (pending.length === 0) return;
+    const file = this.target !== ':memory:';
+    if (file) {
+      faultPoint('checkpoint before migrations');
+      await this.#conn.run('CHECKPOINT');
+      writeDurably(migratingMarker(this.target), JSON.stringify({ pid: process.pid, pending }) + '\n');
+    }
+    await this.#runMigration(
+      'schema_migrations',
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)',
     );
-    const done = new Set(
-      (await this.query<{ version: number }>(raw('SELECT version FROM schema_migrations'))).map(
-        (r) => r.version,
-      ),
+    for (const f of pending) {
+      await this.#runMigration(f, readFileSync(MIGRATIONS_DIR + f, 'utf8'), Number(f.split('_')[0]));
+    }
+    if (file) {
+      faultPoint('checkpoint after migrations');
+      await this.#conn.run('CHECKPOINT');
+      faultPoint('remove migrations marker');
+      rmSync(migratingMarker(this.target), { force: true });
+    }
+  }
+
+  async #appliedMigrations(): Promise<Set<number>> {
+    const [t] = await this.query<{ n: number }>(
+      raw(`SELECT count(*)::INTEGER AS n FROM information_schema.tables
+        WHERE table_schema = 'main' AND table_name = 'schema_migrations'`),
     );
-    const files = readdirSync(MIGRATIONS_DIR)
-      .filter((f) => /^\d+_.+\.sql$/.test(f))
-      .sort();
-    for (const f of files) {
-      const version = Number(f.split('_')[0]);
-      if (done.has(version)) continue;
-      const text = readFileSync(MIGRATIONS_DIR + f, 'utf8');
-      await this.#conn.run('BEGIN TRANSACTION');
-      try {
-        await this.#conn.run(text);
-        await this.#conn.run('INSERT INTO schema_migrations VALUES ($1, $2, now())', [version, f]);
-        await this.#conn.run('COMMIT');
-      } catch (e) {
-        await this.#conn.run('ROLLBACK');
-        throw new Error(`migration ${f} failed on ${this.target}: ${(e as Error).message}`);
+    if (!t?.n) return new Set();
+    const rows = await this.query<{ version: number }>(raw('SELECT version FROM schema_migrations'));
+    return new Set(rows.map((r) => r.version));
+  }
+
+  async #runMigration(name: string, text: string, version?: number): Promise<void> {
+    faultPoint(`migration ${name}`);
+    await this.#conn.run('BEGIN TRANSACTION');
+    try {
+      await this.#conn.run(text);
+      if (version !== undefined) {
+        await this.#conn.run('INSERT INTO schema_migrations VALUES ($1, $2, now())', [version, name]);
       }
+      faultPoint(`commit migration ${name}`);
+      await this.#conn.run('COMMIT');
+    } catch (e) {
+      await this.#conn.run('ROLLBACK');
+      throw new Error(`migration ${name} failed on ${this.target}: ${(e as Error).message}`);
     }
   }
 
@@ -178,8 +241,62 @@ export class DuckDbEngine implements Engine {
   }
 
   close(): Promise<void> {
+    faultPoint('close');
     this.#conn.closeSync();
     this.#instance.closeSync();
     return Promise.resolve();
+  }
+}
+
+/** A statement's first words, for fault points. */
+function statementLabel(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 60);
+}
+
+/** Present while migrations run on `db` (see `DuckDbEngine.migrate`). */
+export function migratingMarker(db: string): string {
+  return `${db}.migrating`;
+}
+
+/**
+ * `DuckDBInstance.create`, recovering a WAL that holds only interrupted migrations (the marker
+ * says so; see `migrate`): it is removed and the checkpointed store is opened, whose migrations
+ * then run again.
+ */
+async function createInstance(path: string): Promise<DuckDBInstance> {
+  try {
+    return await DuckDBInstance.create(path);
+  } catch (e) {
+    const message = (e as Error).message;
+    const holder = lockHolderPid(message);
+    if (holder !== undefined) throw new Error(lockedMessage(path, holder));
+    const wal = `${path}.wal`;
+    if (
+      path === ':memory:' ||
+      !/Failure while replaying WAL/i.test(message) ||
+      !existsSync(migratingMarker(path)) ||
+      !existsSync(wal)
+    ) {
+      throw e;
+    }
+    rmSync(wal);
+    return DuckDBInstance.create(path);
+  }
+}
+
+/** Writes `text` to `file` and flushes it to disk before returning. */
+function writeDurably(file: string, text: string): void {
+  const fd = openSync(file, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const dir = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
   }
 }

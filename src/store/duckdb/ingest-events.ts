@@ -15,14 +15,24 @@
  *   (`lineOf`). The good records are stored as one batch, then the same end steps.
  */
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Engine } from '../engine.js';
+import { faultPoint } from '../fault.js';
+import { removeScratch, scratchDir } from '../scratch.js';
 import { raw, sql, type Sql } from '../sql.js';
 import { inTransaction } from '../transaction.js';
 import { InputError } from '../../errors.js';
+import { recordImport } from '../../ingest/ledger.js';
+import type { RejectedRecord } from '../../ingest/report.js';
+import {
+  EARLIEST_EVENT_TIME,
+  EVENT_RULES,
+  reasonPrefix,
+  reasonText,
+  type EventRuleKey,
+} from '../../ingest/posthog/rules.js';
 import {
   dropIdentityTemps,
   refreshGroups,
@@ -58,11 +68,36 @@ const MAX_LINE_BYTES = 32 * 1024 * 1024;
 
 /** Reader errors (DuckDB `error_type`) in our words. */
 const READER_REASONS: Record<string, string> = {
-  'INVALID ENCODING': 'not valid UTF-8',
-  'INVALID UNICODE': 'not valid UTF-8',
-  'TOO MANY COLUMNS': 'invalid JSON (contains a raw control character)',
-  'LINE SIZE OVER MAXIMUM': 'line longer than 32 MB',
+  'INVALID ENCODING': reasonText('notUtf8'),
+  'INVALID UNICODE': reasonText('notUtf8'),
+  'TOO MANY COLUMNS': reasonText('controlChar'),
+  'LINE SIZE OVER MAXIMUM': reasonText('lineTooLong'),
 };
+
+/** What an import accepts beyond a record's shape: the latest event time (import + clock skew). */
+export interface Limits {
+  latest: Date;
+}
+
+/** A SQL string literal of our own text (a rule's reason): quotes doubled. */
+function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
+ * `[field, reason]` of a rule of EVENT_RULES (rules.ts), as the classification's fault list; with
+ * `detail`, the reason's `…` is that SQL expression.
+ */
+function rule(key: EventRuleKey, detail?: Sql): Sql {
+  const { field } = EVENT_RULES[key];
+  const reason = detail ? `${literal(reasonPrefix(key))} || ${detail.toString()}` : literal(reasonText(key));
+  return raw(`[${field === null ? 'NULL' : literal(field)}, ${reason}]`);
+}
+
+/** A TIMESTAMPTZ literal of a JS date (ours, not user text). */
+function timestampLiteral(d: Date): string {
+  return `TIMESTAMPTZ '${d.toISOString()}'`;
+}
 
 const IMPORT_MEMORY_LIMIT = '1GB';
 /** New events from which an import checkpoints the store itself (see `loadEventFile`). */
@@ -79,6 +114,8 @@ const TEMP_TABLES = [
   '_ingest_dups',
   '_ingest_reader_rejects',
   '_ingest_reader_scans',
+  '_ingest_occ',
+  '_ingest_occ_batch',
 ];
 
 /**
@@ -222,9 +259,6 @@ function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
-/** `YYYY-MM-DDTHH:MM:SS.ffffffZ` text of a UTC timestamp: the timestamp part of a derived uuid. */
-const HASH_TS = "strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ')";
-
 /*
  * Every `j` column is JSON text that DuckDB wrote (the JSON reader, json_extract, to_json, json()
  * all re-serialize: minified, no leading space), so its first character gives its type and a
@@ -251,7 +285,7 @@ function jsonString(x: string): Sql {
  * `source` → `_ingest_rows(ord, line, field, reason, raw, uuid, event, distinct_id, timestamp,
  * properties, groups, organization, has_set)`. The first failing check names a record's fault.
  */
-async function classify(engine: Engine, source: Source, stage = true): Promise<void> {
+async function classify(engine: Engine, source: Source, limits: Limits, stage = true): Promise<void> {
   // For the line reader, reading into a table first, then classifying, measured faster than one
   // statement doing both (1M demo events: 21 s against 34 s on a loaded 2-core machine); the JSON
   // reader's typed columns are cheaper classified as they are read.
@@ -284,21 +318,25 @@ async function classify(engine: Engine, source: Source, stage = true): Promise<v
     ), c AS (
       SELECT *,
         CASE
-          WHEN NOT parsed THEN [NULL, 'invalid JSON (truncated or malformed)']
-          WHEN NOT is_obj THEN [NULL, 'not a JSON object']
-          WHEN ev_t IS NULL OR ev_t = 'NULL' THEN ['event', 'missing']
-          WHEN ev_t <> 'VARCHAR' THEN ['event', 'must be a string, got ' || ${typeName('ev_t')}]
-          WHEN event = '' THEN ['event', 'is empty']
-          WHEN did_t IS NULL OR did_t = 'NULL' THEN ['distinct_id', 'missing']
-          WHEN distinct_id IS NULL THEN ['distinct_id', 'must be a string or number, got ' || ${typeName('did_t')}]
-          WHEN distinct_id = '' THEN ['distinct_id', 'is empty']
-          WHEN ts_t IS NULL OR ts_t = 'NULL' THEN ['timestamp', 'missing']
-          WHEN ts_text IS NULL THEN ['timestamp', 'must be an ISO 8601 string, got ' || ${typeName('ts_t')}]
-          WHEN ts IS NULL THEN ['timestamp', 'not an ISO 8601 timestamp: ' || left(ts_text, 40)]
-          WHEN props_invalid THEN ['properties', 'not valid JSON']
-          WHEN props_t IS NOT NULL AND props_t NOT IN ('OBJECT', 'NULL')
-            THEN ['properties', 'must be an object, got ' || ${typeName('props_t')}]
-          WHEN uuid_t IS NOT NULL AND uuid_t NOT IN ('VARCHAR', 'NULL') THEN ['uuid', 'must be a string, got ' || ${typeName('uuid_t')}]
+          WHEN NOT parsed THEN ${rule('invalidJson')}
+          WHEN NOT is_obj THEN ${rule('notObject')}
+          WHEN ev_t IS NULL OR ev_t = 'NULL' THEN ${rule('eventMissing')}
+          WHEN ev_t <> 'VARCHAR' THEN ${rule('eventType', typeName('ev_t'))}
+          WHEN event = '' THEN ${rule('eventEmpty')}
+          WHEN did_t IS NULL OR did_t = 'NULL' THEN ${rule('distinctIdMissing')}
+          WHEN distinct_id IS NULL THEN ${rule('distinctIdType', typeName('did_t'))}
+          WHEN distinct_id = '' THEN ${rule('distinctIdEmpty')}
+          WHEN ts_t IS NULL OR ts_t = 'NULL' THEN ${rule('timestampMissing')}
+          WHEN ts_text IS NULL THEN ${rule('timestampType', typeName('ts_t'))}
+          WHEN ts IS NULL THEN CASE
+            WHEN regexp_matches(ts_text, '^\\d{4}-\\d\\d-\\d\\d') AND try_cast(left(ts_text, 10) AS DATE) IS NULL
+              THEN ${rule('timestampNotDate', raw('left(ts_text, 40)'))}
+            ELSE ${rule('timestampNotIso', raw('left(ts_text, 40)'))} END
+          WHEN ts < ${raw(timestampLiteral(new Date(EARLIEST_EVENT_TIME)))} THEN ${rule('timestampTooEarly', raw('left(ts_text, 40)'))}
+          WHEN ts > ${raw(timestampLiteral(limits.latest))} THEN ${rule('timestampFuture', raw('left(ts_text, 40)'))}
+          WHEN props_invalid THEN ${rule('propertiesJson')}
+          WHEN props_t IS NOT NULL AND props_t NOT IN ('OBJECT', 'NULL') THEN ${rule('propertiesType', typeName('props_t'))}
+          WHEN uuid_t IS NOT NULL AND uuid_t NOT IN ('VARCHAR', 'NULL') THEN ${rule('uuidType', typeName('uuid_t'))}
         END AS fault
       FROM h
     ), n AS (
@@ -316,13 +354,11 @@ async function classify(engine: Engine, source: Source, stage = true): Promise<v
     )
     SELECT ord, NULL::BIGINT AS line, fault[1] AS field, fault[2] AS reason,
       CASE WHEN fault IS NOT NULL THEN raw END AS raw,
-      CASE WHEN fault IS NOT NULL THEN NULL WHEN given_uuid IS NOT NULL THEN given_uuid
-        ELSE regexp_replace(
-          md5(event || chr(31) || distinct_id || chr(31) || ${raw(HASH_TS)} || chr(31) || properties),
-          '^(.{8})(.{4})(.{4})(.{4})(.{12})$', '\\1-\\2-\\3-\\4-\\5')
-      END AS uuid,
+      CASE WHEN fault IS NULL THEN given_uuid END AS uuid,
       event, distinct_id, ts AS timestamp, properties, groups, groups ->> 'organization' AS organization,
-      contains(properties, '"$set') AS has_set
+      contains(properties, '"$set') AS has_set,
+      CASE WHEN fault IS NULL AND given_uuid IS NULL
+        THEN sextant_content_key(event, distinct_id, ts, properties) END AS ckey
     FROM n`);
   if (stage) await engine.exec(raw('DROP TABLE _ingest_src'));
   if (source.readerRejects) {
@@ -359,7 +395,8 @@ export interface LoadedEventFile {
   records: number;
   inserted: number;
   duplicates: number;
-  rejected: { line: number; reason: string; field: string | null }[];
+  duplicateRules: Record<string, number>;
+  rejected: RejectedRecord[];
   /** The text of bad records when the format has no physical lines (JSON array, Parquet). */
   rejectedText?: { line: number; raw: string | null }[];
 }
@@ -404,11 +441,46 @@ function importedAtSql(text: string): Sql {
   return raw(`TIMESTAMPTZ '${text}'`);
 }
 
-/** A running import: its timestamp, its source, whether its `imports` row is written yet. */
+/** The rules by which a good record is a duplicate (`ImportReport.duplicateRules` keys). */
+export const DUPLICATE_RULES = {
+  /** Its uuid was stored by an earlier import. */
+  uuidStored: 'uuid, already stored',
+  /** Another record of the file with its uuid was stored (the earliest timestamp wins). */
+  uuidRepeated: 'uuid, repeated in the file',
+  /** Without a uuid: its content and occurrence were stored by an earlier import. */
+  contentStored: 'content+occurrence, already stored',
+  /** Without a uuid: its derived key equals another record's of the file (only a uuid can). */
+  contentRepeated: 'content+occurrence, repeated in the file',
+} as const;
+
+/**
+ * An import's ledger (docs/ingest.md, "The import ledger"): records = inserted + duplicates (by
+ * rule) + rejected at every commit. Events that two chunks both stored count as inserted until
+ * the end of the import removes one (then as `uuid, repeated in the file`).
+ */
+export interface Ledger {
+  records: number;
+  inserted: number;
+  rejected: RejectedRecord[];
+  rules: Record<string, number>;
+}
+
+function addRule(rules: Record<string, number>, rule: string, n: number): void {
+  if (n) rules[rule] = (rules[rule] ?? 0) + n;
+}
+
+export function ledgerDuplicates(l: Ledger): number {
+  return Object.values(l.rules).reduce((a, b) => a + b, 0);
+}
+
+/** A running import: its timestamp, its source, whether its `imports` row is written, its ledger. */
 interface ImportRun {
   at: Sql;
   source: string;
   logged: boolean;
+  ledger: Ledger;
+  /** Where the import's rejects file is written (named in its row when anything was rejected). */
+  rejectsFile?: string;
 }
 
 /**
@@ -416,20 +488,44 @@ interface ImportRun {
  * import" is `imported_at < at`. Its `imports` row (without `finished_at` until `finishImport`)
  * is written with the first events it stores, in their transaction (`logImport`).
  */
-async function beginImport(engine: Engine, source: string): Promise<ImportRun> {
+async function beginImport(engine: Engine, source: string, rejectsFile?: string): Promise<ImportRun> {
   const [row] = await engine.query<{ t: string }>(
     raw(
       `SELECT greatest(now(), coalesce((SELECT max(imported_at) FROM imports), now()) + INTERVAL 1 MICROSECOND)::VARCHAR AS t`,
     ),
   );
-  return { at: importedAtSql(row?.t ?? ''), source, logged: false };
+  return {
+    at: importedAtSql(row?.t ?? ''),
+    source,
+    logged: false,
+    ledger: { records: 0, inserted: 0, rejected: [], rules: {} },
+    rejectsFile,
+  };
 }
 
-/** Inside a transaction: the import's `imports` row, unless written already. */
+/**
+ * Inside a transaction: the import's `imports` row with its ledger as it stands (`recordImport`,
+ * which refuses counts that do not add up), inserted with the first events it stores and
+ * updated with each later batch, so that a kill between two commits leaves a row whose counts
+ * add up for what was committed. `finished_at` is set by `finishImport`.
+ */
 async function logImport(engine: Engine, run: ImportRun): Promise<void> {
-  if (run.logged) return;
-  await engine.exec(sql`INSERT INTO imports (source, kind, imported_at, records, inserted, rejected)
-    VALUES (${run.source}, 'events', ${run.at}, 0, 0, 0)`);
+  const l = run.ledger;
+  await recordImport(
+    engine,
+    {
+      file: run.source,
+      kind: 'events',
+      records: l.records,
+      inserted: l.inserted,
+      updated: 0,
+      duplicates: ledgerDuplicates(l),
+      duplicateRules: { ...l.rules },
+      rejected: l.rejected,
+      rejectsFile: l.rejected.length > 0 ? run.rejectsFile : undefined,
+    },
+    { importedAt: run.at, source: run.source, finished: false },
+  );
 }
 
 /**
@@ -440,11 +536,7 @@ async function logImport(engine: Engine, run: ImportRun): Promise<void> {
  * every event is checked against the map (its changed ids are lost), and its events are in the
  * refresh. Without `run`, only the interrupted imports are finished.
  */
-async function finishImport(
-  engine: Engine,
-  run?: ImportRun,
-  counts?: { records: number; inserted: number; rejected: number },
-): Promise<void> {
+async function finishImport(engine: Engine, run?: ImportRun): Promise<void> {
   const at = run?.at.toString();
   const unfinished = (
     await engine.query<{ t: string }>(
@@ -457,7 +549,6 @@ async function finishImport(
   const scope = sql`(SELECT uuid, event, distinct_id, timestamp, properties, groups, has_set FROM events
     WHERE imported_at IN (${list}))`;
   await inTransaction(engine, async () => {
-    if (run) await logImport(engine, run);
     if (others.length) {
       // Interrupted before its end-of-import dedupe: its uuids stored twice are found among its
       // events (it left no hashes).
@@ -483,16 +574,24 @@ async function finishImport(
         raw(`UPDATE events SET person_id = p.person_id FROM person_distinct_ids p
         WHERE events.distinct_id = p.distinct_id AND events.person_id <> p.person_id`),
       );
-      await engine.exec(sql`UPDATE imports SET inserted = e.n
+      // Its ledger: the events it stored twice and that were removed above move from inserted
+      // to duplicates (rows from before the ledger columns only count what they stored).
+      await engine.exec(sql`UPDATE imports SET inserted = e.n,
+        records = CASE WHEN imports.duplicates IS NULL THEN e.n + imports.rejected ELSE imports.records END,
+        duplicates = CASE WHEN imports.duplicates IS NULL THEN 0 ELSE imports.duplicates + imports.inserted - e.n END,
+        duplicate_rules = CASE WHEN imports.duplicates IS NULL OR imports.inserted = e.n
+          THEN coalesce(imports.duplicate_rules, '{}'::JSON)
+          ELSE json_merge_patch(coalesce(imports.duplicate_rules, '{}'::JSON), json_object(${DUPLICATE_RULES.uuidRepeated},
+            coalesce(json_extract(imports.duplicate_rules, ${'$."' + DUPLICATE_RULES.uuidRepeated + '"'})::BIGINT, 0)
+              + imports.inserted - e.n)) END,
+        updated = coalesce(imports.updated, 0), skipped = coalesce(imports.skipped, 0),
+        skipped_types = coalesce(imports.skipped_types, '{}'::JSON)
         FROM (SELECT imported_at, count(*) AS n FROM events WHERE imported_at IN (${othersList}) GROUP BY 1) e
         WHERE imports.kind = 'events' AND imports.imported_at = e.imported_at`);
     }
     await refreshPersons(engine, scope);
     await refreshGroups(engine, scope);
-    if (run && counts) {
-      await engine.exec(sql`UPDATE imports SET records = ${counts.records}, inserted = ${counts.inserted},
-        rejected = ${counts.rejected} WHERE kind = 'events' AND imported_at = ${run.at}`);
-    }
+    if (run) await logImport(engine, run);
     await engine.exec(
       sql`UPDATE imports SET finished_at = now() WHERE kind = 'events' AND finished_at IS NULL AND imported_at IN (${list})`,
     );
@@ -525,20 +624,27 @@ export async function finishInterruptedImports(engine: Engine): Promise<number> 
 
 /**
  * In one transaction: resolve identity for `_ingest_rows`, insert its new events with their
- * persons (`imported_at` = `at`); events stored before whose person changed are moved at the end
- * (`finishImport`). New: not stored
- * by an earlier import; the same uuid stored by an earlier chunk of this import is sorted out
- * once, at the end (`dedupeImport`). Adds the ids whose person changed to `_ingest_changed`.
- * Returns the number of events inserted.
+ * persons (`imported_at` = `at`), and write the import's ledger; events stored before whose
+ * person changed are moved at the end (`finishImport`). New: not stored by an earlier import;
+ * the same uuid stored by an earlier chunk of this import is sorted out once, at the end
+ * (`dedupeImport`). Adds the ids whose person changed to `_ingest_changed`. Returns the number
+ * of events inserted.
+ *
+ * `batch.whole`: the batch is the whole file (the line-based path). Its counts replace the
+ * ledger's, and what the fast path stored before it is stored again and removed in this same
+ * transaction, so that the commit leaves a ledger that adds up.
  *
  * The staged rows are committed before this transaction starts: DuckDB scans a table written in
  * the running transaction with one thread (its rows are not counted for the scan's parallelism),
  * so staging inside it made the INSERT single-threaded.
  */
-async function storeStaged(engine: Engine, run: ImportRun): Promise<number> {
+async function storeStaged(
+  engine: Engine,
+  run: ImportRun,
+  batch: { records: number; rejected: RejectedRecord[]; whole: boolean },
+): Promise<number> {
   const { at, source: sourceName } = run;
   const n = await inTransaction(engine, async () => {
-    await logImport(engine, run);
     // Stored by an earlier import: the scan skips this import's row groups (zone maps).
     await engine.exec(
       sql`CREATE OR REPLACE TEMP TABLE _ingest_seen AS
@@ -571,7 +677,42 @@ async function storeStaged(engine: Engine, run: ImportRun): Promise<number> {
       SELECT hash(uuid) FROM _ingest_rows WHERE reason IS NULL AND uuid NOT IN (SELECT uuid FROM _ingest_dups)
       UNION ALL SELECT hash(uuid) FROM _ingest_dups`),
     );
-    return ins?.Count ?? 0;
+    const inserted = ins?.Count ?? 0;
+    // The batch's duplicates by rule: already stored (a record, not a uuid, each), or a loser of
+    // a uuid the batch holds more than once. Counted only when there are any.
+    const rules: Record<string, number> = {};
+    if (c?.seen || c?.dups) {
+      const [d] = await engine.query<Record<string, number>>(
+        raw(`SELECT
+          count(*) FILTER (WHERE s.uuid IS NOT NULL AND g.ckey IS NULL)::BIGINT AS uuid_stored,
+          count(*) FILTER (WHERE s.uuid IS NOT NULL AND g.ckey IS NOT NULL)::BIGINT AS content_stored,
+          count(*) FILTER (WHERE s.uuid IS NULL AND d.win <> g.rowid AND g.ckey IS NULL)::BIGINT AS uuid_repeated,
+          count(*) FILTER (WHERE s.uuid IS NULL AND d.win <> g.rowid AND g.ckey IS NOT NULL)::BIGINT AS content_repeated
+        FROM _ingest_rows g LEFT JOIN _ingest_seen s ON s.uuid = g.uuid LEFT JOIN _ingest_dups d ON d.uuid = g.uuid
+        WHERE g.reason IS NULL`),
+      );
+      addRule(rules, DUPLICATE_RULES.uuidStored, d?.uuid_stored ?? 0);
+      addRule(rules, DUPLICATE_RULES.contentStored, d?.content_stored ?? 0);
+      addRule(rules, DUPLICATE_RULES.uuidRepeated, d?.uuid_repeated ?? 0);
+      addRule(rules, DUPLICATE_RULES.contentRepeated, d?.content_repeated ?? 0);
+    }
+    const l = run.ledger;
+    if (batch.whole) {
+      const removed = l.inserted > 0 ? await removeImportsDoubles(engine, at) : 0;
+      run.ledger = {
+        records: batch.records,
+        rejected: batch.rejected,
+        inserted: l.inserted + inserted - removed,
+        rules,
+      };
+    } else {
+      l.records += batch.records;
+      l.rejected.push(...batch.rejected);
+      l.inserted += inserted;
+      for (const [k, v] of Object.entries(rules)) addRule(l.rules, k, v);
+    }
+    await logImport(engine, run);
+    return inserted;
   });
   run.logged = true;
   return n;
@@ -582,19 +723,29 @@ async function storeStaged(engine: Engine, run: ImportRun): Promise<number> {
  * line-based one) keeps the event with the earliest timestamp, then the one stored first (= the
  * earlier line). Found once, after all chunks, from the 64-bit hashes each batch kept of its
  * uuids: a check per chunk against everything stored before grew with the file (10M events:
- * 1.1 s, and quadratic). Returns the number of events removed.
+ * 1.1 s, and quadratic). The events removed move from inserted to `uuid, repeated in the file`
+ * in the ledger, written in the same transaction. Returns the number of events removed.
  */
-async function dedupeImport(engine: Engine, at: Sql): Promise<number> {
+async function dedupeImport(engine: Engine, run: ImportRun): Promise<number> {
   return inTransaction(engine, async () => {
-    // Candidates from the batches' own hashes (`_ingest_keys`, one per uuid per batch), so that
-    // `events` is read only when a uuid may have been stored twice. Sorted, not aggregated (10M
-    // hashes: 0.6 s against 1.0 s).
-    await engine.exec(
-      raw(`CREATE OR REPLACE TEMP TABLE _ingest_cands AS
-      SELECT DISTINCT h FROM (SELECT h, lag(h) OVER (ORDER BY h) AS prev FROM _ingest_keys) WHERE h = prev`),
-    );
-    return removeStoredTwice(engine, at);
+    const removed = await removeImportsDoubles(engine, run.at);
+    run.ledger.inserted -= removed;
+    addRule(run.ledger.rules, DUPLICATE_RULES.uuidRepeated, removed);
+    if (removed) await logImport(engine, run);
+    return removed;
   });
+}
+
+/** Inside a transaction: `dedupeImport`'s removal, from the batches' hashes. */
+async function removeImportsDoubles(engine: Engine, at: Sql): Promise<number> {
+  // Candidates from the batches' own hashes (`_ingest_keys`, one per uuid per batch), so that
+  // `events` is read only when a uuid may have been stored twice. Sorted, not aggregated (10M
+  // hashes: 0.6 s against 1.0 s).
+  await engine.exec(
+    raw(`CREATE OR REPLACE TEMP TABLE _ingest_cands AS
+    SELECT DISTINCT h FROM (SELECT h, lag(h) OVER (ORDER BY h) AS prev FROM _ingest_keys) WHERE h = prev`),
+  );
+  return removeStoredTwice(engine, at);
 }
 
 /**
@@ -686,6 +837,7 @@ async function* lineChunks(
   let n = 0;
   const write = async (buf: Buffer): Promise<void> => {
     if (!out) {
+      faultPoint('chunk file');
       path = join(dir, `chunk-${n++}.jsonl`);
       out = await open(path, 'w');
     }
@@ -738,6 +890,30 @@ async function* lineChunks(
 }
 
 /**
+ * The keys of the records without a uuid (docs/ingest.md, "Identity of a record"): the content
+ * key `ckey` (classify) with the record's occurrence among the file's records of that content,
+ * counted in file order (record number, then staging order, which is the file's) and on from
+ * the batches before (`_ingest_occ`: per content key, how many earlier batches of the file had).
+ */
+async function assignDerivedKeys(engine: Engine): Promise<void> {
+  await engine.exec(
+    raw(`CREATE OR REPLACE TEMP TABLE _ingest_occ_batch AS
+    SELECT rowid AS r, ckey, row_number() OVER (PARTITION BY ckey ORDER BY ord, rowid) AS k
+    FROM _ingest_rows WHERE ckey IS NOT NULL`),
+  );
+  await engine.exec(
+    raw(`UPDATE _ingest_rows SET uuid = sextant_derived_uuid(o.ckey, o.k) FROM (
+      SELECT b.r, b.ckey, b.k + coalesce(e.n, 0) AS k FROM _ingest_occ_batch b
+      LEFT JOIN (SELECT ckey, sum(n) AS n FROM _ingest_occ WHERE ckey IN (SELECT ckey FROM _ingest_occ_batch) GROUP BY ckey) e
+        ON e.ckey = b.ckey) o
+    WHERE _ingest_rows.rowid = o.r`),
+  );
+  await engine.exec(
+    raw('INSERT INTO _ingest_occ SELECT ckey, count(*) FROM _ingest_occ_batch GROUP BY ckey'),
+  );
+}
+
+/**
  * The fast path for JSON Lines: the file in chunks of `chunkBytes`, each read by DuckDB's JSON
  * reader (`jsonLinesFastSource`), classified into `_ingest_rows` (a chunk's worth, in memory, never
  * spilled, whatever the file's size) and stored in its own transaction (`storeStaged`: identity,
@@ -753,8 +929,10 @@ async function loadJsonLinesFast(
   progress: (msg: string) => void,
   chunkBytes: number,
   secs: () => string,
+  limits: Limits,
 ): Promise<{ records: number; inserted: number; chunks: number; complete: boolean }> {
-  const dir = await mkdtemp(join(tmpdir(), 'sextant-chunks-'));
+  // Beside the store, where the next import removes what a killed one left (store/scratch.ts).
+  const dir = scratchDir(engine.target);
   // A file no larger than a chunk is read as it is (gzip included) by DuckDB: no unzipping in
   // Node, no chunk file to wait for (1M demo events: 4.1–4.3 s chunked, 3.7–3.9 s whole).
   const whole = (await uncompressedSize(file, gzip)) <= chunkBytes;
@@ -771,7 +949,7 @@ async function loadJsonLinesFast(
       pending = chunks.next();
       pending.catch(() => undefined);
       try {
-        await classify(engine, jsonLinesFastSource(next.value, whole && gzip), false);
+        await classify(engine, jsonLinesFastSource(next.value, whole && gzip), limits, false);
       } catch (e) {
         // A malformed or very long line: the line-based reader finds and reports it.
         progress(`${file}: ${firstLine((e as Error).message)}`);
@@ -780,14 +958,16 @@ async function loadJsonLinesFast(
       if (!whole) await rm(next.value, { force: true });
       // A record near the line-length limit goes to the line-based reader too, which measures the
       // line itself (the JSON reader's own limit is not the same): chunks before it are stored.
-      const [c] = await engine.query<{ records: number; bad: number }>(
+      const [c] = await engine.query<{ records: number; bad: number; derived: number }>(
         raw(`SELECT count(*)::BIGINT AS records, count(*) FILTER (WHERE reason IS NOT NULL
-          OR strlen(properties::VARCHAR) + strlen(event) + strlen(distinct_id) > ${MAX_LINE_BYTES / 2})::BIGINT AS bad
+          OR strlen(properties::VARCHAR) + strlen(event) + strlen(distinct_id) > ${MAX_LINE_BYTES / 2})::BIGINT AS bad,
+          count(ckey)::BIGINT AS derived
         FROM _ingest_rows`),
       );
       if (c?.bad) return { records, inserted, chunks: i, complete: false };
       records += c?.records ?? 0;
-      inserted += await storeStaged(engine, run);
+      if (c?.derived) await assignDerivedKeys(engine);
+      inserted += await storeStaged(engine, run, { records: c?.records ?? 0, rejected: [], whole: false });
       progress(`${file}: chunk ${i + 1}: ${records} records read, ${inserted} new (${secs()})`);
       done = i + 1;
     }
@@ -795,7 +975,7 @@ async function loadJsonLinesFast(
   } finally {
     await pending.catch(() => undefined);
     await chunks.return(undefined).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    removeScratch(dir);
   }
 }
 
@@ -828,6 +1008,10 @@ async function uncompressedSize(file: string, gzip: boolean): Promise<number> {
 export interface LoadOptions {
   /** Chunk size of the JSON Lines fast path, in uncompressed bytes (tests use tiny ones). */
   chunkBytes?: number;
+  /** The latest event time accepted (the import's time plus the clock-skew allowance). */
+  latest: Date;
+  /** Where the caller writes the rejects, named in the ledger when anything is rejected. */
+  rejectsFile?: string;
 }
 
 /**
@@ -840,10 +1024,11 @@ export async function loadEventFile(
   kind: { format: StagedFormat; gzip: boolean },
   sourceName: string,
   progress: (msg: string) => void = () => undefined,
-  opts: LoadOptions = {},
+  opts: LoadOptions,
 ): Promise<LoadedEventFile> {
   const t0 = performance.now();
   const secs = (): string => ((performance.now() - t0) / 1000).toFixed(1) + 's';
+  const limits: Limits = { latest: opts.latest };
   // Keep a large import's working set bounded (peak RSS < 2 GB at 10M events): DuckDB spills
   // the staging tables to disk beyond this. The caller's setting is restored afterwards.
   const [limit] = await engine.query<{ v: string; c: string }>(
@@ -853,9 +1038,19 @@ export async function loadEventFile(
   // Each chunk commits on its own, leaving a part-filled row group; the checkpoint merges those.
   // Once, at the end: checkpoints after each chunk rewrote them again and again.
   await engine.exec(raw(`SET checkpoint_threshold = '1TB'`));
-  let stored = 0;
   let finished = false;
   let run: ImportRun | undefined;
+  const result = (rejectedText?: LoadedEventFile['rejectedText']): LoadedEventFile => {
+    const l = run!.ledger;
+    return {
+      records: l.records,
+      inserted: l.inserted,
+      duplicates: ledgerDuplicates(l),
+      duplicateRules: { ...l.rules },
+      rejected: l.rejected,
+      rejectedText,
+    };
+  };
   try {
     for (const t of TEMP_TABLES) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
     await engine.exec(
@@ -864,18 +1059,20 @@ export async function loadEventFile(
       ),
     );
     await engine.exec(raw('CREATE TEMP TABLE _ingest_keys (h UBIGINT)'));
-    run = await beginImport(engine, sourceName);
+    await engine.exec(raw('CREATE TEMP TABLE _ingest_occ (ckey VARCHAR, n BIGINT)'));
+    run = await beginImport(engine, sourceName, opts.rejectsFile);
     if (kind.format === 'jsonl') {
       const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-      const fast = await loadJsonLinesFast(engine, file, kind.gzip, run, progress, chunkBytes, secs);
-      stored = fast.inserted;
+      const fast = await loadJsonLinesFast(engine, file, kind.gzip, run, progress, chunkBytes, secs, limits);
       if (fast.complete) {
-        if (fast.chunks > 1) stored -= await dedupeImport(engine, run.at);
-        progress(`${file}: stored ${stored} new events; refreshing persons and groups (${secs()})`);
-        await finishImport(engine, run, { records: fast.records, inserted: stored, rejected: 0 });
+        if (fast.chunks > 1) await dedupeImport(engine, run);
+        progress(
+          `${file}: stored ${run.ledger.inserted} new events; refreshing persons and groups (${secs()})`,
+        );
+        await finishImport(engine, run);
         finished = true;
         progress(`${file}: done (${secs()})`);
-        return { records: fast.records, inserted: stored, duplicates: fast.records - stored, rejected: [] };
+        return result();
       }
       progress(`${file}: bad records; reading line by line`);
     }
@@ -886,16 +1083,14 @@ export async function loadEventFile(
           ? jsonArraySource(file, kind.gzip)
           : await tabularSource(engine, file, kind.format, kind.gzip);
     try {
-      await classify(engine, source);
+      await classify(engine, source, limits);
     } catch (e) {
       if (e instanceof InputError) throw e;
       throw new InputError(`not readable as ${kind.format}: ${firstLine((e as Error).message)}`, { file });
     }
-    const [counts] = await engine.query<{ records: number; good: number }>(
-      raw(`SELECT count(*)::BIGINT AS records,
-      count(*) FILTER (WHERE reason IS NULL)::BIGINT AS good FROM _ingest_rows`),
+    const [counts] = await engine.query<{ records: number; derived: number }>(
+      raw(`SELECT count(*)::BIGINT AS records, count(ckey)::BIGINT AS derived FROM _ingest_rows`),
     );
-    const { records, good } = counts ?? { records: 0, good: 0 };
     const bad = await engine.query<{
       line: number;
       reason: string;
@@ -904,24 +1099,21 @@ export async function loadEventFile(
     }>(
       sql`SELECT ord_line AS line, reason, field, raw FROM ${lineOf(source)} WHERE reason IS NOT NULL ORDER BY ord_line`,
     );
-    progress(`${file}: read ${records} records, ${bad.length} bad (${secs()})`);
-
-    // What the fast path stored before it stopped is stored again, then sorted out as this
-    // import's own duplicates.
-    const before = stored;
-    stored += await storeStaged(engine, run);
-    if (before > 0) stored -= await dedupeImport(engine, run.at);
-    progress(`${file}: stored ${stored} new events; refreshing persons and groups (${secs()})`);
-    await finishImport(engine, run, { records, inserted: stored, rejected: bad.length });
+    progress(`${file}: read ${counts?.records ?? 0} records, ${bad.length} bad (${secs()})`);
+    // The file again from its first record: occurrences are counted from the start.
+    await engine.exec(raw('DELETE FROM _ingest_occ'));
+    if (counts?.derived) await assignDerivedKeys(engine);
+    // What the fast path stored before it stopped is stored again and sorted out as this
+    // import's own duplicates, in the same transaction.
+    const rejected: RejectedRecord[] = bad.map(({ line, reason, field }) =>
+      field === null ? { line, reason } : { line, reason, field },
+    );
+    await storeStaged(engine, run, { records: counts?.records ?? 0, rejected, whole: true });
+    progress(`${file}: stored ${run.ledger.inserted} new events; refreshing persons and groups (${secs()})`);
+    await finishImport(engine, run);
     finished = true;
     progress(`${file}: done (${secs()})`);
-    return {
-      records,
-      inserted: stored,
-      duplicates: good - stored,
-      rejected: bad.map(({ line, reason, field }) => ({ line, reason, field })),
-      rejectedText: source.physicalLines ? undefined : bad.map(({ line, raw }) => ({ line, raw })),
-    };
+    return result(source.physicalLines ? undefined : bad.map(({ line, raw }) => ({ line, raw })));
   } catch (e) {
     // Say what the failure left: the events committed before it stay.
     if (run?.logged && e instanceof Error) {
@@ -946,7 +1138,7 @@ export async function loadEventFile(
     }
     // A large import is checkpointed under the import's memory limit: left to the close, with the
     // caller's limit, it took 3.5 GB at 10M events.
-    if (stored >= CHECKPOINT_AFTER) await engine.exec(raw('CHECKPOINT'));
+    if ((run?.ledger.inserted ?? 0) >= CHECKPOINT_AFTER) await engine.exec(raw('CHECKPOINT'));
     if (limit) {
       await engine.exec(raw(`SET memory_limit = '${limit.v.replaceAll("'", '')}'`));
       await engine.exec(raw(`SET checkpoint_threshold = '${limit.c.replaceAll("'", '')}'`));

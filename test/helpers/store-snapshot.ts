@@ -1,0 +1,83 @@
+import type { Engine } from '../../src/store/engine.js';
+import { raw } from '../../src/store/sql.js';
+
+/**
+ * What an import leaves in the store, as sorted lines of text per table: every column a reader
+ * sees except when and by which run a row was written (`imported_at`; the `imports` ledger, whose
+ * rows a crash and its re-import split in two, is compared by its totals).
+ */
+export const SNAPSHOT_QUERIES: Record<string, string> = {
+  events: `SELECT uuid, event, distinct_id, person_id, timestamp, properties::VARCHAR, organization,
+    groups::VARCHAR, has_set, source FROM events`,
+  persons: 'SELECT person_id, properties::VARCHAR, is_identified, created_at FROM persons',
+  person_distinct_ids: 'SELECT distinct_id, person_id FROM person_distinct_ids',
+  identity_merges: 'SELECT event_uuid, kind, from_id, into_id, timestamp FROM identity_merges',
+  groups: 'SELECT group_type, group_key, properties::VARCHAR, created_at FROM groups',
+  billing_customers: 'SELECT * EXCLUDE (source) FROM billing_customers',
+  billing_products: 'SELECT * FROM billing_products',
+  billing_prices: 'SELECT * FROM billing_prices',
+  billing_coupons: 'SELECT * FROM billing_coupons',
+  billing_subscriptions: 'SELECT * EXCLUDE (source) FROM billing_subscriptions',
+  billing_subscription_items: 'SELECT * EXCLUDE (source) FROM billing_subscription_items',
+  billing_subscription_states: 'SELECT * EXCLUDE (source) FROM billing_subscription_states',
+  billing_invoices: 'SELECT * EXCLUDE (source) FROM billing_invoices',
+  billing_invoice_lines: 'SELECT * EXCLUDE (source) FROM billing_invoice_lines',
+  billing_credit_notes: 'SELECT * FROM billing_credit_notes',
+  billing_events: 'SELECT * EXCLUDE (source) FROM billing_events',
+  // Per kind: an import killed and re-imported is two ledger rows whose counts add up.
+  imports_inserted: `SELECT kind, sum(inserted)::BIGINT AS inserted, count(*) FILTER (WHERE finished_at IS NULL) AS unfinished
+    FROM imports GROUP BY kind`,
+};
+
+export type Snapshot = Record<string, string[]>;
+
+export async function snapshot(engine: Engine, tables = Object.keys(SNAPSHOT_QUERIES)): Promise<Snapshot> {
+  const out: Snapshot = {};
+  for (const t of tables) {
+    const rows = await engine.query(raw(SNAPSHOT_QUERIES[t]!));
+    out[t] = rows.map((r) => JSON.stringify(Object.values(r))).sort();
+  }
+  return out;
+}
+
+/** The tables of the store (not temporary), sorted: a leftover staging table shows here. */
+export async function tableNames(engine: Engine): Promise<string[]> {
+  const rows = await engine.query<{ name: string }>(
+    raw(`SELECT table_name AS name FROM information_schema.tables
+      WHERE table_catalog = current_database() AND table_schema = 'main' ORDER BY 1`),
+  );
+  return rows.map((r) => r.name);
+}
+
+/** Rows of `got` that `want` lacks and vice versa, per table (at most `max` each), for a readable failure. */
+export function snapshotDiff(
+  got: Snapshot,
+  want: Snapshot,
+  max = 3,
+): Record<string, { missing: string[]; extra: string[] }> {
+  const diff: Record<string, { missing: string[]; extra: string[] }> = {};
+  for (const t of Object.keys(want)) {
+    const g = multiset(got[t] ?? []);
+    const w = multiset(want[t] ?? []);
+    const missing = minus(w, g);
+    const extra = minus(g, w);
+    if (missing.length || extra.length) {
+      diff[t] = { missing: missing.slice(0, max), extra: extra.slice(0, max) };
+      if (missing.length > max) diff[t].missing.push(`… ${missing.length} in all`);
+      if (extra.length > max) diff[t].extra.push(`… ${extra.length} in all`);
+    }
+  }
+  return diff;
+}
+
+function multiset(rows: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of rows) m.set(r, (m.get(r) ?? 0) + 1);
+  return m;
+}
+
+function minus(a: Map<string, number>, b: Map<string, number>): string[] {
+  const out: string[] = [];
+  for (const [k, n] of a) for (let i = b.get(k) ?? 0; i < n; i++) out.push(k);
+  return out;
+}
