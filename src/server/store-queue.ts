@@ -39,5 +39,6 @@ export function queuedEngine(engine: Engine, queue: StoreQueue): Engine {
     insert: (table, rows) => queue.run(() => engine.insert(table, rows)),
     upsert: (table, rows, key) => queue.run(() => engine.upsert(table, rows, key)),
     truncate: (table) => queue.run(() => engine.truncate(table)),
+    replace: (table, batches) => queue.run(() => engine.replace(table, batches)),
   };
 }

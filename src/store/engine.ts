@@ -51,4 +51,10 @@ export interface Engine {
   upsert(table: string, rows: readonly Row[], key: readonly string[]): Promise<void>;
   /** Deletes every row of `table` (on a cluster, on every shard). */
   truncate(table: string): Promise<void>;
+  /**
+   * Replaces every row of `table` by `batches`, atomically: a reader, or a store opened after a
+   * kill, sees the old rows or the new ones, never a part. DuckDB deletes and inserts in one
+   * transaction; ClickHouse fills a twin table and exchanges the two (single node only).
+   */
+  replace(table: string, batches: AsyncIterable<Row[]>): Promise<void>;
 }

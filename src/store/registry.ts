@@ -32,19 +32,11 @@ const factories: Record<string, (target: string, opts: { create: boolean }) => P
     return DuckDbEngine.open(target);
   },
   clickhouse: async (target, { create }) => {
-    // chdb:<dir> is a folder we can look at; a server's database is created by migrate.
-    const dir = /^chdb:(.*)$/i.exec(target)?.[1];
-    if (!create && dir !== undefined && !existsSync(dir)) {
-      throw new InputError(
-        `no store at ${target}: import data first (\`sextant --db ${target} import events|stripe|subscriptions|feedback <file>\`), or point --db at an existing store`,
-        { field: '--db' },
-      );
-    }
     const [{ ClickHouseEngine }, { parseClickHouseTarget }] = await Promise.all([
       import('./clickhouse/engine.js'),
       import('./clickhouse/target.js'),
     ]);
-    return ClickHouseEngine.open(parseClickHouseTarget(target));
+    return ClickHouseEngine.open(parseClickHouseTarget(target), { create });
   },
 };
 /** `chdb:<dir>` is ClickHouse too, reached in-process. */

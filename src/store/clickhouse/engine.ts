@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { InputError } from '../../errors.js';
 import type { Engine, Row, TableInfo } from '../engine.js';
@@ -64,7 +64,11 @@ const CHDB_MISSING =
   'which is not installed: run `npm install chdb` in the folder Sextant is installed in, or use a ' +
   'DuckDB file or a clickhouse:// server';
 
-async function chdbConnection(dir: string): Promise<Parameters<typeof createClient>[0]> {
+async function chdbConnection(
+  dir: string,
+  display: string,
+  create: boolean,
+): Promise<Parameters<typeof createClient>[0]> {
   let mod: typeof ChdbModule;
   try {
     mod = await import('chdb/connection');
@@ -74,6 +78,12 @@ async function chdbConnection(dir: string): Promise<Parameters<typeof createClie
       throw new InputError(CHDB_MISSING, { field: '--db' });
     }
     throw e;
+  }
+  if (!create && !existsSync(dir)) {
+    throw new InputError(
+      `no store at ${display}: import data first (\`sextant --db ${display} import events|stripe|subscriptions|feedback <file>\`), or point --db at an existing store`,
+      { field: '--db' },
+    );
   }
   mkdirSync(dir, { recursive: true });
   // chdb types the connection against its own copy of @clickhouse/client-common; same contract.
@@ -125,7 +135,8 @@ export class ClickHouseEngine implements Engine {
   }
 
   /** Connects (creating the database if needed). A chdb target's directory is created. */
-  static async open(t: ClickHouseTarget): Promise<ClickHouseEngine> {
+  /** `create: false` refuses a chdb folder that does not exist (a server's database is created). */
+  static async open(t: ClickHouseTarget, { create = true } = {}): Promise<ClickHouseEngine> {
     const ctx: SchemaContext =
       t.kind === 'server' && t.cluster
         ? { database: t.database, cluster: t.cluster }
@@ -134,7 +145,7 @@ export class ClickHouseEngine implements Engine {
     if (t.kind === 'chdb') {
       // The session remembers SET and USE (chdb ignores the client's `database`). Settings given to
       // the client would be sent as SETs before every statement: 10× the cost of a small query.
-      const client = createClient(await chdbConnection(t.dir));
+      const client = createClient(await chdbConnection(t.dir, t.display, create));
       for (const [k, v] of Object.entries(settings)) {
         await client.command({ query: `SET ${k} = ${typeof v === 'string' ? `'${v}'` : String(v)}` });
       }
@@ -294,6 +305,29 @@ export class ClickHouseEngine implements Engine {
     const local = localName(def, this.#ctx);
     const on = this.#ctx.cluster ? ` ON CLUSTER \`${this.#ctx.cluster}\`` : '';
     await this.#client.command({ query: `TRUNCATE TABLE IF EXISTS \`${local}\`${on}` });
+  }
+
+  async replace(table: string, batches: AsyncIterable<Row[]>): Promise<void> {
+    const def = CURRENT_TABLES.get(table);
+    if (!def) throw new Error(`no table ${table} in the ClickHouse schema`);
+    if (this.#ctx.cluster) {
+      // EXCHANGE swaps one server's tables; a cluster's replicated shards have no atomic swap.
+      throw new Error(
+        `replacing table ${table} on cluster ${this.#ctx.cluster} is not supported: write to the cluster with inserts only`,
+      );
+    }
+    // Filled beside the table, then swapped with it in one atomic rename (an Atomic database's
+    // EXCHANGE TABLES): a kill before the swap leaves the old table whole and a stale twin, which
+    // the next replace drops first.
+    const twin = `${table}__replace`;
+    await this.#client.command({ query: `DROP TABLE IF EXISTS \`${twin}\` SYNC` });
+    await this.#client.command({ query: `CREATE TABLE \`${twin}\` AS \`${table}\`` });
+    try {
+      for await (const rows of batches) await this.insert(twin, rows);
+      await this.#client.command({ query: `EXCHANGE TABLES \`${table}\` AND \`${twin}\`` });
+    } finally {
+      await this.#client.command({ query: `DROP TABLE IF EXISTS \`${twin}\` SYNC` });
+    }
   }
 
   async close(): Promise<void> {

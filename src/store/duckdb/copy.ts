@@ -159,3 +159,20 @@ export async function upsert(
     throw e;
   }
 }
+
+/** Every row of `table` replaced by `batches`, in one transaction (nothing changes on a failure). */
+export async function replace(
+  conn: DuckDBConnection,
+  table: string,
+  batches: AsyncIterable<Row[]>,
+): Promise<void> {
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    await conn.run(`DELETE FROM ${q(table)}`);
+    for await (const rows of batches) await insert(conn, table, rows);
+    await conn.run('COMMIT');
+  } catch (e) {
+    await conn.run('ROLLBACK');
+    throw e;
+  }
+}

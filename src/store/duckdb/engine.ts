@@ -236,6 +236,10 @@ export class DuckDbEngine implements Engine {
     return copy.upsert(this.#conn, table, rows, key);
   }
 
+  replace(table: string, batches: AsyncIterable<Row[]>): Promise<void> {
+    return copy.replace(this.#conn, table, batches);
+  }
+
   async truncate(table: string): Promise<void> {
     await this.#conn.run(`DELETE FROM "${table.replaceAll('"', '""')}"`);
   }
