@@ -28,22 +28,31 @@ export function registerServe(program: Command): void {
       const config = commandConfig(cmd);
       const keys = resolveServerKeys(config, g.db);
       // Loaded when serving only: the web app's modules are most of the CLI's start-up.
-      const [{ serve }, { createApp }] = await Promise.all([
+      const [{ serve }, { createApp }, { CaptureService }, { StoreQueue }] = await Promise.all([
         import('@hono/node-server'),
         import('../server/app.js'),
+        import('../server/capture/service.js'),
+        import('../server/store-queue.js'),
       ]);
       const local = !/^[a-z]+:\/\//.test(g.db);
       // Serving may create its store (captures and webhooks import into it), and says so: a
       // mistyped --db is then seen at once.
       const created = local && g.db !== ':memory:' && !existsSync(g.db);
       const engine = await openEngine(g.db);
+      const rejectsDir = join(local ? dirname(g.db) : '.sextant', 'rejects');
+      const queue = new StoreQueue();
+      // The capture log: what a killed server acknowledged and had not loaded is loaded first.
+      const capture = await CaptureService.start({ engine, queue, config, rejectsDir });
+      const pending = capture.log.closedSegments();
       const app = createApp({
         engine,
+        queue,
+        capture,
         config,
         projectKey: keys.projectKey,
         adminToken: keys.adminToken,
         stripeWebhookSecret: keys.stripeWebhookSecret,
-        rejectsDir: join(local ? dirname(g.db) : '.sextant', 'rejects'),
+        rejectsDir,
       });
       await new Promise<void>((resolve, reject) => {
         const server = serve({ fetch: app.fetch, hostname: o.host, port }, (info: AddressInfo) => {
@@ -52,6 +61,13 @@ export function registerServe(program: Command): void {
           const out = process.stdout;
           out.write(`sextant serve: listening on ${url}\n`);
           out.write(`  store:       ${g.db}${created ? ' (did not exist: created, empty)' : ''}\n`);
+          out.write(
+            `  capture log: ${capture.log.dir} (503 past ${capture.maxBytes} bytes unloaded)` +
+              (pending.length
+                ? `; ${pending.length} segment(s) a previous server acknowledged are being loaded`
+                : '') +
+              '\n',
+          );
           // Lets another command that finds the store locked say who holds it (store/duckdb/lock.ts).
           if (local) recordServe(g.db, url);
           out.write(`  web UI:      ${url}/?token=${keys.adminToken}\n`);
@@ -64,13 +80,21 @@ export function registerServe(program: Command): void {
             out.write(`  generated ${keys.generated.join(' and ')}, kept in ${keys.file}\n`);
         });
         server.once('error', (e: Error) => {
-          engine.close().then(() => reject(e), reject);
+          capture
+            .close()
+            .then(() => engine.close())
+            .then(() => reject(e), reject);
         });
         const stop = (signal: string): void => {
           process.stderr.write(`sextant serve: ${signal}, closing\n`);
           if (local) clearServe(g.db);
+          // No new requests; what the log holds is loaded (the SDKs' last batches too), then the
+          // store is closed. A kill instead leaves the log to the next start.
           server.close(() => {
-            engine.close().then(resolve, reject);
+            capture
+              .close({ drain: true })
+              .then(() => engine.close())
+              .then(resolve, reject);
           });
         };
         process.once('SIGINT', () => stop('SIGINT'));

@@ -109,6 +109,19 @@ export const configSchema = z
       .strictObject({
         projectKey: z.string().optional(),
         stripeWebhookSecret: z.string().optional(),
+        /** The capture log of `sextant serve` (docs/http.md, "Capture log"). */
+        captureLog: z
+          .strictObject({
+            /** Where its segments live (default: `<db>.capture-log/` beside a DuckDB file). */
+            dir: z.string().min(1).optional(),
+            /** Captures are answered 503 with Retry-After while the unloaded log is larger (bytes). */
+            maxBytes: z
+              .number()
+              .int()
+              .min(1024 * 1024)
+              .default(512 * 1024 * 1024),
+          })
+          .prefault({}),
       })
       .prefault({}),
     launches: z.array(launch).default([]),

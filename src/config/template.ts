@@ -66,6 +66,8 @@ anomalies:
 launches: []
 
 # For \`sextant serve\`: the PostHog project key the capture API accepts (api_key / token), and
-# the Stripe webhook signing secret, e.g. {projectKey: phc_..., stripeWebhookSecret: whsec_...}.
+# the Stripe webhook signing secret, e.g. {projectKey: phc_..., stripeWebhookSecret: whsec_...};
+# captureLog: {dir, maxBytes} where acknowledged captures wait to be loaded (default beside the
+# store) and the size past which captures are answered 503 with Retry-After (default 512 MB).
 server: {}
 `;

@@ -32,6 +32,11 @@ export interface MetricContext {
   product: ProductScope;
   /** The months to compute, oldest first (a review asks for 13; anomaly back-tests for more). */
   months: Month[];
+  /**
+   * The data's end (metrics/data-range.ts), when the caller knows it: revenue is measured at it in
+   * the month that holds it and is null after it. Read from the store when absent.
+   */
+  asOf?: Date | null;
 }
 
 /** One metric's values by month, before the review shapes it (current/previous/change). */

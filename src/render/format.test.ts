@@ -11,8 +11,8 @@ describe('formatValue', () => {
     expect(formatValue(123456, 'count', 'USD', { compact: true })).toBe('123.5K');
     expect(formatValue(-12, 'nps', 'USD')).toBe('−12.0');
     expect(formatValue(90, 'seconds', 'USD')).toBe('1.5 min'); // 90 / 60
-    expect(formatValue(null, 'count', 'USD')).toBe('—');
-    expect(formatValue(Number.NaN, 'ratio', 'USD')).toBe('—');
+    expect(formatValue(null, 'count', 'USD')).toBe('n/a');
+    expect(formatValue(Number.NaN, 'ratio', 'USD')).toBe('n/a');
   });
 });
 
@@ -22,7 +22,7 @@ describe('formatChange', () => {
     expect(formatChange(-0.013, 'absolute', 'ratio')).toBe('−1.3 pp'); // −0.013 × 100
     expect(formatChange(4, 'absolute', 'nps')).toBe('+4.0 pts');
     expect(formatChange(-0.0004, 'absolute', 'ratio')).toBe('0.0 pp'); // rounds to zero: no sign
-    expect(formatChange(null, 'relative', 'count')).toBe('—');
+    expect(formatChange(null, 'relative', 'count')).toBe('n/a');
   });
 });
 
@@ -36,7 +36,7 @@ describe('formatDataValue', () => {
     expect(formatDataValue('lift', 3, 'USD')).toBe('3.00');
     expect(formatDataValue('generatedAt', 5, 'USD')).toBe('5'); // "generated" holds "rate" but is no rate
     expect(formatDataValue('count', 1000, 'USD')).toBe('1,000');
-    expect(formatDataValue('x', null, 'USD')).toBe('—');
+    expect(formatDataValue('x', null, 'USD')).toBe('n/a');
     // nested: each value by its own key; 30 / 44 = 0.682 → 68.2%
     expect(formatDataValue('icp', { using: 30, of: 44, rate: 30 / 44, pValue: 0.01 }, 'USD')).toBe(
       'using 30, of 44, rate 68.2%, p value 0.01',

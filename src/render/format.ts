@@ -2,10 +2,14 @@ import type { Metric, MetricUnit } from '../domain/review.js';
 
 /**
  * Number formatting by unit, shared by the HTML and Markdown renderers. A fixed locale (en-US)
- * keeps the output identical on every machine. `null` (a value that cannot be computed) is "—".
+ * keeps the output identical on every machine. A metric value or change that cannot be computed
+ * (`null`: no data for that month, or nothing to divide by) is "n/a", never 0; an empty text
+ * field (no owner, no signals) is "—".
  */
 
 export const NONE = '—';
+/** A number that cannot be computed. */
+export const NOT_AVAILABLE = 'n/a';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const oneDecimal = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
@@ -45,7 +49,7 @@ export function formatValue(
   currency: string,
   opts: { compact?: boolean } = {},
 ): string {
-  if (!isNum(value)) return NONE;
+  if (!isNum(value)) return NOT_AVAILABLE;
   switch (unit) {
     case 'currency':
       if (opts.compact)
@@ -74,7 +78,7 @@ export function formatChange(
   kind: Metric['changeKind'],
   unit: MetricUnit,
 ): string {
-  if (!isNum(change)) return NONE;
+  if (!isNum(change)) return NOT_AVAILABLE;
   const body =
     kind === 'relative'
       ? formatPercent(change)
@@ -93,13 +97,13 @@ export function formatChange(
  * name: rates and shares as percents, p-values with 3 significant digits, other numbers plainly.
  */
 export function formatDataValue(key: string, value: unknown, currency: string): string {
-  if (value === null || value === undefined) return NONE;
+  if (value === null || value === undefined) return NOT_AVAILABLE;
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
   if (typeof value === 'string') return value;
   if (Array.isArray(value) && value.length === 0) return 'none';
   if (Array.isArray(value) || typeof value === 'object') return formatNested(key, value, currency, 0);
   if (typeof value === 'bigint') return integer.format(value);
-  if (!isNum(value)) return NONE;
+  if (!isNum(value)) return NOT_AVAILABLE;
   const words = keyWords(key);
   const has = (...ws: string[]) => ws.some((w) => words.includes(w));
   if (key === 'p' || key === 'q' || (has('p', 'q') && has('value')) || has('pvalue', 'qvalue'))

@@ -39,6 +39,7 @@ h3 { font-size: 16px; margin: 22px 0 6px; }
 .muted, .meta { color: var(--muted); }
 .meta { margin: 0 0 4px; }
 ul.coverage { margin: 4px 0; padding-left: 18px; color: var(--muted); }
+.incomplete { margin: 8px 0; padding: 8px 12px; border-left: 4px solid #b26a00; background: #fff4e0; }
 ol.highlights li { margin-bottom: 6px; }
 .tag { display: inline-block; font-size: 11px; color: var(--muted); border: 1px solid var(--line); border-radius: 3px; padding: 0 4px; margin-left: 4px; }
 .table-wrap { overflow-x: auto; }
@@ -147,7 +148,24 @@ function header(r: Review): SafeHtml {
     <p class="meta">
       Reporting currency ${r.currency} · generated ${r.generatedAt} · schema v${r.schemaVersion}
     </p>
+    ${
+      c?.statement
+        ? html`<p class="incomplete" role="alert">
+            <strong>${c.status === 'outside' ? 'Outside the data.' : 'Incomplete month.'}</strong>
+            ${c.statement}
+          </p>`
+        : ''
+    }
     <ul class="coverage">
+      ${
+        c?.first || c?.last
+          ? html`<li>
+              Data: ${text(c.first) || '?'} … ${text(c.last) || '?'}; ${r.month}:
+              ${c.period ? `${c.period.coveredDays} of ${c.period.days} days covered` : 'coverage unknown'}
+              (${c.status ?? 'complete'})
+            </li>`
+          : ''
+      }
       <li>
         Events: ${n(c?.events?.count)}${span(c?.events?.first, c?.events?.last)}; ${n(c?.persons)} persons,
         ${n(c?.organizations)} organizations; months with events: ${c?.monthsWithEvents?.length ?? 0} of 13

@@ -68,6 +68,12 @@ export function renderMarkdown(
 
   out.push(`# Growth review: ${md(r.product)} — ${md(r.month)}`);
   out.push(`Reporting currency ${md(cur)} · generated ${md(r.generatedAt)} · schema v${md(r.schemaVersion)}`);
+  // A month the data does not fully cover says so before anything else.
+  const statement = r.dataCoverage?.statement;
+  if (statement)
+    out.push(
+      `> **${r.dataCoverage.status === 'outside' ? 'Outside the data' : 'Incomplete month'}.** ${md(statement)}`,
+    );
   out.push(coverage(r));
 
   out.push('## Highlights');
@@ -97,7 +103,7 @@ export function renderMarkdown(
   }
   out.push(
     `▲/▼ marks an anomaly (unusually high / low against the trailing months), explained below. Values in ${md(cur)}; ` +
-      'rates as percentages; MoM is the month-on-month change (relative, or in points for rates and NPS); — means it cannot be computed.',
+      'rates as percentages; MoM is the month-on-month change (relative, or in points for rates and NPS); n/a means it cannot be computed (no data for that month, or nothing to divide by).',
   );
   const byId = new Map(r.metrics.map((m) => [m.id, m]));
   if (r.anomalies.length) {
@@ -134,7 +140,15 @@ function coverage(r: Review): string {
   const n = (v: unknown) => formatValue(num(v), 'count', r.currency);
   const span = (first: string | null | undefined, last: string | null | undefined) =>
     first || last ? ` (${text(first).slice(0, 10) || '?'} … ${text(last).slice(0, 10) || '?'})` : '';
+  const period = c?.period;
   return [
+    ...(c?.first || c?.last
+      ? [
+          `- Data: ${md(text(c.first) || '?')} … ${md(text(c.last) || '?')}; ${md(r.month)}: ${
+            period ? `${period.coveredDays} of ${period.days} days covered` : 'coverage unknown'
+          } (${md(c.status ?? 'complete')})`,
+        ]
+      : []),
     `- Events: ${n(c?.events?.count)}${md(span(c?.events?.first, c?.events?.last))}; ${n(c?.persons)} persons, ${n(c?.organizations)} organizations; months with events: ${c?.monthsWithEvents?.length ?? 0} of 13`,
     `- Billing: ${n(c?.billing?.customers)} customers, ${n(c?.billing?.invoiceLines)} invoice lines, ${n(c?.billing?.subscriptionRows)} subscription rows${md(span(c?.billing?.first, c?.billing?.last))}; months with billing: ${c?.monthsWithBilling?.length ?? 0} of 13`,
     `- Feedback: ${n(c?.feedback?.count)} items${md(span(c?.feedback?.first, c?.feedback?.last))}`,

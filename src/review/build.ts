@@ -14,8 +14,10 @@ import { launchesOfReview } from '../launches/review.js';
 import { computeMetrics } from '../metrics/registry.js';
 import { productScope } from '../metrics/types.js';
 import type { Engine } from '../store/engine.js';
-import { DEFAULT_FALSE_DISCOVERY_RATE, detectAnomalies } from './anomalies.js';
+import { dataRanges } from '../metrics/data-range.js';
+import { DEFAULT_FALSE_DISCOVERY_RATE } from './anomalies.js';
 import { dataCoverage } from './coverage.js';
+import { monthAnomalies, partialMonthChanges } from './incomplete-month.js';
 import { previousReview } from './decisions.js';
 import { rankHighlights } from './highlights.js';
 
@@ -40,22 +42,44 @@ export async function buildReview(o: BuildReviewOptions): Promise<Review> {
   if (o.finishImports !== false) await finishInterruptedImports(o.engine);
   const scope = productScope(o.config, o.product);
   const months = monthsEndingAt(o.month, REVIEW_MONTHS);
-  const metrics = await computeMetrics({ engine: o.engine, config: o.config, product: scope, months });
+  const now = o.now ?? new Date();
+  // What the data covers comes first: metrics are not carried past the data's end, and a month it
+  // does not fully cover is judged differently (incomplete-month.ts).
+  const ranges = await dataRanges(o.engine);
+  const coverage = await dataCoverage(o.engine, { months, ranges, now });
+  const computed = await computeMetrics({
+    engine: o.engine,
+    config: o.config,
+    product: scope,
+    months,
+    asOf: ranges.last,
+  });
+  const metrics = partialMonthChanges(computed, coverage);
   const deepDives: DeepDive[] = [];
   for (const dive of DEEP_DIVES) {
     deepDives.push(
-      await dive.run({ engine: o.engine, config: o.config, product: scope, month: o.month, metrics }),
+      await dive.run({
+        engine: o.engine,
+        config: o.config,
+        product: scope,
+        month: o.month,
+        metrics,
+        asOf: ranges.last,
+      }),
     );
   }
   const currency = o.config.reporting.currency;
-  const anomalies = detectAnomalies(metrics, o.month, { ...o.config.anomalies, currency });
+  const judged = monthAnomalies(metrics, o.month, coverage, { ...o.config.anomalies, currency });
+  const anomalies = judged.anomalies;
+  if (judged.statement !== null && coverage.statement !== null)
+    coverage.statement = `${coverage.statement} ${judged.statement}`;
   return {
     schemaVersion: 1,
     product: scope.name,
     month: o.month,
-    generatedAt: (o.now ?? new Date()).toISOString(),
+    generatedAt: now.toISOString(),
     currency,
-    dataCoverage: await dataCoverage(o.engine, months),
+    dataCoverage: coverage,
     metrics,
     anomalies,
     anomalyDetection: anomalyDetection(o.config),
