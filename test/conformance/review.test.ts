@@ -7,7 +7,7 @@ let store: DemoStore;
 let pair: Pair;
 
 beforeAll(async () => {
-  store = await demoStore({ seed: 11, orgs: 120, events: 30_000, until: '2025-06-15' });
+  store = await demoStore({ seed: 11, orgs: 40, events: 6_000, until: '2025-06-15' });
   pair = await withClickHouseCopy(store.engine);
 }, 300_000);
 
