@@ -2,7 +2,8 @@
  * The CLI end to end on ClickHouse in-process (`--db chdb:<dir>`) beside DuckDB (`--db <file>`):
  * the same files imported with `sextant import …`, then `sextant review`; the two review.json
  * files must be identical apart from `generatedAt`. On a small generated demo and on real data
- * (IBM's Telco churn sample as a subscription CSV, posthog-js payloads as events).
+ * (IBM's Telco churn sample as a subscription CSV, posthog-js payloads as events), where
+ * `sextant migrate --to chdb:…` of the DuckDB store must give the same review again.
  * The built CLI is spawned (`npm run build` first; `npm test` does).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,13 +59,13 @@ async function onBothEngines(
   imports: string[][],
   month: string,
   config?: string,
-): Promise<{ duckdb: Record<string, unknown>; clickhouse: Record<string, unknown> }> {
+): Promise<{ duckdb: Record<string, unknown>; clickhouse: Record<string, unknown>; dir: string }> {
   const dir = tempDir();
   const [duckdb, clickhouse] = await Promise.all([
     importAndReview(join(dir, 'store.duckdb'), join(dir, 'out-duckdb'), imports, month, config),
     importAndReview(`chdb:${join(dir, 'ch')}`, join(dir, 'out-chdb'), imports, month, config),
   ]);
-  return { duckdb, clickhouse };
+  return { duckdb, clickhouse, dir };
 }
 
 function withoutGeneratedAt(review: Record<string, unknown>): Record<string, unknown> {
@@ -101,7 +102,11 @@ describe('sextant import … then review on chdb: gives DuckDB’s review.json',
     const subs = join(dir, 'telco-subscriptions.csv');
     writeFileSync(subs, telcoSubscriptionsCsv());
     const events = 'test/fixtures/real/posthog-payloads/decoded_events.jsonl';
-    const { duckdb, clickhouse } = await onBothEngines(
+    const {
+      duckdb,
+      clickhouse,
+      dir: stores,
+    } = await onBothEngines(
       [
         ['subscriptions', subs],
         ['events', events],
@@ -110,6 +115,18 @@ describe('sextant import … then review on chdb: gives DuckDB’s review.json',
     );
     expect(JSON.stringify(duckdb)).toMatch(/"mrr"/);
     expect(withoutGeneratedAt(clickhouse)).toEqual(withoutGeneratedAt(duckdb));
+
+    // `sextant migrate --to chdb:…` of the DuckDB store: the review read there is the same too,
+    // and migrating again copies nothing twice.
+    const migrated = `chdb:${join(stores, 'migrated')}`;
+    const from = ['--db', join(stores, 'store.duckdb'), 'migrate', '--to', migrated];
+    await sextant(from);
+    const again = await runSextant(['--json', ...from]);
+    const tables = (JSON.parse(again.stdout) as { tables: { status: string }[] }).tables;
+    expect(tables.length).toBeGreaterThan(10);
+    expect(tables.every((t) => t.status === 'kept')).toBe(true);
+    const read = await importAndReview(migrated, join(stores, 'out-migrated'), [], '2023-09');
+    expect(withoutGeneratedAt(read)).toEqual(withoutGeneratedAt(duckdb));
   }, 900_000);
 });
 
