@@ -9,7 +9,7 @@ import { createTable, type SchemaContext, type TableDef } from '../schema.js';
 import { TABLES as TABLES_001 } from './001_init.js';
 import * as m002 from './002_billing_identity_versions_launches.js';
 import type { Inspect } from './002_billing_identity_versions_launches.js';
-import * as m003 from './003_schedule_runs.js';
+import * as m003 from './003_schedule_runs_review_cache.js';
 
 export type { Inspect };
 
@@ -27,7 +27,7 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: (ctx) => Promise.resolve(TABLES_001.flatMap((t) => createTable(t, ctx))),
   },
   { version: 2, name: '002_billing_identity_versions_launches', statements: m002.statements },
-  { version: 3, name: '003_schedule_runs', statements: m003.statements },
+  { version: 3, name: '003_schedule_runs_review_cache', statements: m003.statements },
 ];
 
 /** Every table of the current schema, by name (their definitions as of the latest migration). */

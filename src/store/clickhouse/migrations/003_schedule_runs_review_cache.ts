@@ -1,7 +1,8 @@
 /**
- * The ClickHouse twin of DuckDB migration 017: the server's monthly schedule, one row per review
- * it built (or tried to) and one per summary it sent. Versioned tables keyed like DuckDB's primary
- * keys, so a newer state of a row replaces the older (ReplacingMergeTree, read FINAL).
+ * The ClickHouse twin of DuckDB migrations 017 and 025: the server's monthly schedule (one row per
+ * review it built or tried to, one per summary it sent) and the review cache. Versioned tables
+ * keyed like DuckDB's primary keys, so a newer state of a row replaces the older
+ * (ReplacingMergeTree, read FINAL).
  */
 import { createTable, type SchemaContext, type TableDef } from '../schema.js';
 
@@ -34,6 +35,18 @@ export const TABLES: readonly TableDef[] = [
     ],
     versioned: true,
     orderBy: ['month', 'channel'],
+  },
+  {
+    name: 'review_cache',
+    columns: [
+      ['product', 'String'],
+      ['month', 'String'],
+      ['cache_key', 'String'],
+      ['built_at', TS],
+      ['payload', 'String'],
+    ],
+    versioned: true,
+    orderBy: ['product', 'month'],
   },
 ];
 
