@@ -29,7 +29,15 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<Browser> {
+export interface LaunchOptions {
+  /**
+   * Emulate a machine with no network (default). A test of a server on loopback passes false;
+   * the page can still reach nothing but what the test serves.
+   */
+  offline?: boolean;
+}
+
+export async function launchBrowser(o: LaunchOptions = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM_PATH}: install Debian's chromium (apt-get install -y chromium; .ci/run does) ` +
@@ -42,7 +50,7 @@ export async function launchBrowser(): Promise<Browser> {
     args: CHROMIUM_ARGS,
     headless: true,
     viewport: { width: 1366, height: 900 },
-    offline: true,
+    offline: o.offline ?? true,
   });
   return {
     context,

@@ -63,7 +63,7 @@ export async function importFeedback(
   const format = opts.format ?? detectFormat(file);
   let parsed: ParsedFeedback;
   try {
-    parsed = await parseFeedback(input.bytes, format, opts.dateFormat ?? ISO_DATES);
+    parsed = parseFeedback(input.bytes, format, opts.dateFormat ?? ISO_DATES);
   } catch (e) {
     if (e instanceof BadHeader) throw new InputError(e.message, { file, line: 1, field: e.column });
     throw e;

@@ -140,11 +140,11 @@ export function detectFormat(file: string): FeedbackFormat {
  * Parses a whole feedback file's bytes. Records holding bytes that are not UTF-8 are rejected
  * rather than stored mangled. Throws BadHeader when a CSV lacks a required column.
  */
-export async function parseFeedback(
+export function parseFeedback(
   bytes: Buffer,
   format: FeedbackFormat,
   dates: DateFormat = ISO_DATES,
-): Promise<ParsedFeedback> {
+): ParsedFeedback {
   const out: ParsedFeedback = { rows: [], rejected: [], records: 0 };
   const take = (rec: Record<string, unknown>, line: number, raw: string | Buffer): void => {
     out.records++;
@@ -156,7 +156,7 @@ export async function parseFeedback(
     }
   };
   if (format === 'csv') {
-    const csv = await readCsv(bytes);
+    const csv = readCsv(bytes);
     if (csv.columns.length) {
       for (const col of ['id', 'kind', 'created_at'])
         if (!csv.columns.includes(col)) throw new BadHeader(col);

@@ -119,7 +119,7 @@ export async function importSubscriptions(
   opts: ImportSubscriptionsOptions = {},
 ): Promise<ImportReport> {
   const input = await readInput(file);
-  const csv = await readCsv(input.bytes);
+  const csv = readCsv(input.bytes);
   const missing = csv.columns.length ? SUBSCRIPTION_COLUMNS.filter((c) => !csv.columns.includes(c)) : [];
   if (missing.length) {
     throw new InputError(
