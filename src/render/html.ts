@@ -53,7 +53,7 @@ nav.toc ol { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: 
 nav.toc a { color: var(--accent); text-decoration: none; }
 nav.toc a:hover, nav.toc a:focus { text-decoration: underline; }
 .scope { display: inline-block; font-size: 11px; color: #6b3f00; background: #fff0d6; border-radius: 3px; padding: 0 4px; margin-left: 4px; white-space: nowrap; font-weight: 400; }
-.kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 10px; margin: 8px 0 4px; }
+.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 10px; margin: 8px 0 4px; }
 .kpi { border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; }
 .kpi .name { font-size: 12px; color: var(--muted); }
 .kpi .value { font-size: 22px; font-weight: 650; line-height: 1.2; }
