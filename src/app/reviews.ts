@@ -18,6 +18,10 @@ export interface BuildReviewsInput {
   products: readonly string[];
   /** Also write each review's files: into `<out>/<month>/<product>/`, or `out` itself for one product. */
   write?: { formats: ReviewFormat[]; out?: string };
+  /** Build from scratch, neither reading nor writing the review cache (review/cache.ts). */
+  noCache?: boolean;
+  /** Print where each build's time goes to stderr (review/timings.ts); default: `SEXTANT_TIMINGS`. */
+  timings?: boolean;
 }
 
 export interface BuiltReview {
@@ -31,17 +35,21 @@ export interface BuiltReview {
 export async function buildReviews(ctx: AppContext, input: BuildReviewsInput): Promise<BuiltReview[]> {
   // Loaded here, not at the top: the renderer and the analyses take most of the CLI's start-up,
   // which every other command would pay (a 1M-event import: 0.5 s of its 5).
-  const [{ buildReview }, { storeReview }, { finishInterruptedImports }] = await Promise.all([
-    import('../review/build.js'),
-    import('../review/store.js'),
-    import('../ingest/posthog/import-events.js'),
-  ]);
+  const [{ buildReview }, { storeReview }, { finishInterruptedImports }, { createTimings, timingsFromEnv }] =
+    await Promise.all([
+      import('../review/build.js'),
+      import('../review/store.js'),
+      import('../ingest/posthog/import-events.js'),
+      import('../review/timings.js'),
+    ]);
+  const timed = input.timings ?? timingsFromEnv();
   // An events import that stopped part way left persons and groups behind its events: finish it
   // first, alone, since it writes.
   await ctx.exclusive((engine) => finishInterruptedImports(engine));
   const out: BuiltReview[] = [];
   for (const product of input.products) {
     ctx.log(`building the ${product} review of ${input.month}…`);
+    const timings = createTimings(timed);
     const review = await buildReview({
       engine: ctx.engine,
       config: ctx.config,
@@ -49,16 +57,21 @@ export async function buildReviews(ctx: AppContext, input: BuildReviewsInput): P
       month: input.month,
       now: ctx.now(),
       finishImports: false,
+      cache: !input.noCache,
+      exclusive: (work) => ctx.exclusive(work),
+      timings,
     });
-    await ctx.exclusive((engine) => storeReview(engine, review));
+    await timings.time('store review', () => ctx.exclusive((engine) => storeReview(engine, review)));
     let dir: string | null = null;
     let files: string[] = [];
     if (input.write) {
       const { writeReview } = await import('../render/write.js');
       const o = input.write.out;
       dir = o && input.products.length === 1 ? resolve(o) : resolve(o ?? 'reviews', input.month, product);
-      files = await writeReview(review, dir, input.write.formats);
+      const at = dir;
+      files = await timings.time('write files', () => writeReview(review, at, input.write!.formats));
     }
+    if (timed) for (const line of timings.lines()) process.stderr.write(`[timings ${product}] ${line}\n`);
     out.push({ review, dir, files });
   }
   return out;

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every benchmark, with medians over repeated runs and ratios to a floor where one
- * exists. `--quick` skips the 10M-event sizes. Figures are printed as a table and written to
+ * exists. `--quick` skips the 10M-event sizes, `--30m` adds 30M-event ones where a module has them
+ * (the review), `--runs N` sets the runs per figure; other words name the modules to run. Figures are printed as a table and written to
  * `bench-results.json`. These machines are shared and noisy: quote medians and ratios.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,10 +19,16 @@ const MODULES: Record<string, () => Promise<BenchModule>> = {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const only = args.filter((a) => !a.startsWith('--'));
+  const runsAt = args.indexOf('--runs');
+  const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : undefined;
+  if (runs !== undefined && !(Number.isInteger(runs) && runs > 0))
+    throw new Error('--runs takes a whole number');
+  const only = args.filter((a, i) => !a.startsWith('--') && !(runsAt >= 0 && i === runsAt + 1));
   const opts: BenchOptions = {
     dir: resolve('.sextant/bench'),
     full: !args.includes('--quick'),
+    huge: args.includes('--30m'),
+    runs,
     log: (line) => process.stderr.write(line + '\n'),
   };
   mkdirSync(opts.dir, { recursive: true });

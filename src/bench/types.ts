@@ -16,5 +16,9 @@ export interface BenchOptions {
   dir: string;
   /** Larger sizes (10M events) are run only when true. */
   full: boolean;
+  /** Also the 30M-event sizes (`--30m`; opt-in: hours of generation and import on 2 cores). */
+  huge?: boolean;
+  /** Runs per figure (`--runs N`; each module has its default). */
+  runs?: number;
   log: (line: string) => void;
 }

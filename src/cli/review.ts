@@ -41,31 +41,49 @@ export function registerReview(program: Command): void {
       'html,md,json',
     )
     .option('--out <dir>', 'output folder (default: reviews/<YYYY-MM>/<product>/)')
-    .action(async (o: { month?: string; product?: string; format: string; out?: string }, cmd: Command) => {
-      const month = o.month ?? lastCompleteMonth();
-      if (!isMonth(month)) throw new InputError(`'${month}' is not a month (YYYY-MM)`, { field: '--month' });
-      const formats = parseFormats(o.format);
-      const config = commandConfig(cmd);
-      const products = reviewProducts(config, o.product, '--product');
-      const written = await withEngine(cmd, (engine) =>
-        buildReviews(directContext(engine, config, { log: progress(cmd) }), {
-          month,
-          products,
-          write: { formats, out: o.out },
-        }),
-      );
-      if (globalOptions(cmd).json) {
-        process.stdout.write(
-          JSON.stringify(
-            written.map((w) => ({ product: w.review.product, dir: w.dir, files: w.files })),
-            null,
-            2,
-          ) + '\n',
+    .option('--no-cache', 'build from scratch: neither read nor write the review cache')
+    .option('--timings', 'print where the build spends its time to stderr (also SEXTANT_TIMINGS=1)')
+    .action(
+      async (
+        o: {
+          month?: string;
+          product?: string;
+          format: string;
+          out?: string;
+          cache: boolean;
+          timings?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const month = o.month ?? lastCompleteMonth();
+        if (!isMonth(month))
+          throw new InputError(`'${month}' is not a month (YYYY-MM)`, { field: '--month' });
+        // Before any work: a bad --format (or a PDF without a Chromium) is the user's to fix.
+        const formats = parseFormats(o.format);
+        const config = commandConfig(cmd);
+        const products = reviewProducts(config, o.product, '--product');
+        const written = await withEngine(cmd, (engine) =>
+          buildReviews(directContext(engine, config, { log: progress(cmd) }), {
+            month,
+            products,
+            write: { formats, out: o.out },
+            noCache: !o.cache,
+            timings: o.timings,
+          }),
         );
-        return;
-      }
-      for (const w of written) printWritten(w);
-    });
+        if (globalOptions(cmd).json) {
+          process.stdout.write(
+            JSON.stringify(
+              written.map((w) => ({ product: w.review.product, dir: w.dir, files: w.files })),
+              null,
+              2,
+            ) + '\n',
+          );
+          return;
+        }
+        for (const w of written) printWritten(w);
+      },
+    );
 }
 
 export function printWritten(w: BuiltReview): void {

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
+import type { Notifier } from '../app/notify.js';
+import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import { resolveServerKeys } from '../server/keys.js';
 import { clearServe, recordServe } from '../store/duckdb/lock.js';
@@ -28,23 +30,52 @@ export function registerServe(program: Command): void {
       const config = commandConfig(cmd);
       const keys = resolveServerKeys(config, g.db);
       // Loaded when serving only: the web app's modules are most of the CLI's start-up.
-      const [{ serve }, { createApp }] = await Promise.all([
+      const [
+        { serve },
+        { createApp },
+        { CaptureService },
+        { StoreQueue },
+        { configuredNotifiers },
+        schedule,
+      ] = await Promise.all([
         import('@hono/node-server'),
         import('../server/app.js'),
+        import('../server/capture/service.js'),
+        import('../server/store-queue.js'),
+        import('../app/notify.js'),
+        import('../server/scheduler.js'),
       ]);
+      // A channel switched on without its secret in the environment stops the start, before the store opens.
+      const notifiers = configuredNotifiers(config);
       const local = !/^[a-z]+:\/\//.test(g.db);
       // Serving may create its store (captures and webhooks import into it), and says so: a
       // mistyped --db is then seen at once.
       const created = local && g.db !== ':memory:' && !existsSync(g.db);
       const engine = await openEngine(g.db);
+      const rejectsDir = join(local ? dirname(g.db) : '.sextant', 'rejects');
+      // One queue for the app, the capture log and the scheduler: a scheduled build lets captures
+      // in between its statements.
+      const queue = new StoreQueue();
+      // The capture log: what a killed server acknowledged and had not loaded is loaded first.
+      const capture = await CaptureService.start({ engine, queue, config, rejectsDir });
+      const pending = capture.log.closedSegments();
       const app = createApp({
         engine,
+        queue,
+        capture,
         config,
         projectKey: keys.projectKey,
         adminToken: keys.adminToken,
         stripeWebhookSecret: keys.stripeWebhookSecret,
-        rejectsDir: join(local ? dirname(g.db) : '.sextant', 'rejects'),
+        rejectsDir,
       });
+      const { serverContext } = await import('../server/context.js');
+      const scheduler = schedule.createScheduler(
+        serverContext({ engine, queue, config, now: () => new Date() }, (line) =>
+          process.stdout.write(`sextant serve: ${line}\n`),
+        ),
+        notifiers,
+      );
       await new Promise<void>((resolve, reject) => {
         const server = serve({ fetch: app.fetch, hostname: o.host, port }, (info: AddressInfo) => {
           const host = info.address.includes(':') ? `[${info.address}]` : info.address;
@@ -52,6 +83,13 @@ export function registerServe(program: Command): void {
           const out = process.stdout;
           out.write(`sextant serve: listening on ${url}\n`);
           out.write(`  store:       ${g.db}${created ? ' (did not exist: created, empty)' : ''}\n`);
+          out.write(
+            `  capture log: ${capture.log.dir} (503 past ${capture.maxBytes} bytes unloaded)` +
+              (pending.length
+                ? `; ${pending.length} segment(s) a previous server acknowledged are being loaded`
+                : '') +
+              '\n',
+          );
           // Lets another command that finds the store locked say who holds it (store/duckdb/lock.ts).
           if (local) recordServe(g.db, url);
           out.write(`  web UI:      ${url}/?token=${keys.adminToken}\n`);
@@ -62,19 +100,39 @@ export function registerServe(program: Command): void {
           );
           if (keys.generated.length)
             out.write(`  generated ${keys.generated.join(' and ')}, kept in ${keys.file}\n`);
+          out.write(`  schedule:    ${scheduleLine(config, notifiers)}\n`);
+          scheduler.start();
         });
         server.once('error', (e: Error) => {
-          engine.close().then(() => reject(e), reject);
+          capture
+            .close()
+            .then(() => engine.close())
+            .then(() => reject(e), reject);
         });
         const stop = (signal: string): void => {
           process.stderr.write(`sextant serve: ${signal}, closing\n`);
           if (local) clearServe(g.db);
+          // No new requests; what the log holds is loaded (the SDKs' last batches too), then the
+          // store is closed. A kill instead leaves the log to the next start.
           server.close(() => {
-            engine.close().then(resolve, reject);
+            scheduler
+              .stop()
+              .then(() => capture.close({ drain: true }))
+              .then(() => engine.close())
+              .then(resolve, reject);
           });
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
     });
+}
+
+/** What the schedule will do, in a line (no secrets: a notifier describes itself without them). */
+function scheduleLine(config: Config, notifiers: readonly Notifier[]): string {
+  const s = config.server.schedule;
+  if (!s.enabled) return 'off (server.schedule.enabled in the config)';
+  const what = s.products.length ? s.products.join(', ') : 'every product';
+  const to = notifiers.length ? `; summary to ${notifiers.map((n) => n.describe).join(' and ')}` : '';
+  return `builds the reviews of the month before (${what}) on day ${s.day} of each month at ${s.time} UTC${to}`;
 }

@@ -50,6 +50,39 @@ const launch = z.strictObject({
   windowDays: z.number().int().min(1).max(90).default(14),
 });
 
+/**
+ * The server's monthly schedule (docs/http.md#the-monthly-schedule): on `day` at `time` (UTC) of
+ * each month, `sextant serve` builds the reviews of the month before. Days 29–31 do not exist in
+ * every month, so the day is 1–28.
+ */
+const schedule = z.strictObject({
+  enabled: z.boolean().default(false),
+  day: z.number().int().min(1).max(28).default(1),
+  time: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a UTC time of day, HH:MM (24 h)')
+    .default('06:00'),
+  /** Which reviews; empty: every configured product and `all`. */
+  products: z.array(z.string().min(1)).default([]),
+});
+
+/**
+ * Where the scheduled review's summary goes. The secrets are not here but in the environment:
+ * the Slack incoming webhook's URL in SEXTANT_SLACK_WEBHOOK_URL, the SMTP server (with its
+ * password) in SEXTANT_SMTP_URL.
+ */
+const notify = z.strictObject({
+  slack: z.boolean().default(false),
+  email: z
+    .strictObject({
+      to: z.array(z.email()).default([]),
+      from: z.string().min(3).default('sextant@localhost'),
+    })
+    .prefault({}),
+  /** The web app's address as the team reaches it, for links in the summary (none when absent). */
+  link: z.url({ protocol: /^https?$/ }).optional(),
+});
+
 export const configSchema = z
   .strictObject({
     products: z.array(product).default([]),
@@ -109,12 +142,36 @@ export const configSchema = z
       .strictObject({
         projectKey: z.string().optional(),
         stripeWebhookSecret: z.string().optional(),
+        /** The capture log of `sextant serve` (docs/http.md, "Capture log"). */
+        captureLog: z
+          .strictObject({
+            /** Where its segments live (default: `<db>.capture-log/` beside a DuckDB file). */
+            dir: z.string().min(1).optional(),
+            /** Captures are answered 503 with Retry-After while the unloaded log is larger (bytes). */
+            maxBytes: z
+              .number()
+              .int()
+              .min(1024 * 1024)
+              .default(512 * 1024 * 1024),
+          })
+          .prefault({}),
+        schedule: schedule.prefault({}),
+        notify: notify.prefault({}),
       })
       .prefault({}),
     launches: z.array(launch).default([]),
   })
   .superRefine((c, ctx) => {
     const products = new Set(['all', ...c.products.map((p) => p.name)]);
+    c.server.schedule.products.forEach((p, i) => {
+      if (!products.has(p)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['server', 'schedule', 'products', i],
+          message: `unknown product '${p}' (configured: ${[...products].join(', ')})`,
+        });
+      }
+    });
     c.launches.forEach((l, i) => {
       if (!products.has(l.product)) {
         ctx.addIssue({

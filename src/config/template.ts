@@ -65,7 +65,28 @@ anomalies:
 #     # unit: person (or organization, for a group flag); control: control; windowDays: 14
 launches: []
 
-# For \`sextant serve\`: the PostHog project key the capture API accepts (api_key / token), and
-# the Stripe webhook signing secret, e.g. {projectKey: phc_..., stripeWebhookSecret: whsec_...}.
-server: {}
+# For \`sextant serve\`.
+server:
+  # The PostHog project key the capture API accepts (api_key / token) and the Stripe webhook
+  # signing secret, e.g. projectKey: phc_...  stripeWebhookSecret: whsec_...;
+  # captureLog: {dir, maxBytes} where acknowledged captures wait to be loaded (default beside the
+  # store) and the size past which captures are answered 503 with Retry-After (default 512 MB).
+  schedule:
+    # Build the reviews of the month before automatically while \`sextant serve\` runs: on this
+    # day of each month (1–28) at this time, UTC. A restart neither builds nor posts twice.
+    enabled: false
+    day: 1
+    time: "06:00"
+    products: []            # which reviews; empty: every product and all
+  notify:
+    # Post the scheduled review's summary to the Slack incoming webhook whose URL is in the
+    # environment variable SEXTANT_SLACK_WEBHOOK_URL (a secret: never in this file).
+    slack: false
+    email:
+      # E-mail it to these addresses through the SMTP server in SEXTANT_SMTP_URL
+      # (smtp://user:password@host:587, or smtps:// for TLS from the start).
+      to: []
+      from: sextant@localhost
+    # The web app's address as the team reaches it, for links in the summary, e.g.
+    # link: https://sextant.example.com
 `;

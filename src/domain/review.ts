@@ -359,10 +359,48 @@ export type LaunchReview = z.infer<typeof launchReviewSchema>;
 
 // ---- coverage and method -----------------------------------------------------------------------
 
-const span = z.object({ count: z.int().min(0), first: nullableString, last: nullableString });
+const day = z
+  .string()
+  .regex(/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/, 'must be a day, YYYY-MM-DD')
+  .nullable();
+
+/** What the import ledger (`imports`) says of a source: whether it was ever imported, what was rejected. */
+const ledger = {
+  /** Any import of this source is recorded (else "none" may just mean "never imported"). */
+  imported: z.boolean(),
+  /** Records the latest import of each file rejected (`sextant imports` lists them). */
+  rejected: z.int().min(0),
+};
+
+/** First and last day of a source's data (UTC), and its ledger. */
+const span = z.object({ count: z.int().min(0), first: day, last: day, ...ledger });
+
+/**
+ * Whether the review's month is one the data can speak for (docs/metrics.md, "Null or zero"):
+ * `complete` — over, and the data covers each of its days; `unfinished` — not over yet (the
+ * review was generated inside it); `partial` — over, but the data ends (or starts) inside it;
+ * `outside` — the data has nothing on or after it, or starts after it.
+ */
+export const monthStatusSchema = z.enum(['complete', 'unfinished', 'partial', 'outside']);
+export type MonthStatus = z.infer<typeof monthStatusSchema>;
 
 export const dataCoverageSchema = z
   .object({
+    /** Whether the month is complete: over, and covered by the data to its last day. */
+    complete: z.boolean(),
+    status: monthStatusSchema,
+    /** What the documents say on top when the month is not complete; null when it is. */
+    statement: nullableString,
+    /** The days of the review's month the data covers (UTC, both included). */
+    period: z.object({
+      days: z.int().min(28).max(31),
+      coveredDays: z.int().min(0).max(31),
+      from: day,
+      to: day,
+    }),
+    /** The data's first and last day, any source: its end is taken as the time of the export. */
+    first: day,
+    last: day,
     events: span,
     persons: z.int().min(0),
     organizations: z.int().min(0),
@@ -370,8 +408,10 @@ export const dataCoverageSchema = z
       customers: z.int().min(0),
       invoiceLines: z.int().min(0),
       subscriptionRows: z.int().min(0),
-      first: nullableString,
-      last: nullableString,
+      /** From the first day revenue history covers to the last day something happened in billing. */
+      first: day,
+      last: day,
+      ...ledger,
     }),
     feedback: span,
     /** Months of the 13 with any data of each kind. */

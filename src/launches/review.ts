@@ -24,18 +24,33 @@ export interface LaunchesOfReviewOptions {
 }
 
 export async function launchesOfReview(o: LaunchesOfReviewOptions): Promise<LaunchReview[]> {
+  return linkLaunchTodos(o, await judgedLaunchesOfReview(o));
+}
+
+/** The launches of the review, judged; what only data, config and the launches decide (the review cache keeps it). */
+export async function judgedLaunchesOfReview(
+  o: LaunchesOfReviewOptions,
+): Promise<Omit<LaunchReview, 'todos'>[]> {
   const launches = await listLaunches(o.engine, o.config, {
     product: o.product === 'all' ? undefined : o.product,
     month: o.month,
     monthsBefore: LAUNCH_MONTHS_BEFORE,
   });
   if (launches.length === 0) return [];
-  const judged = await judgeLaunches(launches, {
+  return judgeLaunches(launches, {
     engine: o.engine,
     config: o.config,
     end: monthEnd(o.month),
     monthStart: monthStart(o.month),
   });
+}
+
+/** Each judged launch with the to-dos that name it (to-dos change between builds: never cached). */
+export async function linkLaunchTodos(
+  o: LaunchesOfReviewOptions,
+  judged: readonly Omit<LaunchReview, 'todos'>[],
+): Promise<LaunchReview[]> {
+  if (judged.length === 0) return [];
   const todos = (await listTodos(o.engine)).filter((t) => t.month <= o.month);
   return judged.map((l) => {
     const title = l.title.toLowerCase();

@@ -15,7 +15,10 @@ export const METRIC_FAMILIES: MetricFamily[] = [revenueFamily, usageFamily, feed
 export async function computeMetrics(ctx: MetricContext): Promise<Metric[]> {
   const out: Metric[] = [];
   for (const family of METRIC_FAMILIES) {
-    for (const v of await family.compute(ctx)) out.push(toMetric(v, ctx.months));
+    const values = ctx.timings
+      ? await ctx.timings.time(`metrics ${family.id}`, () => family.compute(ctx))
+      : await family.compute(ctx);
+    for (const v of values) out.push(toMetric(v, ctx.months));
   }
   return out;
 }

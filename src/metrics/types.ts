@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { Month } from '../domain/month.js';
 import type { MetricGroup, MetricUnit } from '../domain/review.js';
 import type { Engine } from '../store/engine.js';
+import type { Timings } from '../review/timings.js';
 
 /**
  * The product a review or metric is about. `all` is the whole company: every event, every
@@ -32,6 +33,13 @@ export interface MetricContext {
   product: ProductScope;
   /** The months to compute, oldest first (a review asks for 13; anomaly back-tests for more). */
   months: Month[];
+  /** Where the time goes, when a review build measures it (review/timings.ts). */
+  timings?: Timings;
+  /**
+   * The data's end (metrics/data-range.ts), when the caller knows it: revenue is measured at it in
+   * the month that holds it and is null after it. Read from the store when absent.
+   */
+  asOf?: Date | null;
 }
 
 /** One metric's values by month, before the review shapes it (current/previous/change). */

@@ -64,6 +64,7 @@ nav.toc a:hover, nav.toc a:focus { text-decoration: underline; }
 .glance-cols { display: grid; grid-template-columns: 3fr 2fr; gap: 24px; }
 @media (max-width: 900px) { .glance-cols { grid-template-columns: 1fr; } }
 ol.highlights { padding-left: 20px; margin: 4px 0; }
+.incomplete { margin: 8px 0; padding: 8px 12px; border-left: 4px solid #b26a00; background: #fff4e0; }
 ol.highlights li { margin-bottom: 6px; }
 .tag { display: inline-block; font-size: 11px; color: var(--muted); border: 1px solid var(--line); border-radius: 3px; padding: 0 4px; margin-left: 4px; font-weight: 400; }
 .table-wrap { overflow-x: auto; max-width: 100%; }
@@ -181,6 +182,17 @@ function header(r: Review): SafeHtml {
         r.product === 'all' ? '' : html`feedback marked <span class="scope">company-wide</span> is not.`
       }
     </p>
+    ${
+      // A month the data does not fully cover says so before anything else.
+      r.dataCoverage?.statement
+        ? html`<p class="incomplete" role="alert">
+            <strong
+              >${r.dataCoverage.status === 'outside' ? 'Outside the data.' : 'Incomplete month.'}</strong
+            >
+            ${r.dataCoverage.statement}
+          </p>`
+        : ''
+    }
   </header>`;
 }
 
@@ -579,6 +591,15 @@ function coverage(r: Review): SafeHtml {
     first || last ? ` (${day(first) || '?'} to ${day(last) || '?'})` : '';
   const n = (v: unknown) => formatValue(num(v), 'count', r.currency);
   return html`<ul class="coverage">
+    ${
+      c?.first || c?.last
+        ? html`<li>
+            Data: ${day(c.first) || '?'} to ${day(c.last) || '?'}; ${r.month}:
+            ${c.period ? `${c.period.coveredDays} of ${c.period.days} days covered` : 'coverage unknown'}
+            (${c.status ?? 'complete'}).
+          </li>`
+        : ''
+    }
     <li>
       Events: ${n(c?.events?.count)}${span(c?.events?.first, c?.events?.last)}; ${n(c?.persons)} people,
       ${n(c?.organizations)} organizations; ${c?.monthsWithEvents?.length ?? 0} of the 13 months have events.

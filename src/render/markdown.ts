@@ -100,6 +100,12 @@ export function renderMarkdown(
         .map(([t, a]) => `[${t}](#${a})`)
         .join(' · '),
   );
+  // A month the data does not fully cover says so before anything else.
+  const statement = r.dataCoverage?.statement;
+  if (statement)
+    out.push(
+      `> **${r.dataCoverage.status === 'outside' ? 'Outside the data' : 'Incomplete month'}.** ${md(statement)}`,
+    );
 
   out.push('## At a glance');
   const { outputs, inputs } = kpiMetrics(r.metrics);
@@ -195,7 +201,15 @@ function coverage(r: Review): string {
   const n = (v: unknown) => formatValue(num(v), 'count', r.currency);
   const span = (first: string | null | undefined, last: string | null | undefined) =>
     first || last ? ` (${text(first).slice(0, 10) || '?'} to ${text(last).slice(0, 10) || '?'})` : '';
+  const period = c?.period;
   return [
+    ...(c?.first || c?.last
+      ? [
+          `- Data: ${md(text(c.first) || '?')} to ${md(text(c.last) || '?')}; ${md(r.month)}: ${
+            period ? `${period.coveredDays} of ${period.days} days covered` : 'coverage unknown'
+          } (${md(c.status ?? 'complete')})`,
+        ]
+      : []),
     `- Events: ${n(c?.events?.count)}${md(span(c?.events?.first, c?.events?.last))}; ${n(c?.persons)} people, ${n(c?.organizations)} organizations; ${c?.monthsWithEvents?.length ?? 0} of the 13 months have events.`,
     `- Billing: ${n(c?.billing?.customers)} customers, ${n(c?.billing?.invoiceLines)} invoice lines, ${n(c?.billing?.subscriptionRows)} subscription rows${md(span(c?.billing?.first, c?.billing?.last))}; ${c?.monthsWithBilling?.length ?? 0} of the 13 months have billing.`,
     `- Feedback: ${n(c?.feedback?.count)} items${md(span(c?.feedback?.first, c?.feedback?.last))}`,

@@ -74,6 +74,13 @@ export interface AnomalyOptions {
   method?: ExpectationMethod;
   /** ISO currency code for explanations ("$53.1K"); without it, amounts print bare. */
   currency?: string;
+  /**
+   * The share of the month the judged value covers (default 1): an unfinished month's counts are
+   * judged pro rata (review/incomplete-month.ts). The count test predicts a count over that share
+   * of a month; the robust tests judge the value ÷ exposure (the month's pace) and report back in
+   * the value's scale.
+   */
+  exposure?: number;
 }
 
 export const DEFAULT_METHOD: ExpectationMethod = 'median';
@@ -514,11 +521,20 @@ export function checkMonth(
     sampleSize: null,
     overdispersed: false,
   };
-  const robust = robustPart(metric, month, actual, options);
+  const exposure = options.exposure ?? 1;
+  const scaled = (r: RobustPart | { reason: string }): RobustPart | { reason: string } =>
+    exposure === 1 || !('pValue' in r)
+      ? r
+      : {
+          ...r,
+          expected: r.expected * exposure,
+          interval: [r.interval[0] * exposure, r.interval[1] * exposure],
+        };
+  const robust = scaled(robustPart(metric, month, actual / exposure, options));
   // Counts, rates and NPS that vary more than their sampling model must also stand out against
   // that month-to-month variation: the classical t prediction interval (exact for Gaussian
   // variation, and far more powerful than a MAD from six points; a past outlier widens it).
-  const between = robustPart(metric, month, actual, { ...options, method: 'zscore' });
+  const between = scaled(robustPart(metric, month, actual / exposure, { ...options, method: 'zscore' }));
   let result: Omit<AnomalyCheck, 'explanation'> | { reason: string };
 
   const integers = [...w.ys, actual].every((y) => Number.isInteger(y) && y >= 0);
@@ -530,14 +546,14 @@ export function checkMonth(
     if (w.ys.every((y) => y === 0)) {
       result = { reason: `0 in each of the ${n} months before: no rate to judge a change by` };
     } else {
-      const nb = poissonGammaPredictive(w.ys);
+      const nb = poissonGammaPredictive(w.ys, exposure);
       const tails = negativeBinomialTails(actual, nb);
       const m = mean(w.ys) as number;
       result = combine(
         base,
         {
           test: 'poisson-gamma-predictive',
-          expected: m,
+          expected: m * exposure,
           pValue: tails.pValue,
           interval: [negativeBinomialQuantile(0.025, nb), negativeBinomialQuantile(0.975, nb)],
         },

@@ -10,14 +10,18 @@ import type { Month } from '../domain/month.js';
 import { monthsEndingAt } from '../domain/month.js';
 import type { DeepDive, Review } from '../domain/review.js';
 import { finishInterruptedImports } from '../ingest/posthog/import-events.js';
-import { launchesOfReview } from '../launches/review.js';
+import { judgedLaunchesOfReview, linkLaunchTodos } from '../launches/review.js';
 import { computeMetrics } from '../metrics/registry.js';
-import { productScope } from '../metrics/types.js';
+import { productScope, type ProductScope } from '../metrics/types.js';
 import type { Engine } from '../store/engine.js';
-import { DEFAULT_FALSE_DISCOVERY_RATE, detectAnomalies } from './anomalies.js';
+import { dataRanges } from '../metrics/data-range.js';
+import { DEFAULT_FALSE_DISCOVERY_RATE } from './anomalies.js';
+import { readCachedReview, reviewCacheKey, writeCachedReview, type CachedReviewPart } from './cache.js';
 import { dataCoverage } from './coverage.js';
+import { monthAnomalies, partialMonthChanges } from './incomplete-month.js';
 import { previousReview } from './decisions.js';
 import { rankHighlights } from './highlights.js';
+import { createTimings, timingsFromEnv, type Timings } from './timings.js';
 
 export const REVIEW_MONTHS = 13;
 
@@ -33,48 +37,139 @@ export interface BuildReviewOptions {
    * (app/reviews.ts) does it itself, alone on the store, and passes false.
    */
   finishImports?: boolean;
+  /** Where the build's time goes (review/timings.ts); default: `SEXTANT_TIMINGS` decides, printed to stderr. */
+  timings?: Timings;
+  /**
+   * Reuse the stored build of this product and month when nothing it read has changed since, and
+   * store this one (review/cache.ts). Default false: the use case (app/reviews.ts) turns it on.
+   */
+  cache?: boolean;
+  /** Runs the cache write with nothing else on the store (the use case's `exclusive`); default: directly. */
+  exclusive?: <T>(work: (engine: Engine) => Promise<T>) => Promise<T>;
 }
 
 export async function buildReview(o: BuildReviewOptions): Promise<Review> {
+  const own = o.timings === undefined && timingsFromEnv();
+  const t = o.timings ?? createTimings(own);
+  const review = await buildReviewTimed(o, t);
+  if (own) for (const line of t.lines()) process.stderr.write(`[timings] ${line}\n`);
+  return review;
+}
+
+async function buildReviewTimed(o: BuildReviewOptions, t: Timings): Promise<Review> {
   // An events import that stopped part way left persons and groups behind its events.
-  if (o.finishImports !== false) await finishInterruptedImports(o.engine);
+  if (o.finishImports !== false) await t.time('finish imports', () => finishInterruptedImports(o.engine));
   const scope = productScope(o.config, o.product);
-  const months = monthsEndingAt(o.month, REVIEW_MONTHS);
-  const metrics = await computeMetrics({ engine: o.engine, config: o.config, product: scope, months });
-  const deepDives: DeepDive[] = [];
-  for (const dive of DEEP_DIVES) {
-    deepDives.push(
-      await dive.run({ engine: o.engine, config: o.config, product: scope, month: o.month, metrics }),
-    );
+  const now = o.now ?? new Date();
+  const key = o.cache
+    ? await t.time('cache key', () => reviewCacheKey(o.engine, o.config, scope.name, o.month, now))
+    : null;
+  let part = key
+    ? await t.time('cache read', () => readCachedReview(o.engine, scope.name, o.month, key))
+    : null;
+  if (part === null) {
+    part = await buildDataPart(o, scope, now, t);
+    if (key !== null) {
+      const run = o.exclusive ?? ((work) => work(o.engine));
+      const built = part;
+      await t.time('cache write', () =>
+        run((engine) => writeCachedReview(engine, scope.name, o.month, key, built, now)),
+      );
+    }
+  } else if (t.enabled) {
+    await t.time('(cached: metrics, dives, anomalies, highlights, launches)', () => undefined);
   }
+  const { metrics, launches: judgedLaunches } = part;
   const currency = o.config.reporting.currency;
-  const anomalies = detectAnomalies(metrics, o.month, { ...o.config.anomalies, currency });
+  const previous = await t.time('previous review', () =>
+    previousReview(o.engine, scope.name, o.month, metrics),
+  );
+  const launches = await t.time('launch to-dos', () =>
+    linkLaunchTodos(
+      { engine: o.engine, config: o.config, product: scope.name, month: o.month },
+      judgedLaunches,
+    ),
+  );
   return {
     schemaVersion: 1,
     product: scope.name,
     month: o.month,
-    generatedAt: (o.now ?? new Date()).toISOString(),
+    generatedAt: now.toISOString(),
     currency,
-    dataCoverage: await dataCoverage(o.engine, months),
+    dataCoverage: part.dataCoverage,
+    metrics,
+    anomalies: part.anomalies,
+    anomalyDetection: anomalyDetection(o.config),
+    deepDives: part.deepDives,
+    highlights: part.highlights,
+    previous,
+    launches,
+  };
+}
+
+/**
+ * What only the data, the config and the code decide (and `now`, only while the month is not
+ * over: review/cache.ts): the part the cache keeps. Passed through JSON (as the cache stores it,
+ * and as review.json holds it) so a cached build and a fresh one are the same values: a -0 or an
+ * undefined field can never tell them apart.
+ */
+async function buildDataPart(
+  o: BuildReviewOptions,
+  scope: ProductScope,
+  now: Date,
+  t: Timings,
+): Promise<CachedReviewPart> {
+  const months = monthsEndingAt(o.month, REVIEW_MONTHS);
+  // What the data covers comes first: metrics are not carried past the data's end, and a month it
+  // does not fully cover is judged differently (incomplete-month.ts).
+  const ranges = await t.time('data ranges', () => dataRanges(o.engine));
+  const coverage = await t.time('data coverage', () => dataCoverage(o.engine, { months, ranges, now }));
+  const computed = await computeMetrics({
+    engine: o.engine,
+    config: o.config,
+    product: scope,
+    months,
+    asOf: ranges.last,
+    timings: t,
+  });
+  const metrics = partialMonthChanges(computed, coverage);
+  const deepDives: DeepDive[] = [];
+  for (const dive of DEEP_DIVES) {
+    deepDives.push(
+      await t.time(`dive ${dive.id}`, () =>
+        dive.run({
+          engine: o.engine,
+          config: o.config,
+          product: scope,
+          month: o.month,
+          metrics,
+          asOf: ranges.last,
+        }),
+      ),
+    );
+  }
+  const currency = o.config.reporting.currency;
+  const judged = await t.time('anomalies', () =>
+    monthAnomalies(metrics, o.month, coverage, { ...o.config.anomalies, currency }),
+  );
+  const anomalies = judged.anomalies;
+  if (judged.statement !== null && coverage.statement !== null)
+    coverage.statement = `${coverage.statement} ${judged.statement}`;
+  const highlights = await t.time('highlights', () =>
+    rankHighlights({ metrics, anomalies, deepDives, threshold: o.config.anomalies.threshold, currency }),
+  );
+  const launches = await t.time('launches', () =>
+    judgedLaunchesOfReview({ engine: o.engine, config: o.config, product: scope.name, month: o.month }),
+  );
+  const part: CachedReviewPart = {
+    dataCoverage: coverage,
     metrics,
     anomalies,
-    anomalyDetection: anomalyDetection(o.config),
     deepDives,
-    highlights: rankHighlights({
-      metrics,
-      anomalies,
-      deepDives,
-      threshold: o.config.anomalies.threshold,
-      currency,
-    }),
-    previous: await previousReview(o.engine, scope.name, o.month, metrics),
-    launches: await launchesOfReview({
-      engine: o.engine,
-      config: o.config,
-      product: scope.name,
-      month: o.month,
-    }),
+    highlights,
+    launches,
   };
+  return JSON.parse(JSON.stringify(part)) as CachedReviewPart;
 }
 
 /**

@@ -2,7 +2,8 @@ import type { Metric, Review } from '../domain/review.js';
 
 /**
  * The five-line summary `sextant review` and `npm run demo` print: revenue, usage, feedback,
- * anomalies and the top highlight. Metrics that are absent or null say so instead of inventing a value.
+ * anomalies and the top highlight, after a note when the month is not complete. Metrics that are
+ * absent or null say so instead of inventing a value.
  */
 export function fiveLineSummary(r: Review): string[] {
   const m = new Map(r.metrics.map((x) => [x.id, x]));
@@ -20,7 +21,10 @@ export function fiveLineSummary(r: Review): string[] {
   };
   const anomalies = r.anomalies.filter((a) => a.month === r.month);
   const top = r.highlights[0];
+  // A month the data does not fully cover says so first (dataCoverage.statement).
+  const statement = r.dataCoverage?.statement;
   return [
+    ...(statement ? [`Note: ${statement}`] : []),
     `Revenue: MRR ${show('mrr', money)}, ${show('paying_customers', count)} paying customers, revenue churn ${show('revenue_churn_rate', pct)}`,
     `Usage: ${show('active_users', count)} active users, ${show('active_organizations', count)} active organizations, retention ${show('user_retention_rate', pct)}`,
     `Feedback: NPS ${show('nps', (x) => x.toFixed(0))} from ${show('nps_responses', count)} responses, ${show('tickets', count)} tickets, ${show('feature_requests', count)} feature requests`,

@@ -8,8 +8,8 @@ import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import type { Engine } from '../store/engine.js';
-import { scratchDir } from '../store/scratch.js';
 import { requireAdmin } from './auth.js';
+import { CaptureService } from './capture/service.js';
 import { apiRoutes } from './routes/api.js';
 import { captureRoutes } from './routes/capture.js';
 import { uiRoutes } from './routes/ui.js';
@@ -28,10 +28,11 @@ export interface AppDeps {
   /** Runs store operations one at a time; pass one queue to every app on the same store. */
   queue?: StoreQueue;
   /**
-   * Where capture batches are staged for the importer (default: a scratch folder beside the store,
-   * which the next process to open the store removes: store/scratch.ts).
+   * The capture log and its loader (capture/service.ts). Default: one started on the store's
+   * log folder (`captureLogDir`); pass one to close it, wait for its loads (`settle`), or share
+   * it between apps on one store.
    */
-  spoolDir?: string;
+  capture?: CaptureService | Promise<CaptureService>;
   /** Where rejected captured events are written (none when absent). */
   rejectsDir?: string;
   now?: () => Date;
@@ -40,14 +41,15 @@ export interface AppDeps {
 }
 
 /** `AppDeps` with every default filled in: what the route modules receive. */
-export type ServerDeps = Required<Omit<AppDeps, 'stripeWebhookSecret' | 'rejectsDir'>> &
-  Pick<AppDeps, 'stripeWebhookSecret' | 'rejectsDir'>;
+export type ServerDeps = Required<Omit<AppDeps, 'stripeWebhookSecret' | 'rejectsDir' | 'capture'>> &
+  Pick<AppDeps, 'stripeWebhookSecret' | 'rejectsDir'> & { capture: Promise<CaptureService> };
 
 export function createApp(deps: AppDeps): Hono {
+  const queue = deps.queue ?? new StoreQueue();
   const d: ServerDeps = {
     ...deps,
-    queue: deps.queue ?? new StoreQueue(),
-    spoolDir: deps.spoolDir ?? scratchDir(deps.engine.target),
+    queue,
+    capture: Promise.resolve(deps.capture ?? startCapture({ ...deps, queue })),
     now: deps.now ?? (() => new Date()),
     log: deps.log ?? ((line) => process.stderr.write(line + '\n')),
   };
@@ -66,4 +68,17 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ error: 'internal error (logged by the server)' }, 500);
   });
   return app;
+}
+
+/** The capture service an app starts when it is given none; a failure to open the log is a 500 per request. */
+function startCapture(deps: AppDeps & { queue: StoreQueue }): Promise<CaptureService> {
+  const started = CaptureService.start({
+    engine: deps.engine,
+    queue: deps.queue,
+    config: deps.config,
+    rejectsDir: deps.rejectsDir,
+    report: deps.log,
+  });
+  started.catch(() => undefined);
+  return started;
 }

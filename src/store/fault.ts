@@ -8,6 +8,9 @@
  *   close: what `kill -9` or a power cut leaves) on reaching its n-th fault point.
  * - `SEXTANT_FAULT_TRACE=<file>`: at exit, writes the fault points the process passed, one label
  *   a line, so a test can spread its kills over the whole of a run or aim at one point.
+ * - `SEXTANT_FAULT_MATCH=<text>`: only fault points whose label contains `text` are counted by
+ *   `SEXTANT_FAULT_AT` (and traced), e.g. `capture log: half written` to die in the middle of
+ *   the n-th write of the capture log whatever ran before it.
  *
  * Without either variable a fault point is one comparison.
  */
@@ -16,6 +19,7 @@ import { writeFileSync } from 'node:fs';
 const killAt = Number(process.env.SEXTANT_FAULT_AT ?? 0);
 const traceFile = process.env.SEXTANT_FAULT_TRACE;
 const active = killAt > 0 || Boolean(traceFile);
+const match = process.env.SEXTANT_FAULT_MATCH;
 const trace: string[] = [];
 
 if (traceFile) {
@@ -26,6 +30,7 @@ if (traceFile) {
 export function faultPoint(label: string | (() => string)): void {
   if (!active) return;
   if (typeof label === 'function') label = label();
+  if (match && !label.includes(match)) return;
   trace.push(label);
   if (trace.length === killAt) {
     // stderr is synchronous for files and pipes: the line is out before the kill.

@@ -7,10 +7,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 import { raw } from '../../src/store/sql.js';
 import { spawnSextant, waitFor } from '../helpers/cli.js';
+import { startServe } from './serve-process.js';
 
 // `sextant serve` (the built CLI, a real child process) on a database that does not exist yet,
 // fed by the real posthog-node SDK, then killed with SIGKILL: every event it answered 200 for
-// must be in the store when it is opened again, once. Before the migrations were checkpointed,
+// must be in the store, once, after it is started again (it loads what its capture log holds) and
+// stopped. Before the migrations were checkpointed,
 // the store could not be opened at all ("Failure while replaying WAL file") and all were lost.
 
 const KEY = 'phc_crash_test_key';
@@ -86,6 +88,9 @@ describe('sextant serve killed with SIGKILL', () => {
       await client.shutdown(100).catch(() => undefined);
       // Every 200 the client saw was sent before the server died.
       expect(acked.size).toBeGreaterThanOrEqual(80);
+      // Started again, it loads the log the killed one left; stopped, it closes the store.
+      const again = await startServe(db, { SEXTANT_PROJECT_KEY: KEY, SEXTANT_ADMIN_TOKEN: 'admin' });
+      expect(await again.stop()).toEqual({ code: 0, signal: null });
       const engine = await DuckDbEngine.open(db);
       try {
         const rows = await engine.query<{ uuid: string; n: number }>(

@@ -39,6 +39,7 @@ describe('POST /api/query kind experiment', () => {
       }
     }
     await client.shutdown();
+    await server.capture.settle();
     const res = await server.app.request('/api/query', {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },

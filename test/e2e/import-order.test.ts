@@ -2,17 +2,20 @@
  * Same data, any import order, same review (issue 15, item 7). One generated company is imported
  * into fresh stores in several orders — the Stripe files one by one in other orders, the feedback
  * files reversed, the events shuffled and split into several files (plain and gzip) interleaved
- * with the rest — and each store's review (the company and one product) must render to the same
- * bytes: review.json, review.md and index.html (generatedAt is fixed, so nothing may differ).
+ * with the rest, and in the later orders the rows inside every Stripe and feedback file shuffled
+ * too — and each store's review (the company and one product: metrics, anomalies, all five deep
+ * dives, highlights, launches, data coverage) must render to the same bytes: review.json,
+ * review.md and index.html (generatedAt is fixed, so nothing may differ).
  *
  * 150 organizations: the smallest demo found whose data holds a tie that import order used to
  * break differently (a customer with two plans of equal MRR: the churn drivers' "plan" counts
  * moved by one).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
@@ -73,6 +76,37 @@ function eventParts(name: string, parts: number, r: Random): string[] {
   });
 }
 
+/** A copy of a JSONL file with its lines in another order. */
+function shuffledJsonl(file: string, name: string, r: Random): string {
+  const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const out = join(dir, name);
+  writeFileSync(out, shuffled(rows, r).join('\n') + '\n');
+  return out;
+}
+
+/** A copy of a CSV file with its records (quoted newlines kept whole) in another order. */
+function shuffledCsv(file: string, name: string, r: Random): string {
+  const records = parse(readFileSync(file, 'utf8'), { raw: true }) as { raw: string }[];
+  const [header, ...rows] = records.map((x) => x.raw.replace(/\r?\n$/, ''));
+  const out = join(dir, name);
+  writeFileSync(out, [header, ...shuffled(rows, r)].join('\n') + '\n');
+  return out;
+}
+
+/** The Stripe folder and the feedback files, each file's rows shuffled (same file names). */
+function shuffledSources(name: string, r: Random): { stripe: string[]; feedback: string[] } {
+  const folder = join(dir, `${name}-stripe`);
+  mkdirSync(folder, { recursive: true });
+  return {
+    stripe: stripe.map((f) => shuffledJsonl(f, join(`${name}-stripe`, basename(f)), r)),
+    feedback: files.feedback.map((f) =>
+      f.endsWith('.csv')
+        ? shuffledCsv(f, `${name}-${basename(f)}`, r)
+        : shuffledJsonl(f, `${name}-${basename(f)}`, r),
+    ),
+  };
+}
+
 type Step = (e: DuckDbEngine) => Promise<ImportReport | ImportReport[]>;
 const events =
   (f: string): Step =>
@@ -94,10 +128,13 @@ function orders(): [string, Step[]][] {
   const whole = join(dir, 'events.jsonl');
   writeFileSync(whole, lines.join('\n') + '\n');
   const reversed = eventParts('reversed', 2, r);
+  const rows = shuffledSources('rows', r);
+  const [rfb1, rfb2] = rows.feedback as [string, string];
   const mixed = shuffled(
-    [...eventParts('mixed', 4, r).map(events), ...stripe.map(billing), feedback(fb2)],
+    [...eventParts('mixed', 4, r).map(events), ...rows.stripe.map(billing), feedback(rfb2)],
     r,
   );
+  const rows2 = shuffledSources('rows2', r);
   return [
     [
       'as written: events, Stripe files, feedback',
@@ -108,11 +145,22 @@ function orders(): [string, Step[]][] {
       [feedback(fb2), feedback(fb1), ...[...stripe].reverse().map(billing), ...reversed.map(events)],
     ],
     [
-      'interleaved: 4 shuffled event files among the Stripe folder, Stripe files and feedback',
-      [feedback(fb1), (e) => importStripe(e, files.stripe), ...mixed],
+      'interleaved: 4 shuffled event files among the Stripe folder, row-shuffled Stripe files and feedback',
+      [feedback(rfb1), (e) => importStripe(e, files.stripe), ...mixed],
+    ],
+    [
+      'rows shuffled inside every file: Stripe files backwards, feedback, then events in 3 files',
+      [
+        ...[...rows2.stripe].reverse().map(billing),
+        ...[...rows2.feedback].reverse().map(feedback),
+        ...eventParts('rows2', 3, r).map(events),
+      ],
     ],
   ];
 }
+
+/** The company and its first configured product. */
+const products = (): string[] => ['all', ...config.products.slice(0, 1).map((p) => p.name)];
 
 async function documents(steps: Step[]): Promise<Map<string, string>> {
   const engine = await DuckDbEngine.open(':memory:');
@@ -123,7 +171,7 @@ async function documents(steps: Step[]): Promise<Map<string, string>> {
       for (const rep of reports) expect(rep.rejected, rep.file).toEqual([]);
     }
     const out = new Map<string, string>();
-    for (const product of ['all']) {
+    for (const product of products()) {
       const review = await buildReview({ engine, config, product, month: files.month, now: NOW });
       out.set(`${product}/review.json`, renderJson(review));
       const md = renderMarkdown(review);
@@ -141,8 +189,21 @@ describe('the same files imported in other orders', () => {
   it('give byte-identical reviews', async () => {
     const [first, ...rest] = orders();
     const want = await documents(first![1]);
-    const review = JSON.parse(want.get('all/review.json')!) as { deepDives: unknown[] };
-    expect(review.deepDives).toHaveLength(5);
+    // The comparison covers every part of the review: each is there and not empty.
+    for (const product of products()) {
+      const review = JSON.parse(want.get(`${product}/review.json`)!) as Record<string, unknown[]> & {
+        dataCoverage: { status: string };
+      };
+      expect(review.deepDives, product).toHaveLength(5);
+      expect(review.metrics!.length, product).toBeGreaterThan(20);
+      expect(review.highlights!.length, product).toBeGreaterThan(0);
+      expect(review.launches!.length, product).toBeGreaterThan(0);
+      expect(review.dataCoverage.status, product).toBe('complete');
+    }
+    const anomalies = products().map(
+      (p) => (JSON.parse(want.get(`${p}/review.json`)!) as { anomalies: unknown[] }).anomalies.length,
+    );
+    expect(Math.max(...anomalies), 'some review holds anomalies').toBeGreaterThan(0);
     for (const [name, steps] of rest) {
       const got = await documents(steps);
       for (const [doc, text] of want) {

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSextant } from '../helpers/cli.js';
 import { ADMIN_TOKEN, PROJECT_KEY, startTestServer, type TestServer } from './serve-harness.js';
 
 let server: TestServer | undefined;
@@ -63,6 +63,8 @@ describe('JSON API and web UI', () => {
       body: JSON.stringify({ api_key: PROJECT_KEY, batch }),
     });
     expect(cap.status).toBe(200);
+    // Acknowledged once in the capture log; the API reads the store, which the loader fills.
+    await server.capture.settle();
     const res = await call(server, 'POST', '/api/query', {
       kind: 'trends',
       events: ['signed up'],
@@ -178,18 +180,13 @@ describe('sextant serve (the CLI)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sextant-serve-cli-'));
     const db = join(dir, 'store.duckdb');
     const env = {
-      ...process.env,
       SEXTANT_ADMIN_TOKEN: '',
       SEXTANT_PROJECT_KEY: '',
       STRIPE_WEBHOOK_SECRET: '',
     };
-    const child = spawn(
-      'node_modules/.bin/vite-node',
-      ['src/cli/main.ts', '--', '--db', db, 'serve', '--port', '0'],
-      {
-        env,
-      },
-    );
+    // The built CLI: under vite-node, vite's own SIGTERM handler exits (143) before the server
+    // has loaded its capture log and closed the store.
+    const child = spawnSextant(['--db', db, 'serve', '--port', '0'], env);
     try {
       let out = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -9,9 +9,10 @@ import { importDemo } from '../helpers/demo-store.js';
 import { ADMIN_TOKEN, PROJECT_KEY, startTestServer, type TestServer } from './serve-harness.js';
 
 /**
- * A review build through the server runs statement by statement on the store queue
- * (server/context.ts), so events captured while it runs are stored and answered before it ends
- * — with the build holding the queue throughout, the capture would wait for the whole build.
+ * A capture is acknowledged once it is in the capture log, never behind the store; its loader
+ * stores it between two statements of a review build (server/context.ts gives each statement its
+ * own turn on the queue) — with the build holding the queue throughout, it would wait for the
+ * whole build.
  */
 let server: TestServer;
 let files: DemoFiles;
@@ -52,6 +53,7 @@ describe('building a review in the server', () => {
     expect(capture.status).toBe(200);
     expect(built).toBe(false);
     const res = await building;
+    await server.capture.settle();
     expect(res.status).toBe(201);
     expect(((await res.json()) as { month: string }).month).toBe(files.month);
     const [row] = await server.engine.query<{ n: number }>(

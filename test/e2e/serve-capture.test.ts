@@ -3,7 +3,6 @@ import { gzipSync } from 'node:zlib';
 import { PostHog } from 'posthog-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from '../../src/store/sql.js';
-import { StoreQueue } from '../../src/server/store-queue.js';
 import { createApp } from '../../src/server/app.js';
 import { PROJECT_KEY, startTestServer, type TestServer } from './serve-harness.js';
 
@@ -48,6 +47,7 @@ describe('capture API', () => {
     client.capture({ distinctId: 'user-1', event: 'report exported', groups: { organization: 'acme' } });
     await client.shutdown();
 
+    await server.capture.settle();
     const events = await server.engine.query<{
       event: string;
       distinct_id: string;
@@ -83,8 +83,7 @@ describe('capture API', () => {
     server = await startTestServer();
     const requests = dumpedRequests();
     expect(requests).toHaveLength(16);
-    // The dump holds three projects' tokens; one app per token, all on the same store and queue.
-    const queue = new StoreQueue();
+    // The dump holds three projects' tokens; one app per token, all on the same store, queue and log.
     const apps = new Map<string, ReturnType<typeof createApp>>();
     for (const r of requests) {
       const token = r.output[0]!.token;
@@ -96,8 +95,8 @@ describe('capture API', () => {
             config: server.config,
             projectKey: token,
             adminToken: 'x',
-            spoolDir: server.dir,
-            queue,
+            queue: server.queue,
+            capture: server.capture,
           }),
         );
       }
@@ -115,6 +114,7 @@ describe('capture API', () => {
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { uuid: string; timestamp: string });
+    await server.capture.settle();
     const stored = await server.engine.query<{ uuid: string; ts: string }>(
       sql`SELECT uuid, strftime(timestamp, '%Y-%m-%dT%H:%M:%S.%gZ') AS ts FROM events ORDER BY uuid`,
     );
@@ -129,7 +129,7 @@ describe('capture API', () => {
     }
   });
 
-  it('serializes concurrent requests, grouped into few imports, each answered for its own events', async () => {
+  it('answers concurrent requests each for its own events, loaded in few imports', async () => {
     server = await startTestServer();
     const s = server;
     const batches: Record<string, unknown>[][] = Array.from({ length: 20 }, (_, b) =>
@@ -150,13 +150,14 @@ describe('capture API', () => {
     const bad = (await sent[7]!.json()) as { rejected: { index: number; field: string }[] };
     expect(bad.rejected).toEqual([{ index: 2, field: 'event', reason: 'missing' }]);
     // 20 batches × 5 events, distinct uuids, one rejected: 99 stored; 5 users → 5 persons.
+    await server.capture.settle();
     const [n] = await s.engine.query<{ events: number; persons: number; imports: number }>(
       sql`SELECT count(*)::INT AS events, count(DISTINCT person_id)::INT AS persons,
                  (SELECT count(*) FROM imports WHERE source LIKE 'capture:%')::INT AS imports
           FROM events`,
     );
     expect(n).toMatchObject({ events: 99, persons: 5 });
-    // The first request is imported alone; the 19 that queued behind it share far fewer imports.
+    // The loader takes what arrived while it was busy as one batch: far fewer imports than requests.
     expect(n!.imports).toBeLessThan(20);
   });
 
@@ -170,6 +171,7 @@ describe('capture API', () => {
     expect(wrong.status).toBe(401);
     const missing = await server.app.request('/e/', { method: 'POST', body: JSON.stringify(event) });
     expect(missing.status).toBe(401);
+    await server.capture.settle();
     const [n] = await server.engine.query<{ n: number }>(sql`SELECT count(*)::INT AS n FROM events`);
     expect(n?.n).toBe(0);
   });
@@ -208,6 +210,7 @@ describe('capture API', () => {
       const res = await server.app.request(path, init);
       expect(res.status, path).toBe(200);
     }
+    await server.capture.settle();
     const rows = await server.engine.query<{ uuid: string; ts: string }>(
       sql`SELECT uuid, strftime(timestamp, '%Y-%m-%dT%H:%M:%S.%gZ') AS ts FROM events ORDER BY uuid`,
     );

@@ -6,6 +6,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { createApp, type AppDeps } from '../../src/server/app.js';
+import { CaptureService } from '../../src/server/capture/service.js';
+import { StoreQueue } from '../../src/server/store-queue.js';
 import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 import type { Engine } from '../../src/store/engine.js';
 
@@ -18,6 +20,9 @@ export interface TestServer {
   app: Hono;
   config: Config;
   dir: string;
+  queue: StoreQueue;
+  /** The capture log and its loader: `await t.capture.settle()` before reading captured events. */
+  capture: CaptureService;
   /** `http://127.0.0.1:<port>` once `listen()` ran. */
   url: string;
   listen(): Promise<string>;
@@ -33,14 +38,25 @@ export async function startTestServer(
   const engine = await DuckDbEngine.open(join(dir, 'store.duckdb'));
   await engine.migrate();
   const config = configSchema.parse(configInput);
+  const queue = overrides.queue ?? new StoreQueue();
+  const capture = await CaptureService.start({
+    engine,
+    queue,
+    config,
+    dir: join(dir, 'capture-log'),
+    rejectsDir: overrides.rejectsDir,
+    report: () => undefined,
+    delayMs: 0,
+  });
   const app = createApp({
     engine,
     config,
     projectKey: PROJECT_KEY,
     adminToken: ADMIN_TOKEN,
     stripeWebhookSecret: WEBHOOK_SECRET,
-    spoolDir: dir,
     log: () => undefined,
+    queue,
+    capture,
     ...overrides,
   });
   let server: ServerType | undefined;
@@ -49,6 +65,8 @@ export async function startTestServer(
     app,
     config,
     dir,
+    queue,
+    capture,
     url: '',
     listen: () =>
       new Promise((resolve) => {
@@ -62,6 +80,7 @@ export async function startTestServer(
         const s = server;
         await new Promise<void>((resolve) => s.close(() => resolve()));
       }
+      await capture.close();
       await engine.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -138,6 +138,8 @@ describe('the review workflow', () => {
     const grid = await (await get('/')).text();
     expect(grid).toContain('data-cell="2024-04|all"');
     expect(grid).toContain('action="/reviews/all/2024-03/build"');
+    // The schedule is off by default, and the grid says how to switch it on.
+    expect(grid).toMatch(/id="schedule">\s*Reviews are built when someone asks/);
 
     const built = await post('/reviews/all/2024-03/build', {});
     expect(built.status).toBe(303);

@@ -1,4 +1,4 @@
-import { monthsEndingAt } from '../../src/domain/month.js';
+import { monthEnd, monthsEndingAt } from '../../src/domain/month.js';
 import type { Metric, MetricGroup, MetricUnit, Review } from '../../src/domain/review.js';
 
 /**
@@ -78,6 +78,7 @@ export function sampleReview(opts: SampleReviewOptions = {}): Review {
   const month = opts.month ?? '2026-10';
   const t = opts.text ?? ((_field: string, usual: string) => usual);
   const months = monthsEndingAt(month, 13);
+  const days = new Date(monthEnd(month).getTime() - 1).getUTCDate();
   const metrics: Metric[] = REQUIRED_METRICS.map((m, k) => {
     const series = months.map((mo, i) => ({
       month: mo,
@@ -112,17 +113,25 @@ export function sampleReview(opts: SampleReviewOptions = {}): Review {
     generatedAt: opts.generatedAt ?? '2026-11-02T08:00:00.000Z',
     currency: 'USD',
     dataCoverage: {
-      events: { count: 1_204_331, first: '2025-09-01T00:00:03Z', last: '2026-10-31T23:59:41Z' },
+      complete: true,
+      status: 'complete',
+      statement: null,
+      period: { days, coveredDays: days, from: `${month}-01`, to: `${month}-${days}` },
+      first: '2025-09-01',
+      last: '2026-10-31',
+      events: { count: 1_204_331, first: '2025-09-01', last: '2026-10-31', imported: true, rejected: 0 },
       persons: 5210,
       organizations: 412,
       billing: {
         customers: 301,
         invoiceLines: 4120,
         subscriptionRows: 0,
-        first: '2025-09-01T00:00:00Z',
-        last: '2026-10-31T00:00:00Z',
+        first: '2025-09-01',
+        last: '2026-10-31',
+        imported: true,
+        rejected: 0,
       },
-      feedback: { count: 880, first: '2025-09-03T10:00:00Z', last: '2026-10-30T16:20:00Z' },
+      feedback: { count: 880, first: '2025-09-03', last: '2026-10-30', imported: true, rejected: 0 },
       monthsWithEvents: months,
       monthsWithBilling: months,
       notes: [t('dataCoverage.notes', 'No subscription CSV imported; revenue comes from Stripe invoices.')],

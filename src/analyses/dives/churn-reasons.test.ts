@@ -1,3 +1,4 @@
+import { monthEnd } from '../../domain/month.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
@@ -16,8 +17,10 @@ import type { DeepDiveContext } from './types.js';
 const MONTH = '2024-06';
 const config = configSchema.parse({});
 
+// These stores stand for exports made at the end of the review month (their last record may be
+// earlier): the data's end is given.
 function ctx(engine: DuckDbEngine): DeepDiveContext {
-  return { engine, config, product: ALL_PRODUCTS, month: MONTH, metrics: [] };
+  return { engine, config, product: ALL_PRODUCTS, month: MONTH, metrics: [], asOf: monthEnd(MONTH) };
 }
 
 interface Sub {

@@ -570,6 +570,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const history = monthsEndingAt(month, HISTORY_MONTHS + 1);
   const rows = await customerRevenueTimeline({
     engine: ctx.engine,
+    asOf: ctx.asOf,
     config: ctx.config,
     product: ctx.product,
     months: history,

@@ -251,6 +251,7 @@ async function npsByGroup(ctx: DeepDiveContext): Promise<{ icp: NpsCounts; nonIc
 async function mrrByOrganization(ctx: DeepDiveContext): Promise<Map<string, number>> {
   const rows = await customerRevenueTimeline({
     engine: ctx.engine,
+    asOf: ctx.asOf,
     config: ctx.config,
     product: ctx.product,
     months: [ctx.month],

@@ -1,3 +1,4 @@
+import { monthEnd } from '../../domain/month.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
@@ -21,6 +22,8 @@ function ctx(engine: DuckDbEngine, topCustomersN = 4): DeepDiveContext {
     product: ALL_PRODUCTS,
     month: MONTH,
     metrics: [],
+    // These stores stand for exports made at the end of the review month: the data's end is given.
+    asOf: monthEnd(MONTH),
   };
 }
 

@@ -283,6 +283,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const trendMonths = monthsEndingAt(month, 4);
   const timeline = await customerRevenueTimeline({
     engine: ctx.engine,
+    asOf: ctx.asOf,
     config,
     product: ctx.product,
     months: monthsEndingAt(month, 6),

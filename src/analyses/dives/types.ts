@@ -12,6 +12,11 @@ export interface DeepDiveContext {
   month: Month;
   /** The review's metrics, already computed (13 months ending at `month`). */
   metrics: Metric[];
+  /**
+   * The data's end (metrics/data-range.ts), when the caller knows it: revenue is measured at it in
+   * the month that holds it and is not carried past it. Read from the store when absent.
+   */
+  asOf?: Date | null;
 }
 
 /** One standing question of the growth review (SPEC §5 deepDives[]), one file per dive. */

@@ -46,13 +46,18 @@ export interface NegativeBinomial {
   variance: number;
 }
 
-/** The next month's count after `counts` (non-negative integers), Poisson–gamma (see above). */
-export function poissonGammaPredictive(counts: readonly number[]): NegativeBinomial {
+/**
+ * The next month's count after `counts` (non-negative integers), Poisson–gamma (see above). With
+ * `exposure` < 1, the count over that share of a month (an unfinished month's first days): the
+ * rate's posterior is the same, the count's Poisson mean scales with the exposure, so p = n / (n + e).
+ */
+export function poissonGammaPredictive(counts: readonly number[], exposure = 1): NegativeBinomial {
   const n = counts.length;
   if (n === 0) throw new Error('poissonGammaPredictive needs at least one month');
+  if (!(exposure > 0)) throw new Error(`poissonGammaPredictive: exposure must be positive, got ${exposure}`);
   const total = counts.reduce((s, c) => s + c, 0);
   const r = total + 0.5;
-  const p = n / (n + 1);
+  const p = n / (n + exposure);
   return { r, p, mean: (r * (1 - p)) / p, variance: (r * (1 - p)) / (p * p) };
 }
 

@@ -118,3 +118,106 @@ export function timeBefore(sentAt: Date, offset: number): string | undefined {
   const t = sentAt.getTime() - offset;
   return Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : undefined;
 }
+
+/** A record's fault: the rule it breaks and the detail its reason carries (`…`). */
+export interface EventFault {
+  key: EventRuleKey;
+  detail?: string;
+}
+
+/**
+ * What the store makes of a timestamp's text (DuckDB's `try_cast(text AS TIMESTAMPTZ)`):
+ * microseconds since 1970 (UTC), or `null` when it is no timestamp, with `notDate` when the text
+ * starts like a date (`YYYY-MM-DD`) that is no calendar date.
+ */
+export type TimestampReading = { us: number } | { us: null; notDate: boolean };
+
+/**
+ * The common ISO 8601 shapes read in JS exactly as the store reads them (checked against DuckDB
+ * by rules.test.ts): `YYYY-MM-DD`, then optionally `T` or a space, `hh:mm[:ss[.fraction]]`, then
+ * optionally `Z` or `±hh[[:]mm]`. Digits past the microsecond are dropped, as DuckDB does. Any
+ * other text — or a date or time out of range — is `undefined`: not known here, to be read by the
+ * store's own parser (DuckDB accepts more: `2024/01/01`, `2024-1-1`, zone names…).
+ */
+const COMMON_ISO =
+  /^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?\s*$/;
+
+export function commonTimestampMicros(text: string): number | undefined {
+  const m = COMMON_ISO.exec(text);
+  if (!m) return undefined;
+  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
+  const [Y, M, D, H, MI, S] = [y, mo, d, h, mi, s].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (Y < 1 || H > 23 || MI > 59 || S > 59) return undefined;
+  const c = new Date(0);
+  c.setUTCFullYear(Y, M - 1, D);
+  if (c.getUTCFullYear() !== Y || c.getUTCMonth() !== M - 1 || c.getUTCDate() !== D) return undefined;
+  let offsetMin = 0;
+  if (zone && zone !== 'Z') {
+    const z = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+    const [zh, zm] = [Number(z[2]), Number(z[3] ?? 0)];
+    if (zh > 14 || zm > 59) return undefined;
+    offsetMin = (z[1] === '-' ? -1 : 1) * (zh * 60 + zm);
+  }
+  c.setUTCHours(H, MI, S, 0);
+  return (c.getTime() - offsetMin * 60_000) * 1000 + Number(frac.slice(0, 6).padEnd(6, '0'));
+}
+
+/** A fault's reason as the importer words it: the rule's reason, its `…` the detail. */
+export function faultReason(f: EventFault): string {
+  return f.detail === undefined ? reasonText(f.key) : reasonPrefix(f.key) + f.detail;
+}
+
+/** A JSON value's type as the reasons name it (`typeName` of the SQL classification). */
+function jsonTypeName(v: unknown): string {
+  if (typeof v === 'number') return 'number';
+  if (typeof v === 'string') return 'string';
+  if (Array.isArray(v)) return 'array';
+  return typeof v === 'object' ? 'object' : typeof v;
+}
+
+const missing = (v: unknown): boolean => v === undefined || v === null;
+
+/**
+ * The checks of EVENT_RULES on one decoded event (a capture request's, decoded by the server), in
+ * the order and with the reasons of the importer's set-based classification
+ * (store/duckdb/ingest-events.ts `classify`), so that what the capture API accepts the importer
+ * stores: rules.test.ts runs both on the same records. `readTimestamp` is how the store reads a
+ * timestamp's text (see `TimestampReading`; `commonTimestampMicros` covers the usual ones).
+ * `latestUs`: the latest time accepted (`latestEventTime`), in microseconds.
+ */
+export function checkEvent(
+  e: { event?: unknown; distinct_id?: unknown; timestamp?: unknown; properties?: unknown; uuid?: unknown },
+  latestUs: number,
+  readTimestamp: (text: string) => TimestampReading,
+): EventFault | undefined {
+  if (missing(e.event)) return { key: 'eventMissing' };
+  if (typeof e.event !== 'string') return { key: 'eventType', detail: jsonTypeName(e.event) };
+  if (e.event === '') return { key: 'eventEmpty' };
+  if (missing(e.distinct_id)) return { key: 'distinctIdMissing' };
+  if (typeof e.distinct_id !== 'string' && typeof e.distinct_id !== 'number') {
+    return { key: 'distinctIdType', detail: jsonTypeName(e.distinct_id) };
+  }
+  if (e.distinct_id === '') return { key: 'distinctIdEmpty' };
+  if (missing(e.timestamp)) return { key: 'timestampMissing' };
+  if (typeof e.timestamp !== 'string') return { key: 'timestampType', detail: jsonTypeName(e.timestamp) };
+  const text = e.timestamp;
+  // `left(text, 40)` of the SQL: characters, not UTF-16 units.
+  const shown = [...text.slice(0, 80)].slice(0, 40).join('');
+  const t = readTimestamp(text);
+  if (t.us === null) return { key: t.notDate ? 'timestampNotDate' : 'timestampNotIso', detail: shown };
+  if (t.us < Date.parse(EARLIEST_EVENT_TIME) * 1000) return { key: 'timestampTooEarly', detail: shown };
+  if (t.us > latestUs) return { key: 'timestampFuture', detail: shown };
+  if (!missing(e.properties) && (typeof e.properties !== 'object' || Array.isArray(e.properties))) {
+    return { key: 'propertiesType', detail: jsonTypeName(e.properties) };
+  }
+  if (!missing(e.uuid) && typeof e.uuid !== 'string')
+    return { key: 'uuidType', detail: jsonTypeName(e.uuid) };
+  return undefined;
+}

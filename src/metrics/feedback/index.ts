@@ -49,17 +49,19 @@ export function npsDetail(c: NpsMonth): { value: number | null; detail: Record<s
 
 export async function computeFeedback(ctx: MetricContext): Promise<MetricValues[]> {
   if (ctx.months.length === 0) return [];
+  const time = <T>(label: string, fn: () => Promise<T>): Promise<T> =>
+    ctx.timings ? ctx.timings.time(`  feedback ${label}`, fn) : fn();
   const range = unionRange(
-    await monthRange(ctx.engine, raw('events'), raw('timestamp')),
-    await monthRange(ctx.engine, raw('feedback'), raw('created_at')),
+    await time('event range', () => monthRange(ctx.engine, raw('events'), raw('timestamp'))),
+    await time('feedback range', () => monthRange(ctx.engine, raw('feedback'), raw('created_at'))),
   );
   const months = ctx.months;
-  const npsRange = (await hasNpsData(ctx)) ? range : NO_DATA;
-  const nps = await npsByMonth(ctx);
-  const { counts, kindsPresent } = await kindCounts(ctx);
-  const byOrg = await ticketsByOrganization(ctx);
-  const open = await ticketsOpenAtMonthEnd(ctx);
-  const themes = await requestThemes(ctx);
+  const npsRange = (await time('has nps', () => hasNpsData(ctx))) ? range : NO_DATA;
+  const nps = await time('nps', () => npsByMonth(ctx));
+  const { counts, kindsPresent } = await time('kind counts', () => kindCounts(ctx));
+  const byOrg = await time('tickets by organization', () => ticketsByOrganization(ctx));
+  const open = await time('open tickets', () => ticketsOpenAtMonthEnd(ctx));
+  const themes = await time('request themes', () => requestThemes(ctx));
   const kindRange = (kind: string): MonthRange => (kindsPresent.has(kind) ? range : NO_DATA);
   const npsAt = (m: Month): NpsMonth =>
     nps.get(m) ?? { m, responses: 0, promoters: 0, passives: 0, detractors: 0 };

@@ -21,6 +21,7 @@
 import type { Config } from '../../config/schema.js';
 import { addMonths, monthEnd, monthOf, monthStart, monthsBetween, type Month } from '../../domain/month.js';
 import { InputError } from '../../errors.js';
+import { dataRanges } from '../data-range.js';
 import type { Dialect } from '../../store/dialect.js';
 import type { Engine } from '../../store/engine.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';
@@ -35,6 +36,11 @@ export interface RevenueScope {
   months: Month[];
   /** Also pick each customer-month's main plan, currency and interval (the timeline does). */
   details?: boolean;
+  /**
+   * The data's end (metrics/data-range.ts; computed from the store when absent): the month holding
+   * it is measured at that instant instead of its end, later months have no rows.
+   */
+  asOf?: Date | null;
 }
 
 /** Currencies whose minor unit is the major unit (ISO 4217 exponent 0). */
@@ -199,10 +205,10 @@ function sqlCsvCoverage(d: Dialect): Sql {
     FROM billing_subscription_rows`;
 }
 
-/** The month-end instants, as a VALUES list: (idx, month, month_end). */
-function sqlMonthGrid(d: Dialect, months: Month[]): Sql {
+/** The instants the months are measured at, as a VALUES list: (idx, month, month_end). */
+function sqlMonthGrid(d: Dialect, months: Month[], endOf: (m: Month) => Date): Sql {
   return sql`(VALUES ${join(
-    months.map((m, i) => sql`(${i}, ${m}, ${d.sqlTimestamp(sql`${monthEnd(m).toISOString()}`)})`),
+    months.map((m, i) => sql`(${i}, ${m}, ${d.sqlTimestamp(sql`${endOf(m).toISOString()}`)})`),
   )}) AS grid(idx, month, month_end)`;
 }
 
@@ -251,6 +257,8 @@ export interface CustomerMonthQuery {
   firstIdx: number;
   /** The first month with billing data; months before it have no revenue values. */
   firstBilling: Month | null;
+  /** The month of the data's end (null: an empty store); later months have no rows, no values. */
+  lastMonth: Month | null;
 }
 
 /**
@@ -265,6 +273,11 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
   const last = months.at(-1);
   if (first === undefined || last === undefined) throw new Error('customerMonthQuery: no months asked');
   const firstBilling = await firstBillingMonth(engine);
+  const asOf = scope.asOf !== undefined ? scope.asOf : (await dataRanges(engine)).last;
+  const lastMonth = asOf === null ? null : monthOf(asOf);
+  // A month holding the data's end is measured at it: at the month's own end, renewals not yet
+  // invoiced would look like churn.
+  const endOf = (m: Month): Date => (asOf !== null && asOf < monthEnd(m) ? asOf : monthEnd(m));
   // History back to the first billing month (capped at 10 years), and at least one month before.
   let start = addMonths(first, -1);
   if (firstBilling && firstBilling < start)
@@ -296,7 +309,7 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
   const monthEndsUpTo = (ts: Sql): Sql =>
     sql`(${join(
       grid.map(
-        (m) => sql`CASE WHEN ${ts} >= ${d.sqlTimestamp(sql`${monthEnd(m).toISOString()}`)} THEN 1 ELSE 0 END`,
+        (m) => sql`CASE WHEN ${ts} >= ${d.sqlTimestamp(sql`${endOf(m).toISOString()}`)} THEN 1 ELSE 0 END`,
       ),
       ' + ',
     )})`;
@@ -318,7 +331,7 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
       FROM ${raw(from)} GROUP BY customer_id, idx`;
 
   const q = sql`
-    WITH grid AS (SELECT * FROM ${sqlMonthGrid(d, grid)}),
+    WITH grid AS (SELECT * FROM ${sqlMonthGrid(d, grid, endOf)}),
     fx AS (SELECT * FROM ${fx}),
     cov AS (
       SELECT c.customer_id, c.subscription_id, c.plan, c.currency, c.interval, c.kind,
@@ -390,8 +403,9 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
     LEFT JOIN orgs o ON o.customer_id = l.customer_id
     LEFT JOIN csv_orgs co ON co.customer_id = l.customer_id`)
         : raw('')
-    }`;
-  return { sql: q, grid, firstIdx, firstBilling };
+    }
+    WHERE l.month <= ${lastMonth ?? last}`;
+  return { sql: q, grid, firstIdx, firstBilling, lastMonth };
 }
 
 export interface CustomerRevenueRow {

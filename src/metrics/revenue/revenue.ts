@@ -24,7 +24,11 @@ export interface RevenueMonth {
   churnedCustomers: number;
 }
 
-/** The per-month totals for `ctx.months`; null for months before any billing data. */
+/**
+ * The per-month totals for `ctx.months`; null for months the billing data cannot speak for: before
+ * its first month, and after the data's end (or billing's own last month, when earlier). The
+ * month holding the data's end is measured at that instant (customer-mrr.ts).
+ */
 export async function revenueMonths(ctx: MetricContext): Promise<Map<Month, RevenueMonth | null>> {
   const out = new Map<Month, RevenueMonth | null>(ctx.months.map((m) => [m, null]));
   if (ctx.product.name !== 'all' && ctx.product.stripeProducts.length === 0) return out;
@@ -45,7 +49,7 @@ export async function revenueMonths(ctx: MetricContext): Promise<Map<Month, Reve
     GROUP BY month`);
   const byMonth = new Map(rows.map((r) => [String(r.month), r]));
   for (const m of ctx.months) {
-    if (m < q.firstBilling) continue;
+    if (m < q.firstBilling || q.lastMonth === null || m > q.lastMonth) continue;
     const r = byMonth.get(m);
     const n = (k: string): number => Number(r?.[k] ?? 0);
     out.set(m, {
@@ -232,7 +236,8 @@ export const revenueFamily: MetricFamily = {
         label: 'Usage revenue',
         unit: 'currency',
         description: 'Metered (usage-based) invoice lines issued in the month; not part of MRR.',
-        values: new Map(ctx.months.map((m) => [m, major(usage.get(m) ?? 0)])),
+        // Inside billing's range a month without metered lines is 0; outside it, unknown.
+        values: new Map(ctx.months.map((m) => [m, totals.get(m) ? major(usage.get(m) ?? 0) : null])),
       });
     }
     return out;

@@ -28,14 +28,16 @@ export function eventRange(ctx: MetricContext): Promise<MonthRange> {
 
 export async function computeUsage(ctx: MetricContext): Promise<MetricValues[]> {
   if (ctx.months.length === 0) return [];
-  const range = await eventRange(ctx);
+  const time = <T>(label: string, fn: () => Promise<T>): Promise<T> =>
+    ctx.timings ? ctx.timings.time(`  usage ${label}`, fn) : fn();
+  const range = await time('event range', () => eventRange(ctx));
   // One after another: an engine runs one statement at a time on its connection.
-  const users = await actorMonths(ctx, 'person');
-  const orgs = await actorMonths(ctx, 'organization');
-  const daily = await dailyActivity(ctx);
-  const act = await activation(ctx);
-  const keys = await keyActionCounts(ctx);
-  const cohorts = await retentionCohorts(ctx);
+  const users = await time('active users', () => actorMonths(ctx, 'person'));
+  const orgs = await time('active organizations', () => actorMonths(ctx, 'organization'));
+  const daily = await time('daily activity', () => dailyActivity(ctx));
+  const act = await time('activation', () => activation(ctx));
+  const keys = await time('key actions', () => keyActionCounts(ctx));
+  const cohorts = await time('retention cohorts', () => retentionCohorts(ctx));
   const months = ctx.months;
   const at = (map: Map<Month, ActorMonth>, m: Month): ActorMonth =>
     map.get(m) ?? { m, active: 0, new: 0, retained: 0, resurrecting: 0 };

@@ -11,6 +11,7 @@ import { addTodo, assignTodo, decide, listTodos, setTodoDone, todoId } from '../
 import { monthlyMetrics } from '../../app/metrics.js';
 import { monthInput, reviewProducts } from '../../app/products.js';
 import { buildReviews, listReviews, readReview } from '../../app/reviews.js';
+import { scheduleStatus } from '../../app/schedule.js';
 import { lastCompleteMonth } from '../../domain/month.js';
 import { decisionOutcomeSchema, monthSchema } from '../../domain/review.js';
 import { InputError } from '../../errors.js';
@@ -63,6 +64,8 @@ export function apiRoutes(d: ServerDeps): Hono {
     const months = Number(c.req.query('months') ?? '13');
     return c.json(await monthlyMetrics(ctx, { month, product, months }));
   });
+
+  app.get('/schedule', async (c) => c.json(await scheduleStatus(ctx)));
 
   app.post('/query', async (c) => c.json(await runInsight(ctx.engine, await jsonBody(c))));
 

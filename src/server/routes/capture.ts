@@ -1,24 +1,19 @@
 /**
  * The capture API, compatible with the PostHog SDKs: `POST /e/`, `/i/v0/e/`, `/capture/`,
  * `/batch/`, `/track/` (with or without the trailing slash). Decoding: capture/payload.ts. The
- * events go through the events importer (validation, dedupe on uuid, identity, groups), one
- * write at a time, concurrent requests grouped into one import (capture/batcher.ts), and the
- * answer is 200 only after the import committed. `/flags/` and
- * `/decide/` answer "no flags" in the shape both SDKs accept.
+ * events are checked by the events importer's rules, the good ones appended to the capture log
+ * (capture/log.ts), and the answer is 200 once they are durable there; the loader stores them
+ * (capture/loader.ts). While the log holds more than its cap the answer is 503 with Retry-After.
+ * `/flags/` and `/decide/` answer "no flags" in the shape both SDKs accept.
  */
-import { randomUUID } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { importEvents } from '../../ingest/posthog/import-events.js';
-import type { ImportReport } from '../../ingest/report.js';
 import type { ServerDeps } from '../app.js';
 import { sameSecret } from '../auth.js';
-import { CaptureBatcher } from '../capture/batcher.js';
 import { inflate, readBody } from '../capture/body.js';
-import { decodeCapture, type CapturedEvent } from '../capture/payload.js';
+import { decodeCapture } from '../capture/payload.js';
+import type { CaptureService } from '../capture/service.js';
 
 export const CAPTURE_PATHS = ['/e', '/i/v0/e', '/capture', '/batch', '/track'] as const;
 const FLAG_PATHS = ['/flags', '/decide'] as const;
@@ -32,7 +27,6 @@ export const NO_FLAGS = {
 
 export function captureRoutes(d: ServerDeps): Hono {
   const app = new Hono();
-  const batcher = new CaptureBatcher((events, source) => storeEvents(d, events, source), d.queue);
   // posthog-js posts from the product's own pages, another origin: answer its preflight and let
   // it read the answer (the project key is public by design, as in PostHog).
   const crossOrigin = cors({
@@ -44,7 +38,7 @@ export function captureRoutes(d: ServerDeps): Hono {
   for (const path of CAPTURE_PATHS) {
     for (const p of [path, path + '/']) {
       app.use(p, crossOrigin);
-      app.post(p, (c) => capture(c, d, batcher));
+      app.post(p, async (c) => capture(c, d, await d.capture));
     }
   }
   for (const path of FLAG_PATHS) {
@@ -65,11 +59,12 @@ function keysOutsideBody(c: Context): string[] {
   return [c.req.query('api_key'), c.req.query('token'), auth].filter((k): k is string => Boolean(k));
 }
 
-async function capture(c: Context, d: ServerDeps, batcher: CaptureBatcher): Promise<Response> {
+async function capture(c: Context, d: ServerDeps, service: CaptureService): Promise<Response> {
   const outside = keysOutsideBody(c);
   if (!outside.every((t) => sameSecret(t, d.projectKey))) {
     return c.json({ error: 'wrong api_key/token for this project' }, 401);
   }
+  if (service.full()) return busy(c, service);
   // Capped on the wire and once decompressed (413 past either): memory stays bounded.
   const body = await inflate(await readBody(c.req.raw));
   const payload = decodeCapture({
@@ -85,14 +80,13 @@ async function capture(c: Context, d: ServerDeps, batcher: CaptureBatcher): Prom
     return c.json({ error: 'wrong api_key/token for this project' }, 401);
   }
   if (payload.events.length === 0) return c.json({ status: 1 });
-  const rejected = await batcher.submit(payload.events, `capture:${c.req.path}`);
+  const rejected = await service.accept(payload.events, `capture:${c.req.path}`, d.now());
   if (rejected.length > 0) {
-    const list = rejected.map((r) => ({ index: r.line - 1, field: r.field, reason: r.reason }));
-    const first = list[0]!;
+    const first = rejected[0]!;
     return c.json(
       {
-        error: `batch[${first.index}]${first.field ? `, field '${first.field}'` : ''}: ${first.reason} (${list.length} of ${payload.events.length} events rejected; the others were stored)`,
-        rejected: list,
+        error: `batch[${first.index}]${first.field ? `, field '${first.field}'` : ''}: ${first.reason} (${rejected.length} of ${payload.events.length} events rejected; the others were stored)`,
+        rejected,
       },
       400,
     );
@@ -100,13 +94,16 @@ async function capture(c: Context, d: ServerDeps, batcher: CaptureBatcher): Prom
   return c.json({ status: 1 });
 }
 
-/** Stages the batch as JSON Lines and imports it: the importer is the one door events come in by. */
-async function storeEvents(d: ServerDeps, events: CapturedEvent[], source: string): Promise<ImportReport> {
-  const file = join(d.spoolDir, `capture-${randomUUID()}.jsonl`);
-  await writeFile(file, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-  try {
-    return await importEvents(d.engine, file, { source, rejectsDir: d.rejectsDir });
-  } finally {
-    await rm(file, { force: true });
-  }
+/**
+ * 503 while the unloaded log is past its cap (back-pressure: the loader is behind). The SDKs
+ * retry; Retry-After says when, from how far past the cap the log is.
+ */
+function busy(c: Context, service: CaptureService): Response {
+  c.header('Retry-After', '1');
+  return c.json(
+    {
+      error: `the capture log holds ${service.log.unloadedBytes()} bytes not yet loaded into the store (cap ${service.maxBytes}): retry shortly`,
+    },
+    503,
+  );
 }

@@ -23,6 +23,7 @@ import {
 import { drillFinding, drillMetric } from '../../app/drilldown.js';
 import { monthInput, reviewProducts } from '../../app/products.js';
 import { buildReviews, readReview, reviewGrid } from '../../app/reviews.js';
+import { scheduleStatus } from '../../app/schedule.js';
 import { isoDay } from '../../domain/month.js';
 import { InputError } from '../../errors.js';
 import { runInsight } from '../../insights/run.js';
@@ -90,7 +91,10 @@ export function uiRoutes(d: ServerDeps): Hono {
 
   app.get('/', async (c) => {
     const flash = c.req.query('flash');
-    return send(c, gridPage(await reviewGrid(ctx), flash ? FLASH[flash] : undefined));
+    return send(
+      c,
+      gridPage(await reviewGrid(ctx), flash ? FLASH[flash] : undefined, await scheduleStatus(ctx)),
+    );
   });
 
   app.post('/reviews/:product/:month/build', async (c) => {

@@ -1,4 +1,5 @@
 import type { ReviewGrid } from '../../app/reviews.js';
+import type { ScheduleStatus } from '../../app/schedule.js';
 import { html } from '../../render/escape.js';
 import { page, reviewPath } from './layout.js';
 
@@ -10,7 +11,7 @@ const OUTCOME_LABEL: Record<string, string> = {
 };
 
 /** `/`: months × products — open a stored review, or build one now. */
-export function gridPage(grid: ReviewGrid, flash?: string): string {
+export function gridPage(grid: ReviewGrid, flash?: string, schedule?: ScheduleStatus): string {
   const head = html`<tr>
     <th>Month</th>
     ${grid.products.map((p) => html`<th>${p === 'all' ? 'all (company)' : p}</th>`)}
@@ -54,7 +55,7 @@ export function gridPage(grid: ReviewGrid, flash?: string): string {
       last month's decisions moved their metrics. Building runs the whole review now (a few seconds on a
       laptop); events keep being captured meanwhile.
     </p>
-    ${flash ? html`<div class="flash">${flash}</div>` : html``}
+    ${flash ? html`<div class="flash">${flash}</div>` : html``} ${schedule ? scheduleLine(schedule) : html``}
     <div class="scroll">
       <table class="grid">
         <thead>
@@ -66,4 +67,31 @@ export function gridPage(grid: ReviewGrid, flash?: string): string {
       </table>
     </div>`;
   return page({ title: 'Reviews', body, section: 'reviews' });
+}
+
+const CHANNEL: Record<string, string> = { slack: 'Slack', email: 'e-mail' };
+const when = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+
+/** What the monthly schedule is set to and what it did last. */
+function scheduleLine(s: ScheduleStatus) {
+  if (!s.enabled) {
+    return html`<p class="muted" id="schedule">
+      Reviews are built when someone asks (<code>server.schedule</code> in the config builds them every
+      month).
+    </p>`;
+  }
+  const last = s.runs[0];
+  const lastText = last
+    ? last.builtAt
+      ? html` Last: ${last.product} ${last.month}, built ${when(last.builtAt)} UTC.`
+      : html` Last: ${last.product} ${last.month}, <span class="down">not built</span> (attempt
+          ${last.attempts}${last.error ? html`: ${last.error}` : html``}).`
+    : html``;
+  const to = s.channels.length
+    ? html`; the summary goes to ${s.channels.map((c) => CHANNEL[c] ?? c).join(' and ')}`
+    : html``;
+  return html`<p class="muted" id="schedule">
+    Every month on day ${s.day} at ${s.time} UTC the server builds the reviews of the month before
+    (${s.products.join(', ')})${to}. Next: ${s.next ? when(s.next) : ''} UTC.${lastText}
+  </p>`;
 }

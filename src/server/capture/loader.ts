@@ -1,0 +1,150 @@
+/**
+ * The capture log's loader: moves closed segments (capture/log.ts) into the store through the
+ * events importer — the one door events come in by: validation, dedupe, identity, groups, the
+ * import ledger — and removes each segment once it is loaded. It runs in the background; capture
+ * requests never wait for it.
+ *
+ * Batches grow with the load: when the loader is free it closes the active segment and loads
+ * everything that arrived while it was busy, so a busy server loads few large batches and a quiet
+ * one loads each request within about `delayMs`.
+ *
+ * Loading a segment twice stores nothing twice (killed after the import, before the segment was
+ * removed): the segment is imported as the same files in the same order, so its events carry the
+ * same keys — their uuids, or, without one, their content and occurrence in the file
+ * (docs/ingest.md, "Identity of a record") — and the second import counts them as duplicates in
+ * its ledger row.
+ */
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ImportReport } from '../../ingest/report.js';
+import type { CaptureLog, Segment } from './log.js';
+import { readSegment } from './log.js';
+
+export interface LoaderDeps {
+  log: CaptureLog;
+  /** Imports one JSON Lines file of events captured on `source` (`capture:/batch/`). */
+  load: (file: string, source: string) => Promise<ImportReport>;
+  /** Where a segment's events are written as JSON Lines for the importer. */
+  spoolDir: string;
+  /** Where what the loader has to say goes (stderr in `sextant serve`). */
+  report: (line: string) => void;
+  /** How long data may wait for the next batch when the loader is free (default 100 ms). */
+  delayMs?: number;
+  /** How long to wait before loading a segment again after a failure (default 1 s). */
+  retryMs?: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class CaptureLoader {
+  readonly #d: LoaderDeps;
+  #stopping = false;
+  #wake: () => void = () => undefined;
+  #loop: Promise<void> | undefined;
+  #loadedEvents = 0;
+  #loads = 0;
+
+  constructor(deps: LoaderDeps) {
+    this.#d = deps;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Events stored or found stored already (duplicates), and imports run, since the start. */
+  get stats(): { events: number; loads: number } {
+    return { events: this.#loadedEvents, loads: this.#loads };
+  }
+
+  async #run(): Promise<void> {
+    const { log } = this.#d;
+    while (!this.#stopping) {
+      const seg = log.closedSegments()[0];
+      if (!seg) {
+        if (log.activeBytes > 0) {
+          await this.#pause(this.#d.delayMs ?? 100);
+          await log.rotate();
+        } else {
+          await Promise.race([log.changed(), new Promise<void>((r) => (this.#wake = r))]);
+        }
+        continue;
+      }
+      try {
+        await this.#loadSegment(seg);
+        await log.remove(seg);
+      } catch (e) {
+        if (this.#stopping) break;
+        this.#d.report(
+          `sextant serve: loading capture log segment ${seg.file} failed (kept, retried): ${(e as Error).message}`,
+        );
+        await this.#pause(this.#d.retryMs ?? 1000);
+      }
+    }
+  }
+
+  #pause(ms: number): Promise<void> {
+    return Promise.race([sleep(ms), new Promise<void>((r) => (this.#wake = r))]);
+  }
+
+  async #loadSegment(seg: Segment): Promise<void> {
+    const read = await readSegment(seg.file);
+    if (read.tornBytes > 0) {
+      this.#d.report(
+        `sextant serve: capture log segment ${seg.file}: ${read.tornBytes} bytes after its last whole record ` +
+          `(byte ${read.goodBytes}) are a torn write, never acknowledged: skipped`,
+      );
+    }
+    // One file per capture path, in order of first appearance: the same files every time.
+    const bySource = new Map<string, Buffer[]>();
+    for (const r of read.records) {
+      const list = bySource.get(r.source);
+      if (list) list.push(r.lines);
+      else bySource.set(r.source, [r.lines]);
+    }
+    let i = 0;
+    for (const [source, parts] of bySource) {
+      const file = join(this.#d.spoolDir, `capture-${seg.seq}-${i++}.jsonl`);
+      await writeFile(file, parts);
+      try {
+        const report = await this.#d.load(file, source);
+        this.#loadedEvents += report.records;
+        this.#loads++;
+        if (report.rejected.length > 0) {
+          // The capture API checks every rule before acknowledging (ingest/posthog/rules.ts
+          // `checkEvent`), so this is a disagreement between the two checks: say so loudly.
+          this.#d.report(
+            `sextant serve: ${report.rejected.length} acknowledged events of ${seg.file} were rejected by the importer ` +
+              `(first: line ${report.rejected[0]!.line}: ${report.rejected[0]!.reason})` +
+              (report.rejectsFile ? `; kept in ${report.rejectsFile}` : ''),
+          );
+        }
+      } finally {
+        await rm(file, { force: true });
+      }
+    }
+  }
+
+  /**
+   * Resolves once everything appended before the call is loaded (tests, and `sextant serve` on
+   * SIGTERM).
+   */
+  async settle(): Promise<void> {
+    const { log } = this.#d;
+    const target = log.activeSeq;
+    const done = (): boolean =>
+      log.closedSegments().every((s) => s.seq > target) && (log.activeSeq > target || log.activeBytes === 0);
+    while (!done()) {
+      if (this.#stopping) throw new Error('the capture loader stopped before the log was loaded');
+      this.#wake();
+      await Promise.race([log.changed(), sleep(50)]);
+    }
+  }
+
+  /** Stops after the load in progress; what is left stays in the log for the next start. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#wake();
+    await this.#loop;
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The capture path of `sextant serve` put together: the log (capture/log.ts) that acknowledges,
+ * the loader (capture/loader.ts) that stores, and the checks a request's events pass before they
+ * are appended (the rules of the events importer, ingest/posthog/rules.ts `checkEvent`).
+ */
+import { mkdtempSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../../config/schema.js';
+import { importEvents } from '../../ingest/posthog/import-events.js';
+import {
+  checkEvent,
+  commonTimestampMicros,
+  EVENT_RULES,
+  faultReason,
+  latestEventTime,
+  type TimestampReading,
+} from '../../ingest/posthog/rules.js';
+import type { Engine } from '../../store/engine.js';
+import { removeScratch, scratchDir } from '../../store/scratch.js';
+import type { TimestampReader } from '../../store/duckdb/timestamp-reader.js';
+import type { StoreQueue } from '../store-queue.js';
+import { CaptureLoader } from './loader.js';
+import { CaptureLog } from './log.js';
+import type { CapturedEvent } from './payload.js';
+
+/** Default cap of the unloaded log (`server.captureLog.maxBytes`). */
+export const DEFAULT_MAX_LOG_BYTES = 512 * 1024 * 1024;
+
+export interface CaptureServiceOptions {
+  engine: Engine;
+  queue: StoreQueue;
+  config: Config;
+  /** Where the segments live (default: `captureLogDir`). */
+  dir?: string;
+  rejectsDir?: string;
+  report?: (line: string) => void;
+  segmentBytes?: number;
+  delayMs?: number;
+}
+
+/**
+ * Where a store's capture log lives unless configured: `<db>.capture-log/` beside a DuckDB file
+ * (the same disk), `.sextant/capture-log/` for a `clickhouse://` store, a new temporary folder for
+ * `:memory:` (nothing there outlives the process anyway).
+ */
+export function captureLogDir(target: string, config: Config): string {
+  if (config.server.captureLog.dir) return config.server.captureLog.dir;
+  if (target === ':memory:') return mkdtempSync(join(tmpdir(), 'sextant-capture-log-'));
+  if (/^[a-z]+:\/\//.test(target)) return join('.sextant', 'capture-log');
+  return `${target}.capture-log`;
+}
+
+export interface Rejected {
+  /** 0-based index of the event in its request. */
+  index: number;
+  field?: string;
+  reason: string;
+}
+
+export class CaptureService {
+  readonly log: CaptureLog;
+  readonly loader: CaptureLoader;
+  readonly maxBytes: number;
+  readonly #spool: string;
+  readonly #rejectsDir: string | undefined;
+  #reader: TimestampReader | undefined;
+
+  private constructor(
+    log: CaptureLog,
+    loader: CaptureLoader,
+    maxBytes: number,
+    spool: string,
+    rejectsDir?: string,
+  ) {
+    this.log = log;
+    this.loader = loader;
+    this.maxBytes = maxBytes;
+    this.#spool = spool;
+    this.#rejectsDir = rejectsDir;
+  }
+
+  /** Opens the log (what a killed server left is loaded first) and starts the loader. */
+  static async start(o: CaptureServiceOptions): Promise<CaptureService> {
+    const log = await CaptureLog.open(o.dir ?? captureLogDir(o.engine.target, o.config), {
+      segmentBytes: o.segmentBytes,
+    });
+    const spool = scratchDir(o.engine.target);
+    const report = o.report ?? ((line: string) => process.stderr.write(line + '\n'));
+    const loader = new CaptureLoader({
+      log,
+      spoolDir: spool,
+      report,
+      delayMs: o.delayMs,
+      load: (file, source) =>
+        o.queue.run(() => importEvents(o.engine, file, { source, rejectsDir: o.rejectsDir })),
+    });
+    loader.start();
+    return new CaptureService(log, loader, o.config.server.captureLog.maxBytes, spool, o.rejectsDir);
+  }
+
+  /** Whether the log holds more than its cap: new captures are answered 503 until it is loaded. */
+  full(): boolean {
+    return this.log.unloadedBytes() > this.maxBytes;
+  }
+
+  /**
+   * Checks `events` by the importer's rules; appends the good ones to the log and resolves once
+   * they are durable. Returns the bad ones (none appended).
+   */
+  async accept(events: CapturedEvent[], source: string, now: Date): Promise<Rejected[]> {
+    const latestUs = latestEventTime(now).getTime() * 1000;
+    const unusual = events
+      .map((e) => e.timestamp)
+      .filter((t): t is string => typeof t === 'string' && commonTimestampMicros(t) === undefined);
+    let readings: Map<string, TimestampReading> | undefined;
+    if (unusual.length > 0) {
+      if (!this.#reader) {
+        const { TimestampReader } = await import('../../store/duckdb/timestamp-reader.js');
+        this.#reader ??= new TimestampReader();
+      }
+      readings = await this.#reader.read(unusual);
+    }
+    const read = (text: string): TimestampReading => {
+      const us = commonTimestampMicros(text);
+      return us !== undefined ? { us } : (readings?.get(text) ?? { us: null, notDate: false });
+    };
+    const rejected: Rejected[] = [];
+    const good: string[] = [];
+    events.forEach((e, index) => {
+      const fault = checkEvent(e, latestUs, read);
+      if (!fault) {
+        good.push(JSON.stringify(e) + '\n');
+        return;
+      }
+      const { field } = EVENT_RULES[fault.key];
+      const reason = faultReason(fault);
+      rejected.push(field === null ? { index, reason } : { index, field, reason });
+    });
+    if (rejected.length > 0 && this.#rejectsDir) await this.#writeRejects(events, rejected, source, now);
+    if (good.length > 0) await this.log.append(source, Buffer.from(good.join(''), 'utf8'));
+    return rejected;
+  }
+
+  /** The bad events of a request, verbatim, in `<rejectsDir>/capture-<path>.<time>.rejects`. */
+  async #writeRejects(
+    events: CapturedEvent[],
+    rejected: Rejected[],
+    source: string,
+    now: Date,
+  ): Promise<void> {
+    const dir = this.#rejectsDir!;
+    await mkdir(dir, { recursive: true });
+    const time = now
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
+    const name = `${source.replace(/[^A-Za-z0-9]+/g, '-').replace(/-+$/, '')}.${time}.rejects`;
+    await writeFile(join(dir, name), rejected.map((r) => JSON.stringify(events[r.index]) + '\n').join(''), {
+      flag: 'a',
+    });
+  }
+
+  /** Resolves once everything acknowledged before the call is in the store. */
+  settle(): Promise<void> {
+    return this.loader.settle();
+  }
+
+  /**
+   * Stops: with `drain`, loads what the log holds first (SIGTERM); without, leaves it for the next
+   * start. The log's files stay where they are either way until loaded.
+   */
+  async close(opts: { drain?: boolean } = {}): Promise<void> {
+    if (opts.drain) await this.loader.settle();
+    await this.loader.stop();
+    await this.log.close();
+    await this.#reader?.close();
+    removeScratch(this.#spool);
+  }
+}
