@@ -86,6 +86,12 @@ export function renderMarkdown(
         ? ''
         : ' Revenue and usage are this product’s; feedback marked _company-wide_ is not.'),
   );
+  // A month the data does not fully cover says so before anything else.
+  const statement = r.dataCoverage?.statement;
+  if (statement)
+    out.push(
+      `> **${r.dataCoverage.status === 'outside' ? 'Outside the data' : 'Incomplete month'}.** ${md(statement)}`,
+    );
   out.push(
     'Contents: ' +
       [
@@ -100,12 +106,6 @@ export function renderMarkdown(
         .map(([t, a]) => `[${t}](#${a})`)
         .join(' · '),
   );
-  // A month the data does not fully cover says so before anything else.
-  const statement = r.dataCoverage?.statement;
-  if (statement)
-    out.push(
-      `> **${r.dataCoverage.status === 'outside' ? 'Outside the data' : 'Incomplete month'}.** ${md(statement)}`,
-    );
 
   out.push('## At a glance');
   const { outputs, inputs } = kpiMetrics(r.metrics);
