@@ -6,7 +6,7 @@ import { finishInterruptedImports, importEvents } from '../../src/ingest/posthog
 import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 import { raw } from '../../src/store/sql.js';
 import { runSextant, spawnSextant, waitFor } from '../helpers/cli.js';
-import { choosePoints, pool } from '../helpers/crash.js';
+import { choosePoints, killsPerCase, pool } from '../helpers/crash.js';
 import { writeEventsFile } from '../helpers/crash-data.js';
 import { snapshot, snapshotDiff, tableNames, type Snapshot } from '../helpers/store-snapshot.js';
 
@@ -27,7 +27,7 @@ import { snapshot, snapshotDiff, tableNames, type Snapshot } from '../helpers/st
  */
 
 const CHUNK_BYTES = '70000';
-const KILLS_PER_STORE = 10;
+const KILLS_PER_STORE = killsPerCase(10);
 
 let dir = '';
 let fileA = '';

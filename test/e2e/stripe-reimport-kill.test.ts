@@ -16,11 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 import { raw } from '../../src/store/sql.js';
 import { runSextant } from '../helpers/cli.js';
-import { choosePoints } from '../helpers/crash.js';
+import { choosePoints, killsPerCase } from '../helpers/crash.js';
 import { currentLine, customer, invoice, price, writeJsonl } from '../helpers/stripe-fixtures.js';
 
 const INVOICES = 300;
-const KILLS = 14;
+const KILLS = killsPerCase(6);
 
 const dir = mkdtempSync(join(tmpdir(), 'sextant-stripe-kill-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -162,7 +162,7 @@ export class DuckDbEngine implements Engine {
    * file that could never be opened again. Hence: the store is checkpointed first (the WAL is
    * empty), a marker file `<db>.migrating` is written, the migrations run, the store is
    * checkpointed and the marker removed. Should a crash land in between and the WAL not replay,
-   * `open` knows from the marker that the WAL holds only the migrations' work, sets it aside and
+   * `open` knows from the marker that the WAL holds only the migrations' work, removes it and
    * opens the checkpointed state; the migrations then run again.
    */
   async migrate(): Promise<void> {
