@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { constants, createGunzip, gunzipSync } from 'node:zlib';
 import { InputError } from '../errors.js';
 
 export interface InputBytes {
@@ -45,9 +45,15 @@ export async function readInput(file: string): Promise<InputBytes> {
   };
 }
 
-/** Unzips as much as can be read: the output before a truncation or corruption, and the error. */
-function gunzipPartial(raw: Buffer): Promise<{ data: Buffer; error?: string }> {
-  return new Promise((resolve) => {
+/**
+ * Unzips as much as can be read: the output before a truncation or corruption, and the error.
+ * A stream's error drops the output of the step that failed (for a bad CRC in the trailer, the
+ * end of a file whose data is whole), so the readable part is then found again: the longest
+ * prefix of the file that unzips without an error, cut streams unzipping as far as they go (a
+ * binary search: log2(size) passes, only for a damaged file, and these files are read whole).
+ */
+async function gunzipPartial(raw: Buffer): Promise<{ data: Buffer; error?: string }> {
+  const streamed = await new Promise<{ data: Buffer; error?: string }>((resolve) => {
     const chunks: Buffer[] = [];
     const gunzip = createGunzip();
     gunzip.on('data', (c: Buffer) => chunks.push(c));
@@ -55,6 +61,23 @@ function gunzipPartial(raw: Buffer): Promise<{ data: Buffer; error?: string }> {
     gunzip.on('end', () => resolve({ data: Buffer.concat(chunks) }));
     gunzip.end(raw);
   });
+  if (!streamed.error) return streamed;
+  const prefix = (n: number): Buffer | undefined => {
+    try {
+      return gunzipSync(raw.subarray(0, n), { finishFlush: constants.Z_SYNC_FLUSH });
+    } catch {
+      return undefined;
+    }
+  };
+  let lo = 0;
+  let hi = raw.length + 1;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (prefix(mid)) lo = mid;
+    else hi = mid;
+  }
+  const data = prefix(lo) ?? Buffer.alloc(0);
+  return { data: data.length > streamed.data.length ? data : streamed.data, error: streamed.error };
 }
 
 /**

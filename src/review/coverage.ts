@@ -87,7 +87,8 @@ async function ledger(engine: Engine): Promise<Map<string, LedgerRow>> {
   const rows = await engine.query<LedgerRow>(sql`
     SELECT src, CAST(coalesce(sum(rejected) FILTER (WHERE rn = 1), 0) AS INTEGER) AS rejected FROM (
       SELECT CASE kind WHEN 'events' THEN 'events' WHEN 'feedback' THEN 'feedback' ELSE 'billing' END AS src,
-        rejected, row_number() OVER (PARTITION BY kind, source ORDER BY imported_at DESC) AS rn
+        -- The ledger has no id: two imports of one file in the same instant tie-break on their counts.
+        rejected, row_number() OVER (PARTITION BY kind, source ORDER BY imported_at DESC, rejected DESC, records DESC) AS rn
       FROM imports
     ) x GROUP BY src`);
   return new Map(rows.map((r) => [r.src, { src: r.src, rejected: Number(r.rejected) }]));

@@ -343,6 +343,23 @@ describe('an unfinished month', () => {
     expect(r.anomalies).toEqual([]);
   });
 
+  it('a store with no billing: every revenue metric n/a, never $0, in the JSON and the documents', async () => {
+    const e = await busy(20);
+    const r = await review(e, '2024-06', at('2024-07-20T20:00:00Z'));
+    expect(r.dataCoverage.status).toBe('complete');
+    for (const m of r.metrics.filter((x) => x.group === 'revenue'))
+      expect(
+        m.series.every((p) => p.value === null),
+        m.id,
+      ).toBe(true);
+    // The usage it has is real.
+    expect(series(r, 'active_users', '2024-06')).toEqual([100]);
+    expect(fiveLineSummary(r)[0]).toBe('Revenue: MRR n/a, n/a paying customers, revenue churn n/a');
+    const md = renderMarkdown(r).markdown;
+    expect(md).toMatch(/\| MRR \| [^\n]*\| n\/a \| n\/a \|$/m);
+    expect(md).not.toMatch(/\$0(\.00)?\b/);
+  });
+
   it('the same data once the month is over and covered: judged as a complete month', async () => {
     const e = await busy(20);
     // Data to July 31: the month is complete.

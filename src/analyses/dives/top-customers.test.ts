@@ -339,3 +339,70 @@ describe('top-customers: feedback without an organization', () => {
     await e.close();
   });
 });
+
+describe('top-customers: a review month the data covers only in part', () => {
+  /**
+   * Acme: 40 people active in each of January–June, 1 of them in July's first 3 days; Beta, Gamma
+   * and Delta: 3 people each month, all 3 again on July 2. The data ends on July 3. Judged on
+   * May–July vs February–April, Acme would read 120 → 81 people-months (−32%) while its peers hold:
+   * "at-risk: usage" from three days of July. Judged on the last complete months it is flat.
+   */
+  async function store(): Promise<DuckDbEngine> {
+    const e = await freshEngine();
+    const orgs = ['acme', 'beta', 'gamma', 'delta'];
+    await insertOrganizations(
+      e,
+      orgs.map((key) => ({ key, properties: { name: key } })),
+    );
+    for (const [i, org] of orgs.entries())
+      await e.exec(sql`
+        INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+        VALUES (${`row-${org}`}, ${`c-${org}`}, ${org}, 'Flat', 'p', 'USD', ${(10 - i) * 10000}, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
+    await insertDiveEvents(e, [
+      ...monthly('acme', people('a', 40), JAN_JUN),
+      { event: 'edit', person: 'a0', org: 'acme', at: '2024-07-02T12:00:00Z' },
+      ...['beta', 'gamma', 'delta'].flatMap((org) => [
+        ...monthly(org, people(org, 3), JAN_JUN),
+        ...people(org, 3).map((p) => ({ event: 'edit', person: p, org, at: '2024-07-02T12:00:00Z' })),
+      ]),
+      { event: 'edit', person: 'beta0', org: 'beta', at: '2024-07-03T18:00:00Z' },
+    ]);
+    return e;
+  }
+  const july = (e: DuckDbEngine, asOf: Date): DeepDiveContext => ({
+    engine: e,
+    config: configSchema.parse({ topCustomers: 4 }),
+    product: ALL_PRODUCTS,
+    month: '2024-07',
+    metrics: [],
+    asOf,
+  });
+
+  it('compares usage over the last complete months, and says so', async () => {
+    const e = await store();
+    try {
+      const dive = await topCustomers.run(july(e, new Date('2024-07-03T18:00:00Z')));
+      const acme = (dive.data.customers as TopCustomer[]).find((c) => c.organization === 'acme')!;
+      // Every customer flat (0% change): a signal equal for all is dropped; nothing is bad.
+      expect(signal(acme, 'usage')).toBeUndefined();
+      expect(acme.signals.filter((x) => x.verdict === 'bad')).toEqual([]);
+      expect(acme.health).not.toBe('at-risk');
+      expect(dive.data.windows).toEqual({
+        last3: { from: '2024-04', to: '2024-06' },
+        previous3: { from: '2024-01', to: '2024-03' },
+      });
+      expect(dive.method).toContain('The data ends inside 2024-07');
+      // Read from the store when the caller does not give the data's end: the same answer.
+      const noEnd: DeepDiveContext = july(e, new Date(0));
+      delete noEnd.asOf;
+      expect((await topCustomers.run(noEnd)).data).toEqual(dive.data);
+      // Data to July 31 (the month complete): July is judged, and Acme's 1 person in July is a fall.
+      const whole = await topCustomers.run(july(e, new Date('2024-07-31T12:00:00Z')));
+      expect(whole.data.windows).toMatchObject({ last3: { from: '2024-05', to: '2024-07' } });
+      const acmeWhole = (whole.data.customers as TopCustomer[]).find((c) => c.organization === 'acme')!;
+      expect(signal(acmeWhole, 'usage')).toMatchObject({ verdict: 'bad' });
+    } finally {
+      await e.close();
+    }
+  });
+});

@@ -40,6 +40,7 @@
 import { addMonths, monthEnd, monthStart, monthsEndingAt, type Month } from '../../domain/month.js';
 import { formatMoney } from '../../domain/money-format.js';
 import type { DeepDive, Finding } from '../../domain/review.js';
+import { dataRanges } from '../../metrics/data-range.js';
 import { customerRevenueTimeline, sqlCustomerOrganizations } from '../../metrics/revenue/customer-mrr.js';
 import { sqlFeedbackInProduct } from '../../metrics/feedback/product.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';
@@ -263,6 +264,19 @@ function notEnough(summary: string, method: string): DeepDive {
   return { id: ID, question: QUESTION, summary, method, findings: [], data: { customers: [] } };
 }
 
+/**
+ * Whether the data ends inside the review month, before its last day (metrics/data-range.ts; the
+ * review's dataCoverage calls such a month unfinished or partial).
+ */
+const DAY_MS = 86_400_000;
+
+async function partialMonth(ctx: DeepDiveContext): Promise<boolean> {
+  const end = ctx.asOf !== undefined ? ctx.asOf : (await dataRanges(ctx.engine)).last;
+  if (end === null) return false;
+  const lastDay = new Date(monthEnd(ctx.month).getTime() - DAY_MS);
+  return end >= monthStart(ctx.month) && end < lastDay;
+}
+
 async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const { month, config } = ctx;
   const currency = config.reporting.currency;
@@ -314,23 +328,30 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     return notEnough(`Not enough data: no organization was paying at the end of ${month}.`, method);
   const orgs = top.map((t) => t.organization);
 
-  const previous3: MonthWindow = { from: addMonths(month, -5), to: addMonths(month, -3) };
-  const last3: MonthWindow = { from: addMonths(month, -2), to: month };
+  // A review month the data covers only in part (its end falls before the month's last day: an
+  // unfinished month, or an export made mid-month) holds a few days of activity and tickets against
+  // whole months, which reads as every customer's usage collapsing. Those counts are then compared
+  // over the last 3 COMPLETE months vs the 3 before; NPS answers and cancellations (not sums over
+  // days) still include it.
+  const judged = (await partialMonth(ctx)) ? addMonths(month, -1) : month;
+  const previous3: MonthWindow = { from: addMonths(judged, -5), to: addMonths(judged, -3) };
+  const last3: MonthWindow = { from: addMonths(judged, -2), to: judged };
   // Six single months (for monthly active people), then the two 3-month windows.
-  const single = monthsEndingAt(month, 6).map((m) => ({ from: m, to: m }));
+  const single = monthsEndingAt(judged, 6).map((m) => ({ from: m, to: m }));
   const activity = await activityByOrganization(ctx, orgs, [...single, previous3, last3]);
   const tickets = await ticketsByOrganization(ctx, orgs, [previous3, last3]);
   const companyTickets = await allTickets(ctx, [previous3, last3]);
-  const nps = await npsByOrganization(ctx, orgs, last3);
+  const answered: MonthWindow = { from: addMonths(month, -2), to: month };
+  const nps = await npsByOrganization(ctx, orgs, answered);
   const seats = await seatsPaid(ctx, orgs);
   const scheduled = await scheduledCancellations(ctx, orgs);
   const groupNames = await ctx.engine.query<{ group_key: string; name: string | null }>(sql`
     SELECT group_key, ${ctx.engine.dialect.sqlJsonString(raw('properties'), ['name'])} AS name FROM groups
     WHERE group_type = 'organization' AND group_key IN (${join(orgs.map((o) => sql`${o}`))})`);
-  const cancelFeedback = await cancellationFeedback(ctx, monthStart(last3.from), monthEnd(month), orgs);
+  const cancelFeedback = await cancellationFeedback(ctx, monthStart(answered.from), monthEnd(month), orgs);
 
   // Company NPS over the last 3 months, from the review's NPS metric, as every customer's baseline.
-  const companyNps = pooledNps(ctx, last3);
+  const companyNps = pooledNps(ctx, answered);
 
   const facts = top.map(({ organization, mrr }) => {
     const a = activity.get(organization);
@@ -608,7 +629,11 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     id: ID,
     question: QUESTION,
     summary,
-    method,
+    method:
+      judged === month
+        ? method
+        : `${method} The data ends inside ${month}: usage, key actions, seats used and tickets compare ` +
+          `${last3.from}–${last3.to} with ${previous3.from}–${previous3.to}, the last complete months.`,
     findings,
     data: { customers, topMrr, totalMrr, windows: { last3, previous3 } },
   };

@@ -99,10 +99,15 @@ async function copyLines(file: string, gzip: boolean, lines: Set<number>, out: s
   const rl = createInterface({ input: stream.setEncoding('latin1'), crlfDelay: Infinity });
   let n = 0;
   const last = Math.max(...lines);
-  for await (const line of rl) {
-    n++;
-    if (lines.has(n)) chunks.push(Buffer.from(line + '\n', 'latin1'));
-    if (n >= last) break;
+  try {
+    for await (const line of rl) {
+      n++;
+      if (lines.has(n)) chunks.push(Buffer.from(line + '\n', 'latin1'));
+      if (n >= last) break;
+    }
+  } catch {
+    // A damaged gzip stream ends here: its lines before the damage are written; the damage is
+    // the last rejected record, and its bytes cannot be read.
   }
   rl.close();
   input.destroy();

@@ -15,9 +15,9 @@
  *   (`lineOf`). The good records are stored as one batch, then the same end steps.
  */
 import { createReadStream } from 'node:fs';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { constants as zlibConstants, createGunzip } from 'node:zlib';
 import type { Engine } from '../engine.js';
 import { faultPoint } from '../fault.js';
 import { removeScratch, scratchDir } from '../scratch.js';
@@ -944,7 +944,15 @@ async function loadJsonLinesFast(
   let done = 0; // chunks stored
   try {
     for (let i = 0; ; i++) {
-      const next = await pending;
+      let next: IteratorResult<string>;
+      try {
+        next = await pending;
+      } catch (e) {
+        // The file could not be read to its end (a damaged gzip stream): the line-based path
+        // keeps its readable part and reports the damage.
+        progress(`${file}: ${firstLine((e as Error).message)}`);
+        return { records, inserted, chunks: i, complete: false };
+      }
       if (next.done) break;
       pending = chunks.next();
       pending.catch(() => undefined);
@@ -1005,6 +1013,88 @@ async function uncompressedSize(file: string, gzip: boolean): Promise<number> {
   }
 }
 
+interface GzipDamage {
+  /** What went wrong and where (the detail of the `gzipCut` rejected record). */
+  reason: string;
+  /** The readable part's complete lines. */
+  lines: number;
+  /** With `write`: those lines, uncompressed, in `path` in the scratch folder `dir`. */
+  path?: string;
+  dir?: string;
+}
+
+/**
+ * Whether the gzip stream of `file` is damaged (truncated or corrupt), found by unzipping it to
+ * its end: undefined when it is whole. DuckDB's readers do not say so (a truncated stream reads
+ * as a shorter file, a corrupt one as garbage lines). With `write`, the readable part up to its
+ * last complete line is written uncompressed to a scratch folder beside the store. Streamed:
+ * memory stays flat.
+ */
+async function gzipDamage(file: string, target?: string): Promise<GzipDamage | undefined> {
+  const dir = target === undefined ? undefined : scratchDir(target);
+  const path = dir && join(dir, 'readable-part');
+  const out = path ? await open(path, 'w') : undefined;
+  try {
+    let read = await unzipLines(file, out);
+    if (read.error === undefined) {
+      if (dir) removeScratch(dir);
+      return undefined;
+    }
+    const { error } = read;
+    // A bad CRC or size in the trailer: the data is whole, but the failing step's output was
+    // dropped with the error. Unzipped again without the trailer, it all comes out.
+    if (out && /incorrect (data|length) check/.test(error)) {
+      await out.truncate(0);
+      const again = await unzipLines(file, out, (await stat(file)).size - 8);
+      if (again.error === undefined) read = again;
+    }
+    const reason = `damaged after ${read.size} bytes unzipped (${error}); the rest of the file cannot be read`;
+    return { reason, lines: read.lines, path, dir };
+  } finally {
+    await out?.close();
+  }
+}
+
+/**
+ * Unzips `file` (its first `length` bytes, as a cut stream, when given) into `out` (when given),
+ * up to its last complete line: the bytes unzipped, the complete lines, the error if any.
+ */
+async function unzipLines(
+  file: string,
+  out: FileHandle | undefined,
+  length?: number,
+): Promise<{ size: number; lines: number; error?: string }> {
+  let size = 0;
+  let complete = 0; // bytes up to and including the last newline
+  let lines = 0;
+  let error: string | undefined;
+  try {
+    const input = createReadStream(file, {
+      highWaterMark: 1 << 20,
+      ...(length === undefined ? {} : { end: Math.max(0, length - 1) }),
+    });
+    const stream = input.pipe(
+      // Small output chunks: what unzipped before an error is kept (a large chunk is dropped whole).
+      createGunzip({
+        chunkSize: 1 << 16,
+        ...(length === undefined ? {} : { finishFlush: zlibConstants.Z_SYNC_FLUSH }),
+      }),
+    );
+    for await (const buf of stream as AsyncIterable<Buffer>) {
+      for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, nl + 1)) {
+        lines++;
+        complete = size + nl + 1;
+      }
+      await out?.write(buf, 0, buf.length, size);
+      size += buf.length;
+    }
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  await out?.truncate(complete);
+  return { size, lines, error };
+}
+
 export interface LoadOptions {
   /** Chunk size of the JSON Lines fast path, in uncompressed bytes (tests use tiny ones). */
   chunkBytes?: number;
@@ -1040,6 +1130,7 @@ export async function loadEventFile(
   await engine.exec(raw(`SET checkpoint_threshold = '1TB'`));
   let finished = false;
   let run: ImportRun | undefined;
+  let scratch: string | undefined;
   const result = (rejectedText?: LoadedEventFile['rejectedText']): LoadedEventFile => {
     const l = run!.ledger;
     return {
@@ -1063,7 +1154,18 @@ export async function loadEventFile(
     run = await beginImport(engine, sourceName, opts.rejectsFile);
     if (kind.format === 'jsonl') {
       const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+      // A gzip file read whole by DuckDB is checked for damage meanwhile (one that is cut into
+      // chunks is unzipped by Node, which fails on damage; the line-based path checks its own).
+      const check =
+        kind.gzip && (await uncompressedSize(file, true)) <= chunkBytes ? gzipDamage(file) : undefined;
+      check?.catch(() => undefined);
       const fast = await loadJsonLinesFast(engine, file, kind.gzip, run, progress, chunkBytes, secs, limits);
+      const damaged = fast.complete ? await check : undefined;
+      if (damaged) {
+        // What DuckDB read is the readable part; the damage is one more rejected record.
+        run.ledger.records++;
+        run.ledger.rejected.push({ line: damaged.lines + 1, reason: reasonText('gzipCut', damaged.reason) });
+      }
       if (fast.complete) {
         if (fast.chunks > 1) await dedupeImport(engine, run);
         progress(
@@ -1076,16 +1178,24 @@ export async function loadEventFile(
       }
       progress(`${file}: bad records; reading line by line`);
     }
-    const source =
+    const sourceOf = async (path: string, gzip: boolean): Promise<Source> =>
       kind.format === 'jsonl'
-        ? jsonLinesSource(file, kind.gzip)
+        ? jsonLinesSource(path, gzip)
         : kind.format === 'json-array'
-          ? jsonArraySource(file, kind.gzip)
-          : await tabularSource(engine, file, kind.format, kind.gzip);
+          ? jsonArraySource(path, gzip)
+          : await tabularSource(engine, path, kind.format, gzip);
+    // A damaged gzip stream (truncated, corrupt): its readable part, up to its last complete
+    // line, is read instead, and the damage is one rejected record (docs/ingest.md).
+    const damage =
+      kind.gzip && kind.format !== 'json-array' ? await gzipDamage(file, engine.target) : undefined;
+    scratch = damage?.dir;
+    if (damage) progress(`${file}: gzip data ${damage.reason}; reading its ${damage.lines} complete lines`);
+    const source = await sourceOf(damage?.path ?? file, kind.gzip && !damage);
     try {
       await classify(engine, source, limits);
     } catch (e) {
-      if (e instanceof InputError) throw e;
+      if (e instanceof InputError)
+        throw damage?.path ? new InputError(e.message.replaceAll(damage.path, file)) : e;
       throw new InputError(`not readable as ${kind.format}: ${firstLine((e as Error).message)}`, { file });
     }
     const [counts] = await engine.query<{ records: number; derived: number }>(
@@ -1108,7 +1218,9 @@ export async function loadEventFile(
     const rejected: RejectedRecord[] = bad.map(({ line, reason, field }) =>
       field === null ? { line, reason } : { line, reason, field },
     );
-    await storeStaged(engine, run, { records: counts?.records ?? 0, rejected, whole: true });
+    if (damage) rejected.push({ line: damage.lines + 1, reason: reasonText('gzipCut', damage.reason) });
+    const records = (counts?.records ?? 0) + (damage ? 1 : 0);
+    await storeStaged(engine, run, { records, rejected, whole: true });
     progress(`${file}: stored ${run.ledger.inserted} new events; refreshing persons and groups (${secs()})`);
     await finishImport(engine, run);
     finished = true;
@@ -1126,6 +1238,7 @@ export async function loadEventFile(
     }
     throw e;
   } finally {
+    if (scratch) removeScratch(scratch);
     for (const t of [...TEMP_TABLES, '_ingest_changed']) await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
     await dropIdentityTemps(engine);
     // An import that failed having stored nothing leaves no trace; one that stored events is
