@@ -4,6 +4,7 @@ import { InputError } from '../errors.js';
 import { DuckDbEngine } from '../store/duckdb/engine.js';
 import { raw, sql } from '../store/sql.js';
 import { describeIcpRule, sqlIcpRule } from './icp.js';
+import { maybeTwin } from '../../test/helpers/twin.js';
 
 const ORGS: Record<string, Record<string, unknown> | null> = {
   big: { employees: 120, industry: 'SaaS', plan: 'pro', beta: true, tags: ['Beta', 'eu'] },
@@ -17,6 +18,7 @@ let e: DuckDbEngine;
 beforeAll(async () => {
   e = await DuckDbEngine.open(':memory:');
   await e.migrate();
+  e = await maybeTwin(e);
   for (const [key, props] of Object.entries(ORGS)) {
     await e.exec(
       sql`INSERT INTO groups (group_type, group_key, properties) VALUES ('organization', ${key}, ${props === null ? null : JSON.stringify(props)})`,

@@ -95,10 +95,12 @@ function sqlCondition(d: Dialect, props: Sql, c: IcpCondition, i: number): Sql {
  */
 export function sqlIcpRule(d: Dialect, conditions: readonly IcpCondition[], properties: Sql): Sql {
   if (conditions.length === 0) return raw('FALSE');
-  return sql`(${join(
+  // CAST: a comparison is a BOOLEAN in DuckDB but a UInt8 in ClickHouse, where a UNION of the rule
+  // with a stored boolean then reads 0/1 instead of false/true (the conformance suite found it).
+  return sql`CAST((${join(
     conditions.map((c, i) => sqlCondition(d, properties, c, i)),
     ' AND ',
-  )})`;
+  )}) AS BOOLEAN)`;
 }
 
 export function hasIcpRule(conditions: readonly IcpCondition[]): boolean {

@@ -15,6 +15,7 @@ const MODULES: Record<string, () => Promise<BenchModule>> = {
   revenue: () => import('./revenue.js'),
   insights: () => import('./insights.js'),
   review: () => import('./review.js'),
+  capture: () => import('./capture.js'),
 };
 
 async function main(): Promise<void> {

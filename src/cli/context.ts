@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../store/engine.js';
 import { DEFAULT_DB, openEngine } from '../store/registry.js';
+import { withImportStore } from '../store/staging.js';
 
 /** Global options (SPEC §2), shared by every command. */
 export interface GlobalOptions {
@@ -31,10 +32,15 @@ function createsStore(cmd: Command): boolean {
   return cmd.parent?.name() === 'import' || path === 'launch add';
 }
 
-/** Opens the store named by `--db`, runs `fn`, and always closes it. */
+/**
+ * Opens the store named by `--db`, runs `fn`, and always closes it. An import into a store whose
+ * engine has no importers of its own (ClickHouse) runs on a DuckDB stage of it (store/staging.ts).
+ */
 export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
   const engine = await openEngine(globalOptions(cmd).db, { create: createsStore(cmd) });
   try {
+    if (cmd.parent?.name() === 'import')
+      return await withImportStore(engine, fn, { onProgress: progress(cmd) });
     return await fn(engine);
   } finally {
     await engine.close();

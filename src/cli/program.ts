@@ -12,6 +12,7 @@ import { registerImportStripe } from './import-stripe.js';
 import { registerImportSubscriptions } from './import-subscriptions.js';
 import { registerImports } from './imports.js';
 import { registerMetrics } from './metrics.js';
+import { registerMigrate } from './migrate.js';
 import { registerQuery } from './query.js';
 import { registerReview } from './review.js';
 
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
     .description('The monthly growth review of an engineer-led product team, in one command.')
     .option(
       '--db <target>',
-      'DuckDB file path or clickhouse://user:pass@host:port/db[?cluster=NAME]',
+      'DuckDB file path, clickhouse://user:pass@host:port/db[?cluster=NAME] or chdb:<dir>',
       DEFAULT_DB,
     )
     .option(
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerTodo(program);
   registerLaunch(program);
   registerServe(program);
+  registerMigrate(program);
   overrideExits(program);
   return program;
 }

@@ -47,7 +47,7 @@ export function registerServe(program: Command): void {
       ]);
       // A channel switched on without its secret in the environment stops the start, before the store opens.
       const notifiers = configuredNotifiers(config);
-      const local = !/^[a-z]+:\/\//.test(g.db);
+      const local = !/^[a-z][a-z0-9+.-]+:/i.test(g.db); // not clickhouse:// nor chdb:
       // Serving may create its store (captures and webhooks import into it), and says so: a
       // mistyped --db is then seen at once.
       const created = local && g.db !== ':memory:' && !existsSync(g.db);

@@ -36,7 +36,7 @@ export const PLANT = {
   },
   churn: {
     plan: 'Starter' as PlanName,
-    reviewMonthRate: 0.3,
+    reviewMonthRate: 0.5,
     baselineRate: 0.02,
     annualRenewalRate: 0.12,
     theme: 'price',
@@ -51,7 +51,7 @@ export const PLANT = {
   },
   onboarding: { conversion: [1, 0.85, 0.45, 0.8, 0.75] as const },
   topCustomer: { rank: 3, collapseTo: 0.12, npsFrom: 1, npsTo: 5 },
-  ticketsAnomaly: { factor: 3 },
+  ticketsAnomaly: { factor: 5 },
 } as const;
 
 export interface SubItem {

@@ -81,6 +81,7 @@ export function buildFeedback(world: World): { rows: FeedbackRow[]; cancellation
   const rows: FeedbackRow[] = [];
   const cancellations: FeedbackRow[] = [];
   const r = Random.derive(world.seed, 'feedback');
+  const incident = Random.derive(world.seed, 'feedback', 'incident');
   let n = 0;
   const id = (prefix: string): string => `${prefix}_${String(++n).padStart(6, '0')}`;
   const lastMonth = monthOf(new Date(world.until - 1));
@@ -89,32 +90,38 @@ export function buildFeedback(world: World): { rows: FeedbackRow[]; cancellation
     const to = Math.min(monthEnd(m).getTime(), world.until);
     const mid = (from + to) / 2;
     const active = world.orgs.filter((o) => o.customerId !== null && orgFactor(o, mid) > 0);
-    const factor = m === world.month ? PLANT.ticketsAnomaly.factor : 1;
     const share = (to - from) / (monthEnd(m).getTime() - from);
+    const ticket = (rng: Random, org: (typeof active)[number], at: number): void => {
+      const [title, body] =
+        m === world.month && rng.chance(0.7) ? rng.pick(INCIDENT_TICKETS) : rng.pick(TICKETS);
+      const p = rng.pick(org.people);
+      const closed = at + rng.uniform(0.1, 12) * DAY;
+      const open = closed >= world.until;
+      rows.push({
+        id: id('tkt'),
+        kind: 'ticket',
+        created_at: new Date(at).toISOString(),
+        distinct_id: p.distinctId,
+        email: p.email,
+        organization: org.key,
+        score: null,
+        title,
+        body,
+        tags: ['support'],
+        status: open ? 'open' : 'closed',
+        closed_at: open ? null : isoOrNull(closed),
+      });
+    };
     for (const org of active) {
       const extra =
         org.key === world.topCustomerKey && mid >= monthStart(addMonths(world.month, -2)).getTime() ? 2 : 0;
-      const count = r.poisson(0.3 * factor * share) + (extra ? r.poisson(extra * share) : 0);
-      for (let i = 0; i < count; i++) {
-        const at = from + r.float() * (to - from);
-        const [title, body] = m === world.month && r.chance(0.7) ? r.pick(INCIDENT_TICKETS) : r.pick(TICKETS);
-        const p = r.pick(org.people);
-        const closed = at + r.uniform(0.1, 12) * DAY;
-        const open = closed >= world.until;
-        rows.push({
-          id: id('tkt'),
-          kind: 'ticket',
-          created_at: new Date(at).toISOString(),
-          distinct_id: p.distinctId,
-          email: p.email,
-          organization: org.key,
-          score: null,
-          title,
-          body,
-          tags: ['support'],
-          status: open ? 'open' : 'closed',
-          closed_at: open ? null : isoOrNull(closed),
-        });
+      const count = r.poisson(0.3 * share) + (extra ? r.poisson(extra * share) : 0);
+      for (let i = 0; i < count; i++) ticket(r, org, from + r.float() * (to - from));
+      // The review month's incident adds (factor − 1) × the usual tickets, drawn from their own
+      // stream: every other feedback item is the same whatever the incident's strength.
+      if (m === world.month) {
+        const more = incident.poisson(0.3 * (PLANT.ticketsAnomaly.factor - 1) * share);
+        for (let i = 0; i < more; i++) ticket(incident, org, from + incident.float() * (to - from));
       }
     }
     const themes = Object.keys(REQUESTS);

@@ -28,7 +28,7 @@ export async function runDemoPipeline(
   o: { db: string; log: (line: string) => void },
 ): Promise<DemoRun> {
   const { db, log: say } = o;
-  if (/^[a-z]+:\/\//.test(db))
+  if (/^[a-z][a-z0-9+.-]+:/i.test(db))
     throw new InputError('the demo runs on the embedded store; give --db a file path', { field: '--db' });
   const marker = `${db}.demo`;
   if (existsSync(db)) {

@@ -196,7 +196,7 @@ export function buildTruth(world: World, events: number): DemoTruth {
         month: world.month,
         direction: 'up',
         factor: PLANT.ticketsAnomaly.factor,
-        cause: 'an ingestion incident tripled support tickets',
+        cause: 'an ingestion incident multiplied support tickets by five',
       },
       {
         metricId: 'churned_customers',

@@ -4,6 +4,7 @@ import { importEvents } from '../ingest/posthog/import-events.js';
 import { DuckDbEngine } from '../store/duckdb/engine.js';
 import { experiment, type ExperimentSpec } from './experiment.js';
 import { engineWith, type TestEvent } from '../../test/helpers/insight-events.js';
+import { maybeTwin } from '../../test/helpers/twin.js';
 
 let e: DuckDbEngine | undefined;
 afterEach(async () => {
@@ -129,6 +130,7 @@ describe('experiment: exposure', () => {
       new URL('../../test/fixtures/real/posthog-payloads/decoded_events.jsonl', import.meta.url),
     );
     await importEvents(e, file);
+    e = await maybeTwin(e);
     const r = await experiment(e, {
       flag: 'posthog-3000',
       dateFrom: '2023-09-15',

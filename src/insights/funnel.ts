@@ -395,7 +395,7 @@ function sqlChains(d: Dialect, s: Spec, ids: boolean): Sql {
   );
   const p0 = s.exclusions.length > 0 ? sql`a.pos` : sql`CAST(NULL AS BIGINT)`;
   const bpOf = (c: string) => (stepBp ? sql`${raw(c)}.bp` : sql`CAST(NULL AS VARCHAR)`);
-  return sql`SELECT ${ids ? raw('a.ph, a.person_id') : raw('a.ph')}, a.grp, ${p0} AS p0, a.t AS t0, ${bpOf('a')} AS b0
+  return sql`SELECT ${ids ? raw('a.ph AS ph, a.person_id AS person_id') : raw('a.ph AS ph')}, a.grp AS grp, ${p0} AS p0, a.t AS t0, ${bpOf('a')} AS b0
       ${join(
         stepCols(n, (k) => sql`, ${col('c', k)}.t AS ${col('t', k)}, ${bpOf(`c${k}`)} AS ${col('b', k)}`, 1),
         '',
@@ -433,7 +433,8 @@ function sqlCancelled(s: Spec): Sql {
     return sql`(x.${col('x', i)} AND c.reached > ${f} AND x.t > c.${col('t', f)} AND (
         (c.reached > ${to} AND x.t < c.${col('t', to)}) OR (c.reached <= ${to} AND x.t <= c.t0 + ${W})))`;
   });
-  return sql`SELECT DISTINCT c.ph, c.grp, c.p0
+  // Its own column names: the attempts it cancels are joined back to \`chains\` on them.
+  return sql`SELECT DISTINCT c.ph AS cph, c.grp AS cgrp, c.p0 AS cp0
     FROM chains c JOIN pos x ON x.ph = c.ph AND x.grp = c.grp
     WHERE ${join(conds, ' OR ')}`;
 }
@@ -483,7 +484,8 @@ function sqlPerPerson(d: Dialect, s: Spec, o: FunnelOptions, ids: boolean): Sql 
   const n = s.steps.length;
   if (o.cohort && s.breakdown) throw new Error('a funnel takes a cohort or a breakdown, not both');
   const ctes: Sql[] = o.cohort ? [sql`cohort AS (${o.cohort})`] : [];
-  ctes.push(sql`ev AS (${sqlEvents(d, s, o, ids)})`, sql`pos AS (${sqlWindowed(d, s)})`);
+  // `pos` is read by every hop, the exclusion check and the count: numbered once (sqlRunningCounts).
+  ctes.push(sql`ev AS (${sqlEvents(d, s, o, ids)})`, d.sqlMaterialized('pos', sqlWindowed(d, s)));
   ctes.push(
     sql`raw_chains AS (${sqlChains(d, s, ids)})`,
     sql`chains AS (SELECT *, ${sqlReached(n, s.windowSeconds)} AS reached FROM raw_chains)`,
@@ -494,12 +496,12 @@ function sqlPerPerson(d: Dialect, s: Spec, o: FunnelOptions, ids: boolean): Sql 
     stepCols(n, (k) => sql`WHEN ${k + 1} THEN ${col('t', k)} `),
     '',
   )}END`;
-  const isCancelled = cancelled ? sql`CASE WHEN k.p0 IS NULL THEN 0 ELSE 1 END` : sql`0`;
+  const isCancelled = cancelled ? sql`CASE WHEN k.cp0 IS NULL THEN 0 ELSE 1 END` : sql`0`;
   ctes.push(sql`ranked AS (
     SELECT c.*, ${isCancelled} AS cancelled,
       row_number() OVER (PARTITION BY c.ph, c.grp
         ORDER BY c.reached DESC, ${isCancelled} ASC, ${tlast} ASC, c.t0 DESC) AS rn
-    FROM chains c${cancelled ? sql` LEFT JOIN cancelled k ON k.ph = c.ph AND k.grp = c.grp AND k.p0 = c.p0` : sql``})`);
+    FROM chains c${cancelled ? sql` LEFT JOIN cancelled k ON k.cph = c.ph AND k.cgrp = c.grp AND k.cp0 = c.p0` : sql``})`);
   ctes.push(sql`best AS (SELECT * FROM ranked WHERE rn = 1 AND cancelled = 0)`);
   const pv = sqlPersonValue(d, s, o);
   ctes.push(...pv.ctes);

@@ -49,7 +49,7 @@ export function buildLifecycleQuery(d: Dialect, s: Spec, first: number, last: nu
       SELECT person_id, ${num(raw('min(timestamp)'))} AS c FROM events
       WHERE person_id IN (SELECT person_id FROM act) GROUP BY person_id),
     statuses AS (
-      SELECT a.p, CASE WHEN cr.c = a.p THEN 'new' WHEN prev.person_id IS NOT NULL THEN 'returning'
+      SELECT a.p AS p, CASE WHEN cr.c = a.p THEN 'new' WHEN prev.person_id IS NOT NULL THEN 'returning'
         ELSE 'resurrecting' END AS status
       FROM act a JOIN created cr ON cr.person_id = a.person_id
       LEFT JOIN act prev ON prev.person_id = a.person_id AND prev.p = a.p - 1

@@ -43,13 +43,29 @@ function fromConfig(l: LaunchConfig): Launch {
 }
 
 export async function addLaunch(engine: Engine, l: LaunchInput, now = new Date()): Promise<number> {
-  const rows = await engine.query<{ id: number }>(
-    sql`INSERT INTO launches (product, day, title, flag, metrics, unit, control, window_days, created_at)
-        VALUES (${l.product}, ${l.date}, ${l.title}, ${l.flag ?? null}, ${JSON.stringify(l.metrics)},
-                ${l.unit}, ${l.control ?? null}, ${l.windowDays}, ${now})
-        RETURNING id`,
+  // The next id by max + 1, not DuckDB's sequence: the same on every engine (ClickHouse has no
+  // RETURNING), and one writer at a time holds the store (DuckDB's lock, the server's queue).
+  const [last] = await engine.query<{ id: number | null }>(sql`SELECT max(id) AS id FROM launches`);
+  const id = Number(last?.id ?? 0) + 1;
+  await engine.upsert(
+    'launches',
+    [
+      {
+        id,
+        product: l.product,
+        day: l.date,
+        title: l.title,
+        flag: l.flag ?? null,
+        metrics: JSON.stringify(l.metrics),
+        unit: l.unit,
+        control: l.control ?? null,
+        window_days: l.windowDays,
+        created_at: now,
+      },
+    ],
+    ['id'],
   );
-  return Number(rows[0]!.id);
+  return id;
 }
 
 export async function removeLaunch(engine: Engine, id: number): Promise<void> {

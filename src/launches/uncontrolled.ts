@@ -120,7 +120,7 @@ export function buildRolloutQuery(d: Dialect, s: RolloutScope): Sql {
       GROUP BY 1),
     cohorts AS (SELECT DISTINCT ew AS k FROM exposed WHERE ew >= 0 AND ew + 1 <= ${last}),
     pairs AS (
-      SELECT c.k, u.unit, CASE WHEN coalesce(x.treated, 0) = 1 AND x.ew = c.k THEN 1 ELSE 0 END AS is_treated
+      SELECT c.k, u.unit AS unit, CASE WHEN coalesce(x.treated, 0) = 1 AND x.ew = c.k THEN 1 ELSE 0 END AS is_treated
       FROM cohorts c
       JOIN uw u ON u.wk = c.k
       LEFT JOIN exposed x ON x.unit = u.unit

@@ -57,7 +57,7 @@ export function sqlMatchesAny(d: Dialect, column: Sql, patterns: readonly string
   const parts: Sql[] = [];
   if (exact.length === 1) parts.push(sql`${column} = ${exact[0] as string}`);
   else if (exact.length > 1) parts.push(sql`${column} IN (${join(exact.map((e) => sql`${e}`))})`);
-  for (const g of globs) parts.push(d.sqlGlob(column, sql`${g}`));
+  for (const g of globs) parts.push(d.sqlGlob(column, g));
   if (parts.length === 0) return FALSE;
   return parts.length === 1 ? (parts[0] as Sql) : sql`(${join(parts, ' OR ')})`;
 }

@@ -143,9 +143,11 @@ export async function writeCachedReview(
   part: CachedReviewPart,
   builtAt: Date,
 ): Promise<void> {
-  await engine.exec(sql`DELETE FROM review_cache WHERE product = ${product} AND month = ${month}`);
-  await engine.exec(
-    sql`INSERT INTO review_cache (product, month, cache_key, built_at, payload)
-        VALUES (${product}, ${month}, ${key}, ${builtAt}, ${JSON.stringify(part)})`,
+  // Replace by key on every engine (DuckDB: delete and insert in one transaction; ClickHouse: a
+  // newer version of the row).
+  await engine.upsert(
+    'review_cache',
+    [{ product, month, cache_key: key, built_at: builtAt, payload: JSON.stringify(part) }],
+    ['product', 'month'],
   );
 }

@@ -121,10 +121,13 @@ export async function dataCoverage(engine: Engine, o: CoverageInput): Promise<Da
         WHERE timestamp >= ${from} AND timestamp < ${to} ORDER BY 1`,
   );
   const billMonths = await engine.query<{ m: string }>(
-    sql`SELECT DISTINCT ${d.sqlMonthKey(sql`period_start`)} AS m FROM billing_invoice_lines
-        WHERE period_start >= ${from} AND period_start < ${to}
-        UNION SELECT DISTINCT ${d.sqlMonthKey(sql`start_at`)} FROM billing_subscription_rows
-        WHERE start_at >= ${from} AND start_at < ${to} ORDER BY 1`,
+    // The union in a subquery: ClickHouse applies a trailing ORDER BY to the last SELECT only.
+    sql`SELECT m FROM (
+          SELECT DISTINCT ${d.sqlMonthKey(sql`period_start`)} AS m FROM billing_invoice_lines
+          WHERE period_start >= ${from} AND period_start < ${to}
+          UNION SELECT DISTINCT ${d.sqlMonthKey(sql`start_at`)} AS m FROM billing_subscription_rows
+          WHERE start_at >= ${from} AND start_at < ${to}) x
+        ORDER BY m`,
   );
   const imports = await ledger(engine);
   const day = (x: Date | null): string | null => (x ? isoDay(x) : null);

@@ -52,11 +52,15 @@ export async function recordDecision(engine: Engine, d: DecisionInput): Promise<
   }
   const at = d.now ?? new Date();
   const metricIds = namedMetricIds(d.metricIds, d.note);
-  await engine.exec(sql`DELETE FROM decisions WHERE product = ${d.product} AND month = ${d.month}`);
-  await engine.exec(
-    sql`INSERT INTO decisions (product, month, outcome, note, metric_ids, decided_at)
-        VALUES (${d.product}, ${d.month}, ${d.outcome}, ${d.note}, ${metricIds}, ${at})`,
-  );
+  const row = {
+    product: d.product,
+    month: d.month,
+    outcome: d.outcome,
+    note: d.note,
+    metric_ids: metricIds,
+    decided_at: at,
+  };
+  await engine.upsert('decisions', [row], ['product', 'month']);
   return { outcome: d.outcome as DecisionOutcome, note: d.note, decidedAt: at.toISOString(), metricIds };
 }
 
@@ -102,37 +106,67 @@ export interface TodoInput {
   now?: Date;
 }
 
-export async function addTodo(engine: Engine, t: TodoInput): Promise<number> {
-  if (!t.title.trim()) throw new InputError('a to-do needs a title', { field: 'title' });
-  const rows = await engine.query<{ id: number }>(
-    sql`INSERT INTO todos (product, month, title, owner, metric_ids, created_at)
-        VALUES (${t.product}, ${t.month}, ${t.title}, ${t.owner}, ${namedMetricIds(t.metricIds, t.title)}, ${t.now ?? new Date()})
-        RETURNING id`,
+/**
+ * To-do writes of one process go one at a time: a new id is read then written, and a change
+ * reads the row then writes it whole (Engine.upsert: ClickHouse keeps the latest version, no
+ * UPDATE). Several processes writing to one ClickHouse server could still race; to-dos are
+ * written by hand, one at a time.
+ */
+const todoWrites = new WeakMap<Engine, Promise<unknown>>();
+function serially<T>(engine: Engine, fn: () => Promise<T>): Promise<T> {
+  const next = (todoWrites.get(engine) ?? Promise.resolve()).then(fn, fn);
+  todoWrites.set(
+    engine,
+    next.catch(() => undefined),
   );
-  return rows[0]!.id;
+  return next;
 }
 
-async function requireTodo(engine: Engine, id: number): Promise<void> {
-  const rows = await engine.query<{ id: number }>(sql`SELECT id FROM todos WHERE id = ${id}`);
-  if (rows.length === 0) throw new InputError(`no to-do with id ${id}`, { field: 'id' });
+export function addTodo(engine: Engine, t: TodoInput): Promise<number> {
+  if (!t.title.trim()) return Promise.reject(new InputError('a to-do needs a title', { field: 'title' }));
+  return serially(engine, async () => {
+    const [next] = await engine.query<{ id: number }>(sql`SELECT coalesce(max(id), 0) + 1 AS id FROM todos`);
+    const id = Number(next?.id ?? 1);
+    const row: TodoRow = {
+      id,
+      product: t.product,
+      month: t.month,
+      title: t.title,
+      owner: t.owner,
+      metric_ids: namedMetricIds(t.metricIds, t.title),
+      created_at: (t.now ?? new Date()).toISOString(),
+      done_at: null,
+    };
+    await engine.upsert('todos', [{ ...row }], ['id']);
+    return id;
+  });
 }
 
-export async function markTodoDone(engine: Engine, id: number, now = new Date()): Promise<void> {
-  await requireTodo(engine, id);
-  await engine.exec(sql`UPDATE todos SET done_at = ${now} WHERE id = ${id} AND done_at IS NULL`);
+/** Reads a to-do, changes it with `change`, and writes it back whole. */
+function changeTodo(engine: Engine, id: number, change: (r: TodoRow) => TodoRow | null): Promise<void> {
+  return serially(engine, async () => {
+    const [row] = await engine.query<TodoRow>(
+      sql`SELECT id, product, month, title, owner, metric_ids, created_at, done_at FROM todos WHERE id = ${id}`,
+    );
+    if (!row) throw new InputError(`no to-do with id ${id}`, { field: 'id' });
+    const changed = change(row);
+    if (changed) await engine.upsert('todos', [{ ...changed, metric_ids: changed.metric_ids ?? [] }], ['id']);
+  });
+}
+
+export function markTodoDone(engine: Engine, id: number, now = new Date()): Promise<void> {
+  return changeTodo(engine, id, (r) => (r.done_at === null ? { ...r, done_at: now.toISOString() } : null));
 }
 
 /** Un-ticks a to-do (open again). */
-export async function reopenTodo(engine: Engine, id: number): Promise<void> {
-  await requireTodo(engine, id);
-  await engine.exec(sql`UPDATE todos SET done_at = NULL WHERE id = ${id}`);
+export function reopenTodo(engine: Engine, id: number): Promise<void> {
+  return changeTodo(engine, id, (r) => ({ ...r, done_at: null }));
 }
 
 /** Sets (or, with null, clears) who owns a to-do. */
-export async function assignTodo(engine: Engine, id: number, owner: string | null): Promise<void> {
-  await requireTodo(engine, id);
+export function assignTodo(engine: Engine, id: number, owner: string | null): Promise<void> {
   const name = owner?.trim() ? owner.trim() : null;
-  await engine.exec(sql`UPDATE todos SET owner = ${name} WHERE id = ${id}`);
+  return changeTodo(engine, id, (r) => ({ ...r, owner: name }));
 }
 
 interface TodoRow {

@@ -4,10 +4,17 @@ import { sql } from '../store/sql.js';
 
 /** Keeps the latest review of each (product, month), so the API and the next review can read it. */
 export async function storeReview(engine: Engine, review: Review): Promise<void> {
-  await engine.exec(sql`DELETE FROM reviews WHERE product = ${review.product} AND month = ${review.month}`);
-  await engine.exec(
-    sql`INSERT INTO reviews (product, month, generated_at, review)
-        VALUES (${review.product}, ${review.month}, ${new Date(review.generatedAt)}, ${JSON.stringify(review)})`,
+  await engine.upsert(
+    'reviews',
+    [
+      {
+        product: review.product,
+        month: review.month,
+        generated_at: review.generatedAt,
+        review: JSON.stringify(review),
+      },
+    ],
+    ['product', 'month'],
   );
 }
 

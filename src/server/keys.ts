@@ -22,7 +22,7 @@ export interface ServerKeys {
 
 /** `server-keys.json` beside a DuckDB file; under `.sextant/` for other stores. */
 export function keysFile(dbTarget: string): string {
-  const local = !/^[a-z]+:\/\//.test(dbTarget) && dbTarget !== ':memory:';
+  const local = !/^[a-z][a-z0-9+.-]+:/i.test(dbTarget) && dbTarget !== ':memory:';
   return join(local ? dirname(dbTarget) : '.sextant', 'server-keys.json');
 }
 

@@ -33,5 +33,12 @@ export function queuedEngine(engine: Engine, queue: StoreQueue): Engine {
     exec: (q: Sql) => queue.run(() => engine.exec(q)),
     migrate: () => queue.run(() => engine.migrate()),
     close: () => queue.run(() => engine.close()),
+    tables: () => queue.run(() => engine.tables()),
+    // A copy's read (sextant migrate), not a server use case: its batches are not queued.
+    scan: (table, columns, batchRows) => engine.scan(table, columns, batchRows),
+    insert: (table, rows) => queue.run(() => engine.insert(table, rows)),
+    upsert: (table, rows, key) => queue.run(() => engine.upsert(table, rows, key)),
+    truncate: (table) => queue.run(() => engine.truncate(table)),
+    replace: (table, batches) => queue.run(() => engine.replace(table, batches)),
   };
 }

@@ -56,8 +56,12 @@ export interface Dialect {
   sqlArgMax(expr: Sql, by: Sql): Sql;
   /** `argMin`: the value of `expr` on the row with the smallest `by`; ties go to the smallest `expr`. */
   sqlArgMin(expr: Sql, by: Sql): Sql;
-  /** SQL LIKE-free glob match of a string against a pattern with `*` and `?` (a bound parameter). */
-  sqlGlob(expr: Sql, pattern: Sql): Sql;
+  /**
+   * True when `expr` matches the glob `pattern`: `*` any characters (newlines too), `?` one; every
+   * other character is itself (`[`, `\`, `%`, `_` included), as metrics/scope.ts `matchesGlob`.
+   * The pattern is bound, never SQL text.
+   */
+  sqlGlob(expr: Sql, pattern: string): Sql;
   /** Division returning null (not an error, not infinity) when the divisor is 0. */
   sqlSafeDivide(a: Sql, b: Sql): Sql;
   /** The `if(cond, a, b)` expression. */
@@ -73,6 +77,24 @@ export interface Dialect {
   sqlCountIf(cond: Sql): Sql;
   /** The smallest non-null argument (null when all are null). Engines differ on nulls in `least`. */
   sqlLeast(args: readonly Sql[]): Sql;
+  /** The greatest non-null argument (null when all are null), like `sqlLeast`. */
+  sqlGreatest(args: readonly Sql[]): Sql;
+  /**
+   * `x` rounded to a whole number, halves away from zero (2.5 → 3, −2.5 → −3), in x's own type
+   * (DOUBLE or DECIMAL). ClickHouse's round() rounds a double's halves to even.
+   */
+  sqlRound(x: Sql): Sql;
+  /**
+   * A CTE `name AS (body)` that is computed once however often the query reads it. DuckDB decides
+   * for itself (it materializes a CTE read more than once); ClickHouse inlines a CTE at each read
+   * unless told, so a window numbering tied rows could number them differently at each read.
+   */
+  sqlMaterialized(name: string, body: Sql): Sql;
+  /**
+   * Window function: `expr` on the next row of the window `over` (`PARTITION BY … ORDER BY …`),
+   * null on the last row. ClickHouse's lead() gives the type's default (0, 1970-01-01) there.
+   */
+  sqlLead(expr: Sql, over: Sql): Sql;
   /** True when bit `bit` (0-based) of the integer `x` is set. */
   sqlBitTest(x: Sql, bit: number): Sql;
   /**

@@ -3,6 +3,12 @@ import type { Sql } from './sql.js';
 
 export type Row = Record<string, unknown>;
 
+/** A table of the store and its columns, in order: what a copy between engines reads and writes. */
+export interface TableInfo {
+  name: string;
+  columns: readonly string[];
+}
+
 /**
  * A connection to one store. Impure: it runs what a dialect spells. Only code under
  * `store/<engine>/` talks to a driver; everything else holds an `Engine`.
@@ -22,4 +28,33 @@ export interface Engine {
   /** Applies pending migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+
+  /** The store's data tables (not its migration bookkeeping), with their columns in order. */
+  tables(): Promise<TableInfo[]>;
+  /**
+   * Every row of `table` (only `columns`), in batches of at most `batchRows`, without loss:
+   * timestamps as ISO strings with microseconds (`2024-01-31T23:30:00.123456Z`), JSON as its
+   * text, lists as arrays. What `insert` takes back on any engine.
+   */
+  scan(table: string, columns: readonly string[], batchRows: number): AsyncIterable<Row[]>;
+  /**
+   * Appends rows, set-based (one bulk load, never a statement per row). Values by column name:
+   * timestamps as ISO strings or Dates, JSON as text, lists as arrays; a column a row leaves out
+   * takes its default.
+   */
+  insert(table: string, rows: readonly Row[]): Promise<void>;
+  /**
+   * Stores rows, each replacing the stored row with the same values of `key` (the table's
+   * primary key). DuckDB deletes and inserts in one transaction; ClickHouse inserts a newer
+   * version that its ReplacingMergeTree keeps (reads see only the latest, see clickhouse/schema.ts).
+   */
+  upsert(table: string, rows: readonly Row[], key: readonly string[]): Promise<void>;
+  /** Deletes every row of `table` (on a cluster, on every shard). */
+  truncate(table: string): Promise<void>;
+  /**
+   * Replaces every row of `table` by `batches`, atomically: a reader, or a store opened after a
+   * kill, sees the old rows or the new ones, never a part. DuckDB deletes and inserts in one
+   * transaction; ClickHouse fills a twin table and exchanges the two (single node only).
+   */
+  replace(table: string, batches: AsyncIterable<Row[]>): Promise<void>;
 }

@@ -3,8 +3,9 @@ import { InputError } from '../errors.js';
 import type { Engine } from './engine.js';
 
 /**
- * `--db` targets: a DuckDB file path (the default) or a `clickhouse://` URL.
- * Engines load lazily so the ClickHouse client is only imported when used.
+ * `--db` targets (SPEC §2): a DuckDB file path (the default), `clickhouse://…` (a server or
+ * cluster) or `chdb:<dir>` (ClickHouse in-process). Engines load lazily, so the ClickHouse client
+ * and chdb are only imported when used. A third engine is a folder under `store/` and a line here.
  */
 export const DEFAULT_DB = '.sextant/sextant.duckdb';
 
@@ -30,23 +31,33 @@ const factories: Record<string, (target: string, opts: { create: boolean }) => P
     const { DuckDbEngine } = await import('./duckdb/engine.js');
     return DuckDbEngine.open(target);
   },
+  clickhouse: async (target, { create }) => {
+    const [{ ClickHouseEngine }, { parseClickHouseTarget }] = await Promise.all([
+      import('./clickhouse/engine.js'),
+      import('./clickhouse/target.js'),
+    ]);
+    return ClickHouseEngine.open(parseClickHouseTarget(target), { create });
+  },
 };
+/** `chdb:<dir>` is ClickHouse too, reached in-process. */
+const SCHEMES: Record<string, string> = { clickhouse: 'clickhouse', chdb: 'clickhouse' };
+
+/** The scheme of a target (`clickhouse`, `chdb`), or undefined for a file path. */
+export function schemeOf(target: string): string | undefined {
+  // Two letters at least, so a Windows drive (`C:\…`) stays a path.
+  return /^([a-z][a-z0-9+.-]+):/i.exec(target)?.[1]?.toLowerCase();
+}
 
 export async function openEngine(
   target: string = DEFAULT_DB,
   { migrate = true, create = true }: OpenOptions = {},
 ): Promise<Engine> {
-  const scheme = /^([a-z]+):\/\//.exec(target)?.[1];
-  const kind = scheme ?? 'duckdb';
-  const factory = factories[kind];
+  const scheme = schemeOf(target);
+  const kind = scheme === undefined ? 'duckdb' : SCHEMES[scheme];
+  const factory = kind === undefined ? undefined : factories[kind];
   if (!factory) {
     throw new InputError(
-      `unknown store '${scheme}://': use a DuckDB file path or ${
-        Object.keys(factories)
-          .filter((k) => k !== 'duckdb')
-          .map((k) => k + '://')
-          .join(', ') || 'clickhouse:// (not available in this build)'
-      }`,
+      `unknown store '${scheme}:': use a DuckDB file path, clickhouse://[user[:password]@]host:port/database[?cluster=NAME] or chdb:<dir>`,
       { field: '--db' },
     );
   }

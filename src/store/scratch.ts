@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 function isFileStore(target: string): boolean {
-  return target !== ':memory:' && !/^[a-z]+:\/\//.test(target);
+  // Not `:memory:`, a `clickhouse://` URL or a `chdb:<dir>` (two letters at least: `C:\` is a path).
+  return target !== ':memory:' && !/^[a-z][a-z0-9+.-]+:/i.test(target);
 }
 
 /** Where the scratch folders of the store `target` live. */

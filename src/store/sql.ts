@@ -10,7 +10,11 @@
 export type SqlValue =
   string | number | bigint | boolean | null | Date | readonly string[] | readonly number[];
 
-type Part = { kind: 'text'; text: string } | { kind: 'value'; value: SqlValue };
+type Part =
+  | { kind: 'text'; text: string }
+  | { kind: 'value'; value: SqlValue }
+  /** One fragment spelled for each engine (`perEngine`); an engine renders its own. */
+  | { kind: 'choice'; options: Readonly<Record<string, readonly Part[]>> };
 
 export class Sql {
   readonly parts: readonly Part[];
@@ -19,17 +23,27 @@ export class Sql {
     this.parts = parts;
   }
 
-  /** Renders with `placeholder(i, value)` for the i-th (0-based) parameter. */
-  render(placeholder: (index: number, value: SqlValue) => string): { text: string; values: SqlValue[] } {
+  /**
+   * Renders with `placeholder(i, value)` for the i-th (0-based) parameter; `engine` picks the
+   * spelling of `perEngine` fragments (the first one when not given).
+   */
+  render(
+    placeholder: (index: number, value: SqlValue) => string,
+    engine?: string,
+  ): { text: string; values: SqlValue[] } {
     let text = '';
     const values: SqlValue[] = [];
-    for (const p of this.parts) {
-      if (p.kind === 'text') text += p.text;
-      else {
-        text += placeholder(values.length, p.value);
-        values.push(p.value);
+    const walk = (parts: readonly Part[]): void => {
+      for (const p of parts) {
+        if (p.kind === 'text') text += p.text;
+        else if (p.kind === 'value') {
+          text += placeholder(values.length, p.value);
+          values.push(p.value);
+        } else
+          walk((engine !== undefined ? p.options[engine] : undefined) ?? Object.values(p.options)[0] ?? []);
       }
-    }
+    };
+    walk(this.parts);
     return { text, values };
   }
 
@@ -72,3 +86,13 @@ export function join(fragments: readonly Sql[], separator = ', '): Sql {
 }
 
 export const empty = new Sql([]);
+
+/**
+ * One fragment in each engine's spelling, rendered by each engine as its own: lets one query run
+ * unchanged on several engines at once (the conformance suite's twin engine, test/conformance).
+ */
+export function perEngine(options: Readonly<Record<string, Sql>>): Sql {
+  const byEngine: Record<string, readonly Part[]> = {};
+  for (const [engine, q] of Object.entries(options)) byEngine[engine] = q.parts;
+  return new Sql([{ kind: 'choice', options: byEngine }]);
+}

@@ -1,107 +1,99 @@
 /**
- * Issue 6's promise on the demo: every effect planted in truth.json is found by the review, and
- * every planted anomaly is flagged. Runs the whole review (all metric families, all five deep
- * dives) on a small generated demo through the same importers a user runs.
+ * Issue 6's promise on the demo, held on many seeds (issue 17): every effect planted in truth.json
+ * is found by the review and every planted anomaly is flagged, on each of ten generated companies,
+ * while the negative controls stay quiet. Each seed's company is generated once, imported through
+ * the same importers a user runs into its own DuckDB, and the whole review (all metric families,
+ * all five deep dives) is built once; every assertion of that seed reads that one review. The
+ * rules live in src/demo/truth-check.ts, shared with `scripts/demo-seeds.mjs` (the sweep that
+ * prints why a seed misses).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DemoTruth } from '../../src/demo/truth.js';
-import type { DeepDive, Review } from '../../src/domain/review.js';
+import { checkDemoTruth, type TruthCheck } from '../../src/demo/truth-check.js';
+import type { ChurnEffect, DemoTruth } from '../../src/demo/truth.js';
+import type { Review } from '../../src/domain/review.js';
 import { buildReview } from '../../src/review/build.js';
-import { demoStore, type DemoStore } from '../helpers/demo-store.js';
+import { demoStore } from '../helpers/demo-store.js';
 
-let store: DemoStore;
-let review: Review;
-let truth: DemoTruth;
+const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+// The smallest company whose planted effects are detectable by the review's own tests (measured
+// with scripts/demo-seeds.mjs on seeds 1–12; see docs/analyses.md, "The demo on many seeds").
+const SIZE = { orgs: 160, events: 200_000, until: '2026-11-01' } as const;
 
-const dive = (id: string): DeepDive => {
-  const d = review.deepDives.find((x) => x.id === id);
-  if (!d) throw new Error(`deep dive ${id} missing`);
-  return d;
-};
-const effect = (id: string) => {
-  const e = truth.effects.find((x) => x.deepDive === id);
-  if (!e) throw new Error(`truth.json has no ${id} effect`);
-  return e as unknown as Record<string, unknown>;
-};
+describe.each(SEEDS)('the demo review finds what truth.json planted, seed %i', (seed) => {
+  let review: Review;
+  let truth: DemoTruth;
+  let checks: TruthCheck[];
 
-beforeAll(async () => {
-  store = await demoStore({ seed: 7, orgs: 250, events: 300_000, until: '2026-11-01' });
-  truth = store.truth;
-  review = await buildReview({
-    engine: store.engine,
-    config: store.config,
-    product: 'all',
-    month: store.files.month,
-  });
-}, 240_000);
+  beforeAll(async () => {
+    const store = await demoStore({ seed, ...SIZE });
+    try {
+      truth = store.truth;
+      review = await buildReview({
+        engine: store.engine,
+        config: store.config,
+        product: 'all',
+        month: store.files.month,
+      });
+      checks = checkDemoTruth(review, truth);
+    } finally {
+      await store.close();
+    }
+  }, 600_000);
 
-afterAll(() => store?.close());
-
-describe('the demo review finds what truth.json planted', () => {
-  it('top-customers: the planted customer is at-risk or unhappy', () => {
-    const e = effect('top-customers');
-    const customers = dive('top-customers').data.customers as { organization: string; health: string }[];
-    const c = customers.find((x) => x.organization === e.organization);
-    expect(c, `${String(e.organization)} among the top customers`).toBeDefined();
-    expect(e.expectedHealth as string[]).toContain(c!.health);
+  afterAll(() => {
+    // A seed that misses says why, next to the failed assertion.
+    const missed = checks?.filter((c) => !c.found) ?? [];
+    if (missed.length) console.warn(`seed ${seed}:\n${missed.map((c) => `  ${c.id}: ${c.why}`).join('\n')}`);
   });
 
-  it('icp-vs-non-icp: the planted event is the largest significant difference, higher for ICP', () => {
-    const e = effect('icp-vs-non-icp');
-    const features = dive('icp-vs-non-icp').data.features as {
-      event: string;
-      difference: number;
-      pValue: number;
-    }[];
-    expect(features[0]?.event).toBe(e.event);
-    expect(features[0]!.difference).toBeGreaterThan(0.4);
-    expect(features[0]!.pValue).toBeLessThan(0.001);
+  const found = (id: string): void => {
+    const c = checks.find((x) => x.id === id);
+    expect(c, `check ${id}`).toBeDefined();
+    expect(c!.found, `seed ${seed} ${id}: ${c!.why}`).toBe(true);
+  };
+
+  it('truth.json plants the five deep dives and the two anomalies', () => {
+    expect(truth.seed).toBe(seed);
+    expect(truth.effects.map((e) => e.deepDive).sort()).toEqual([
+      'churn-reasons',
+      'icp-vs-non-icp',
+      'leading-indicators',
+      'onboarding-funnel',
+      'top-customers',
+    ]);
+    expect(truth.anomalies.map((a) => a.metricId).sort()).toEqual(['churned_customers', 'tickets']);
   });
 
-  it('churn-reasons: churn was high, driven by the planted segment, with the planted theme first', () => {
-    const e = effect('churn-reasons') as {
-      segment: { dimension: string; value: string };
-      theme: string;
-      churned: string[];
-    };
-    const data = dive('churn-reasons').data as {
-      high: boolean;
-      drivers: { dimension: string; value: string; pValue: number }[];
-      churned: { organization: string }[];
-      reasons: { theme: string }[];
-    };
-    expect(data.high).toBe(true);
-    expect(data.drivers[0]?.dimension).toMatch(new RegExp(`${e.segment.dimension}$`));
-    expect(data.drivers[0]?.value.toLowerCase()).toBe(e.segment.value.toLowerCase());
-    const churned = new Set(data.churned.map((c) => c.organization));
-    const planted = e.churned.filter((o) => churned.has(o));
-    expect(planted.length / e.churned.length).toBeGreaterThan(0.8);
-    expect(data.reasons[0]?.theme).toBe(e.theme);
+  it('top-customers: the planted customer is at-risk or unhappy; most other top customers are not', () => {
+    found('top-customers');
+    found('control:top-customers');
   });
 
-  it('leading-indicators: the planted event is the best indicator, and its planted rule is found in its window', () => {
-    const e = effect('leading-indicators') as { event: string; threshold: number; windowDays: number };
-    const indicators = dive('leading-indicators').data.indicators as {
-      event: string;
-      lift: number;
-      byWindow: { windowDays: number; threshold: number }[];
-    }[];
-    expect(indicators[0]?.event).toBe(e.event);
-    expect(indicators[0]!.lift).toBeGreaterThan(1.2);
-    const inWindow = indicators[0]!.byWindow.find((w) => w.windowDays === e.windowDays);
-    expect(Math.abs(inWindow!.threshold - e.threshold)).toBeLessThanOrEqual(1);
+  it('icp-vs-non-icp: the planted event is the largest significant difference; the controls are not', () => {
+    found('icp-vs-non-icp');
+    for (const ev of (truth.effects.find((e) => e.deepDive === 'icp-vs-non-icp') as { controls: string[] })
+      .controls)
+      found(`control:icp-vs-non-icp:${ev}`);
+  });
+
+  it('churn-reasons: churn was high, the planted segment the first significant driver, the planted theme first', () => {
+    found('churn-reasons:high');
+    found('churn-reasons:driver');
+    found('churn-reasons:churned');
+    found('churn-reasons:theme');
+  });
+
+  it('leading-indicators: the planted event is the best indicator with its planted rule', () => {
+    found('leading-indicators');
   });
 
   it('onboarding-funnel: the planted biggest drop', () => {
-    expect(dive('onboarding-funnel').data.biggestDrop).toBe(effect('onboarding-funnel').biggestDrop);
+    found('onboarding-funnel');
   });
 
-  it('every planted anomaly is flagged in its direction', () => {
-    for (const a of truth.anomalies) {
-      const found = review.anomalies.find((x) => x.metricId === a.metricId && x.month === a.month);
-      expect(found, `anomaly ${a.metricId} ${a.month}`).toBeDefined();
-      expect(found!.direction).toBe(a.direction);
-    }
+  it('every planted anomaly is flagged in its direction; the month before (nothing planted) stays quiet', () => {
+    for (const a of truth.anomalies) found(`anomaly:${a.metricId}`);
+    found('control:anomalies');
   });
 
   it('every highlight points at a metric, anomaly or deep dive of this review; at most 7', () => {
@@ -118,4 +110,31 @@ describe('the demo review finds what truth.json planted', () => {
       else expect(metricIds.has(id), h.source).toBe(true);
     }
   });
+
+  if (seed === SEEDS[0]) {
+    it('the checks can fail: the review with the planted anomalies and driver taken out is judged as missing them', () => {
+      const churn = truth.effects.find((e) => e.deepDive === 'churn-reasons') as ChurnEffect;
+      const broken: Review = {
+        ...review,
+        anomalies: [],
+        deepDives: review.deepDives.map((d) =>
+          d.id === 'churn-reasons'
+            ? {
+                ...d,
+                data: {
+                  ...d.data,
+                  drivers: (d.data.drivers as { value: string }[]).filter(
+                    (x) => String(x.value).toLowerCase() !== churn.segment.value.toLowerCase(),
+                  ),
+                },
+              }
+            : d,
+        ),
+      };
+      const again = checkDemoTruth(broken, truth);
+      for (const a of truth.anomalies)
+        expect(again.find((c) => c.id === `anomaly:${a.metricId}`)?.found).toBe(false);
+      expect(again.find((c) => c.id === 'churn-reasons:driver')?.found).toBe(false);
+    });
+  }
 });

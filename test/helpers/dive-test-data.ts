@@ -4,6 +4,7 @@
  */
 import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 import { sql } from '../../src/store/sql.js';
+import { maybeTwin } from './twin.js';
 
 export interface DiveEvent {
   event: string;
@@ -17,7 +18,7 @@ export interface DiveEvent {
 export async function freshEngine(): Promise<DuckDbEngine> {
   const e = await DuckDbEngine.open(':memory:');
   await e.migrate();
-  return e;
+  return maybeTwin(e);
 }
 
 export async function insertDiveEvents(e: DuckDbEngine, events: readonly DiveEvent[]): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import { insertEvents as insertTestEvents } from './test-events.js';
 import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
+import { maybeTwin } from './twin.js';
 
 export interface TestEvent {
   event: string;
@@ -19,7 +20,7 @@ export async function engineWith(events: readonly TestEvent[]): Promise<DuckDbEn
   const e = await DuckDbEngine.open(':memory:');
   await e.migrate();
   await insertEvents(e, events);
-  return e;
+  return maybeTwin(e);
 }
 
 export function insertEvents(e: DuckDbEngine, events: readonly TestEvent[], uuidPrefix = 'e'): Promise<void> {

@@ -203,6 +203,14 @@ function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql {
       values.map((v) => sql`WHEN ${v} THEN ${col(v)}`),
       ' ',
     )} END`;
+  // Named one by one: ClickHouse names a joined column \`s.kind\` when \`kind\` is ambiguous.
+  const subjectCols = [
+    raw('kind'),
+    raw('subject'),
+    raw('f'),
+    ...days.map((w) => endCol(w)),
+    ...windows.flatMap((w) => [loCol(w.outcomeDays), hiCol(w.outcomeDays)]),
+  ];
   return sql`
     WITH firsts AS (
       -- person_id is never null in events, so it is null only in the organization grouping set
@@ -238,7 +246,8 @@ function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql {
     per_event AS (
       SELECT j.kind, j.subject, j.event, ${join(days.map(inWindow))}, ${join(windows.map(retainedIn))}
       FROM (
-        SELECT s.*, x.event, x.timestamp, x.is_act, x.is_feat
+        SELECT ${join(subjectCols.map((c) => sql`s.${c} AS ${c}`))}, x.event AS event, x.timestamp AS timestamp,
+          x.is_act AS is_act, x.is_feat AS is_feat
         FROM scoped x JOIN subjects s ON s.kind = x.kind AND s.subject = x.subject
         WHERE x.timestamp >= s.f AND (
           (x.is_feat = 1 AND x.timestamp < s.${endCol(longest)})
@@ -272,7 +281,8 @@ function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql {
       FROM per_event p CROSS JOIN windows w
     ),
     thresholds AS (${thresholds})
-    SELECT o.kind, o.outcome_days, x.event, x.window_days, t.threshold, count(*) AS rule_n, sum(o.retained) AS rule_retained
+    SELECT o.kind AS kind, o.outcome_days AS outcome_days, x.event AS event, x.window_days AS window_days,
+      t.threshold AS threshold, count(*) AS rule_n, sum(o.retained) AS rule_retained
     FROM counts x
     JOIN thresholds t ON x.n >= t.threshold
     JOIN outcome o ON o.kind = x.kind AND o.subject = x.subject

@@ -147,7 +147,7 @@ function sqlCohort(ctx: DeepDiveContext, from: Date, to: Date, by: 'month' | 'ic
   }
   const rule = sqlIcpRule(d, ctx.config.icp.all, raw('g.properties'));
   return sql`
-    SELECT c.person_id, CASE WHEN o.organization IS NULL THEN 'no organization'
+    SELECT c.person_id AS person_id, CASE WHEN o.organization IS NULL THEN 'no organization'
       WHEN g.properties IS NULL THEN 'unclassified' WHEN ${rule} THEN 'icp' ELSE 'non-icp' END AS value
     FROM (SELECT person_id FROM (${sqlFirsts(ctx)}) fa WHERE ${inRange}) c
     LEFT JOIN (
@@ -373,13 +373,15 @@ async function didInstead(
         AND ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'))}
         AND NOT (${sqlMatchesAny(d, raw('e.event'), [...NOISE_EVENTS, ...funnelSpec.steps])})
     )
+    -- converted is a BIGINT in every branch: ClickHouse has no common type for a count (unsigned)
+    -- and a difference of counts (signed).
     SELECT 'event' AS kind, event, sum(dropped) AS dropped, count(*) - sum(dropped) AS converted FROM acts GROUP BY event
     UNION ALL
     SELECT 'total' AS kind, NULL AS event, sum(CASE WHEN reached = ${b} THEN 1 ELSE 0 END) AS dropped,
-      sum(CASE WHEN reached > ${b} THEN 1 ELSE 0 END) AS converted FROM per
+      CAST(sum(CASE WHEN reached > ${b} THEN 1 ELSE 0 END) AS BIGINT) AS converted FROM per
     UNION ALL
     SELECT 'any' AS kind, NULL AS event, count(DISTINCT CASE WHEN dropped = 1 THEN person_id END) AS dropped,
-      count(DISTINCT CASE WHEN dropped = 0 THEN person_id END) AS converted FROM acts`);
+      CAST(count(DISTINCT CASE WHEN dropped = 0 THEN person_id END) AS BIGINT) AS converted FROM acts`);
   const total = rows.find((r) => r.kind === 'total');
   const dropped = Number(total?.dropped ?? 0);
   const converted = Number(total?.converted ?? 0);

@@ -96,18 +96,19 @@ export async function ticketsByOrganization(ctx: MetricContext): Promise<Map<Mon
 
 export async function ticketsOpenAtMonthEnd(ctx: MetricContext): Promise<Map<Month, number>> {
   const ends = join(
-    ctx.months.map((m) => sql`SELECT ${m} AS m, ${monthEnd(m)} AS month_end`),
+    ctx.months.map((m) => sql`SELECT ${m} AS m, ${monthEnd(m)} AS month_end, 1 AS k`),
     ' UNION ALL ',
   );
   const rows = await ctx.engine.query<{ m: string; n: number }>(sql`
     WITH ends AS (${ends}),
     tickets AS (
-      SELECT created_at, closed_at, status FROM feedback
+      SELECT created_at, closed_at, status, 1 AS k FROM feedback
       WHERE kind = 'ticket' AND ${sqlFeedbackInProduct(ctx, raw('tags'))}
     )
     SELECT e.m AS m, count(t.created_at) AS n
     FROM ends e LEFT JOIN tickets t
-      ON t.created_at < e.month_end
+      -- The constant key \`k\`: ClickHouse needs an equality to join on beside the ranges.
+      ON t.k = e.k AND t.created_at < e.month_end
      AND (t.closed_at IS NULL OR t.closed_at >= e.month_end)
      AND NOT (t.closed_at IS NULL AND coalesce(t.status, '') IN (${join(CLOSED_STATUSES.map((s) => sql`${s}`))}))
     GROUP BY e.m`);

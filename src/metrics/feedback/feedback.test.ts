@@ -7,11 +7,13 @@ import { insertEvents, type TestEvent } from '../../../test/helpers/test-events.
 import { ALL_PRODUCTS, productScope, type MetricValues, type ProductScope } from '../types.js';
 import { titleTheme } from './counts.js';
 import { computeFeedback } from './index.js';
+import { maybeTwin } from '../../../test/helpers/twin.js';
 
 let e: DuckDbEngine;
 beforeEach(async () => {
   e = await DuckDbEngine.open(':memory:');
   await e.migrate();
+  e = await maybeTwin(e);
 });
 afterEach(() => e.close());
 

@@ -67,7 +67,8 @@ export function minorPerMajor(currency: string): number {
   return ZERO_DECIMAL.has(currency.toUpperCase()) ? 1 : 100;
 }
 
-const FAR_FUTURE = '9999-12-31T00:00:00Z';
+// Within every engine's range (ClickHouse's DateTime64 ends in 2299).
+const FAR_FUTURE = '2200-01-01T00:00:00Z';
 
 /** Months per one `interval` → the factor that turns an amount per interval into per month. */
 function sqlMonthlyFactor(interval: Sql, count: Sql): Sql {
@@ -126,15 +127,16 @@ function sqlLineCoverage(d: Dialect, config: Config): Sql {
       )} AS rate,
       ${from} AS valid_from, ${to} AS valid_to, 'line' AS kind
     FROM (
-      SELECT ${paid ? raw('coalesce(l.customer_id, i.customer_id)') : raw('l.customer_id')} AS customer_id, l.subscription_id,
+      SELECT ${paid ? raw('coalesce(l.customer_id, i.customer_id)') : raw('l.customer_id')} AS customer_id, l.subscription_id AS subscription_id,
         coalesce(l.product, p.product) AS product,
         coalesce(l.plan, p.nickname, pr.name, l.price_id, si.price_id) AS plan,
         upper(l.currency) AS currency,
         coalesce(l.interval, p.interval) AS interval,
         coalesce(l.interval_count, p.interval_count, 1) AS interval_count,
         coalesce(l.usage_type, p.usage_type, 'licensed') AS usage_type,
-        l.proration, l.amount, l.discount_amount, l.quantity, p.unit_amount,
-        l.period_start, l.period_end,
+        l.proration AS proration, l.amount AS amount, l.discount_amount AS discount_amount,
+        l.quantity AS quantity, p.unit_amount AS unit_amount,
+        l.period_start AS period_start, l.period_end AS period_end,
         ${paid ? raw('coalesce(i.status, l.invoice_status) AS status, i.paid_at') : raw('l.invoice_status AS status')}
       FROM billing_invoice_lines l
       ${paid ? raw('LEFT JOIN billing_invoices i ON i.id = l.invoice_id') : raw('')}
@@ -154,25 +156,25 @@ function sqlStateCoverage(d: Dialect, config: Config): Sql {
       ? raw('coalesce(st.canceled_at, st.ended_at)')
       : raw(`CASE WHEN st.cancel_at_period_end THEN st.current_period_end END`);
   const base = sql`
-    SELECT st.customer_id, st.subscription_id, coalesce(st.product, p.product) AS product,
+    SELECT st.customer_id AS customer_id, st.subscription_id AS subscription_id, coalesce(st.product, p.product) AS product,
       coalesce(p.nickname, pr.name, st.price_id) AS plan, upper(st.currency) AS currency,
       coalesce(st.interval, p.interval) AS interval,
       coalesce(st.unit_amount, p.unit_amount, 0) * coalesce(st.quantity, 1)
         * ${sqlMonthlyFactor(raw('coalesce(st.interval, p.interval)'), raw('coalesce(st.interval_count, p.interval_count)'))} AS full_rate,
-      st.percent_off, st.amount_off
+      st.percent_off AS percent_off, st.amount_off
         * ${sqlMonthlyFactor(raw('coalesce(st.interval, p.interval)'), raw('coalesce(st.interval_count, p.interval_count)'))} AS amount_off_rate,
-      st.valid_from,
+      st.valid_from AS valid_from,
       least(coalesce(n.next_from, ${d.sqlTimestamp(sql`${FAR_FUTURE}`)}), coalesce(st.ended_at, ${d.sqlTimestamp(sql`${FAR_FUTURE}`)}),
         coalesce(${churnEnd}, ${d.sqlTimestamp(sql`${FAR_FUTURE}`)})) AS valid_to,
       coalesce(st.discount_end, ${d.sqlTimestamp(sql`${FAR_FUTURE}`)}) AS discount_end,
-      st.status, coalesce(st.usage_type, p.usage_type, 'licensed') AS usage_type
+      st.status AS status, coalesce(st.usage_type, p.usage_type, 'licensed') AS usage_type
     FROM billing_subscription_states st
     -- One state per subscription and instant: two events of the same second (Stripe times are
     -- whole seconds) would otherwise both count, and which came last is unknown; the greatest
     -- event id wins, whatever order the files were imported in.
     JOIN (
       SELECT subscription_id, valid_from, max(state_id) AS state_id,
-        lead(valid_from) OVER (PARTITION BY subscription_id ORDER BY valid_from) AS next_from
+        ${d.sqlLead(sql`valid_from`, sql`PARTITION BY subscription_id ORDER BY valid_from`)} AS next_from
       FROM billing_subscription_states GROUP BY subscription_id, valid_from
     ) n ON n.subscription_id = st.subscription_id AND n.valid_from = st.valid_from AND n.state_id = st.state_id
     LEFT JOIN billing_prices p ON p.id = st.price_id
@@ -242,9 +244,12 @@ async function fxTable(scope: RevenueScope, coverage: Sql): Promise<Sql> {
         { field: `reporting.fx.${currency}` },
       );
     }
-    rows.push(sql`(${currency}, ${(rate * minorPerMajor(reporting)) / minorPerMajor(currency)})`);
+    // A DOUBLE whether or not the factor is whole: ClickHouse has no common type for BIGINT and DOUBLE rows.
+    rows.push(
+      sql`(${currency}, CAST(${(rate * minorPerMajor(reporting)) / minorPerMajor(currency)} AS DOUBLE))`,
+    );
   }
-  if (rows.length === 0) rows.push(sql`(${reporting}, ${1.0})`);
+  if (rows.length === 0) rows.push(sql`(${reporting}, CAST(${1.0} AS DOUBLE))`);
   return sql`(VALUES ${join(rows)}) AS fx(currency, factor)`;
 }
 
@@ -327,28 +332,32 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
         ${d.sqlArgMax(raw('interval'), raw('rate'))} AS interval`
       : raw('NULL AS plan, NULL AS currency, NULL AS interval');
   const perCustomer = (from: string): Sql => sql`
-      SELECT customer_id, idx, CAST(round(greatest(sum(rate), 0)) AS BIGINT) AS mrr, ${details()}
+      SELECT customer_id, idx, CAST(${d.sqlRound(d.sqlGreatest([sql`sum(rate)`, raw('0')]))} AS BIGINT) AS mrr, ${details()}
       FROM ${raw(from)} GROUP BY customer_id, idx`;
 
   const q = sql`
     WITH grid AS (SELECT * FROM ${sqlMonthGrid(d, grid, endOf)}),
     fx AS (SELECT * FROM ${fx}),
-    cov AS (
-      SELECT c.customer_id, c.subscription_id, c.plan, c.currency, c.interval, c.kind,
+    -- \`cov\` and \`cm\` are read more than once: computed once (DuckDB does so by itself).
+    ${d.sqlMaterialized(
+      'cov',
+      sql`
+      SELECT c.customer_id AS customer_id, c.subscription_id AS subscription_id, c.plan AS plan,
+        c.currency AS currency, c.interval AS interval, c.kind AS kind,
         -- Exact decimals (to a millionth of a minor unit): a sum of doubles depends on the order
         -- the engine adds them in, and a customer-month rounded at .5 could move by a cent.
         CAST(c.rate * coalesce(fx.factor, 0) AS DECIMAL(38, 6)) AS rate,
-        ${monthEndsUpTo(raw('c.valid_from'))} AS lo, ${monthEndsUpTo(raw('c.valid_to'))} - 1 AS hi
+        CAST(${monthEndsUpTo(raw('c.valid_from'))} AS BIGINT) AS lo, CAST(${monthEndsUpTo(raw('c.valid_to'))} - 1 AS BIGINT) AS hi
       FROM (${scoped}) c LEFT JOIN fx ON fx.currency = c.currency
-      WHERE c.valid_to >= ${gridStart} AND c.valid_from < ${gridEnd}
-    ),
+      WHERE c.valid_to >= ${gridStart} AND c.valid_from < ${gridEnd}`,
+    )},
     -- A source counts at the month-ends E with valid_from < E <= valid_to: grid months lo..hi.
     -- Most lines cover one month-end and need no join.
     hits AS (
-      SELECT cov.*, cov.lo AS idx FROM cov WHERE cov.lo = cov.hi
+      SELECT v.*, v.lo AS idx FROM cov v WHERE v.lo = v.hi
       UNION ALL
-      SELECT cov.*, grid.idx FROM cov JOIN grid ON grid.idx >= cov.lo AND grid.idx <= cov.hi
-      WHERE cov.hi > cov.lo
+      SELECT v.*, grid.idx AS idx FROM cov v JOIN grid ON grid.idx >= v.lo AND grid.idx <= v.hi
+      WHERE v.hi > v.lo
     ),
     ${
       gapFill
@@ -362,21 +371,24 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
           ELSE sum(CASE WHEN kind = 'state' THEN rate ELSE 0 END) END AS rate, ${details()}
       FROM hits GROUP BY customer_id, subscription_id, idx
     ),
-    cm AS (${perCustomer('sub_month')}),`
+    ${d.sqlMaterialized('cm', perCustomer('sub_month'))},`
         : sql`
-    cm AS (${perCustomer('hits')}),`
+    ${d.sqlMaterialized('cm', perCustomer('hits'))},`
     }
     first_paid AS (SELECT customer_id, min(idx) AS idx FROM cm WHERE mrr > 0 GROUP BY customer_id),
     -- Each customer-month paired with the previous month-end (a missing side is 0 MRR).
     pairs AS (
       SELECT coalesce(c.customer_id, p.customer_id) AS customer_id, coalesce(c.idx, p.idx + 1) AS idx,
-        coalesce(c.mrr, 0) AS mrr, coalesce(p.mrr, 0) AS prev_mrr, c.plan, c.currency, c.interval
+        coalesce(c.mrr, 0) AS mrr, coalesce(p.mrr, 0) AS prev_mrr, c.plan AS plan, c.currency AS currency,
+        c.interval AS interval
       FROM (SELECT * FROM cm WHERE idx >= ${firstIdx}) c
       FULL OUTER JOIN (SELECT * FROM cm WHERE idx >= ${firstIdx - 1} AND idx < ${grid.length - 1}) p
         ON p.customer_id = c.customer_id AND p.idx + 1 = c.idx
     ),
     lagged AS (
-      SELECT pairs.*, grid.month, fp.idx AS first_paid_idx
+      SELECT pairs.customer_id AS customer_id, pairs.idx AS idx, pairs.mrr AS mrr, pairs.prev_mrr AS prev_mrr,
+        pairs.plan AS plan, pairs.currency AS currency, pairs.interval AS interval, grid.month AS month,
+        fp.idx AS first_paid_idx
       FROM pairs JOIN grid ON grid.idx = pairs.idx
       LEFT JOIN first_paid fp ON fp.customer_id = pairs.customer_id
     )${
@@ -386,8 +398,8 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
     csv_orgs AS (SELECT customer_id, max(organization) AS organization FROM billing_subscription_rows GROUP BY customer_id)`
         : raw('')
     }
-    SELECT l.customer_id, ${scope.details ? raw('coalesce(co.organization, o.organization) AS organization, o.name') : raw('NULL AS organization, NULL AS name')},
-      l.idx, l.month, l.mrr, l.prev_mrr,
+    SELECT l.customer_id AS customer_id, ${scope.details ? raw('coalesce(co.organization, o.organization) AS organization, o.name AS name') : raw('NULL AS organization, NULL AS name')},
+      l.idx AS idx, l.month AS month, l.mrr AS mrr, l.prev_mrr AS prev_mrr,
       CASE
         WHEN l.prev_mrr = 0 AND l.mrr > 0 THEN ${d.sqlIf(raw('l.first_paid_idx < l.idx'), raw(`'reactivation'`), raw(`'new'`))}
         WHEN l.prev_mrr > 0 AND l.mrr = 0 THEN 'churned'
@@ -396,7 +408,7 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
         WHEN l.mrr > 0 THEN 'flat'
         ELSE 'none'
       END AS movement,
-      l.plan, l.currency, l.interval
+      l.plan AS plan, l.currency AS currency, l.interval AS interval
     FROM lagged l${
       scope.details
         ? raw(`
@@ -492,7 +504,7 @@ export async function usageRevenueQuery(scope: RevenueScope): Promise<Map<Month,
   if (!any || Number(any.n) === 0) return null;
   const fx = await fxTable(scope, lines);
   const rows = await engine.query<{ month: string; amount: number }>(sql`
-    SELECT x.month, round(sum(CAST(x.rate * fx.factor AS DECIMAL(38, 6)))) AS amount
+    SELECT x.month AS month, ${d.sqlRound(sql`sum(CAST(x.rate * fx.factor AS DECIMAL(38, 6)))`)} AS amount
     FROM (${lines}) x JOIN ${fx} ON fx.currency = x.currency
     WHERE x.month IN (${join(months.map((m) => sql`${m}`))})
     GROUP BY x.month`);

@@ -23,6 +23,7 @@ import {
   type LineSpec,
   type OldLineFixture,
 } from '../../../test/helpers/stripe-fixtures.js';
+import { maybeTwin } from '../../../test/helpers/twin.js';
 
 const MONTHS = monthsEndingAt('2024-06', 6); // 2024-01 … 2024-06
 
@@ -35,7 +36,7 @@ async function load(objects: unknown[]): Promise<DuckDbEngine> {
   await e.migrate();
   const report = await importStripeFile(e, writeJsonl('billing.jsonl', objects));
   expect(report.rejected).toEqual([]);
-  return e;
+  return maybeTwin(e);
 }
 
 async function compute(

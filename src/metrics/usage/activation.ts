@@ -33,7 +33,7 @@ export async function activation(ctx: MetricContext): Promise<Map<Month, Activat
     const source =
       i === 0 ? sql`cohort n` : sql`${raw(`s${i - 1}`)} s JOIN cohort n ON n.person_id = s.person_id`;
     return sql`${raw(`s${i}`)} AS (
-      SELECT n.person_id, min(e.timestamp) AS t
+      SELECT n.person_id AS person_id, min(e.timestamp) AS t
       FROM ${source}
       JOIN events e ON e.person_id = n.person_id AND e.event = ${step}
         AND e.timestamp >= ${prev} AND e.timestamp < ${deadline}

@@ -47,7 +47,7 @@ export async function actorMonths(ctx: MetricContext, actor: Actor): Promise<Map
   const rows = await engine.query<ActorMonth>(sql`
     WITH ${sqlActorCtes(ctx, actor, asked)},
     flagged AS (
-      SELECT a.i, f.first_ts, p.actor IS NOT NULL AS was_active
+      SELECT a.i AS i, f.first_ts AS first_ts, p.actor IS NOT NULL AS was_active
       FROM am a
       JOIN firsts f ON f.actor = a.actor
       LEFT JOIN am p ON p.actor = a.actor AND p.i = a.i - 1

@@ -46,7 +46,7 @@ export async function dailyActivity(ctx: MetricContext): Promise<Map<Month, Dail
     ),
     runs AS (
       SELECT day AS s,
-             ${d.sqlLeast([sql`day + 6`, sql`lead(day) OVER (PARTITION BY person_id ORDER BY day) - 1`])} AS e
+             ${d.sqlLeast([sql`day + 6`, sql`${d.sqlLead(sql`day`, sql`PARTITION BY person_id ORDER BY day`)} - 1`])} AS e
       FROM pd
     ),
     indexed AS (

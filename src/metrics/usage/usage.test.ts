@@ -5,11 +5,13 @@ import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { insertEvents, type TestEvent } from '../../../test/helpers/test-events.js';
 import { ALL_PRODUCTS, type MetricValues, type ProductScope } from '../types.js';
 import { computeUsage } from './index.js';
+import { maybeTwin } from '../../../test/helpers/twin.js';
 
 let e: DuckDbEngine;
 beforeEach(async () => {
   e = await DuckDbEngine.open(':memory:');
   await e.migrate();
+  e = await maybeTwin(e);
 });
 afterEach(() => e.close());
 

@@ -69,7 +69,8 @@ export const duckdbDialect: Dialect = {
     return sql`arg_min(${expr}, CASE WHEN ${by} IS NOT NULL THEN (${by}, ${expr}) END)`;
   },
   sqlGlob(expr, pattern) {
-    return sql`(${expr} GLOB ${pattern})`;
+    // GLOB also reads `[…]` classes and `\` escapes: escape both so only `*` and `?` are special.
+    return sql`(${expr} GLOB ${pattern.replace(/[\\[]/g, '\\$&')})`;
   },
   sqlSafeDivide(a, b) {
     return sql`(CAST(${a} AS DOUBLE) / NULLIF(${b}, 0))`;
@@ -91,6 +92,20 @@ export const duckdbDialect: Dialect = {
   sqlLeast(args) {
     // DuckDB's least() skips nulls.
     return sql`least(${join(args)})`;
+  },
+  sqlGreatest(args) {
+    // DuckDB's greatest() skips nulls.
+    return sql`greatest(${join(args)})`;
+  },
+  sqlRound(x) {
+    // DuckDB rounds halves away from zero for DOUBLE and DECIMAL alike.
+    return sql`round(${x})`;
+  },
+  sqlMaterialized(name, body) {
+    return sql`${ident(name)} AS (${body})`;
+  },
+  sqlLead(expr, over) {
+    return sql`lead(${expr}) OVER (${over})`;
   },
   sqlBitTest(x, bit) {
     return sql`((${x} & ${raw(String(2 ** bit))}) <> 0)`;

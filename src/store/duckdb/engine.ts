@@ -25,10 +25,11 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import type { Engine, Row } from '../engine.js';
+import type { Engine, Row, TableInfo } from '../engine.js';
 import { faultPoint } from '../fault.js';
 import { clearDeadScratch } from '../scratch.js';
 import { raw, type Sql, type SqlValue } from '../sql.js';
+import * as copy from './copy.js';
 import { duckdbDialect } from './dialect.js';
 import { lockedMessage, lockHolderPid } from './lock.js';
 
@@ -104,7 +105,7 @@ export class DuckDbEngine implements Engine {
   }
 
   async query<T = Row>(q: Sql): Promise<T[]> {
-    const { text, values } = q.render((i) => `$${i + 1}`);
+    const { text, values } = q.render((i) => `$${i + 1}`, 'duckdb');
     faultPoint(() => statementLabel(text));
     const bound = values.map(bind);
     const reader = await this.#conn.runAndReadAll(
@@ -116,7 +117,7 @@ export class DuckDbEngine implements Engine {
   }
 
   async exec(q: Sql): Promise<void> {
-    const { text, values } = q.render((i) => `$${i + 1}`);
+    const { text, values } = q.render((i) => `$${i + 1}`, 'duckdb');
     faultPoint(() => statementLabel(text));
     if (values.length === 0) {
       await this.#conn.run(text);
@@ -217,6 +218,30 @@ export class DuckDbEngine implements Engine {
       await this.#conn.run('ROLLBACK');
       throw new Error(`migration ${name} failed on ${this.target}: ${(e as Error).message}`);
     }
+  }
+
+  tables(): Promise<TableInfo[]> {
+    return copy.tables(this.#conn);
+  }
+
+  scan(table: string, columns: readonly string[], batchRows: number): AsyncIterable<Row[]> {
+    return copy.scan(this.#conn, table, columns, batchRows);
+  }
+
+  insert(table: string, rows: readonly Row[]): Promise<void> {
+    return copy.insert(this.#conn, table, rows);
+  }
+
+  upsert(table: string, rows: readonly Row[], key: readonly string[]): Promise<void> {
+    return copy.upsert(this.#conn, table, rows, key);
+  }
+
+  replace(table: string, batches: AsyncIterable<Row[]>): Promise<void> {
+    return copy.replace(this.#conn, table, batches);
+  }
+
+  async truncate(table: string): Promise<void> {
+    await this.#conn.run(`DELETE FROM "${table.replaceAll('"', '""')}"`);
   }
 
   close(): Promise<void> {

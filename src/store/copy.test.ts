@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openChdb } from './clickhouse/test-chdb.js';
+import { copyStore } from './copy.js';
+import { DuckDbEngine } from './duckdb/engine.js';
+import type { Engine, Row } from './engine.js';
+import { raw, sql } from './sql.js';
+
+let source: DuckDbEngine;
+
+/** Every table's rows, each table in a stable order, at full precision (through `scan`). */
+async function snapshot(e: Engine): Promise<Record<string, Row[]>> {
+  const out: Record<string, Row[]> = {};
+  for (const t of await e.tables()) {
+    const rows: Row[] = [];
+    for await (const batch of e.scan(t.name, t.columns, 1000)) rows.push(...batch);
+    out[t.name] = rows
+      .map((r) => JSON.stringify(r))
+      .sort()
+      .map((s) => JSON.parse(s) as Row);
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  source = await DuckDbEngine.open(':memory:');
+  await source.migrate();
+  // Microseconds, a JSON text with a `$` key and escapes, a null list, a 2^53+ integer, unicode.
+  await source.exec(sql`INSERT INTO events (uuid, event, distinct_id, person_id, timestamp, properties, organization, source)
+    SELECT 'u' || i, CASE WHEN i % 3 = 0 THEN 'signed up' ELSE '$pageview' END, 'd' || (i % 7), 'p' || (i % 7),
+      TIMESTAMPTZ '2024-01-31 23:59:59.123456+00' + to_microseconds(i * 1000003),
+      '{"$groups": {"organization": "o' || (i % 3) || '"}, "q": "a\\"b", "n": ' || i || '.5}', 'o' || (i % 3), 'test'
+    FROM range(2500) t(i)`);
+  await source.exec(
+    raw(`INSERT INTO feedback (id, kind, created_at, score, title, tags, status)
+    VALUES ('f1', 'nps', TIMESTAMPTZ '2024-02-01 00:00:00.000001+00', 9, 'Ünïcode ✓', ['a', 'product:x'], NULL),
+           ('f2', 'ticket', TIMESTAMPTZ '1999-12-31 23:59:59+00', NULL, NULL, NULL, 'open')`),
+  );
+  await source.exec(
+    raw(`INSERT INTO billing_invoice_lines (id, invoice_id, amount, quantity, proration, period_start)
+    VALUES ('l1', 'in1', 9007199254740993, 3, true, TIMESTAMPTZ '2024-03-01 00:00:00+00')`),
+  );
+}, 60_000);
+afterAll(async () => {
+  await source.close();
+});
+
+describe('copyStore (sextant migrate)', () => {
+  it('copies DuckDB → ClickHouse → DuckDB without losing or changing a value', async () => {
+    const ch = await openChdb();
+    const back = await DuckDbEngine.open(':memory:');
+    await back.migrate();
+    try {
+      const first = await copyStore(source, ch, { batchRows: 700 });
+      expect(first.find((t) => t.table === 'events')).toMatchObject({ rows: 2500, status: 'copied' });
+      await copyStore(ch, back, { batchRows: 700 });
+      const [a, b] = [await snapshot(source), await snapshot(back)];
+      // The one documented change: ClickHouse has no null arrays, so a null list comes back [].
+      expect(b.feedback?.find((r) => r.id === 'f2')?.tags).toEqual([]);
+      const f2 = a.feedback?.find((r) => r.id === 'f2') as Row;
+      expect(f2.tags).toBeNull();
+      f2.tags = [];
+      expect(b).toEqual(a);
+      expect(a.events).toHaveLength(2500);
+      expect(a.billing_invoice_lines?.[0]).toMatchObject({ amount: '9007199254740993' });
+      expect(a.events?.[0]?.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+      // ClickHouse answers the same about what it holds (a null list reads as []).
+      const [feedback] = await ch.query(raw(`SELECT tags, created_at FROM feedback WHERE id = 'f2'`));
+      expect(feedback).toEqual({ tags: [], created_at: '1999-12-31T23:59:59.000Z' });
+    } finally {
+      await ch.close();
+      await back.close();
+    }
+  });
+
+  it('is safe to run again: copies nothing twice, and stops on a partial table unless told to replace', async () => {
+    const ch = await openChdb();
+    try {
+      await copyStore(source, ch);
+      const again = await copyStore(source, ch);
+      expect(again.every((t) => t.status === 'kept')).toBe(true);
+      const [n] = await ch.query<{ n: number }>(raw('SELECT count(*) AS n FROM events'));
+      expect(n?.n).toBe(2500);
+      // An interrupted copy: the target holds part of a table.
+      await ch.truncate('events');
+      await ch.insert('events', [
+        { uuid: 'x', event: 'e', distinct_id: 'd', person_id: 'p', timestamp: '2024-01-01T00:00:00Z' },
+      ]);
+      await expect(copyStore(source, ch)).rejects.toThrow(
+        /table events has 1 rows on .* and 2500 here.*--replace/,
+      );
+      const replaced = await copyStore(source, ch, { replace: true });
+      expect(replaced.find((t) => t.table === 'events')).toMatchObject({ rows: 2500, status: 'replaced' });
+      const [a, b] = [await snapshot(source), await snapshot(ch)];
+      (a.feedback?.find((r) => r.id === 'f2') as Row).tags = [];
+      expect(b).toEqual(a);
+    } finally {
+      await ch.close();
+    }
+  });
+});

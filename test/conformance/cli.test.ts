@@ -1,0 +1,172 @@
+/**
+ * The CLI end to end on ClickHouse in-process (`--db chdb:<dir>`) beside DuckDB (`--db <file>`):
+ * the same files imported with `sextant import …`, then `sextant review`; the two review.json
+ * files must be identical apart from `generatedAt`. On a small generated demo and on real data
+ * (IBM's Telco churn sample as a subscription CSV, posthog-js payloads as events), where
+ * `sextant migrate --to chdb:…` of the DuckDB store must give the same review again.
+ * The built CLI is spawned (`npm run build` first; `npm test` does).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeDemoFiles } from '../../src/demo/generate.js';
+import { runSextant } from '../helpers/cli.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'sextant-conformance-cli-'));
+  dirs.push(d);
+  return d;
+}
+
+async function sextant(args: string[]): Promise<void> {
+  const r = await runSextant(args);
+  if (r.code !== 0) throw new Error(`sextant ${args.join(' ')} exited ${r.code}:\n${r.stderr}`);
+}
+
+/** Imports (`[command, ...files]` each) and writes the month's company review; returns its JSON. */
+async function importAndReview(
+  db: string,
+  out: string,
+  imports: string[][],
+  month: string,
+  config?: string,
+): Promise<Record<string, unknown>> {
+  const global = ['--db', db, ...(config ? ['--config', config] : [])];
+  for (const [kind, ...files] of imports) await sextant([...global, 'import', kind!, ...files]);
+  await sextant([
+    ...global,
+    'review',
+    '--month',
+    month,
+    '--product',
+    'all',
+    '--format',
+    'json',
+    '--out',
+    out,
+  ]);
+  return JSON.parse(readFileSync(join(out, 'review.json'), 'utf8')) as Record<string, unknown>;
+}
+
+async function onBothEngines(
+  imports: string[][],
+  month: string,
+  config?: string,
+): Promise<{ duckdb: Record<string, unknown>; clickhouse: Record<string, unknown>; dir: string }> {
+  const dir = tempDir();
+  const [duckdb, clickhouse] = await Promise.all([
+    importAndReview(join(dir, 'store.duckdb'), join(dir, 'out-duckdb'), imports, month, config),
+    importAndReview(`chdb:${join(dir, 'ch')}`, join(dir, 'out-chdb'), imports, month, config),
+  ]);
+  return { duckdb, clickhouse, dir };
+}
+
+function withoutGeneratedAt(review: Record<string, unknown>): Record<string, unknown> {
+  const { generatedAt, ...rest } = review;
+  expect(typeof generatedAt).toBe('string');
+  return rest;
+}
+
+describe('sextant import … then review on chdb: gives DuckDB’s review.json', () => {
+  it('on a small generated demo (events, Stripe, feedback)', async () => {
+    const files = await writeDemoFiles({
+      outDir: join(tempDir(), 'demo'),
+      seed: 5,
+      orgs: 30,
+      events: 3000,
+      until: '2025-03-20',
+    });
+    const { duckdb, clickhouse } = await onBothEngines(
+      [
+        ['events', files.events],
+        ['stripe', files.stripe],
+        ['feedback', ...files.feedback],
+      ],
+      files.month,
+      files.config,
+    );
+    // Not a review of nothing: the demo's numbers are there.
+    expect(JSON.stringify(duckdb)).toMatch(/"mrr"/);
+    expect(withoutGeneratedAt(clickhouse)).toEqual(withoutGeneratedAt(duckdb));
+  }, 900_000);
+
+  it('on real data: IBM Telco subscriptions and posthog-js events', async () => {
+    const dir = tempDir();
+    const subs = join(dir, 'telco-subscriptions.csv');
+    writeFileSync(subs, telcoSubscriptionsCsv());
+    const events = 'test/fixtures/real/posthog-payloads/decoded_events.jsonl';
+    const {
+      duckdb,
+      clickhouse,
+      dir: stores,
+    } = await onBothEngines(
+      [
+        ['subscriptions', subs],
+        ['events', events],
+      ],
+      '2023-09',
+    );
+    expect(JSON.stringify(duckdb)).toMatch(/"mrr"/);
+    expect(withoutGeneratedAt(clickhouse)).toEqual(withoutGeneratedAt(duckdb));
+
+    // `sextant migrate --to chdb:…` of the DuckDB store: the review read there is the same too,
+    // and migrating again copies nothing twice.
+    const migrated = `chdb:${join(stores, 'migrated')}`;
+    const from = ['--db', join(stores, 'store.duckdb'), 'migrate', '--to', migrated];
+    await sextant(from);
+    const again = await runSextant(['--json', ...from]);
+    const tables = (JSON.parse(again.stdout) as { tables: { status: string }[] }).tables;
+    expect(tables.length).toBeGreaterThan(10);
+    expect(tables.every((t) => t.status === 'kept')).toBe(true);
+    const read = await importAndReview(migrated, join(stores, 'out-migrated'), [], '2023-09');
+    expect(withoutGeneratedAt(read)).toEqual(withoutGeneratedAt(duckdb));
+  }, 900_000);
+});
+
+/**
+ * IBM's Telco churn sample (test/fixtures/real/ibm-telco-churn) as a subscription CSV, converted
+ * as src/ingest/subscriptions/import.test.ts does: account = the 4 digits of customerID, plan =
+ * Contract, product = InternetService, amount = the monthly charge × the months an interval
+ * holds, start = 2024-06-01 − tenure months, churned ones end on 2024-06-01.
+ */
+function telcoSubscriptionsCsv(): string {
+  const text = readFileSync('test/fixtures/real/ibm-telco-churn/Telco-Customer-Churn.csv', 'utf8');
+  const [head, ...body] = parse<string[]>(text, { bom: true });
+  const col = (name: string): number => head!.indexOf(name);
+  const out = [
+    'customer_id,organization,plan,product,currency,amount,interval,interval_count,quantity,start,end,status',
+  ];
+  for (const r of body) {
+    const cents = Math.round(Number(r[col('MonthlyCharges')]) * 100);
+    const contract = r[col('Contract')]!;
+    const [interval, count, factor] =
+      contract === 'One year' ? ['year', 1, 12] : contract === 'Two year' ? ['year', 2, 24] : ['month', 1, 1];
+    const start = new Date(Date.UTC(2024, 5 - Number(r[col('tenure')]), 1)).toISOString().slice(0, 10);
+    const churned = r[col('Churn')] === 'Yes';
+    const id = r[col('customerID')]!;
+    out.push(
+      [
+        id.slice(0, 4),
+        id,
+        contract,
+        r[col('InternetService')],
+        'USD',
+        cents * factor,
+        interval,
+        count,
+        1,
+        start,
+        churned ? '2024-06-01' : '',
+        churned ? 'canceled' : 'active',
+      ].join(','),
+    );
+  }
+  return out.join('\n') + '\n';
+}
