@@ -324,3 +324,73 @@ export function diveCharts(dive: DeepDive): Chart[] {
   }
   return out;
 }
+
+/** One step of the MRR movements waterfall, in major units (negative for contraction and churn). */
+export interface WaterfallStep {
+  label: string;
+  value: number;
+  /** A total (start or end MRR) stands on the axis; a movement floats from the running total. */
+  total: boolean;
+}
+
+/**
+ * The MRR bridge: last month's MRR, each movement as a floating bar (green up, red down), this
+ * month's MRR. Bars are a transparent base stacked under the visible part, the usual ECharts way.
+ */
+export function waterfall(name: string, steps: WaterfallStep[], money: (v: number) => string): string | null {
+  if (steps.length === 0) return null;
+  const base: number[] = [];
+  const visible: { value: number; itemStyle: { color: string } }[] = [];
+  let running = 0;
+  for (const s of steps) {
+    if (s.total) {
+      base.push(Math.min(0, s.value));
+      visible.push({ value: Math.abs(s.value), itemStyle: { color: '#3461c1' } });
+      running = s.value;
+    } else {
+      const from = running;
+      const to = running + s.value;
+      base.push(Math.min(from, to));
+      visible.push({ value: Math.abs(s.value), itemStyle: { color: s.value >= 0 ? '#2a9d6a' : '#c4473a' } });
+      running = to;
+    }
+  }
+  return renderSvg(
+    name,
+    {
+      grid: { left: 70, right: 20, top: 24, bottom: 40 },
+      xAxis: {
+        type: 'category',
+        data: steps.map((s) => s.label),
+        axisLabel: { ...FONT, interval: 0 },
+      },
+      yAxis: {
+        type: 'value',
+        axisLabel: { ...FONT, formatter: (v: number) => money(v) },
+        splitLine: { lineStyle: { color: '#eee' } },
+      },
+      series: [
+        { type: 'bar', stack: 'w', silent: true, data: base, itemStyle: { color: 'transparent' } },
+        {
+          type: 'bar',
+          stack: 'w',
+          silent: true,
+          barMaxWidth: 46,
+          data: visible,
+          label: {
+            show: true,
+            position: 'top',
+            ...FONT,
+            formatter: (p: { dataIndex: number }) => {
+              const s = steps[p.dataIndex];
+              if (!s) return '';
+              return s.total ? money(s.value) : `${s.value >= 0 ? '+' : ''}${money(s.value)}`;
+            },
+          },
+        },
+      ],
+    },
+    680,
+    260,
+  );
+}

@@ -1,10 +1,16 @@
+import { formatMoney } from '../domain/money-format.js';
 import type { Metric, MetricUnit } from '../domain/review.js';
 
+export { formatMoney };
+
 /**
- * Number formatting by unit, shared by the HTML and Markdown renderers. A fixed locale (en-US)
- * keeps the output identical on every machine. A metric value or change that cannot be computed
- * (`null`: no data for that month, or nothing to divide by) is "n/a", never 0; an empty text
- * field (no owner, no signals) is "—".
+ * Number formatting by unit, shared by the HTML and Markdown renderers and the sentences the
+ * review writes. A fixed locale (en-US) keeps the output identical on every machine. A number that
+ * cannot be computed (`null`) is "n/a", never 0; an empty text field (no owner) is "—".
+ *
+ * Money has ONE format everywhere a person reads it (`formatMoney`): the currency's symbol from
+ * the data's reporting currency, en-US grouping, the currency's minor digits ("$7,253.28",
+ * "−€12.50"), or its compact form for big amounts in narrow places ("$7.3K").
  */
 
 export const NONE = '—';
@@ -52,9 +58,7 @@ export function formatValue(
   if (!isNum(value)) return NOT_AVAILABLE;
   switch (unit) {
     case 'currency':
-      if (opts.compact)
-        return sign(value, Math.abs(value) < 1000 ? integer.format(value) : compactFmt.format(value));
-      return sign(value, `${currency} ${twoDecimals.format(value)}`);
+      return formatMoney(value, currency, opts);
     case 'ratio':
       return formatPercent(value);
     case 'count':
@@ -87,7 +91,7 @@ export function formatChange(
         : unit === 'seconds'
           ? formatSeconds(change)
           : unit === 'currency'
-            ? sign(change, twoDecimals.format(change))
+            ? sign(change, twoDecimals.format(change)) // an absolute money change: see formatMetricChange
             : sign(change, `${oneDecimal.format(change)} pts`);
   return change > 0 && /[1-9]/.test(body) ? `+${body}` : body;
 }
@@ -114,7 +118,7 @@ export function formatDataValue(key: string, value: unknown, currency: string): 
     return formatPercent(value);
   }
   if (has('difference', 'change', 'growth', 'decline')) return formatPercent(value);
-  if (has('mrr', 'arpa', 'revenue', 'amount')) return sign(value, `${currency} ${twoDecimals.format(value)}`);
+  if (has('mrr', 'arpa', 'revenue', 'amount', 'money')) return formatMoney(value, currency);
   if (has('seconds')) return formatSeconds(value);
   if (has('lift', 'odds', 'score')) return sign(value, value.toFixed(2));
   if (Number.isInteger(value)) return sign(value, integer.format(value));
@@ -126,7 +130,8 @@ export function formatDataValue(key: string, value: unknown, currency: string): 
  * arrays in brackets, each item formatted by the key that holds it. Deeper than 3 levels: JSON.
  */
 function formatNested(key: string, value: unknown, currency: string, depth: number): string {
-  if (depth > 3) return JSON.stringify(value) ?? '';
+  // Deeper than that is no sentence: review.json holds it.
+  if (depth > 3) return '…';
   if (Array.isArray(value)) {
     return `[${value.map((v) => (v !== null && typeof v === 'object' ? formatNested(key, v, currency, depth + 1) : formatDataValue(key, v, currency))).join(', ')}]`;
   }
@@ -170,4 +175,26 @@ export function changeBetween(
   if (!isNum(then) || !isNum(now)) return null;
   if (kind === 'absolute') return now - then;
   return then === 0 ? null : (now - then) / Math.abs(then);
+}
+
+/**
+ * A metric's month-on-month change as a person reads it. A relative change of money is only
+ * meaningful when both months are positive ("Net new MRR −$902 from $663": −236% says nothing), so
+ * then the change is the difference in money, signed ("+$1,565.00"); otherwise `formatChange`.
+ */
+export function formatMetricChange(
+  m: Pick<Metric, 'change' | 'changeKind' | 'unit' | 'current' | 'previous'>,
+  currency: string,
+): string {
+  if (
+    m.unit === 'currency' &&
+    isNum(m.current) &&
+    isNum(m.previous) &&
+    (m.changeKind === 'absolute' || m.previous <= 0 || m.current < 0)
+  ) {
+    const d = m.current - m.previous;
+    const s = formatMoney(d, currency);
+    return d > 0 && /[1-9]/.test(s) ? `+${s}` : s;
+  }
+  return formatChange(m.change, m.changeKind, m.unit);
 }

@@ -69,8 +69,12 @@ function pText(e: LaunchEffect): string {
   return typeof p === 'number' ? formatPValue(p) : NONE;
 }
 
-function metricText(e: LaunchEffect): string {
-  return e.variant ? `${e.metricId} (${e.variant})` : e.metricId;
+/** Metric ids by their labels (the review's metrics); ids themselves when no labeller is given. */
+type MetricLabel = (id: string) => string;
+const asIs: MetricLabel = (id) => id;
+
+function metricText(e: LaunchEffect, label: MetricLabel): string {
+  return e.variant ? `${label(e.metricId)} (${e.variant})` : label(e.metricId);
 }
 
 function byProduct(launches: readonly LaunchReview[]): [string, LaunchReview[]][] {
@@ -85,11 +89,13 @@ function headline(l: LaunchReview): string {
 
 // ---- HTML ---------------------------------------------------------------------------------------
 
-function launchHtml(l: LaunchReview): SafeHtml {
+function launchHtml(l: LaunchReview, label: MetricLabel): SafeHtml {
   const id = `launch-${idSlug(`${l.date}-${l.title}`)}`;
   return html`<section class="launch" id="${id}">
     <h4>${l.title} <span class="tag">${l.inMonth ? 'this month' : 'earlier'}</span></h4>
-    <p class="meta">${headline(l)}${l.metrics.length ? ` · should move ${l.metrics.join(', ')}` : ''}</p>
+    <p class="meta">
+      ${headline(l)}${l.metrics.length ? ` · should move ${l.metrics.map(label).join(', ')}` : ''}
+    </p>
     ${
       l.effects.length
         ? html`<div class="table-wrap">
@@ -109,7 +115,7 @@ function launchHtml(l: LaunchReview): SafeHtml {
                 ${l.effects.map(
                   (e) =>
                     html`<tr>
-                      <td class="text">${metricText(e)}</td>
+                      <td class="text">${metricText(e, label)}</td>
                       <td class="text">${METHOD_WORDS[e.method] ?? e.method}</td>
                       <td>${effectText(e)}</td>
                       <td>${intervalText(e)}</td>
@@ -128,21 +134,21 @@ function launchHtml(l: LaunchReview): SafeHtml {
   </section>`;
 }
 
-export function launchesHtml(r: Review): SafeHtml {
+export function launchesHtml(r: Review, label: MetricLabel = asIs): SafeHtml {
   const launches = r.launches ?? [];
   const body = launches.length
     ? byProduct(launches).map(
         ([product, ls]) =>
           html`<h3>${product === 'all' ? 'Whole company' : product}</h3>
-            ${ls.filter((l) => l.inMonth).map(launchHtml)}
+            ${ls.filter((l) => l.inMonth).map((l) => launchHtml(l, label))}
             ${ls.some((l) => !l.inMonth) ? html`<p class="muted">The three months before:</p>` : ''}
-            ${ls.filter((l) => !l.inMonth).map(launchHtml)}`,
+            ${ls.filter((l) => !l.inMonth).map((l) => launchHtml(l, label))}`,
       )
     : html`<p class="no-data">
         No launches recorded for this month or the three before (config <code>launches:</code> or
         <code>sextant launch add</code>).
       </p>`;
-  return html`<section id="launches">
+  return html`<section id="launches" class="launches">
     <h2>What we shipped</h2>
     ${body}
   </section>`;
@@ -150,15 +156,15 @@ export function launchesHtml(r: Review): SafeHtml {
 
 // ---- Markdown -----------------------------------------------------------------------------------
 
-function launchMarkdown(l: LaunchReview): string {
+function launchMarkdown(l: LaunchReview, label: MetricLabel): string {
   const parts = [
     `#### ${md(l.title)}${l.inMonth ? '' : ' _(earlier)_'}`,
-    `${md(headline(l))}${l.metrics.length ? ` · should move ${md(l.metrics.join(', '))}` : ''}`,
+    `${md(headline(l))}${l.metrics.length ? ` · should move ${md(l.metrics.map(label).join(', '))}` : ''}`,
   ];
   if (l.effects.length) {
     const rows = l.effects.map((e) =>
       [
-        md(metricText(e)),
+        md(metricText(e, label)),
         md(METHOD_WORDS[e.method] ?? e.method),
         md(effectText(e)),
         md(intervalText(e)),
@@ -181,7 +187,7 @@ function launchMarkdown(l: LaunchReview): string {
   return parts.join('\n\n');
 }
 
-export function launchesMarkdown(r: Review): string {
+export function launchesMarkdown(r: Review, label: MetricLabel = asIs): string {
   const launches = r.launches ?? [];
   if (launches.length === 0) {
     return '## What we shipped\n\n_No launches recorded for this month or the three before (config `launches:` or `sextant launch add`)._';
@@ -189,9 +195,9 @@ export function launchesMarkdown(r: Review): string {
   const out = ['## What we shipped'];
   for (const [product, ls] of byProduct(launches)) {
     out.push(`### ${md(product === 'all' ? 'Whole company' : product)}`);
-    out.push(...ls.filter((l) => l.inMonth).map(launchMarkdown));
+    out.push(...ls.filter((l) => l.inMonth).map((l) => launchMarkdown(l, label)));
     if (ls.some((l) => !l.inMonth)) out.push('_The three months before:_');
-    out.push(...ls.filter((l) => !l.inMonth).map(launchMarkdown));
+    out.push(...ls.filter((l) => !l.inMonth).map((l) => launchMarkdown(l, label)));
   }
   return out.join('\n\n');
 }

@@ -2,24 +2,28 @@ import { describe, expect, it } from 'vitest';
 import { dataFacts, diveLayout, lowerIsBetter, signalsText, tableOf } from './layout.js';
 
 describe('dataFacts', () => {
-  it('flattens nested facts two levels deep and turns nested rows into tables', () => {
+  it("shows the top level's plain values and intervals, never nested structures flattened into labels", () => {
     const { facts, tables } = dataFacts({
       biggestDrop: 'project created',
+      newUsers: 187,
+      interval95: [0.02, 0.05],
+      high: true, // bookkeeping flag
       steps: [{ name: 'a' }], // top-level rows are extraTables' job, not a fact
-      churn: { high: true, interval95: [0.02, 0.05], organizations: { cohorts: [{ size: 3 }, { size: 4 }] } },
+      windows: { last3: { from: '2026-08', to: '2026-10' } }, // was "windows last3 from"
+      churn: { organizations: { cohorts: [{ size: 3 }, { size: 4 }] } },
       retention: [{ values: [1] }], // charted
     });
     expect(facts).toEqual([
       ['biggest drop', 'biggestDrop', 'project created'],
-      ['churn high', 'high', true],
-      ['churn interval95', 'interval95', [0.02, 0.05]],
+      ['new users', 'newUsers', 187],
+      ['95% interval', 'interval95', [0.02, 0.05]],
     ]);
-    expect(tables.map((t) => [t.title, t.total])).toEqual([['churn organizations cohorts', 2]]);
+    expect(tables).toEqual([]);
   });
 });
 
 describe('tableOf', () => {
-  it('puts the SPEC columns first, then extra fields, and caps the rows', () => {
+  it("shows a known table's own columns only, an unknown one's plain fields, and caps the rows", () => {
     const rows = Array.from({ length: 30 }, (_, i) => ({
       extra: i,
       event: `e${i}`,
@@ -27,8 +31,9 @@ describe('tableOf', () => {
       nested: { a: i },
     }));
     const t = tableOf('t', rows, ['event', 'lift']);
-    expect(t.columns.map((c) => c.key)).toEqual(['event', 'lift', 'extra']);
-    expect(t.columns.map((c) => c.text)).toEqual([true, false, false]);
+    expect(t.columns.map((c) => c.key)).toEqual(['event', 'lift']);
+    expect(t.columns.map((c) => c.text)).toEqual([true, false]);
+    expect(tableOf('u', rows).columns.map((c) => c.key)).toEqual(['extra', 'event', 'lift']);
     expect(t.rows).toHaveLength(25);
     expect(t.total).toBe(30);
   });
@@ -51,7 +56,7 @@ describe('diveLayout', () => {
 
 describe('signalsText and lowerIsBetter', () => {
   it('reads signals of any shape', () => {
-    expect(signalsText(['a', { npsScore: 9 }])).toEqual(['a', 'nps score: 9']);
+    expect(signalsText(['a', { npsScore: 9, nested: { x: 1 } }])).toEqual(['a', 'nps score: 9.00']);
     expect(
       signalsText([
         { signal: 'seats', detail: '14 of 80 seats', verdict: 'bad' },

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Review } from '../domain/review.js';
 import { idSlug } from './escape.js';
 import { renderHtml } from './html.js';
+import { kpiMetrics } from './layout.js';
 import { renderJson } from './json.js';
 import { renderMarkdown } from './markdown.js';
 import { HOSTILE_TEXT, sampleReview } from '../../test/helpers/sample-review.js';
@@ -64,9 +65,13 @@ describe('determinism', () => {
 
 describe('renderHtml', () => {
   const page = renderHtml(sampleReview());
+  const review = sampleReview();
+  // KPI-card sparklines, the MRR waterfall, 5 dive charts (icp, retention, drivers, lift, funnel)
+  const svgs = kpiMetrics(review.metrics).outputs.length + kpiMetrics(review.metrics).inputs.length + 1 + 5;
 
-  it('is self-contained: no scripts, no links to fetch, a CSP that forbids both', () => {
-    expect(page).not.toMatch(/<script|<link|<img|<iframe|@import|src=|href=/i);
+  it('is self-contained: no scripts, nothing to fetch, links only within the page, a CSP that forbids both', () => {
+    expect(page).not.toMatch(/<script|<link|<img|<iframe|@import|src=/i);
+    for (const m of page.matchAll(/href="([^"]*)"/g)) expect(m[1]!.startsWith('#'), m[1]).toBe(true);
     expect(page).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
     // The only URLs are SVG namespace names, which are never fetched.
     const urls = [...page.matchAll(/https?:\/\/[^"'\s)]+/g)].map((m) => m[0]);
@@ -76,23 +81,25 @@ describe('renderHtml', () => {
   it('has its sections in order, a row per metric with 13 months, and inline charts', () => {
     const order = [
       '<header>',
-      'id="highlights"',
+      '<nav class="toc"',
+      'id="glance"',
       'id="metrics"',
+      'id="mrr-movements"',
+      'id="feedback"',
       'id="deep-dives"',
-      'id="previous"',
+      'id="launches"',
+      'id="coverage"',
       'id="questions"',
     ];
     const at = order.map((s) => page.indexOf(s));
     expect(at.every((i) => i > 0)).toBe(true);
     expect([...at].sort((x, y) => x - y)).toEqual(at);
-    const review = sampleReview();
     for (const m of review.metrics) expect(page).toContain(`<tr id="metric-${idSlug(m.id)}">`);
-    expect(page.match(/<th>\d{4}-\d{2}<\/th>/g)).toHaveLength(13);
-    // 23 sparklines + 5 dive charts (icp, retention, drivers, lift, funnel)
-    expect(page.match(/<svg /g)).toHaveLength(28);
-    // the anomaly is marked visibly and explained in the title
+    expect(page.match(/<th scope="col">\d{4}-\d{2}<\/th>/g)).toHaveLength(13);
+    expect(page.match(/<svg /g)).toHaveLength(svgs);
+    // the anomaly is marked visibly and explained in the title and to a screen reader
     expect(page).toMatch(
-      /<td class="current anomaly" title="2026-10: [^"]*Churned MRR 4x the trailing median[^"]*">\s*[^<]*<span class="marker"\s*>▲/,
+      /<td class="current anomaly" title="Anomaly: unusually high[^"]*Churned MRR 4x the trailing median[^"]*">\s*[^<]*<span class="marker" aria-hidden="true">▲<\/span\s*><span class="sr-only">Anomaly: unusually high/,
     );
   });
 
@@ -100,18 +107,18 @@ describe('renderHtml', () => {
     const evil = renderHtml(hostile());
     expect(evil).not.toMatch(/<script|<img|<svg onload|<iframe|<\/textarea>/i);
     expect(evil.match(/<\/title>/g)).toHaveLength(1); // ours
-    expect(evil.match(/<\/style>/g)).toHaveLength(1 + 28); // ours in <head>, and one in each chart
+    expect(evil.match(/<\/style>/g)).toHaveLength(1 + svgs); // ours in <head>, and one in each chart
     expect(evil).toContain('&lt;script&gt;window.__xss=1');
     expect(evil).toContain('&quot;&gt;&lt;img src=x onerror=&quot;window.__xss=2&quot;&gt;');
   });
 
   it("shows how the last review's metrics moved, relative for counts", () => {
-    // active users 410 → 452: (452 − 410) / 410 = +10.2%; new MRR now null: —
-    expect(page).toMatch(/Active users<\/td>\s*<td>410<\/td>\s*<td>452<\/td>\s*<td>\+10\.2%<\/td>/);
+    // active users 410 → 452: (452 − 410) / 410 = +10.2%
+    expect(page).toMatch(/Active users: 410 →\s*452\s*\(\+10\.2%\)/);
     expect(renderMarkdown(sampleReview()).markdown).toContain('| Active users | 410 | 452 | +10.2% |');
   });
 
-  it('renders absent, empty and malformed dive data as "not enough data", never a crash', () => {
+  it('renders absent, empty and malformed dive data as "no data" in words, never a table or a crash', () => {
     const r = sampleReview();
     r.deepDives = [
       { id: 'top-customers', question: 'q', summary: 's', method: 'm', findings: [], data: {} },
@@ -137,9 +144,13 @@ describe('renderHtml', () => {
     r.highlights = [];
     r.anomalies = [];
     const out = renderHtml(r);
-    expect(out.match(/Not enough data\./g)).toHaveLength(4);
-    expect(out).toContain('No previous review recorded.');
-    expect(renderMarkdown(r).markdown.match(/_Not enough data\._/g)).toHaveLength(4);
+    const dives = out.slice(out.indexOf('id="deep-dives"'), out.indexOf('id="launches"'));
+    expect(dives).not.toContain('<table');
+    expect(dives.match(/class="dive"/g)).toHaveLength(4);
+    expect(dives.match(/No data for: /g)).toHaveLength(3); // the unknown dive has no tables to miss
+    expect(out).toContain('No previous review recorded');
+    const mdOut = renderMarkdown(r).markdown;
+    expect(mdOut.match(/: no data\._/g)?.length).toBeGreaterThanOrEqual(3);
   });
 });
 

@@ -24,6 +24,7 @@ import {
   poissonGammaPredictive,
 } from '../analyses/stats/predictive.js';
 import { normalDeviate, prng } from '../analyses/stats/random.js';
+import { formatMoney } from '../domain/money-format.js';
 import type { Month } from '../domain/month.js';
 import { addMonths } from '../domain/month.js';
 import type { Anomaly, Metric, MetricPoint, MetricUnit } from '../domain/review.js';
@@ -796,26 +797,15 @@ function explain(
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
 const oneDecimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
 
-function currencySymbol(code: string): string {
-  try {
-    const parts = new Intl.NumberFormat('en-US', {
-      style: 'currency',
-      currency: code,
-      currencyDisplay: 'narrowSymbol',
-    }).formatToParts(0);
-    return parts.find((p) => p.type === 'currency')?.value ?? `${code} `;
-  } catch {
-    return `${code} `;
-  }
-}
-
 /** A value in its unit, short, for a sentence: "$53.1K", "5.2%", "1,204", "NPS 31", "4.5 min". */
 export function formatForSentence(value: number, unit: MetricUnit, currency?: string): string {
   const minus = value < 0 ? '−' : '';
   const a = Math.abs(value);
   switch (unit) {
     case 'currency':
-      return `${minus}${currency ? currencySymbol(currency) : ''}${a >= 1000 ? compact.format(a) : oneDecimal.format(a)}`;
+      // The one money format (src/domain/money-format.ts); compact from 1,000 up, as in sentences.
+      if (currency) return formatMoney(value, currency, { compact: a >= 1000 });
+      return `${minus}${a >= 1000 ? compact.format(a) : oneDecimal.format(a)}`;
     case 'ratio':
       return `${minus}${oneDecimal.format(a * 100)}%`;
     case 'count':

@@ -116,9 +116,9 @@ describe('rankHighlights', () => {
 
   it('describes moves in the metric unit', () => {
     const mrr = h.find((x) => x.source === 'metric:mrr');
-    expect(mrr?.title).toBe('MRR up +5.3% month on month');
+    expect(mrr?.title).toBe('MRR up 5.3% month on month');
     expect(mrr?.detail).toMatch(/^\$95K → \$100K \(6 months before; p 0\.0\d+, q 0\.0\d+\)\.$/);
-    expect(h.find((x) => x.source === 'metric:nps')?.title).toBe('NPS down −12.0 points month on month');
+    expect(h.find((x) => x.source === 'metric:nps')?.title).toBe('NPS down 12.0 points month on month');
   });
 
   it('keeps at most `limit` highlights and at most two findings per dive', () => {

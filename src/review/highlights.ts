@@ -194,15 +194,20 @@ export function rankHighlights(input: HighlightInput): Highlight[] {
   moves.forEach(({ m, bar, test }, i) => {
     const q = moveQ[i] as number;
     if (q > SIGNIFICANCE || m.change === null || m.current === null || m.previous === null) return;
-    const change =
-      m.changeKind === 'relative'
-        ? `${m.change > 0 ? '+' : '−'}${Math.abs(100 * m.change).toFixed(1)}%`
+    // "up"/"down" says the sign, so the size is unsigned ("down 19.1%", not "down −19.1%"). A
+    // relative change of money across zero says nothing ("−108%"): then the difference in money.
+    const crossesZero = m.unit === 'currency' && (m.previous <= 0 || m.current < 0);
+    const up = crossesZero ? m.current > m.previous : m.change > 0;
+    const change = crossesZero
+      ? fmt(Math.abs(m.current - m.previous), m)
+      : m.changeKind === 'relative'
+        ? `${Math.abs(100 * m.change).toFixed(1)}%`
         : m.unit === 'ratio'
-          ? `${m.change > 0 ? '+' : '−'}${Math.abs(100 * m.change).toFixed(1)} pp`
-          : `${m.change > 0 ? '+' : '−'}${Math.abs(m.change).toFixed(1)} points`;
+          ? `${Math.abs(100 * m.change).toFixed(1)} pp`
+          : `${Math.abs(m.change).toFixed(1)} points`;
     candidates.push({
       source: `metric:${m.id}`,
-      title: `${m.label} ${m.change > 0 ? 'up' : 'down'} ${change} month on month`,
+      title: `${m.label} ${up ? 'up' : 'down'} ${change} month on month`,
       detail: `${fmt(m.previous, m)} → ${fmt(m.current, m)} (${test.n}; p ${formatP(test.pValue)}, q ${formatP(q)}).`,
       weight:
         1.5 +

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/program.js';
+import type { Review } from '../../src/domain/review.js';
+import { kpiMetrics } from '../../src/render/layout.js';
 import { validateReview } from '../../src/render/schema.js';
 import { launchBrowser } from './browser.js';
 
@@ -57,7 +59,7 @@ describe("the demo's review documents", () => {
     for (const p of products) {
       const v = validateReview(JSON.parse(read('reviews', month, p, 'review.json')));
       expect(v.errors, p).toEqual([]);
-      expect(read('reviews', month, p, 'index.html')).toContain('<h2>Metrics</h2>');
+      expect(read('reviews', month, p, 'index.html')).toContain('<h2>Month by month</h2>');
       const md = read('reviews', month, p, 'review.md');
       for (const m of md.matchAll(/\]\((charts\/[a-z0-9-]+\.svg)\)/g)) {
         expect(read('reviews', month, p, m[1]!).startsWith('<svg'), m[1]).toBe(true);
@@ -103,13 +105,16 @@ describe("the demo's review documents", () => {
         });
         page.on('pageerror', (e) => errors.push(e.message));
         await page.goto(pathToFileURL(join(dir, 'reviews', month, p, 'index.html')).href);
+        // Charts inside a closed fold have no box: open every fold, as print does.
+        await page.evaluate(() => document.querySelectorAll('details').forEach((d) => (d.open = true)));
         const sizes = await page.evaluate(() =>
           Array.from(document.querySelectorAll('svg')).map(
             (s) => s.getBoundingClientRect().width * s.getBoundingClientRect().height,
           ),
         );
-        const review = JSON.parse(read('reviews', month, p, 'review.json')) as { metrics: unknown[] };
-        expect(sizes.length, p).toBeGreaterThanOrEqual(review.metrics.length); // a sparkline per metric, then dive charts
+        const review = JSON.parse(read('reviews', month, p, 'review.json')) as Review;
+        const { outputs, inputs } = kpiMetrics(review.metrics);
+        expect(sizes.length, p).toBeGreaterThanOrEqual(outputs.length + inputs.length); // a sparkline per KPI card, then charts
         expect(
           sizes.every((a) => a > 0),
           p,

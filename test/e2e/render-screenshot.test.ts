@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtml } from '../../src/render/html.js';
+import { kpiMetrics } from '../../src/render/layout.js';
 import { sampleReview } from '../helpers/sample-review.js';
 import { launchBrowser, type Browser } from './browser.js';
 
@@ -42,6 +43,8 @@ describe('index.html in real Chromium', () => {
       if (r.url() !== url) requests.push(r.url());
     });
     await page.goto(url, { waitUntil: 'load' });
+    // Charts inside a closed fold have no box: open every fold, as print does.
+    await page.evaluate(() => document.querySelectorAll('details').forEach((d) => (d.open = true)));
 
     const charts = await page.evaluate(() =>
       Array.from(document.querySelectorAll('svg')).map((s) => {
@@ -54,15 +57,18 @@ describe('index.html in real Chromium', () => {
         };
       }),
     );
-    // 23 sparklines (one per metric row) + 5 dive charts
-    expect(charts).toHaveLength(28);
+    const review = sampleReview();
+    const { outputs, inputs } = kpiMetrics(review.metrics);
+    // a sparkline per KPI card, the MRR waterfall, 5 dive charts
+    expect(charts).toHaveLength(outputs.length + inputs.length + 1 + 5);
     for (const c of charts) {
       expect(c.width, c.where).toBeGreaterThan(0);
       expect(c.height, c.where).toBeGreaterThan(0);
       expect(c.shapes, c.where).toBeGreaterThan(1);
     }
-    expect(charts.filter((c) => c.where.startsWith('metric-'))).toHaveLength(23);
+    expect(charts.filter((c) => c.where.startsWith('kpi-'))).toHaveLength(outputs.length + inputs.length);
     expect(charts.filter((c) => c.where.startsWith('chart-')).map((c) => c.where)).toEqual([
+      'chart-mrr-movements',
       'chart-icp-vs-non-icp-icp',
       'chart-icp-vs-non-icp-retention',
       'chart-churn-reasons-drivers',

@@ -191,7 +191,7 @@ describe('the review workflow', () => {
     // March's decision with the metrics it named and how they moved to April: MRR $70 → $70.
     expect(page).toContain('data-month="2024-03"');
     expect(page).toMatch(
-      /MRR <span class="muted">mrr<\/span><\/td>\s*<td class="num">USD 70.00<\/td>\s*<td class="num">USD 70.00<\/td>/,
+      /MRR <span class="muted">mrr<\/span><\/td>\s*<td class="num">\$70.00<\/td>\s*<td class="num">\$70.00<\/td>/,
     );
     expect(page).toContain('Call org-c');
   }, 120_000);

@@ -41,6 +41,7 @@ import {
   monthsEndingAt,
   type Month,
 } from '../../domain/month.js';
+import { formatMoney } from '../../domain/money-format.js';
 import type { DeepDive, Finding } from '../../domain/review.js';
 import { customerRevenueTimeline, type CustomerRevenueRow } from '../../metrics/revenue/customer-mrr.js';
 import { join, raw, sql } from '../../store/sql.js';
@@ -536,7 +537,7 @@ function driverFinding(d: ChurnDriver, currency: string): Finding {
     detail:
       `${d.churned} of ${d.atRisk} customers with ${d.dimension} = ${d.value} churned against ${d.restChurned} of ${d.restAtRisk} ` +
       `of the rest (${liftText}; ${d.test}, p ${formatP(d.pValue)}, Benjamini–Hochberg q ${formatP(d.qValue)}), ` +
-      `taking ${d.churnedMrr.toFixed(2)} ${currency} of MRR.`,
+      `taking ${formatMoney(d.churnedMrr, currency)} of MRR.`,
     evidence: {
       test: d.test,
       pValue: d.pValue,
@@ -645,8 +646,8 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   if (high && compared && trailingRate !== null) {
     findings.push({
       title: `Churn was high in ${month}: ${pct(rate)} vs ${pct(trailingRate)} in the trailing months`,
-      detail: `${rateText}, ${vsText}; ${current.churnedMrr.toFixed(2)} ${currency} of MRR lost${
-        trailingMrrMean === null ? '' : ` vs ${trailingMrrMean.toFixed(2)} a month before`
+      detail: `${rateText}, ${vsText}; ${formatMoney(current.churnedMrr, currency)} of MRR lost${
+        trailingMrrMean === null ? '' : ` vs ${formatMoney(trailingMrrMean, currency)} a month before`
       }.`,
       evidence: {
         test: compared.test,

@@ -176,7 +176,7 @@ describe('icp-vs-non-icp: a planted difference', () => {
     expect(nps.pValue).toBeLessThan(1e-30);
     expect(dive.findings.some((f) => f.title.startsWith('NPS: 100 for ICP vs -50 for non-ICP'))).toBe(true);
     expect(
-      dive.findings.some((f) => f.title.startsWith('MRR per organization: median 100.00 for ICP vs 0.00')),
+      dive.findings.some((f) => f.title.startsWith('MRR per organization: median $100.00 for ICP vs $0.00')),
     ).toBe(true);
   });
 });

@@ -28,6 +28,7 @@
  * organizations in either group.
  */
 import { addMonths, monthEnd, monthStart } from '../../domain/month.js';
+import { formatMoney } from '../../domain/money-format.js';
 import type { DeepDive, Finding } from '../../domain/review.js';
 import { customerRevenueTimeline } from '../../metrics/revenue/customer-mrr.js';
 import { sqlActivityEvent } from '../../metrics/scope.js';
@@ -370,6 +371,8 @@ function distributionComparison(
   unit: string,
   icp: number[],
   nonIcp: number[],
+  /** Money comparisons are written in the one money format; other values with 2 decimals. */
+  currency?: string,
 ): Comparison {
   const r = mannWhitneyU(icp, nonIcp);
   const stats = (v: number[]): Record<string, number | null> => ({
@@ -377,7 +380,8 @@ function distributionComparison(
     median: median(v),
     mean: mean(v),
   });
-  const fmt = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(2));
+  const fmt = (x: number | null): string =>
+    x === null ? 'n/a' : currency ? formatMoney(x, currency) : x.toFixed(2);
   return {
     name,
     title: `${label}: median ${fmt(median(icp))} for ICP vs ${fmt(median(nonIcp))} for non-ICP organizations`,
@@ -491,6 +495,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
           `month-end MRR in ${ctx.config.reporting.currency}, 0 when not paying`,
           icpOrgs.map(mrrOf),
           nonIcpOrgs.map(mrrOf),
+          ctx.config.reporting.currency,
         ),
     npsComparison(await npsByGroup(ctx)),
   ];

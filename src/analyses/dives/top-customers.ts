@@ -38,6 +38,7 @@
  * Not enough data: no billing customer linked to an organization.
  */
 import { addMonths, monthEnd, monthStart, monthsEndingAt, type Month } from '../../domain/month.js';
+import { formatMoney } from '../../domain/money-format.js';
 import type { DeepDive, Finding } from '../../domain/review.js';
 import { dataRanges } from '../../metrics/data-range.js';
 import { customerRevenueTimeline, sqlCustomerOrganizations } from '../../metrics/revenue/customer-mrr.js';
@@ -403,8 +404,8 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
               : 'neutral',
       detail:
         mrrChange === null
-          ? `MRR ${f.mrr.toFixed(2)} ${currency}, not paying 3 months before`
-          : `MRR ${mrrBefore.toFixed(2)} → ${f.mrr.toFixed(2)} ${currency} over 3 months (${pct(mrrChange)})${mrrChange <= MRR_BAD ? ': contraction' : ''}`,
+          ? `MRR ${formatMoney(f.mrr, currency)}, not paying 3 months before`
+          : `MRR ${formatMoney(mrrBefore, currency)} → ${formatMoney(f.mrr, currency)} over 3 months (${pct(mrrChange)})${mrrChange <= MRR_BAD ? ': contraction' : ''}`,
     });
     const trend = (
       kind: 'usage' | 'keyActions',
@@ -604,7 +605,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     const bad = c.signals.filter((s) => s.verdict === 'bad');
     const qs = bad.map((s) => s.qValue).filter((x): x is number => typeof x === 'number');
     return {
-      title: `${c.name} (${c.mrr.toFixed(2)} ${currency} MRR) is ${c.health}: ${bad.map((s) => s.signal).join(', ')}`,
+      title: `${c.name} (${formatMoney(c.mrr, currency)} MRR) is ${c.health}: ${bad.map((s) => s.signal).join(', ')}`,
       detail: `${bad.map((s) => s.detail).join('; ')}.`,
       evidence: {
         organization: c.organization,
