@@ -172,6 +172,10 @@ function anomalyWords(a: Anomaly, m: Metric, currency: string): string {
 
 // ---- header and navigation ----------------------------------------------------------------------
 
+function incompleteLabel(r: Review): string {
+  return r.dataCoverage.status === 'outside' ? 'Outside the data.' : 'Incomplete month.';
+}
+
 function header(r: Review): SafeHtml {
   const who = r.product === 'all' ? 'the whole company' : r.product;
   return html`<header>
@@ -186,9 +190,7 @@ function header(r: Review): SafeHtml {
       // A month the data does not fully cover says so before anything else.
       r.dataCoverage?.statement
         ? html`<p class="incomplete" role="alert">
-            <strong
-              >${r.dataCoverage.status === 'outside' ? 'Outside the data.' : 'Incomplete month.'}</strong
-            >
+            <strong>${incompleteLabel(r)}</strong>
             ${r.dataCoverage.statement}
           </p>`
         : ''
