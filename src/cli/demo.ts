@@ -42,7 +42,11 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'random seed (same seed, same files)', int('--seed', 0))
     .option('--orgs <n>', 'number of organizations (default 400)', int('--orgs', 1))
     .option('--events <n>', 'target number of events (default 1000000)', int('--events', 1))
-    .option('--until <date>', 'last day of data, YYYY-MM-DD (default yesterday)', day)
+    .option(
+      '--until <date>',
+      'the data ends at the start of this day, YYYY-MM-DD (default today: data through yesterday)',
+      day,
+    )
     .option('--out <dir>', 'only write the files to this folder')
     .action(async (opts: DemoCliOptions, cmd: Command) => {
       // Loaded when run, not at the CLI's start (see runReviews).

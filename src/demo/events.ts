@@ -142,34 +142,43 @@ export async function writeEvents(
     : Infinity;
   for (const org of world.orgs) {
     const r = Random.derive(world.seed, 'events', org.index);
-    const emit = (line: string | Record<string, unknown>): Promise<void> | undefined => {
+    // `at`: the event's timestamp. Data ends where the world does (`world.until`, the start of the
+    // `--until` day): later events (an invite days after a late signup, an evening session west of
+    // UTC) would be in the future for the importer. They are still drawn, so the random streams —
+    // and every earlier event — stay the same.
+    const emit = (line: string | Record<string, unknown>, at: number): Promise<void> | undefined => {
+      const twice = r.chance(DUPLICATE_RATE);
+      if (at >= world.until) return undefined;
       const s = typeof line === 'string' ? line : JSON.stringify(line);
       const w = out.write(s);
-      if (r.chance(DUPLICATE_RATE)) return Promise.resolve(w).then(() => out.write(s));
+      if (twice) return Promise.resolve(w).then(() => out.write(s));
       return w;
     };
     const groups = { organization: org.key };
     const champion = org.people[0];
     for (const g of groupIdentifyTimes(org, world)) {
-      await emit({
-        uuid: r.uuid7(g.at),
-        event: '$groupidentify',
-        distinct_id: champion?.distinctId ?? org.key,
-        timestamp: iso(g.at, null),
-        properties: {
-          $group_type: 'organization',
-          $group_key: org.key,
-          $group_set: {
-            name: org.name,
-            employees: org.employees,
-            industry: org.industry,
-            country: org.country,
-            plan: g.plan,
-            email_domain: org.domain,
+      await emit(
+        {
+          uuid: r.uuid7(g.at),
+          event: '$groupidentify',
+          distinct_id: champion?.distinctId ?? org.key,
+          timestamp: iso(g.at, null),
+          properties: {
+            $group_type: 'organization',
+            $group_key: org.key,
+            $group_set: {
+              name: org.name,
+              employees: org.employees,
+              industry: org.industry,
+              country: org.country,
+              plan: g.plan,
+              email_domain: org.domain,
+            },
+            $lib: 'posthog-node',
           },
-          $lib: 'posthog-node',
         },
-      });
+        g.at,
+      );
     }
     for (const p of org.people) {
       if (!joins(world, org, p)) continue;
@@ -181,7 +190,7 @@ export async function writeEvents(
         groups,
         emit,
         org.key === world.topCustomerKey ? collapseFrom : Infinity,
-        (line) => out.write(line),
+        (line, at) => (at < world.until ? out.write(line) : undefined),
       );
     }
     onOrg?.(org.index);
@@ -194,9 +203,9 @@ async function writePerson(
   p: Person,
   scale: number,
   groups: { organization: string },
-  emit: (line: string | Record<string, unknown>) => Promise<void> | undefined,
+  emit: (line: string | Record<string, unknown>, at: number) => Promise<void> | undefined,
   unhappyFrom: number,
-  write: (line: string) => Promise<void> | undefined,
+  write: (line: string, at: number) => Promise<void> | undefined,
 ): Promise<void> {
   const r = Random.derive(world.seed, 'person', org.index, p.index);
   // The planted launches draw from their own stream and write without the duplicate draw, so every
@@ -221,7 +230,7 @@ async function writePerson(
       (inner ? inner + ',' : '') +
       (t >= world.flagRolloutAt ? flagOn : '') +
       tail;
-    return emit(line);
+    return emit(line, Math.max(t, ts));
   };
   const launchEvent = (event: string, t: number, inner: string): Promise<void> | undefined => {
     const ts = t + p.skewMs;
@@ -230,6 +239,7 @@ async function writePerson(
         `"timestamp":"${iso(ts, null)}","properties":{${base},${inner},` +
         (t >= world.flagRolloutAt ? flagOn : '') +
         tail,
+      Math.max(t, ts),
     );
   };
 
@@ -239,20 +249,23 @@ async function writePerson(
     const t =
       p.signupAt - (p.champion ? r.uniform(0.01, 10) * DAY * (v / visits) : r.uniform(1, 10) * 60_000);
     const path = p.champion ? r.pick(MARKETING_PATHS) : '/invite/accept';
-    await emit({
-      uuid: r.uuid7(t),
-      event: '$pageview',
-      distinct_id: p.anonId,
-      timestamp: iso(t, null),
-      properties: {
-        $browser: p.browser,
-        $os: p.os,
-        $lib: 'web',
-        $current_url: COMPANY.site + path,
-        $pathname: path,
-        $referrer: p.referrer,
+    await emit(
+      {
+        uuid: r.uuid7(t),
+        event: '$pageview',
+        distinct_id: p.anonId,
+        timestamp: iso(t, null),
+        properties: {
+          $browser: p.browser,
+          $os: p.os,
+          $lib: 'web',
+          $current_url: COMPANY.site + path,
+          $pathname: path,
+          $referrer: p.referrer,
+        },
       },
-    });
+      t,
+    );
   }
   await ev('$identify', p.signupAt, {
     $anon_distinct_id: p.anonId,
@@ -288,18 +301,21 @@ async function writePerson(
   }
   if (p.secondDevice !== null && p.secondDevice < world.until && personActive(org, p, p.secondDevice)) {
     const anon = r.uuid7(p.secondDevice);
-    await emit({
-      uuid: r.uuid7(p.secondDevice),
-      event: '$pageview',
-      distinct_id: anon,
-      timestamp: iso(p.secondDevice, null),
-      properties: {
-        $browser: 'Mobile Safari',
-        $os: 'iOS',
-        $lib: 'web',
-        $current_url: COMPANY.app + '/login',
+    await emit(
+      {
+        uuid: r.uuid7(p.secondDevice),
+        event: '$pageview',
+        distinct_id: anon,
+        timestamp: iso(p.secondDevice, null),
+        properties: {
+          $browser: 'Mobile Safari',
+          $os: 'iOS',
+          $lib: 'web',
+          $current_url: COMPANY.app + '/login',
+        },
       },
-    });
+      p.secondDevice,
+    );
     await ev('$identify', p.secondDevice + 20_000, { $anon_distinct_id: anon });
   }
 

@@ -64,6 +64,37 @@ describe('writeDemoFiles', () => {
     expect(truth.month).toBe('2025-05');
   });
 
+  it('writes no event at or after the start of the --until day (the importer would call it future)', () => {
+    const end = Date.parse(`${UNTIL}T00:00:00Z`);
+    const late = lines
+      .map((l) => (JSON.parse(l) as { timestamp: string }).timestamp)
+      .filter((t) => Date.parse(t) >= end);
+    expect(late).toEqual([]);
+    // The world still runs up to that day: the last event lies within its final day.
+    const last = Math.max(
+      ...lines.map((l) => Date.parse((JSON.parse(l) as { timestamp: string }).timestamp)),
+    );
+    expect(end - last).toBeLessThan(24 * 3600_000);
+  });
+
+  it('by default ends its data at the start of today: nothing in the future', async () => {
+    const d = await writeDemoFiles({
+      outDir: mkdtempSync(join(tmpdir(), 'demo-now-')),
+      seed: 3,
+      orgs: 40,
+      events: 20_000,
+    });
+    const today = new Date();
+    const start = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
+    const stamps = gunzipSync(readFileSync(d.events))
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => Date.parse((JSON.parse(l) as { timestamp: string }).timestamp));
+    expect(stamps.length).toBeGreaterThan(10_000);
+    expect(stamps.filter((t) => t >= start)).toEqual([]);
+  });
+
   it('meets the --events target within a few percent', () => {
     expect(Math.abs(lines.length - small.events) / small.events).toBeLessThan(0.05);
     expect(truth.events).toBe(lines.length);

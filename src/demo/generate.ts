@@ -43,10 +43,10 @@ export const DEMO_DEFAULTS = { seed: 42, orgs: 400, events: 1_000_000 } as const
 
 function parseUntil(until: string | undefined): Date {
   if (until === undefined) {
-    // Yesterday, the last complete day: `until` is the last day of data, and events later today
-    // would be in the future for the importer's clock-skew check.
+    // Today: the data ends at the start of the `until` day (events later than that are not
+    // written, src/demo/events.ts), so by default it runs through yesterday, the last complete day.
     const now = new Date();
-    return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1));
+    return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   }
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(until);
   const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
