@@ -144,6 +144,7 @@ async function buildDataPart(
           month: o.month,
           metrics,
           asOf: ranges.last,
+          timings: t,
         }),
       ),
     );
