@@ -183,6 +183,8 @@ function internalIds(r: Review): string[] {
       for (const [k, x] of Object.entries(v)) {
         // camelCase, snake_case or digit-suffixed keys ("biggestDrop", "last3"): code, not words
         if (/[a-z][A-Z]|_|[a-z][0-9]/.test(k)) ids.add(k);
+        // and a camelCase value is an enum of the code ("keyActions" as a signal's name)
+        if (typeof x === 'string' && /^[a-z]+[A-Z][A-Za-z]*$/.test(x)) ids.add(x);
         keys(x);
       }
   };
