@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
+import { compareText } from '../../domain/order.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
 import type { DuckDbEngine } from '../../store/duckdb/engine.js';
 import {
@@ -393,7 +394,7 @@ describe('onboarding-funnel: each query on its own', () => {
       new Date('2024-07-01T00:00:00Z'),
     );
     expect(counts.cohort).toBe(2); // a and b
-    expect([...counts.events].sort((x, y) => x.event.localeCompare(y.event))).toEqual([
+    expect([...counts.events].sort((x, y) => compareText(x.event, y.event))).toEqual([
       { event: 'invite sent', users: 1, meanPerUser: 1, medianSecondsToFirst: 1800 },
       { event: 'project created', users: 1, meanPerUser: 2, medianSecondsToFirst: 3600 },
       { event: 'signed up', users: 2, meanPerUser: 1, medianSecondsToFirst: 0 },
