@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants, deflateRawSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { run } from './program.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCaptured } from '../../test/helpers/cli-in-process.js';
 
 /*
  * Issue 15, case 3: a truncated or corrupted `.gz` given to any importer keeps its readable part,
@@ -20,22 +20,6 @@ import { run } from './program.js';
  */
 
 const REAL = new URL('../../test/fixtures/real/', import.meta.url).pathname;
-
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await run(argv);
-    return {
-      code,
-      out: out.mock.calls.map((c) => String(c[0])).join(''),
-      err: err.mock.calls.map((c) => String(c[0])).join(''),
-    };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 const q = (s: string): string => '"' + s.replaceAll('"', '""') + '"';
 
@@ -128,7 +112,7 @@ interface Ledger {
 }
 
 async function ledger(db: string): Promise<Ledger> {
-  const r = await capture(['--db', db, '--json', 'imports']);
+  const r = await runCaptured(['--db', db, '--json', 'imports']);
   expect(r.code).toBe(0);
   const rows = JSON.parse(r.out) as { imports: Ledger[] } | Ledger[];
   const list = Array.isArray(rows) ? rows : rows.imports;
@@ -157,7 +141,7 @@ describe.each(Object.keys(SETS) as Kind[])('sextant import %s of a damaged .gz',
     const file = join(dir, `${kind}-${name}.${set.ext}.gz`);
     writeFileSync(file, gz);
     const db = join(dir, `${kind}-${name}.duckdb`);
-    const r = await capture(['--db', db, 'import', kind, file]);
+    const r = await runCaptured(['--db', db, 'import', kind, file]);
     // Exit 2, the file named with the damage, and the ledger printed and adding up.
     expect(r.code, r.err).toBe(2);
     expect(r.err).toContain(`${kind}-${name}.${set.ext}.gz`);
@@ -178,7 +162,7 @@ describe.each(Object.keys(SETS) as Kind[])('sextant import %s of a damaged .gz',
     const clean = join(dir, `${kind}-clean.${set.ext}.gz`);
     writeFileSync(clean, gzipSync(text));
     const cleanDb = join(dir, `${kind}-clean.duckdb`);
-    expect((await capture(['--db', cleanDb, 'import', kind, clean])).code).toBe(0);
+    expect((await runCaptured(['--db', cleanDb, 'import', kind, clean])).code).toBe(0);
     expect((await ledger(cleanDb)).records).toBe(records);
 
     // At a line boundary: the first half of the lines, full-flushed, and nothing after.

@@ -2,30 +2,15 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ImportReport } from '../ingest/report.js';
-import { run } from './program.js';
+import { runCaptured } from '../../test/helpers/cli-in-process.js';
 
 const REAL = new URL('../../test/fixtures/real/', import.meta.url).pathname;
 
 async function capture(argv: string[]): Promise<{ code: number; out: string; err: string[] }> {
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await run(argv);
-    return {
-      code,
-      out: out.mock.calls.map((c) => String(c[0])).join(''),
-      err: err.mock.calls
-        .map((c) => String(c[0]))
-        .join('')
-        .split('\n')
-        .filter(Boolean),
-    };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
+  const r = await runCaptured(argv);
+  return { ...r, err: r.err.split('\n').filter(Boolean) };
 }
 
 /**

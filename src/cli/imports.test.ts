@@ -1,24 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-import { run } from './program.js';
-
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await run(argv);
-    return {
-      code,
-      out: out.mock.calls.map((c) => String(c[0])).join(''),
-      err: err.mock.calls.map((c) => String(c[0])).join(''),
-    };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+import { describe, expect, it } from 'vitest';
+import { runCaptured } from '../../test/helpers/cli-in-process.js';
 
 describe('sextant imports', () => {
   it('lists what was imported when, from which file, with which counts, and a total line', async () => {
@@ -34,11 +18,11 @@ describe('sextant imports', () => {
         JSON.stringify({ object: 'charge', id: 'ch_1' }) +
         '\n',
     );
-    expect((await capture(['--db', db, 'import', 'feedback', fb])).code).toBe(2);
-    expect((await capture(['--db', db, 'import', 'stripe', billing])).code).toBe(0);
-    expect((await capture(['--db', db, 'import', 'stripe', billing])).code).toBe(0);
+    expect((await runCaptured(['--db', db, 'import', 'feedback', fb])).code).toBe(2);
+    expect((await runCaptured(['--db', db, 'import', 'stripe', billing])).code).toBe(0);
+    expect((await runCaptured(['--db', db, 'import', 'stripe', billing])).code).toBe(0);
 
-    const json = await capture(['--db', db, '--json', 'imports']);
+    const json = await runCaptured(['--db', db, '--json', 'imports']);
     expect(json.code).toBe(0);
     const parsed = JSON.parse(json.out) as {
       imports: Array<Record<string, unknown>>;
@@ -62,7 +46,7 @@ describe('sextant imports', () => {
       unfinished: 0,
     });
 
-    const text = await capture(['--db', db, 'imports']);
+    const text = await runCaptured(['--db', db, 'imports']);
     const lines = text.out.trimEnd().split('\n');
     expect(lines).toHaveLength(5);
     expect(lines[0]).toMatch(
@@ -74,9 +58,9 @@ describe('sextant imports', () => {
     expect(lines[3]).toMatch(/stripe\s+2\s+0\s+0\s+1 \(1 stripe id, unchanged\)\s+1\s+0\s+.*billing\.jsonl$/);
     expect(lines[4]).toMatch(/^total: 3 imports\s+6\s+2\s+0\s+1\s+2\s+1$/);
 
-    const kind = await capture(['--db', db, 'imports', '--kind', 'stripe']);
+    const kind = await runCaptured(['--db', db, 'imports', '--kind', 'stripe']);
     expect(kind.out.trimEnd().split('\n')).toHaveLength(4);
-    const bad = await capture(['--db', db, 'imports', '--kind', 'charges']);
+    const bad = await runCaptured(['--db', db, 'imports', '--kind', 'charges']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain(
       "field '--kind': expected one of events, stripe, subscriptions, feedback, got 'charges'",

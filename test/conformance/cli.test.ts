@@ -9,10 +9,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeDemoFiles } from '../../src/demo/generate.js';
 import { runSextant } from '../helpers/cli.js';
+import { telcoSubscriptions } from '../helpers/telco.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -100,7 +100,7 @@ describe('sextant import … then review on chdb: gives DuckDB’s review.json',
   it('on real data: IBM Telco subscriptions and posthog-js events', async () => {
     const dir = tempDir();
     const subs = join(dir, 'telco-subscriptions.csv');
-    writeFileSync(subs, telcoSubscriptionsCsv());
+    writeFileSync(subs, telcoSubscriptions().csv);
     const events = 'test/fixtures/real/posthog-payloads/decoded_events.jsonl';
     const {
       duckdb,
@@ -129,44 +129,3 @@ describe('sextant import … then review on chdb: gives DuckDB’s review.json',
     expect(withoutGeneratedAt(read)).toEqual(withoutGeneratedAt(duckdb));
   }, 900_000);
 });
-
-/**
- * IBM's Telco churn sample (test/fixtures/real/ibm-telco-churn) as a subscription CSV, converted
- * as src/ingest/subscriptions/import.test.ts does: account = the 4 digits of customerID, plan =
- * Contract, product = InternetService, amount = the monthly charge × the months an interval
- * holds, start = 2024-06-01 − tenure months, churned ones end on 2024-06-01.
- */
-function telcoSubscriptionsCsv(): string {
-  const text = readFileSync('test/fixtures/real/ibm-telco-churn/Telco-Customer-Churn.csv', 'utf8');
-  const [head, ...body] = parse<string[]>(text, { bom: true });
-  const col = (name: string): number => head!.indexOf(name);
-  const out = [
-    'customer_id,organization,plan,product,currency,amount,interval,interval_count,quantity,start,end,status',
-  ];
-  for (const r of body) {
-    const cents = Math.round(Number(r[col('MonthlyCharges')]) * 100);
-    const contract = r[col('Contract')]!;
-    const [interval, count, factor] =
-      contract === 'One year' ? ['year', 1, 12] : contract === 'Two year' ? ['year', 2, 24] : ['month', 1, 1];
-    const start = new Date(Date.UTC(2024, 5 - Number(r[col('tenure')]), 1)).toISOString().slice(0, 10);
-    const churned = r[col('Churn')] === 'Yes';
-    const id = r[col('customerID')]!;
-    out.push(
-      [
-        id.slice(0, 4),
-        id,
-        contract,
-        r[col('InternetService')],
-        'USD',
-        cents * factor,
-        interval,
-        count,
-        1,
-        start,
-        churned ? '2024-06-01' : '',
-        churned ? 'canceled' : 'active',
-      ].join(','),
-    );
-  }
-  return out.join('\n') + '\n';
-}

@@ -1,10 +1,9 @@
 /// <reference lib="dom" />
 // The functions passed to page.evaluate run in the page, so this file sees the DOM types.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Review } from '../../src/domain/review.js';
@@ -16,6 +15,7 @@ import { buildReview } from '../../src/review/build.js';
 import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 import { demoStore, type DemoStore } from '../helpers/demo-store.js';
 import { HOSTILE_TEXT } from '../helpers/sample-review.js';
+import { telcoSubscriptions } from '../helpers/telco.js';
 import { launchBrowser, type Browser } from './browser.js';
 
 /**
@@ -60,51 +60,6 @@ function hostileFeedback(month: string): string {
   return file;
 }
 
-/**
- * IBM Telco churn as a subscription CSV (the mapping of src/ingest/subscriptions/import.test.ts):
- * account = the id's 4 digits, organization = customerID, plan = Contract, product =
- * InternetService, MRR = the monthly charge; start = 2024-06-01 − tenure months; churned rows end
- * on 2024-06-01.
- */
-function telcoCsv(): string {
-  const text = readFileSync(
-    new URL('../fixtures/real/ibm-telco-churn/Telco-Customer-Churn.csv', import.meta.url),
-    'utf8',
-  );
-  const [head, ...body] = parse<string[]>(text, { bom: true });
-  const col = (name: string): number => head!.indexOf(name);
-  const out = [
-    'customer_id,organization,plan,product,currency,amount,interval,interval_count,quantity,start,end,status',
-  ];
-  for (const r of body) {
-    const cents = Math.round(Number(r[col('MonthlyCharges')]) * 100);
-    const contract = r[col('Contract')]!;
-    const [interval, count, factor] =
-      contract === 'One year' ? ['year', 1, 12] : contract === 'Two year' ? ['year', 2, 24] : ['month', 1, 1];
-    const tenure = Number(r[col('tenure')]);
-    const start = new Date(Date.UTC(2024, 5 - tenure, 1)).toISOString().slice(0, 10);
-    const churned = r[col('Churn')] === 'Yes';
-    const id = r[col('customerID')]!;
-    out.push(
-      [
-        id.slice(0, 4),
-        id,
-        contract,
-        r[col('InternetService')],
-        'USD',
-        cents * factor,
-        interval,
-        count,
-        1,
-        start,
-        churned ? '2024-06-01' : '',
-        churned ? 'canceled' : 'active',
-      ].join(','),
-    );
-  }
-  return out.join('\n') + '\n';
-}
-
 beforeAll(async () => {
   browser = await launchBrowser();
   demo = await demoStore({ seed: 7, orgs: 40, events: 15000, until: '2026-11-05' });
@@ -126,7 +81,7 @@ beforeAll(async () => {
   const telco = await DuckDbEngine.open(':memory:');
   await telco.migrate();
   const csv = join(dir, 'telco-subscriptions.csv');
-  writeFileSync(csv, telcoCsv());
+  writeFileSync(csv, telcoSubscriptions().csv);
   const report = await importSubscriptions(telco, csv);
   expect(report.inserted).toBe(7043);
   reviews.push({
@@ -228,6 +183,8 @@ function internalIds(r: Review): string[] {
       for (const [k, x] of Object.entries(v)) {
         // camelCase, snake_case or digit-suffixed keys ("biggestDrop", "last3"): code, not words
         if (/[a-z][A-Z]|_|[a-z][0-9]/.test(k)) ids.add(k);
+        // and a camelCase value is an enum of the code ("keyActions" as a signal's name)
+        if (typeof x === 'string' && /^[a-z]+[A-Z][A-Za-z]*$/.test(x)) ids.add(x);
         keys(x);
       }
   };

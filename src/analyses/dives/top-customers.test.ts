@@ -129,7 +129,7 @@ describe('top-customers: planted health', () => {
     expect(signal(acme, 'mrr')).toBeUndefined();
     expect(acme.nps).toEqual({ responses: 5, nps: -100, meanScore: 3 });
     expect(acme.seats).toEqual({ used: 2, paid: 20 });
-    expect(dive.findings[0]?.title).toBe('Acme ($1,000.00 MRR) is unhappy: usage, seats, nps');
+    expect(dive.findings[0]?.title).toBe('Acme ($1,000.00 MRR) is unhappy: usage, seats, NPS');
     expect(dive.findings[0]?.evidence).toMatchObject({ organization: 'acme', mrrAtStake: 1000 });
   });
 

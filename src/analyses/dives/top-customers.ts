@@ -106,6 +106,17 @@ export interface Signal {
   peers?: { medianChange: number | null; n: number };
 }
 
+/** The signals' names in words, for titles a person reads (not their ids). */
+const SIGNAL_NAMES: Record<Signal['signal'], string> = {
+  mrr: 'MRR',
+  usage: 'usage',
+  keyActions: 'key actions',
+  seats: 'seats',
+  nps: 'NPS',
+  tickets: 'support tickets',
+  cancellation: 'cancellation',
+};
+
 export interface TopCustomer {
   organization: string;
   name: string;
@@ -605,7 +616,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     const bad = c.signals.filter((s) => s.verdict === 'bad');
     const qs = bad.map((s) => s.qValue).filter((x): x is number => typeof x === 'number');
     return {
-      title: `${c.name} (${formatMoney(c.mrr, currency)} MRR) is ${c.health}: ${bad.map((s) => s.signal).join(', ')}`,
+      title: `${c.name} (${formatMoney(c.mrr, currency)} MRR) is ${c.health}: ${bad.map((s) => SIGNAL_NAMES[s.signal]).join(', ')}`,
       detail: `${bad.map((s) => s.detail).join('; ')}.`,
       evidence: {
         organization: c.organization,

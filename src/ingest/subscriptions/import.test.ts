@@ -1,7 +1,6 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
 import { monthEnd } from '../../domain/month.js';
@@ -10,6 +9,7 @@ import { revenueFamily } from '../../metrics/revenue/revenue.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { raw } from '../../store/sql.js';
+import { telcoSubscriptions } from '../../../test/helpers/telco.js';
 import { ledgerBalances } from '../report.js';
 import { importSubscriptions, SUBSCRIPTION_RULES } from './import.js';
 
@@ -206,60 +206,9 @@ describe('subscription CSV identity: every row is a subscription of its own', ()
   });
 });
 
-/**
- * Real data: IBM's Telco churn sample (test/fixtures/real/ibm-telco-churn) as a third party's
- * SaaS-like subscription export, converted test-side. Snapshot D = 2024-06-01:
- *   customer_id = the account, the 4 digits of customerID; organization = customerID;
- *   plan = Contract; product = InternetService; currency USD;
- *   Month-to-month: amount = round(MonthlyCharges × 100), month × 1;
- *   One year: 12 × that, year × 1; Two year: 24 × that, year × 2 (so MRR is the monthly charge);
- *   start = D − tenure months; Churn = Yes: end = D, status canceled; else active.
- * Every row is a subscription; 14 share their account, plan, product and start with another row.
- */
-function telcoCsv(): { csv: string; activeJune: number; activeMay: number; rows: number } {
-  const text = readFileSync(
-    new URL('../../../test/fixtures/real/ibm-telco-churn/Telco-Customer-Churn.csv', import.meta.url),
-    'utf8',
-  );
-  const [head, ...body] = parse<string[]>(text, { bom: true });
-  const col = (name: string): number => head!.indexOf(name);
-  const out = [HEADER];
-  let activeJune = 0;
-  let activeMay = 0;
-  for (const r of body) {
-    const cents = Math.round(Number(r[col('MonthlyCharges')]) * 100);
-    const contract = r[col('Contract')]!;
-    const [interval, count, factor] =
-      contract === 'One year' ? ['year', 1, 12] : contract === 'Two year' ? ['year', 2, 24] : ['month', 1, 1];
-    const tenure = Number(r[col('tenure')]);
-    const start = new Date(Date.UTC(2024, 5 - tenure, 1)).toISOString().slice(0, 10);
-    const churned = r[col('Churn')] === 'Yes';
-    const id = r[col('customerID')]!;
-    out.push(
-      [
-        id.slice(0, 4),
-        id,
-        contract,
-        r[col('InternetService')],
-        'USD',
-        cents * factor,
-        interval,
-        count,
-        1,
-        start,
-        churned ? '2024-06-01' : '',
-        churned ? 'canceled' : 'active',
-      ].join(','),
-    );
-    if (!churned) activeJune += cents;
-    if (tenure >= 1) activeMay += cents;
-  }
-  return { csv: out.join('\n') + '\n', activeJune, activeMay, rows: body.length };
-}
-
 describe('subscription CSV: a real third-party export (IBM Telco churn)', () => {
   it('keeps every row, and its MRR is the sum of the file', async () => {
-    const { csv, activeJune, activeMay, rows } = telcoCsv();
+    const { csv, activeJune, activeMay, rows } = telcoSubscriptions();
     expect(rows).toBe(7043);
     const e = await store();
     const file = csvFile('telco-subscriptions.csv', [csv.trimEnd()]);
