@@ -7,8 +7,9 @@ import type { Engine } from '../store/engine.js';
 
 export interface AppContext {
   /**
-   * The store, for reads and single statements. In the server each statement waits for its turn
-   * on the store queue (server/store-queue.ts), so a long review build lets captures in between.
+   * The store, for reads and single statements. In the server queries run on connections of
+   * their own and writing statements take their turn on the store queue (server/context.ts), so
+   * a long review build and the capture loader never wait for each other.
    */
   engine: Engine;
   /**

@@ -53,15 +53,19 @@ export function registerServe(program: Command): void {
       const created = local && g.db !== ':memory:' && !existsSync(g.db);
       const engine = await openEngine(g.db);
       const rejectsDir = join(local ? dirname(g.db) : '.sextant', 'rejects');
-      // One queue for the app, the capture log and the scheduler: a scheduled build lets captures
-      // in between its statements.
+      // One queue for the writes of the app, the capture log and the scheduler.
       const queue = new StoreQueue();
       // The capture log: what a killed server acknowledged and had not loaded is loaded first.
       const capture = await CaptureService.start({ engine, queue, config, rejectsDir });
       const pending = capture.log.closedSegments();
+      // The use cases' queries run on their own connections of the store: a review being built
+      // never holds up the capture loader, nor the loader a page.
+      const { serverContext, serverReads } = await import('../server/context.js');
+      const reads = serverReads({ engine, queue });
       const app = createApp({
         engine,
         queue,
+        reads,
         capture,
         config,
         projectKey: keys.projectKey,
@@ -69,9 +73,8 @@ export function registerServe(program: Command): void {
         stripeWebhookSecret: keys.stripeWebhookSecret,
         rejectsDir,
       });
-      const { serverContext } = await import('../server/context.js');
       const scheduler = schedule.createScheduler(
-        serverContext({ engine, queue, config, now: () => new Date() }, (line) =>
+        serverContext({ engine, queue, reads, config, now: () => new Date() }, (line) =>
           process.stdout.write(`sextant serve: ${line}\n`),
         ),
         notifiers,

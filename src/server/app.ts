@@ -11,6 +11,7 @@ import type { Engine } from '../store/engine.js';
 import { requireAdmin } from './auth.js';
 import { CaptureService } from './capture/service.js';
 import { apiRoutes } from './routes/api.js';
+import { serverReads } from './context.js';
 import { captureRoutes } from './routes/capture.js';
 import { uiRoutes } from './routes/ui.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -33,6 +34,11 @@ export interface AppDeps {
    * it between apps on one store.
    */
   capture?: CaptureService | Promise<CaptureService>;
+  /**
+   * The use cases' reads: their own connections of the store (context.ts `serverReads`), made by
+   * the app when absent; pass one to share it with the scheduler.
+   */
+  reads?: Engine;
   /** Where rejected captured events are written (none when absent). */
   rejectsDir?: string;
   now?: () => Date;
@@ -41,14 +47,15 @@ export interface AppDeps {
 }
 
 /** `AppDeps` with every default filled in: what the route modules receive. */
-export type ServerDeps = Required<Omit<AppDeps, 'stripeWebhookSecret' | 'rejectsDir' | 'capture'>> &
-  Pick<AppDeps, 'stripeWebhookSecret' | 'rejectsDir'> & { capture: Promise<CaptureService> };
+export type ServerDeps = Required<Omit<AppDeps, 'stripeWebhookSecret' | 'rejectsDir' | 'capture' | 'reads'>> &
+  Pick<AppDeps, 'stripeWebhookSecret' | 'rejectsDir'> & { capture: Promise<CaptureService>; reads: Engine };
 
 export function createApp(deps: AppDeps): Hono {
   const queue = deps.queue ?? new StoreQueue();
   const d: ServerDeps = {
     ...deps,
     queue,
+    reads: deps.reads ?? serverReads({ engine: deps.engine, queue }),
     capture: Promise.resolve(deps.capture ?? startCapture({ ...deps, queue })),
     now: deps.now ?? (() => new Date()),
     log: deps.log ?? ((line) => process.stderr.write(line + '\n')),

@@ -28,6 +28,13 @@ export interface Engine {
   /** Applies pending migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Another connection to the same store, for reads that must not wait for this one's work (the
+   * server's readers beside its capture loader, a review's independent queries). It sees what is
+   * committed when each of its statements starts (DuckDB's MVCC; ClickHouse's parts). Closing it
+   * leaves the store open; closing this engine closes it too. Absent: one connection only.
+   */
+  connect?(): Promise<Engine>;
 
   /** The store's data tables (not its migration bookkeeping), with their columns in order. */
   tables(): Promise<TableInfo[]>;

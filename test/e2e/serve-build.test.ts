@@ -10,9 +10,9 @@ import { ADMIN_TOKEN, PROJECT_KEY, startTestServer, type TestServer } from './se
 
 /**
  * A capture is acknowledged once it is in the capture log, never behind the store; its loader
- * stores it between two statements of a review build (server/context.ts gives each statement its
- * own turn on the queue) — with the build holding the queue throughout, it would wait for the
- * whole build.
+ * stores it while a review build runs (the build's queries are on the server's read connections,
+ * server/context.ts) — with the build holding the queue throughout, it would wait for the whole
+ * build.
  */
 let server: TestServer;
 let files: DemoFiles;

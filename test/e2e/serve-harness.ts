@@ -7,6 +7,7 @@ import type { Hono } from 'hono';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { createApp, type AppDeps } from '../../src/server/app.js';
 import { CaptureService } from '../../src/server/capture/service.js';
+import { serverReads } from '../../src/server/context.js';
 import { StoreQueue } from '../../src/server/store-queue.js';
 import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 import type { Engine } from '../../src/store/engine.js';
@@ -21,6 +22,8 @@ export interface TestServer {
   config: Config;
   dir: string;
   queue: StoreQueue;
+  /** The app's reads: its own connections of the store (server/context.ts `serverReads`). */
+  reads: Engine;
   /** The capture log and its loader: `await t.capture.settle()` before reading captured events. */
   capture: CaptureService;
   /** `http://127.0.0.1:<port>` once `listen()` ran. */
@@ -48,8 +51,10 @@ export async function startTestServer(
     report: () => undefined,
     delayMs: 0,
   });
+  const reads = overrides.reads ?? serverReads({ engine, queue });
   const app = createApp({
     engine,
+    reads,
     config,
     projectKey: PROJECT_KEY,
     adminToken: ADMIN_TOKEN,
@@ -66,6 +71,7 @@ export async function startTestServer(
     config,
     dir,
     queue,
+    reads,
     capture,
     url: '',
     listen: () =>

@@ -127,11 +127,22 @@ export class ClickHouseEngine implements Engine {
   readonly target: string;
   readonly #client: ClickHouseClient;
   readonly #ctx: SchemaContext;
+  /** A view of `connect`: shares the client, whose close is the owner's. */
+  readonly #shared: boolean;
 
-  private constructor(target: string, client: ClickHouseClient, ctx: SchemaContext) {
+  private constructor(target: string, client: ClickHouseClient, ctx: SchemaContext, shared = false) {
     this.target = target;
     this.#client = client;
     this.#ctx = ctx;
+    this.#shared = shared;
+  }
+
+  /**
+   * The same client: its HTTP sockets are a pool already, so statements sent from here and from
+   * the owner run side by side on the server (an in-process chdb runs them one at a time).
+   */
+  connect(): Promise<ClickHouseEngine> {
+    return Promise.resolve(new ClickHouseEngine(this.target, this.#client, this.#ctx, true));
   }
 
   /** Connects (creating the database if needed). A chdb target's directory is created. */
@@ -331,6 +342,7 @@ export class ClickHouseEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    if (this.#shared) return;
     await this.#client.close();
   }
 }

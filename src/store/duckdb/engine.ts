@@ -73,11 +73,21 @@ export class DuckDbEngine implements Engine {
   readonly target: string;
   readonly #instance: DuckDBInstance;
   readonly #conn: DuckDBConnection;
+  /** The engine whose instance this connection shares (`connect`); none for the one that opened it. */
+  readonly #owner: DuckDbEngine | undefined;
+  readonly #children = new Set<DuckDbEngine>();
+  #closed = false;
 
-  private constructor(target: string, instance: DuckDBInstance, conn: DuckDBConnection) {
+  private constructor(
+    target: string,
+    instance: DuckDBInstance,
+    conn: DuckDBConnection,
+    owner?: DuckDbEngine,
+  ) {
     this.target = target;
     this.#instance = instance;
     this.#conn = conn;
+    this.#owner = owner;
   }
 
   /**
@@ -97,6 +107,21 @@ export class DuckDbEngine implements Engine {
     const conn = await instance.connect();
     await conn.run("SET TimeZone = 'UTC'");
     return new DuckDbEngine(path, instance, conn);
+  }
+
+  /**
+   * A second connection on the same DuckDB instance: it runs beside this one (each statement on
+   * DuckDB's threads), and sees what is committed when each of its statements starts, never an
+   * open transaction of another connection. Same session settings (UTC).
+   */
+  async connect(): Promise<DuckDbEngine> {
+    const owner = this.#owner ?? this;
+    if (owner.#closed) throw new Error(`the store ${this.target} is closed`);
+    const conn = await this.#instance.connect();
+    await conn.run("SET TimeZone = 'UTC'");
+    const child = new DuckDbEngine(this.target, this.#instance, conn, owner);
+    owner.#children.add(child);
+    return child;
   }
 
   /** The raw connection, for code inside `store/duckdb/` only. */
@@ -245,7 +270,20 @@ export class DuckDbEngine implements Engine {
   }
 
   close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    if (this.#owner) {
+      // A connection of `connect`: the store stays open for the others.
+      this.#owner.#children.delete(this);
+      this.#conn.closeSync();
+      return Promise.resolve();
+    }
     faultPoint('close');
+    for (const child of this.#children) {
+      child.#closed = true;
+      child.#conn.closeSync();
+    }
+    this.#children.clear();
     this.#conn.closeSync();
     this.#instance.closeSync();
     return Promise.resolve();
