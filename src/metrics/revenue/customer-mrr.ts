@@ -214,8 +214,8 @@ function sqlMonthGrid(d: Dialect, months: Month[], endOf: (m: Month) => Date): S
   )}) AS grid(idx, month, month_end)`;
 }
 
-/** The first month with any billing coverage, or null when there is none. */
-async function firstBillingMonth(engine: Engine): Promise<Month | null> {
+/** Query: the first month with any billing coverage, or null when there is none. */
+export async function queryFirstBillingMonth(engine: Engine): Promise<Month | null> {
   const [row] = await engine.query<{ first: string | null }>(sql`
     SELECT min(t) AS first FROM (
       SELECT min(period_start) AS t FROM billing_invoice_lines
@@ -224,15 +224,22 @@ async function firstBillingMonth(engine: Engine): Promise<Month | null> {
   return row?.first ? monthOf(new Date(row.first)) : null;
 }
 
-/** fx into reporting.currency minor units per one minor unit of each currency present. */
-async function fxTable(scope: RevenueScope, coverage: Sql): Promise<Sql> {
-  const { engine, config } = scope;
-  const reporting = config.reporting.currency;
+/** Query: the currencies of the non-zero amounts of `coverage` (columns currency, rate). */
+export async function queryBillingCurrencies(engine: Engine, coverage: Sql): Promise<(string | null)[]> {
   const present = await engine.query<{ currency: string | null }>(
     sql`SELECT DISTINCT currency FROM (${coverage}) c WHERE rate <> 0`,
   );
+  return present.map((r) => r.currency);
+}
+
+/**
+ * Pure: fx into reporting.currency minor units per one minor unit of each currency present, as a
+ * VALUES list `fx(currency, factor)`. A currency without a rate is an InputError naming the field.
+ */
+export function sqlFxValues(config: Config, present: readonly (string | null)[]): Sql {
+  const reporting = config.reporting.currency;
   const rows: Sql[] = [];
-  for (const { currency } of present) {
+  for (const currency of present) {
     if (currency === null) continue;
     const rate =
       currency === reporting
@@ -253,6 +260,19 @@ async function fxTable(scope: RevenueScope, coverage: Sql): Promise<Sql> {
   return sql`(VALUES ${join(rows)}) AS fx(currency, factor)`;
 }
 
+/** fx of the currencies present in `coverage` (a query, then the pure VALUES list). */
+async function fxTable(scope: RevenueScope, coverage: Sql): Promise<Sql> {
+  return sqlFxValues(scope.config, await queryBillingCurrencies(scope.engine, coverage));
+}
+
+/** Query: whether any subscription state (from Stripe subscription events) is stored: gap filling needs them. */
+export async function queryHasSubscriptionStates(engine: Engine): Promise<boolean> {
+  const [states] = await engine.query<{ n: number }>(
+    sql`SELECT count(*) AS n FROM billing_subscription_states`,
+  );
+  return Number(states?.n ?? 0) > 0;
+}
+
 export interface CustomerMonthQuery {
   /** Columns: customer_id, organization, name, idx, month, mrr, prev_mrr, movement, plan, currency, interval. */
   sql: Sql;
@@ -266,19 +286,29 @@ export interface CustomerMonthQuery {
   lastMonth: Month | null;
 }
 
-/**
- * Builds the per-customer month-end MRR query over `months` (and enough history before them to
- * know whether a customer paid before: reactivation vs new). Amounts are reporting-currency minor
- * units, integers.
- */
-export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerMonthQuery> {
-  const { engine, config, product, months } = scope;
-  const d = engine.dialect;
+/** The months the MRR query measures and the instant each is measured at. */
+export interface RevenueGrid {
+  /** History before the months asked (to tell reactivation from new), then the months asked. */
+  grid: Month[];
+  /** Index in `grid` of the first month asked. */
+  firstIdx: number;
+  /** The last month asked. */
+  last: Month;
+  /** The month of the data's end (null: an empty store). */
+  lastMonth: Month | null;
+  /** The instant a month is measured at: its end, or the data's end in the month that holds it. */
+  endOf: (m: Month) => Date;
+}
+
+/** Pure: the grid of `months` given the first billing month and the data's end. */
+export function revenueGrid(
+  months: readonly Month[],
+  firstBilling: Month | null,
+  asOf: Date | null,
+): RevenueGrid {
   const first = months[0];
   const last = months.at(-1);
   if (first === undefined || last === undefined) throw new Error('customerMonthQuery: no months asked');
-  const firstBilling = await firstBillingMonth(engine);
-  const asOf = scope.asOf !== undefined ? scope.asOf : (await dataRanges(engine)).last;
   const lastMonth = asOf === null ? null : monthOf(asOf);
   // A month holding the data's end is measured at it: at the month's own end, renewals not yet
   // invoiced would look like churn.
@@ -289,8 +319,11 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
     start = firstBilling < addMonths(last, -120) ? addMonths(last, -120) : firstBilling;
   const grid: Month[] = [];
   for (let i = 0; i <= monthsBetween(start, last); i++) grid.push(addMonths(start, i));
-  const firstIdx = grid.indexOf(first);
+  return { grid, firstIdx: grid.indexOf(first), last, lastMonth, endOf };
+}
 
+/** Every billing source as coverage rows (invoice lines, subscription states, CSV rows), in `product`. */
+export function sqlScopedCoverage(d: Dialect, config: Config, product: ProductScope): Sql {
   const csvCustomers = sql`SELECT DISTINCT customer_id FROM billing_subscription_rows`;
   const lines = sqlLineCoverage(d, config);
   const coverage = sql`
@@ -299,49 +332,44 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
     SELECT * FROM (${sqlStateCoverage(d, config)}) s WHERE s.customer_id NOT IN (${csvCustomers})
     UNION ALL
     ${sqlCsvCoverage(d)}`;
-  const scoped = sql`SELECT * FROM (${coverage}) c WHERE ${sqlProductFilter(product, raw('c.product'))}`;
-  const gridStart = d.sqlTimestamp(sql`${monthStart(start).toISOString()}`);
-  // Currencies of every non-zero billing amount that can reach the grid (cheap: no joins), each
-  // needing a rate.
-  const fx = await fxTable(
-    scope,
-    sql`SELECT upper(currency) AS currency, amount AS rate FROM billing_invoice_lines WHERE period_end >= ${gridStart}
+  return sql`SELECT * FROM (${coverage}) c WHERE ${sqlProductFilter(product, raw('c.product'))}`;
+}
+
+/**
+ * Currencies of every non-zero billing amount that can reach the grid (cheap: no joins), each
+ * needing a rate: `currency, rate` rows for queryBillingCurrencies.
+ */
+export function sqlBillingAmounts(gridStart: Sql): Sql {
+  return sql`SELECT upper(currency) AS currency, amount AS rate FROM billing_invoice_lines WHERE period_end >= ${gridStart}
       UNION ALL SELECT upper(currency), unit_amount FROM billing_subscription_states
-      UNION ALL SELECT upper(currency), amount FROM billing_subscription_rows`,
-  );
+      UNION ALL SELECT upper(currency), amount FROM billing_subscription_rows`;
+}
+
+/** What the pure MRR query builder needs besides the config: the grid and what the store holds. */
+export interface CustomerMonthPlan {
+  grid: RevenueGrid;
+  /** The fx VALUES list (sqlFxValues). */
+  fx: Sql;
+  /** Subscription states are stored: fill months without invoice lines from them. */
+  gapFill: boolean;
+  /** Organization, name, plan, currency and interval too (the timeline); the metrics need amounts only. */
+  details: boolean;
+}
+
+/** CTE `cov`: each source in the reporting currency with the grid months it covers (lo..hi). */
+function sqlCoverageCte(d: Dialect, scoped: Sql, g: RevenueGrid, gridStart: Sql, gridEnd: Sql): Sql {
   // How many grid month-ends are at or before `ts`: plain comparisons, no calendar functions
   // (timestamptz calendar arithmetic is slow on millions of rows).
   const monthEndsUpTo = (ts: Sql): Sql =>
     sql`(${join(
-      grid.map(
-        (m) => sql`CASE WHEN ${ts} >= ${d.sqlTimestamp(sql`${endOf(m).toISOString()}`)} THEN 1 ELSE 0 END`,
+      g.grid.map(
+        (m) => sql`CASE WHEN ${ts} >= ${d.sqlTimestamp(sql`${g.endOf(m).toISOString()}`)} THEN 1 ELSE 0 END`,
       ),
       ' + ',
     )})`;
-  const gridEnd = d.sqlTimestamp(sql`${monthEnd(last).toISOString()}`);
-  // Gap filling from subscription events needs a per-subscription step; skip it without events.
-  const [states] = await engine.query<{ n: number }>(
-    sql`SELECT count(*) AS n FROM billing_subscription_states`,
-  );
-  const gapFill = Number(states?.n ?? 0) > 0;
-  // Plan, currency and interval only for the timeline: the metrics need the amounts alone.
-  const details = (): Sql =>
-    scope.details
-      ? sql`${d.sqlArgMax(raw('plan'), raw('rate'))} AS plan,
-        ${d.sqlArgMax(raw('currency'), raw('rate'))} AS currency,
-        ${d.sqlArgMax(raw('interval'), raw('rate'))} AS interval`
-      : raw('NULL AS plan, NULL AS currency, NULL AS interval');
-  const perCustomer = (from: string): Sql => sql`
-      SELECT customer_id, idx, CAST(${d.sqlRound(d.sqlGreatest([sql`sum(rate)`, raw('0')]))} AS BIGINT) AS mrr, ${details()}
-      FROM ${raw(from)} GROUP BY customer_id, idx`;
-
-  const q = sql`
-    WITH grid AS (SELECT * FROM ${sqlMonthGrid(d, grid, endOf)}),
-    fx AS (SELECT * FROM ${fx}),
-    -- \`cov\` and \`cm\` are read more than once: computed once (DuckDB does so by itself).
-    ${d.sqlMaterialized(
-      'cov',
-      sql`
+  return d.sqlMaterialized(
+    'cov',
+    sql`
       SELECT c.customer_id AS customer_id, c.subscription_id AS subscription_id, c.plan AS plan,
         c.currency AS currency, c.interval AS interval, c.kind AS kind,
         -- Exact decimals (to a millionth of a minor unit): a sum of doubles depends on the order
@@ -350,39 +378,48 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
         CAST(${monthEndsUpTo(raw('c.valid_from'))} AS BIGINT) AS lo, CAST(${monthEndsUpTo(raw('c.valid_to'))} - 1 AS BIGINT) AS hi
       FROM (${scoped}) c LEFT JOIN fx ON fx.currency = c.currency
       WHERE c.valid_to >= ${gridStart} AND c.valid_from < ${gridEnd}`,
-    )},
-    -- A source counts at the month-ends E with valid_from < E <= valid_to: grid months lo..hi.
-    -- Most lines cover one month-end and need no join.
-    hits AS (
-      SELECT v.*, v.lo AS idx FROM cov v WHERE v.lo = v.hi
-      UNION ALL
-      SELECT v.*, grid.idx AS idx FROM cov v JOIN grid ON grid.idx >= v.lo AND grid.idx <= v.hi
-      WHERE v.hi > v.lo
-    ),
-    ${
-      gapFill
-        ? sql`
+  );
+}
+
+/** CTEs from `hits` to `cm`: MRR per customer and grid month (gap-filled from states when asked). */
+function sqlCustomerMonthCtes(d: Dialect, gapFill: boolean, details: boolean): Sql {
+  // Plan, currency and interval only for the timeline: the metrics need the amounts alone.
+  const detailCols = (): Sql =>
+    details
+      ? sql`${d.sqlArgMax(raw('plan'), raw('rate'))} AS plan,
+        ${d.sqlArgMax(raw('currency'), raw('rate'))} AS currency,
+        ${d.sqlArgMax(raw('interval'), raw('rate'))} AS interval`
+      : raw('NULL AS plan, NULL AS currency, NULL AS interval');
+  const perCustomer = (from: string): Sql => sql`
+      SELECT customer_id, idx, CAST(${d.sqlRound(d.sqlGreatest([sql`sum(rate)`, raw('0')]))} AS BIGINT) AS mrr, ${detailCols()}
+      FROM ${raw(from)} GROUP BY customer_id, idx`;
+  return gapFill
+    ? sql`
     -- Per subscription and month-end: invoice lines (and CSV rows) where there are any, else the
     -- state from subscription events.
     sub_month AS (
       SELECT customer_id, subscription_id, idx,
         CASE WHEN sum(CASE WHEN kind <> 'state' THEN 1 ELSE 0 END) > 0
           THEN sum(CASE WHEN kind <> 'state' THEN rate ELSE 0 END)
-          ELSE sum(CASE WHEN kind = 'state' THEN rate ELSE 0 END) END AS rate, ${details()}
+          ELSE sum(CASE WHEN kind = 'state' THEN rate ELSE 0 END) END AS rate, ${detailCols()}
       FROM hits GROUP BY customer_id, subscription_id, idx
     ),
     ${d.sqlMaterialized('cm', perCustomer('sub_month'))},`
-        : sql`
-    ${d.sqlMaterialized('cm', perCustomer('hits'))},`
-    }
+    : sql`
+    ${d.sqlMaterialized('cm', perCustomer('hits'))},`;
+}
+
+/** The final SELECT: each customer-month with the previous month-end's MRR and its movement. */
+function sqlMovements(d: Dialect, config: Config, g: RevenueGrid, details: boolean): Sql {
+  return sql`
     first_paid AS (SELECT customer_id, min(idx) AS idx FROM cm WHERE mrr > 0 GROUP BY customer_id),
     -- Each customer-month paired with the previous month-end (a missing side is 0 MRR).
     pairs AS (
       SELECT coalesce(c.customer_id, p.customer_id) AS customer_id, coalesce(c.idx, p.idx + 1) AS idx,
         coalesce(c.mrr, 0) AS mrr, coalesce(p.mrr, 0) AS prev_mrr, c.plan AS plan, c.currency AS currency,
         c.interval AS interval
-      FROM (SELECT * FROM cm WHERE idx >= ${firstIdx}) c
-      FULL OUTER JOIN (SELECT * FROM cm WHERE idx >= ${firstIdx - 1} AND idx < ${grid.length - 1}) p
+      FROM (SELECT * FROM cm WHERE idx >= ${g.firstIdx}) c
+      FULL OUTER JOIN (SELECT * FROM cm WHERE idx >= ${g.firstIdx - 1} AND idx < ${g.grid.length - 1}) p
         ON p.customer_id = c.customer_id AND p.idx + 1 = c.idx
     ),
     lagged AS (
@@ -392,13 +429,13 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
       FROM pairs JOIN grid ON grid.idx = pairs.idx
       LEFT JOIN first_paid fp ON fp.customer_id = pairs.customer_id
     )${
-      scope.details
+      details
         ? sql`,
     orgs AS (${sqlCustomerOrganizations(d, config)}),
     csv_orgs AS (SELECT customer_id, max(organization) AS organization FROM billing_subscription_rows GROUP BY customer_id)`
         : raw('')
     }
-    SELECT l.customer_id AS customer_id, ${scope.details ? raw('coalesce(co.organization, o.organization) AS organization, o.name AS name') : raw('NULL AS organization, NULL AS name')},
+    SELECT l.customer_id AS customer_id, ${details ? raw('coalesce(co.organization, o.organization) AS organization, o.name AS name') : raw('NULL AS organization, NULL AS name')},
       l.idx AS idx, l.month AS month, l.mrr AS mrr, l.prev_mrr AS prev_mrr,
       CASE
         WHEN l.prev_mrr = 0 AND l.mrr > 0 THEN ${d.sqlIf(raw('l.first_paid_idx < l.idx'), raw(`'reactivation'`), raw(`'new'`))}
@@ -410,14 +447,70 @@ export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerM
       END AS movement,
       l.plan AS plan, l.currency AS currency, l.interval AS interval
     FROM lagged l${
-      scope.details
+      details
         ? raw(`
     LEFT JOIN orgs o ON o.customer_id = l.customer_id
     LEFT JOIN csv_orgs co ON co.customer_id = l.customer_id`)
         : raw('')
     }
-    WHERE l.month <= ${lastMonth ?? last}`;
-  return { sql: q, grid, firstIdx, firstBilling, lastMonth };
+    WHERE l.month <= ${g.lastMonth ?? g.last}`;
+}
+
+/**
+ * Pure: the per-customer month-end MRR query (columns: customer_id, organization, name, idx,
+ * month, mrr, prev_mrr, movement, plan, currency, interval), amounts in reporting-currency minor
+ * units, integers. Built from named parts: the grid, the coverage (`cov`), the month-ends each
+ * source counts at (`hits`), per customer and month (`cm`), and the movements.
+ */
+export function buildCustomerMonthSql(
+  d: Dialect,
+  config: Config,
+  product: ProductScope,
+  plan: CustomerMonthPlan,
+): Sql {
+  const g = plan.grid;
+  const gridStart = d.sqlTimestamp(sql`${monthStart(g.grid[0] as Month).toISOString()}`);
+  const gridEnd = d.sqlTimestamp(sql`${monthEnd(g.last).toISOString()}`);
+  return sql`
+    WITH grid AS (SELECT * FROM ${sqlMonthGrid(d, g.grid, g.endOf)}),
+    fx AS (SELECT * FROM ${plan.fx}),
+    -- \`cov\` and \`cm\` are read more than once: computed once (DuckDB does so by itself).
+    ${sqlCoverageCte(d, sqlScopedCoverage(d, config, product), g, gridStart, gridEnd)},
+    -- A source counts at the month-ends E with valid_from < E <= valid_to: grid months lo..hi.
+    -- Most lines cover one month-end and need no join.
+    hits AS (
+      SELECT v.*, v.lo AS idx FROM cov v WHERE v.lo = v.hi
+      UNION ALL
+      SELECT v.*, grid.idx AS idx FROM cov v JOIN grid ON grid.idx >= v.lo AND grid.idx <= v.hi
+      WHERE v.hi > v.lo
+    ),
+    ${sqlCustomerMonthCtes(d, plan.gapFill, plan.details)}
+    ${sqlMovements(d, config, g, plan.details)}`;
+}
+
+/**
+ * Builds the per-customer month-end MRR query over `months` (and enough history before them to
+ * know whether a customer paid before: reactivation vs new). Its queries first — the first billing
+ * month, the data's end, the currencies present, whether subscription states are stored — then
+ * the pure builder (buildCustomerMonthSql).
+ */
+export async function customerMonthQuery(scope: RevenueScope): Promise<CustomerMonthQuery> {
+  const { engine, config, product, months } = scope;
+  const d = engine.dialect;
+  if (months.length === 0) throw new Error('customerMonthQuery: no months asked');
+  const firstBilling = await queryFirstBillingMonth(engine);
+  const asOf = scope.asOf !== undefined ? scope.asOf : (await dataRanges(engine)).last;
+  const g = revenueGrid(months, firstBilling, asOf);
+  const gridStart = d.sqlTimestamp(sql`${monthStart(g.grid[0] as Month).toISOString()}`);
+  const fx = await fxTable(scope, sqlBillingAmounts(gridStart));
+  const gapFill = await queryHasSubscriptionStates(engine);
+  const q = buildCustomerMonthSql(d, config, product, {
+    grid: g,
+    fx,
+    gapFill,
+    details: scope.details === true,
+  });
+  return { sql: q, grid: g.grid, firstIdx: g.firstIdx, firstBilling, lastMonth: g.lastMonth };
 }
 
 export interface CustomerRevenueRow {

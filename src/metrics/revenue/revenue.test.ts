@@ -6,7 +6,15 @@ import { importStripeFile } from '../../ingest/stripe/import.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { sql } from '../../store/sql.js';
 import { ALL_PRODUCTS, type MetricValues, type ProductScope } from '../types.js';
-import { customerRevenueTimeline } from './customer-mrr.js';
+import {
+  customerRevenueTimeline,
+  queryBillingCurrencies,
+  queryFirstBillingMonth,
+  queryHasSubscriptionStates,
+  revenueGrid,
+  sqlBillingAmounts,
+  sqlFxValues,
+} from './customer-mrr.js';
 import { revenueFamily } from './revenue.js';
 import {
   creditNote,
@@ -591,5 +599,79 @@ describe('revenue rules with their options', () => {
     await expect(compute(e)).rejects.toThrow(InputError);
     await expect(compute(e)).rejects.toThrow(/GBP/);
     await e.close();
+  });
+});
+
+describe('the MRR query, part by part', () => {
+  // Two customers: c1 pays $100 from 2024-03 (monthly), c2 pays EUR 100 from 2024-02 to 2024-04.
+  const objects = (): unknown[] => [
+    product('prod_core', 'Core product'),
+    pA100,
+    pEur,
+    customer('c1'),
+    customer('c2'),
+    ...monthly('c1', currentLine, { amount: 10000, price: pA100, subscription: 'sub_1' }, '2024-03', 2),
+    ...monthly('c2', currentLine, { amount: 10000, price: pEur, subscription: 'sub_2' }, '2024-02', 3),
+  ];
+
+  it('first billing month: the earliest period start of any line, null on an empty store', async () => {
+    const e = await load(objects());
+    try {
+      expect(await queryFirstBillingMonth(e)).toBe('2024-02');
+    } finally {
+      await e.close();
+    }
+    const empty = await load([]);
+    try {
+      expect(await queryFirstBillingMonth(empty)).toBeNull();
+      expect(await queryHasSubscriptionStates(empty)).toBe(false);
+    } finally {
+      await empty.close();
+    }
+  });
+
+  it('currencies: those of non-zero amounts reaching the grid; subscription states: none without events', async () => {
+    const e = await load(objects());
+    try {
+      const start = e.dialect.sqlTimestamp(sql`${'2024-01-01T00:00:00.000Z'}`);
+      const got = await queryBillingCurrencies(e, sqlBillingAmounts(start));
+      expect([...got].sort()).toEqual(['EUR', 'USD']);
+      // A grid starting after every line ends reaches no line.
+      const late = e.dialect.sqlTimestamp(sql`${'2025-01-01T00:00:00.000Z'}`);
+      expect(await queryBillingCurrencies(e, sqlBillingAmounts(late))).toEqual([]);
+      expect(await queryHasSubscriptionStates(e)).toBe(false);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('the grid (pure): history back to the first billing month, months measured at the data end', () => {
+    const asOf = new Date('2024-06-15T00:00:00Z');
+    const g = revenueGrid(['2024-05', '2024-06'], '2024-02', asOf);
+    expect(g.grid).toEqual(['2024-02', '2024-03', '2024-04', '2024-05', '2024-06']);
+    expect(g.firstIdx).toBe(3);
+    expect(g.lastMonth).toBe('2024-06');
+    expect(g.endOf('2024-06')).toEqual(asOf); // the month holding the data's end
+    expect(g.endOf('2024-05')).toEqual(new Date('2024-06-01T00:00:00Z'));
+    // No billing before: one month of history; at most ten years of it.
+    expect(revenueGrid(['2024-05'], null, null).grid).toEqual(['2024-04', '2024-05']);
+    expect(revenueGrid(['2024-05'], '2001-01', null).grid).toHaveLength(121);
+    expect(() => revenueGrid([], null, null)).toThrow('no months');
+  });
+
+  it('fx (pure): a rate per currency present in minor units; a currency without a rate names its field', () => {
+    const cfg = config({ reporting: { currency: 'USD', fx: { EUR: 1.1 } } });
+    const values = (q: ReturnType<typeof sqlFxValues>) => q.render(() => '?').values;
+    const v = values(sqlFxValues(cfg, ['USD', 'EUR', null]));
+    expect(v.slice(0, 3)).toEqual(['USD', 1, 'EUR']);
+    expect(v[3]).toBeCloseTo(1.1, 12);
+    // JPY has no minor unit: one yen is 100 × rate US cents.
+    const jpy = values(sqlFxValues(config({ reporting: { currency: 'USD', fx: { JPY: 0.0067 } } }), ['JPY']));
+    expect(jpy[0]).toBe('JPY');
+    expect(jpy[1]).toBeCloseTo(0.67, 12);
+    // No currency present: the reporting currency at 1.
+    expect(values(sqlFxValues(cfg, []))).toEqual(['USD', 1]);
+    expect(() => sqlFxValues(cfg, ['GBP'])).toThrow(InputError);
+    expect(() => sqlFxValues(cfg, ['GBP'])).toThrow(/reporting\.fx has no rate for GBP/);
   });
 });
