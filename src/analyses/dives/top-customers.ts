@@ -41,7 +41,11 @@ import { addMonths, monthEnd, monthStart, monthsEndingAt, type Month } from '../
 import { formatMoney } from '../../domain/money-format.js';
 import type { DeepDive, Finding } from '../../domain/review.js';
 import { dataRanges } from '../../metrics/data-range.js';
-import { customerRevenueTimeline, sqlCustomerOrganizations } from '../../metrics/revenue/customer-mrr.js';
+import {
+  customerRevenueTimeline,
+  sqlCustomerOrganizations,
+  type CustomerRevenueRow,
+} from '../../metrics/revenue/customer-mrr.js';
 import { sqlFeedbackInProduct } from '../../metrics/feedback/product.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';
 import { median } from '../stats/descriptive.js';
@@ -55,8 +59,10 @@ import {
   npsByOrganization,
   relativeChange,
   ticketsByOrganization,
+  type CancellationFeedback,
   type MonthWindow,
 } from './organization-facts.js';
+import { timedQuery } from './timed.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
 import { compareText } from '../../domain/order.js';
 
@@ -179,8 +185,11 @@ export function healthOf(signals: readonly Signal[]): Health {
   return good.length >= 2 ? 'happy' : 'neutral';
 }
 
-/** Seats paid at the month's end per organization: quantities of recurring licensed lines / CSV rows. */
-async function seatsPaid(ctx: DeepDiveContext, organizations: string[]): Promise<Map<string, number>> {
+/** Query: seats paid at the month's end per organization: quantities of recurring licensed lines / CSV rows. */
+export async function querySeatsPaid(
+  ctx: DeepDiveContext,
+  organizations: string[],
+): Promise<Map<string, number>> {
   const d = ctx.engine.dialect;
   const end = d.sqlTimestamp(sql`${monthEnd(ctx.month).toISOString()}`);
   const productFilter = (column: Sql): Sql =>
@@ -212,8 +221,11 @@ async function seatsPaid(ctx: DeepDiveContext, organizations: string[]): Promise
   return new Map(rows.map((r) => [r.organization, Number(r.seats)]));
 }
 
-/** Organizations with a subscription set to cancel at the review month's end. */
-async function scheduledCancellations(ctx: DeepDiveContext, organizations: string[]): Promise<Set<string>> {
+/** Query: organizations with a subscription set to cancel at the review month's end. */
+export async function queryScheduledCancellations(
+  ctx: DeepDiveContext,
+  organizations: string[],
+): Promise<Set<string>> {
   const d = ctx.engine.dialect;
   const end = d.sqlTimestamp(sql`${monthEnd(ctx.month).toISOString()}`);
   const rows = await ctx.engine.query<{ organization: string }>(sql`
@@ -235,8 +247,8 @@ async function scheduledCancellations(ctx: DeepDiveContext, organizations: strin
   return new Set(rows.map((r) => r.organization));
 }
 
-/** Tickets opened in each window, whole company (product-scoped), for the company-wide trend. */
-async function allTickets(
+/** Query: tickets opened in each window, whole company (product-scoped), for the company-wide trend. */
+export async function queryCompanyTickets(
   ctx: DeepDiveContext,
   windows: [MonthWindow, MonthWindow],
 ): Promise<[number, number]> {
@@ -252,7 +264,7 @@ async function allTickets(
 
 /** The company's NPS answers over the window, from the review's `nps` metric; null with fewer than 30. */
 function pooledNps(
-  ctx: DeepDiveContext,
+  ctx: Pick<DeepDiveContext, 'metrics'>,
   window: MonthWindow,
 ): { nps: number; n: number; promoters: number; detractors: number } | null {
   const metric = ctx.metrics.find((m) => m.id === 'nps');
@@ -281,16 +293,15 @@ function notEnough(summary: string, method: string): DeepDive {
  */
 const DAY_MS = 86_400_000;
 
-async function partialMonth(ctx: DeepDiveContext): Promise<boolean> {
+export async function queryPartialMonth(ctx: DeepDiveContext): Promise<boolean> {
   const end = ctx.asOf !== undefined ? ctx.asOf : (await dataRanges(ctx.engine)).last;
   if (end === null) return false;
   const lastDay = new Date(monthEnd(ctx.month).getTime() - DAY_MS);
   return end >= monthStart(ctx.month) && end < lastDay;
 }
 
-async function run(ctx: DeepDiveContext): Promise<DeepDive> {
-  const { month, config } = ctx;
-  const currency = config.reporting.currency;
+/** The method, in words (pure). */
+export function topCustomersMethod(config: DeepDiveContext['config'], month: Month): string {
   const n = config.topCustomers;
   const method =
     `The ${n} organizations with the largest MRR at the end of ${month}. Each signal compares the customer with its own ` +
@@ -305,14 +316,55 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     `customer is dropped. Health: unhappy with a cancellation or 2+ bad signals, at-risk with 1, happy with none and 2+ ` +
     `good, else neutral (usage and key actions count once).`;
 
-  const trendMonths = monthsEndingAt(month, 4);
-  const timeline = await customerRevenueTimeline({
-    engine: ctx.engine,
-    asOf: ctx.asOf,
-    config,
-    product: ctx.product,
-    months: monthsEndingAt(month, 6),
-  });
+  return method;
+}
+
+/** Query: the organizations' names (the `name` property of their group). */
+export async function queryOrganizationNames(
+  ctx: DeepDiveContext,
+  orgs: readonly string[],
+): Promise<{ group_key: string; name: string | null }[]> {
+  return ctx.engine.query<{ group_key: string; name: string | null }>(sql`
+    SELECT group_key, ${ctx.engine.dialect.sqlJsonString(raw('properties'), ['name'])} AS name FROM groups
+    WHERE group_type = 'organization' AND group_key IN (${join(orgs.map((o) => sql`${o}`))})`);
+}
+
+/** What the queries found about the top customers, for the pure format. */
+export interface TopCustomerFacts {
+  timeline: CustomerRevenueRow[];
+  mrrBy: Map<string, Map<Month, number>>;
+  names: Map<string, string>;
+  top: { organization: string; mrr: number }[];
+  answered: MonthWindow;
+  /** The month the activity and ticket windows end at (the month before when the review month is partial). */
+  judged: Month;
+  previous3: MonthWindow;
+  last3: MonthWindow;
+  activity: Awaited<ReturnType<typeof activityByOrganization>>;
+  tickets: Awaited<ReturnType<typeof ticketsByOrganization>>;
+  companyTickets: [number, number];
+  nps: Awaited<ReturnType<typeof npsByOrganization>>;
+  seats: Map<string, number>;
+  scheduled: Set<string>;
+  groupNames: { group_key: string; name: string | null }[];
+  cancelFeedback: CancellationFeedback[];
+}
+
+async function run(ctx: DeepDiveContext): Promise<DeepDive> {
+  const { month, config } = ctx;
+  const n = config.topCustomers;
+  const method = topCustomersMethod(config, month);
+  const q = <T>(name: string, fn: () => Promise<T>): Promise<T> => timedQuery(ctx, ID, name, fn);
+
+  const timeline = await q('revenue timeline', () =>
+    customerRevenueTimeline({
+      engine: ctx.engine,
+      asOf: ctx.asOf,
+      config,
+      product: ctx.product,
+      months: monthsEndingAt(month, 6),
+    }),
+  );
   const linked = timeline.filter((r) => r.organization !== null);
   if (linked.length === 0) {
     return notEnough(
@@ -344,23 +396,57 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   // whole months, which reads as every customer's usage collapsing. Those counts are then compared
   // over the last 3 COMPLETE months vs the 3 before; NPS answers and cancellations (not sums over
   // days) still include it.
-  const judged = (await partialMonth(ctx)) ? addMonths(month, -1) : month;
+  const judged = (await q('partial month', () => queryPartialMonth(ctx))) ? addMonths(month, -1) : month;
   const previous3: MonthWindow = { from: addMonths(judged, -5), to: addMonths(judged, -3) };
   const last3: MonthWindow = { from: addMonths(judged, -2), to: judged };
   // Six single months (for monthly active people), then the two 3-month windows.
   const single = monthsEndingAt(judged, 6).map((m) => ({ from: m, to: m }));
-  const activity = await activityByOrganization(ctx, orgs, [...single, previous3, last3]);
-  const tickets = await ticketsByOrganization(ctx, orgs, [previous3, last3]);
-  const companyTickets = await allTickets(ctx, [previous3, last3]);
+  const activity = await q('activity', () =>
+    activityByOrganization(ctx, orgs, [...single, previous3, last3]),
+  );
+  const tickets = await q('tickets', () => ticketsByOrganization(ctx, orgs, [previous3, last3]));
+  const companyTickets = await q('company tickets', () => queryCompanyTickets(ctx, [previous3, last3]));
   const answered: MonthWindow = { from: addMonths(month, -2), to: month };
-  const nps = await npsByOrganization(ctx, orgs, answered);
-  const seats = await seatsPaid(ctx, orgs);
-  const scheduled = await scheduledCancellations(ctx, orgs);
-  const groupNames = await ctx.engine.query<{ group_key: string; name: string | null }>(sql`
-    SELECT group_key, ${ctx.engine.dialect.sqlJsonString(raw('properties'), ['name'])} AS name FROM groups
-    WHERE group_type = 'organization' AND group_key IN (${join(orgs.map((o) => sql`${o}`))})`);
-  const cancelFeedback = await cancellationFeedback(ctx, monthStart(answered.from), monthEnd(month), orgs);
+  const nps = await q('nps', () => npsByOrganization(ctx, orgs, answered));
+  const seats = await q('seats paid', () => querySeatsPaid(ctx, orgs));
+  const scheduled = await q('scheduled cancellations', () => queryScheduledCancellations(ctx, orgs));
+  const groupNames = await q('organization names', () => queryOrganizationNames(ctx, orgs));
+  const cancelFeedback = await q('cancellation feedback', () =>
+    cancellationFeedback(ctx, monthStart(answered.from), monthEnd(month), orgs),
+  );
 
+  return formatTopCustomers(ctx, {
+    timeline,
+    mrrBy,
+    names,
+    top,
+    answered,
+    judged,
+    previous3,
+    last3,
+    activity,
+    tickets,
+    companyTickets,
+    nps,
+    seats,
+    scheduled,
+    groupNames,
+    cancelFeedback,
+  });
+}
+
+/** Pure: the dive from what the queries found (no SQL). */
+export function formatTopCustomers(
+  ctx: Pick<DeepDiveContext, 'config' | 'month' | 'metrics'>,
+  found: TopCustomerFacts,
+): DeepDive {
+  const { month, config } = ctx;
+  const currency = config.reporting.currency;
+  const method = topCustomersMethod(config, month);
+  const trendMonths = monthsEndingAt(month, 4);
+  const { timeline, mrrBy, names, top, answered, activity, tickets, companyTickets, nps, seats, scheduled } =
+    found;
+  const { groupNames, cancelFeedback, judged, previous3, last3 } = found;
   // Company NPS over the last 3 months, from the review's NPS metric, as every customer's baseline.
   const companyNps = pooledNps(ctx, answered);
 
