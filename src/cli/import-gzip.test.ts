@@ -224,3 +224,57 @@ describe.each(Object.keys(SETS) as Kind[])('sextant import %s of a damaged .gz',
     }, 120_000);
   }
 });
+
+describe('sextant import events of a JSON array cut short (real posthog-js events)', () => {
+  const events = (): string[] => SETS.events.lines();
+
+  async function importFile(
+    name: string,
+    bytes: Buffer | string,
+  ): Promise<{ code: number; err: string; l: Ledger }> {
+    dir ||= mkdtempSync(join(tmpdir(), 'sextant-gz-'));
+    const file = join(dir, name);
+    writeFileSync(file, bytes);
+    const db = join(dir, `${name}.duckdb`);
+    const r = await runCaptured(['--db', db, 'import', 'events', file]);
+    const l = await ledger(db);
+    expect(l.records).toBe(l.inserted + l.updated + l.duplicates + l.skipped + l.rejected);
+    return { code: r.code, err: r.err, l };
+  }
+
+  it('keeps every complete element of a truncated array, plain or gzipped, and rejects the rest as one record', async () => {
+    const items = events();
+    const whole = '[\n' + items.join(',\n') + '\n]\n';
+    // Cut inside the element after the first half.
+    const half = Math.floor(items.length / 2);
+    const cutAt = Buffer.byteLength('[\n' + items.slice(0, half).join(',\n') + ',\n') + 30;
+    const plain = await importFile('cut.json', whole.slice(0, cutAt));
+    expect(plain.code).toBe(2);
+    expect(plain.err).toMatch(/cut\.json:\d+: the JSON array is cut short/);
+    expect(plain.l.records).toBe(half + 1);
+    expect(plain.l.rejected).toBe(1);
+    expect(keptOf(plain.l)).toBe(half);
+
+    // The same cut in a gzip stream: what unzips before the damage is read the same way.
+    const { gz, flushEnd } = gzipWithFlush(whole, cutAt);
+    const zipped = await importFile('cut.json.gz', gz.subarray(0, flushEnd));
+    expect(zipped.code).toBe(2);
+    expect(zipped.err).toMatch(/gzip data damaged after \d+ bytes unzipped.*the JSON array is cut short/);
+    expect(keptOf(zipped.l)).toBe(half);
+    expect(zipped.l.rejected).toBe(1);
+
+    // Whole, it is all kept: the reference.
+    const clean = await importFile('whole.json.gz', gzipSync(whole));
+    expect(clean.code).toBe(0);
+    expect(keptOf(clean.l)).toBe(items.length);
+  }, 120_000);
+
+  it('reads JSON Lines whose first line is an array as lines: the array line rejected, the events kept', async () => {
+    const r = await importFile('first-line-array.jsonl', ['[1,2]', ...events()].join('\n') + '\n');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/first-line-array\.jsonl:1: not a JSON object/);
+    expect(r.l.records).toBe(events().length + 1);
+    expect(r.l.rejected).toBe(1);
+    expect(keptOf(r.l)).toBe(events().length);
+  }, 120_000);
+});

@@ -687,6 +687,8 @@ describe('fuzz: the events importer', () => {
         fc.nat(),
         shape,
         async (recs, repeatSeed, s) => {
+          // A file that is only `[1,2]` is a JSON array of two records, not a line: another file.
+          fc.pre(!(recs.length === 1 && recs[0]!.kind === 'bad' && recs[0]!.text.startsWith('[')));
           // A uuid is the event's key: a uuid two good lines share is one event. Give every good
           // line its own uuid (or none), and repeat one good line without uuid verbatim: two
           // identical lines are two events (content + occurrence).

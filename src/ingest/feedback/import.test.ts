@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../errors.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { raw } from '../../store/sql.js';
 import { importFeedback } from './import.js';
+import { convertFft } from '../../../test/helpers/real-sets.js';
 
 let e: DuckDbEngine;
 let dir: string;
@@ -190,47 +190,6 @@ describe('importFeedback: JSON Lines', () => {
     expect(rows[0]?.created_at).toBe('2024-05-31T23:59:59.999Z');
   });
 });
-
-/**
- * Real data: NHS Friends & Family Test comments (test/fixtures/real/nhs-fft-feedback), converted
- * test-side to Sextant's feedback CSV:
- *   id = Comment ID; organization = Trust; distinct_id = Respondent ID; body = FFT answer;
- *   kind = request when the question asks what to improve / do better, else nps;
- *   score: the 5-point FFT answer 1→10, 2→8, 3→5, 4→2, 5→0; 6 and 7 (unexplained) → empty;
- *   created_at: d/m/Y when the first part > 12, m/d/Y when the second part > 12, else the raw
- *   ambiguous text (e.g. 02/06/2021), which the importer must reject; tags = themes marked 1.
- */
-function convertFft(csvText: string): string {
-  const rows: string[][] = parse(csvText, { bom: true });
-  const [head, ...body] = rows as [string[], ...string[][]];
-  const col = (name: string): number => head.indexOf(name);
-  const themes = head.slice(col('Comment sentiment') + 1);
-  const scoreMap: Record<string, string> = { '1': '10', '2': '8', '3': '5', '4': '2', '5': '0' };
-  const q = (s: string): string => '"' + s.replaceAll('"', '""') + '"';
-  const out = ['id,kind,created_at,distinct_id,organization,score,body,tags'];
-  for (const r of body) {
-    const [a, b, y] = (r[col('Date')] as string).split('/').map(Number) as [number, number, number];
-    const pad = (n: number): string => String(n).padStart(2, '0');
-    const created =
-      a > 12 ? `${y}-${pad(b)}-${pad(a)}` : b > 12 ? `${y}-${pad(a)}-${pad(b)}` : r[col('Date')];
-    const question = r[col('FFT question')] as string;
-    const kind = /improve|do better/i.test(question) ? 'request' : 'nps';
-    const tags = themes.filter((_, i) => r[col('Comment sentiment') + 1 + i] === '1');
-    out.push(
-      [
-        q(r[col('Comment ID')] as string),
-        kind,
-        q(created as string),
-        q(r[col('Respondent ID')] as string),
-        q(r[col('Trust')] as string),
-        scoreMap[r[col('FFT categorical answer')] as string] ?? '',
-        q(r[col('FFT answer')] as string),
-        q(JSON.stringify(tags)),
-      ].join(','),
-    );
-  }
-  return out.join('\n') + '\n';
-}
 
 describe('importFeedback: real NHS FFT feedback', () => {
   it('imports the unambiguous records and rejects ambiguous dates and unscorable answers', async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { raw, type Sql } from '../../store/sql.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
@@ -10,6 +10,7 @@ import { applyIdentity } from './identity.js';
 import { defaultConfig } from '../../config/load.js';
 import { buildReview } from '../../review/build.js';
 import { finishInterruptedImports, importEvents } from './import-events.js';
+import { cdnowEvents } from '../../../test/helpers/real-sets.js';
 
 let engine: DuckDbEngine;
 let dir: string;
@@ -502,25 +503,6 @@ describe('dedupe', () => {
     expect(derived?.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 });
-
-/** CDNOW_master.txt (fixture) as events without uuid, one per purchase line (README there). */
-function cdnowEvents(): string[] {
-  const text = gunzipSync(readFileSync('test/fixtures/real/cdnow-purchases/CDNOW_master.txt.gz')).toString(
-    'utf8',
-  );
-  const out: string[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length !== 4) continue;
-    const [id, day, cds, dollars] = f as [string, string, string, string];
-    const ts = `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}`;
-    // The amount's digits as written (77.00 stays 77.00 in the file).
-    out.push(
-      `{"event":"order completed","distinct_id":"${id}","timestamp":"${ts}","properties":{"quantity":${cds},"revenue":${dollars}}}`,
-    );
-  }
-  return out;
-}
 
 describe('identity of an event without uuid (content + occurrence)', () => {
   it('stores every purchase of a real purchase log, repeated ones included; a re-import stores none', async () => {

@@ -15,7 +15,7 @@
  *   (`lineOf`). The good records are stored as one batch, then the same end steps.
  */
 import { createReadStream } from 'node:fs';
-import { open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as zlibConstants, createGunzip } from 'node:zlib';
 import type { Engine } from '../engine.js';
@@ -25,6 +25,7 @@ import { raw, sql, type Sql } from '../sql.js';
 import { inTransaction } from '../transaction.js';
 import { InputError } from '../../errors.js';
 import { recordImport } from '../../ingest/ledger.js';
+import { salvageJsonArray } from '../../ingest/posthog/array-salvage.js';
 import type { RejectedRecord } from '../../ingest/report.js';
 import {
   EARLIEST_EVENT_TIME,
@@ -1186,17 +1187,48 @@ export async function loadEventFile(
           : await tabularSource(engine, path, kind.format, gzip);
     // A damaged gzip stream (truncated, corrupt): its readable part, up to its last complete
     // line, is read instead, and the damage is one rejected record (docs/ingest.md).
-    const damage =
+    let damage =
       kind.gzip && kind.format !== 'json-array' ? await gzipDamage(file, engine.target) : undefined;
     scratch = damage?.dir;
     if (damage) progress(`${file}: gzip data ${damage.reason}; reading its ${damage.lines} complete lines`);
-    const source = await sourceOf(damage?.path ?? file, kind.gzip && !damage);
+    let source = await sourceOf(damage?.path ?? file, kind.gzip && !damage);
+    // The rest of a JSON array cut short: one rejected record after its complete elements.
+    let arrayTail: { line: number; reason: string; raw: string } | undefined;
     try {
       await classify(engine, source, limits);
     } catch (e) {
       if (e instanceof InputError)
         throw damage?.path ? new InputError(e.message.replaceAll(damage.path, file)) : e;
-      throw new InputError(`not readable as ${kind.format}: ${firstLine((e as Error).message)}`, { file });
+      const notReadable = new InputError(
+        `not readable as ${kind.format}: ${firstLine((e as Error).message)}`,
+        {
+          file,
+        },
+      );
+      // Not an array after all, or a broken one: keep what is good (src/ingest/posthog/array-salvage.ts).
+      const salvage = kind.format === 'json-array' ? await salvageJsonArray(file, kind.gzip) : undefined;
+      if (!salvage) throw notReadable;
+      if (salvage.kind === 'lines') {
+        progress(`${file}: not one JSON array; reading it as JSON Lines`);
+        damage = kind.gzip ? await gzipDamage(file, engine.target) : undefined;
+        scratch = damage?.dir;
+        source = jsonLinesSource(damage?.path ?? file, kind.gzip && !damage);
+      } else {
+        progress(
+          `${file}: the JSON array is cut short; reading its ${salvage.items.length} complete elements`,
+        );
+        scratch = scratchDir(engine.target);
+        const whole = join(scratch, 'complete-elements.json');
+        await writeFile(whole, `[${salvage.items.join(',\n')}]`);
+        source = jsonArraySource(whole, false);
+        arrayTail = { line: salvage.items.length + 1, ...salvage.tail, raw: salvage.tail.text };
+      }
+      try {
+        await classify(engine, source, limits);
+      } catch (again) {
+        if (again instanceof InputError) throw again;
+        throw notReadable;
+      }
     }
     const [counts] = await engine.query<{ records: number; derived: number }>(
       raw(`SELECT count(*)::BIGINT AS records, count(ckey)::BIGINT AS derived FROM _ingest_rows`),
@@ -1219,13 +1251,21 @@ export async function loadEventFile(
       field === null ? { line, reason } : { line, reason, field },
     );
     if (damage) rejected.push({ line: damage.lines + 1, reason: reasonText('gzipCut', damage.reason) });
-    const records = (counts?.records ?? 0) + (damage ? 1 : 0);
+    if (arrayTail) rejected.push({ line: arrayTail.line, reason: arrayTail.reason });
+    const records = (counts?.records ?? 0) + (damage ? 1 : 0) + (arrayTail ? 1 : 0);
     await storeStaged(engine, run, { records, rejected, whole: true });
     progress(`${file}: stored ${run.ledger.inserted} new events; refreshing persons and groups (${secs()})`);
     await finishImport(engine, run);
     finished = true;
     progress(`${file}: done (${secs()})`);
-    return result(source.physicalLines ? undefined : bad.map(({ line, raw }) => ({ line, raw })));
+    return result(
+      source.physicalLines
+        ? undefined
+        : [
+            ...bad.map(({ line, raw }) => ({ line, raw })),
+            ...(arrayTail ? [{ line: arrayTail.line, raw: arrayTail.raw }] : []),
+          ],
+    );
   } catch (e) {
     // Say what the failure left: the events committed before it stay.
     if (run?.logged && e instanceof Error) {
