@@ -30,6 +30,7 @@ import type { Engine } from '../store/engine.js';
 import { raw, sql, type Sql } from '../store/sql.js';
 import { metricSpecSchema, type MetricSpec } from '../launches/metric.js';
 import { dateInput, dateRange, parseSpec, sqlMatches, type DateRange } from './common.js';
+import { eventsWithPersons } from '../store/events.js';
 
 export const FLAG_CALLED = '$feature_flag_called';
 export const DEFAULT_WINDOW_DAYS = 14;
@@ -117,13 +118,13 @@ function sqlExposureEvents(d: Dialect, s: Spec, range: DateRange, source: Source
   if (source === 'feature_flag_called') {
     return sql`SELECT ${unit} AS unit, e.timestamp AS ts,
         ${d.sqlJsonString(raw('e.properties'), ['$feature_flag_response'])} AS variant
-      FROM events e
+      FROM ${eventsWithPersons('e')}
       WHERE e.event = ${FLAG_CALLED} AND ${d.sqlJsonString(raw('e.properties'), ['$feature_flag'])} = ${s.flag}
         AND ${inRange}`;
   }
   const prop = d.sqlJsonString(raw('e.properties'), [`$feature/${s.flag}`]);
   return sql`SELECT ${unit} AS unit, e.timestamp AS ts, ${prop} AS variant
-    FROM events e WHERE ${prop} IS NOT NULL AND ${inRange}`;
+    FROM ${eventsWithPersons('e')} WHERE ${prop} IS NOT NULL AND ${inRange}`;
 }
 
 /**
@@ -165,7 +166,7 @@ export function buildExperimentQuery(
       SELECT w.unit,
         sum(CASE WHEN e.timestamp >= w.post_start AND e.timestamp < w.post_end THEN ${value} ELSE 0 END) AS post,
         sum(CASE WHEN e.timestamp < w.exposed_at THEN ${value} ELSE 0 END) AS pre
-      FROM events e JOIN windows w ON ${unitColumn(s.unit, 'e')} = w.unit
+      FROM ${eventsWithPersons('e')} JOIN windows w ON ${unitColumn(s.unit, 'e')} = w.unit
       WHERE ${sqlMatches(d, { event: s.metric.event, properties: s.metric.properties }, 'e')}
         AND e.timestamp >= w.pre_start AND e.timestamp < w.post_end${until ? sql` AND e.timestamp < ${until}` : raw('')}
       GROUP BY w.unit),

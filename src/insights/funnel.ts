@@ -36,6 +36,7 @@ import {
   sqlMatches,
   type EventMatcher,
 } from './common.js';
+import { eventsWithPersons } from '../store/events.js';
 
 const DEFAULT_WINDOW_SECONDS = 14 * 86_400; // PostHog: 14 days
 
@@ -208,7 +209,7 @@ function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions, ids: boolean): Sql {
       ...exclusionFlags.map((c, i) => sql`${flag('xm', i)} AS ${c}`),
     ];
     return sql`${head}st.ms, ${join(flags)}
-      FROM events e JOIN ${table} ON e.event = st.name${joins}
+      FROM ${eventsWithPersons('e')} JOIN ${table} ON e.event = st.name${joins}
       WHERE ${where}`;
   }
   // Each step's and exclusion's condition (property filters parse JSON) is evaluated once per
@@ -231,7 +232,7 @@ function sqlEvents(d: Dialect, s: Spec, o: FunnelOptions, ids: boolean): Sql {
     : sql``;
   const any = s.order === 'strict' ? sql`` : sql` WHERE ${join([...stepFlags, ...exclusionFlags], ' OR ')}`;
   return sql`SELECT *, ${lowest} AS ms${mask}
-    FROM (${head}${join(flags)} FROM events e${joins} WHERE ${where})${any}`;
+    FROM (${head}${join(flags)} FROM ${eventsWithPersons('e')}${joins} WHERE ${where})${any}`;
 }
 
 /**

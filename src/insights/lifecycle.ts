@@ -24,6 +24,7 @@ import {
   sqlMatches,
   type Interval,
 } from './common.js';
+import { eventsWithPersons } from '../store/events.js';
 
 export const lifecycleSpecSchema = z.strictObject({
   kind: z.literal('lifecycle').default('lifecycle'),
@@ -43,10 +44,10 @@ export function buildLifecycleQuery(d: Dialect, s: Spec, first: number, last: nu
   const from = intervalStart(first - 1, unit, s.weekStartDay);
   const end = intervalStart(last + 1, unit, s.weekStartDay);
   return sql`WITH act AS (
-      SELECT DISTINCT person_id, ${num(raw('timestamp'))} AS p FROM events
+      SELECT DISTINCT person_id, ${num(raw('timestamp'))} AS p FROM ${eventsWithPersons()}
       WHERE ${sqlMatches(d, s.event)} AND timestamp >= ${from} AND timestamp < ${end}),
     created AS (
-      SELECT person_id, ${num(raw('min(timestamp)'))} AS c FROM events
+      SELECT person_id, ${num(raw('min(timestamp)'))} AS c FROM ${eventsWithPersons()}
       WHERE person_id IN (SELECT person_id FROM act) GROUP BY person_id),
     statuses AS (
       SELECT a.p AS p, CASE WHEN cr.c = a.p THEN 'new' WHEN prev.person_id IS NOT NULL THEN 'returning'

@@ -39,6 +39,7 @@ import {
   truncate,
   type Interval,
 } from './common.js';
+import { eventsWithPersons } from '../store/events.js';
 
 /** PostHog's label for the breakdown values past the limit, summed together. */
 export const BREAKDOWN_OTHER = '$$_posthog_breakdown_other_$$';
@@ -127,13 +128,13 @@ export function buildRetentionQuery(d: Dialect, s: Spec, p: Plan): Sql {
         : sql``;
   const cohort =
     s.retentionType === 'first_time'
-      ? sql`SELECT e.person_id, ${value} AS bv, min(${bucket}) AS p FROM events e${joins}
+      ? sql`SELECT e.person_id, ${value} AS bv, min(${bucket}) AS p FROM ${eventsWithPersons('e')}${joins}
           WHERE ${target} AND e.timestamp < ${p.end}
           GROUP BY 1, 2 HAVING min(${bucket}) >= ${p.first}`
-      : sql`SELECT DISTINCT e.person_id, ${value} AS bv, ${bucket} AS p FROM events e${joins}
+      : sql`SELECT DISTINCT e.person_id, ${value} AS bv, ${bucket} AS p FROM ${eventsWithPersons('e')}${joins}
           WHERE ${target} AND e.timestamp >= ${p.from} AND e.timestamp < ${p.end}`;
   return sql`WITH cohort AS (${cohort}),
-    ret AS (SELECT DISTINCT e.person_id, ${value} AS bv, ${bucket} AS p FROM events e${joins}
+    ret AS (SELECT DISTINCT e.person_id, ${value} AS bv, ${bucket} AS p FROM ${eventsWithPersons('e')}${joins}
       WHERE ${returning} AND e.timestamp >= ${p.from} AND e.timestamp < ${p.end}),
     hits AS (
       SELECT person_id, bv, p, 0 AS n FROM cohort

@@ -18,6 +18,7 @@ import {
   sqlMatches,
   type DateRange,
 } from './common.js';
+import { eventsWithPersons } from '../store/events.js';
 
 export const stickinessSpecSchema = z.strictObject({
   kind: z.literal('stickiness').default('stickiness'),
@@ -34,7 +35,7 @@ export interface StickinessResult {
 export function buildStickinessQuery(d: Dialect, s: Spec, range: DateRange): Sql {
   return sql`SELECT active AS days, count(*) AS persons FROM (
       SELECT person_id, count(DISTINCT ${sqlInterval(d, raw('timestamp'), s.interval, s.weekStartDay)}) AS active
-      FROM events WHERE ${sqlMatches(d, s.event)} AND ${sqlInRange(raw('timestamp'), range)}
+      FROM ${eventsWithPersons()} WHERE ${sqlMatches(d, s.event)} AND ${sqlInRange(raw('timestamp'), range)}
       GROUP BY person_id) q
     GROUP BY active`;
 }

@@ -26,6 +26,7 @@ import {
   sqlMatches,
   type DateRange,
 } from './common.js';
+import { eventsWithPersons } from '../store/events.js';
 
 const PROPERTY_MATH = ['sum', 'avg', 'min', 'max'] as const;
 type PropertyMath = (typeof PROPERTY_MATH)[number];
@@ -76,7 +77,7 @@ export function buildTrendsQuery(d: Dialect, s: Spec, range: DateRange): Sql {
   const value = sqlValue(d, s);
   const bucket = sqlInterval(d, raw('timestamp'), s.interval, s.weekStartDay);
   const perSeries = s.events.map(
-    (m, i) => sql`SELECT ${i} AS series, ${bucket} AS date, ${value} AS value FROM events
+    (m, i) => sql`SELECT ${i} AS series, ${bucket} AS date, ${value} AS value FROM ${eventsWithPersons()}
       WHERE ${sqlMatches(d, m)} AND ${sqlInRange(raw('timestamp'), range)} GROUP BY 2`,
   );
   return join(perSeries, '\nUNION ALL\n');

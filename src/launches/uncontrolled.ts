@@ -23,6 +23,7 @@ import type { Dialect } from '../store/dialect.js';
 import type { Engine } from '../store/engine.js';
 import { raw, sql, type Sql } from '../store/sql.js';
 import type { MetricSpec } from './metric.js';
+import { eventsWithPersons } from '../store/events.js';
 
 const DAY_MS = 86_400_000;
 const WEEK_SECONDS = 7 * 86_400;
@@ -58,7 +59,7 @@ export function buildDailyMetricQuery(d: Dialect, s: UncontrolledScope, from: Da
   return sql`SELECT ${d.sqlIntervalNumber('day', raw('e.timestamp'))} AS day,
       ${d.sqlCountDistinct(sql`CASE WHEN ${activity} THEN ${unit} END`)} AS active,
       ${numerator} AS num
-    FROM events e
+    FROM ${eventsWithPersons('e')}
     WHERE e.timestamp >= ${from} AND e.timestamp < ${to} AND ${unit} IS NOT NULL AND (${activity} OR ${match})
     GROUP BY 1`;
 }
@@ -108,12 +109,12 @@ export function buildRolloutQuery(d: Dialect, s: RolloutScope): Sql {
       SELECT ${unit} AS unit, ${week} AS wk,
         CASE WHEN ${match} THEN ${metricValue(d, s.metric)} ELSE 0 END AS v,
         CASE WHEN ${activity} THEN 1 ELSE 0 END AS a
-      FROM events e
+      FROM ${eventsWithPersons('e')}
       WHERE e.timestamp >= ${weekStart} AND e.timestamp < ${s.end} AND ${unit} IS NOT NULL AND (${match} OR ${activity})),
     uw AS (SELECT unit, wk, CAST(${y} AS DOUBLE) AS y, max(a) AS active FROM ev GROUP BY unit, wk),
     exposed AS (
       SELECT ${unit} AS unit, min(${week}) AS ew, 1 AS treated
-      FROM events e
+      FROM ${eventsWithPersons('e')}
       WHERE e.event = ${FLAG_CALLED} AND ${d.sqlJsonString(raw('e.properties'), ['$feature_flag'])} = ${s.flag}
         AND e.timestamp < ${s.end} AND ${unit} IS NOT NULL
         AND ${response} IS NOT NULL AND ${response} <> ${s.control}

@@ -1,4 +1,5 @@
 import type { Engine } from '../../src/store/engine.js';
+import { eventsWithPersons } from '../../src/store/events.js';
 import { raw } from '../../src/store/sql.js';
 
 /**
@@ -7,8 +8,10 @@ import { raw } from '../../src/store/sql.js';
  * rows a crash and its re-import split in two, is compared by its totals).
  */
 export const SNAPSHOT_QUERIES: Record<string, string> = {
+  // An event's person as every reader sees it (identity overrides applied): the person_id it was
+  // written with depends on which chunk or import stored it before its merge arrived.
   events: `SELECT uuid, event, distinct_id, person_id, timestamp, properties::VARCHAR, organization,
-    groups::VARCHAR, has_set, source FROM events`,
+    groups::VARCHAR, has_set, source FROM ${eventsWithPersons().toString()}`,
   persons: 'SELECT person_id, properties::VARCHAR, is_identified, created_at FROM persons',
   person_distinct_ids: 'SELECT distinct_id, person_id FROM person_distinct_ids',
   identity_merges: 'SELECT event_uuid, kind, from_id, into_id, timestamp FROM identity_merges',

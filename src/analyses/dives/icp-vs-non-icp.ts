@@ -50,6 +50,7 @@ import { sqlFeatureEvent } from './feature-events.js';
 import { formatP } from './text.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
 import { compareText } from '../../domain/order.js';
+import { eventsWithPersons } from '../../store/events.js';
 
 export const MIN_ORGANIZATIONS_PER_GROUP = 10;
 export const MIN_ORGANIZATIONS_USING = 5;
@@ -141,7 +142,7 @@ async function monthUsage(
       SELECT organization, person_id, event,
         CASE WHEN timestamp >= ${d.sqlTimestamp(sql`${w.start}`)} THEN 1 ELSE 0 END AS in_month,
         CASE WHEN ${sqlActivityEvent(d, ctx.config.activity, ctx.product)} THEN 1 ELSE 0 END AS is_act
-      FROM events
+      FROM ${eventsWithPersons()}
       WHERE organization IS NOT NULL
         AND timestamp >= ${d.sqlTimestamp(sql`${w.prevStart}`)} AND timestamp < ${d.sqlTimestamp(sql`${w.end}`)}
     ),
@@ -209,7 +210,7 @@ async function npsByGroup(ctx: DeepDiveContext): Promise<{ icp: NpsCounts; nonIc
     WITH surveyed AS (
       SELECT organization, person_id, timestamp, uuid, ${survey} AS survey, ${score} AS score,
         CASE WHEN ${whole} THEN 1 ELSE 0 END AS is_whole
-      FROM events
+      FROM ${eventsWithPersons()}
       WHERE event = 'survey sent' AND timestamp >= ${from} AND timestamp < ${to}
     ),
     nps_surveys AS (

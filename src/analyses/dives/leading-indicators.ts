@@ -44,6 +44,7 @@ import { sqlFeatureEvent } from './feature-events.js';
 import { formatP } from './text.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
 import { compareText } from '../../domain/order.js';
+import { eventsWithPersons } from '../../store/events.js';
 
 const DAY_MS = 86_400_000;
 export const COHORT_DAYS = 180;
@@ -216,7 +217,7 @@ function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql {
       -- person_id is never null in events, so it is null only in the organization grouping set
       SELECT CASE WHEN e.person_id IS NULL THEN 'organizations' ELSE 'users' END AS kind,
         coalesce(e.person_id, e.organization) AS subject, min(e.timestamp) AS f
-      FROM events e WHERE ${act}
+      FROM ${eventsWithPersons('e')} WHERE ${act}
       GROUP BY GROUPING SETS ((e.person_id), (e.organization))
     ),
     outcomes AS (${outcomes}),
@@ -240,7 +241,7 @@ function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql {
       SELECT k.kind, CASE WHEN k.kind = 'users' THEN e.person_id ELSE e.organization END AS subject,
         e.event, e.timestamp,
         CASE WHEN ${act} THEN 1 ELSE 0 END AS is_act, CASE WHEN ${feat} THEN 1 ELSE 0 END AS is_feat
-      FROM events e CROSS JOIN kinds k
+      FROM ${eventsWithPersons('e')} CROSS JOIN kinds k
       WHERE e.timestamp >= ${earliest} AND e.timestamp < ${latest} AND (${act} OR ${feat})
     ),
     per_event AS (

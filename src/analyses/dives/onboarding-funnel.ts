@@ -48,6 +48,7 @@ import { sqlFeatureEvent } from './feature-events.js';
 import { formatP } from './text.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
 import { compareText } from '../../domain/order.js';
+import { eventsWithPersons } from '../../store/events.js';
 
 export const TRAILING_MONTHS = 6;
 export const WARMUP_DAYS = 14;
@@ -134,7 +135,7 @@ export function formatDuration(seconds: number | null): string {
 /** Each person's first activity event of the product. */
 function sqlFirsts(ctx: DeepDiveContext): Sql {
   const d = ctx.engine.dialect;
-  return sql`SELECT person_id, min(timestamp) AS f FROM events
+  return sql`SELECT person_id, min(timestamp) AS f FROM ${eventsWithPersons()}
     WHERE ${sqlActivityEvent(d, ctx.config.activity, ctx.product)} GROUP BY person_id`;
 }
 
@@ -151,7 +152,7 @@ function sqlCohort(ctx: DeepDiveContext, from: Date, to: Date, by: 'month' | 'ic
       WHEN g.properties IS NULL THEN 'unclassified' WHEN ${rule} THEN 'icp' ELSE 'non-icp' END AS value
     FROM (SELECT person_id FROM (${sqlFirsts(ctx)}) fa WHERE ${inRange}) c
     LEFT JOIN (
-      SELECT person_id, ${d.sqlArgMin(raw('organization'), raw('timestamp'))} AS organization FROM events
+      SELECT person_id, ${d.sqlArgMin(raw('organization'), raw('timestamp'))} AS organization FROM ${eventsWithPersons()}
       WHERE organization IS NOT NULL GROUP BY person_id
     ) o ON o.person_id = c.person_id
     LEFT JOIN groups g ON g.group_type = 'organization' AND g.group_key = o.organization`;
@@ -215,7 +216,7 @@ async function inferSteps(
     firsts AS (
       SELECT c.person_id, e.event, count(*) AS n,
         ${d.sqlEpochSeconds(raw('min(e.timestamp)'))} - ${d.sqlEpochSeconds(raw('min(c.f)'))} AS offset_s
-      FROM cohort c JOIN events e ON e.person_id = c.person_id
+      FROM cohort c JOIN ${eventsWithPersons('e')} ON e.person_id = c.person_id
         AND e.timestamp >= c.f AND e.timestamp < ${d.sqlDateAdd('day', sql`${W}`, raw('c.f'))}
       WHERE ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'))}
         AND NOT (${sqlMatchesAny(d, raw('e.event'), NOISE_EVENTS)})
@@ -367,7 +368,7 @@ async function didInstead(
     WITH per AS (SELECT * FROM (${persons}) fp WHERE reached >= ${b}),
     acts AS (
       SELECT DISTINCT p.person_id, e.event, CASE WHEN p.reached = ${b} THEN 1 ELSE 0 END AS dropped
-      FROM per p JOIN events e ON e.person_id = p.person_id
+      FROM per p JOIN ${eventsWithPersons('e')} ON e.person_id = p.person_id
       WHERE e.timestamp >= ${d.sqlTimestamp(sql`${funnelSpec.dateFrom}`)} AND e.timestamp <= ${d.sqlTimestamp(sql`${funnelSpec.dateTo}`)}
         AND ${ts} > p.${raw(`t${b - 1}`)} AND ${ts} <= p.t0 + ${funnelSpec.windowSeconds}
         AND ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'))}

@@ -18,6 +18,7 @@ import { sqlFeedbackInProduct } from '../../metrics/feedback/product.js';
 import { sqlActivityEvent, sqlMatchesAny } from '../../metrics/scope.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';
 import type { DeepDiveContext } from './types.js';
+import { eventsWithPersons } from '../../store/events.js';
 
 export interface MonthWindow {
   from: Month;
@@ -50,7 +51,7 @@ export function sqlFeedbackWithOrganization(ctx: DeepDiveContext): Sql {
     LEFT JOIN (
       SELECT person_id, ${d.sqlArgMax(raw('organization'), raw('n'))} AS organization
       FROM (
-        SELECT person_id, organization, count(*) AS n FROM events
+        SELECT person_id, organization, count(*) AS n FROM ${eventsWithPersons()}
         WHERE organization IS NOT NULL AND person_id IN (
           SELECT pd2.person_id FROM feedback f2 JOIN person_distinct_ids pd2 ON pd2.distinct_id = f2.distinct_id
           WHERE f2.organization IS NULL)
@@ -108,7 +109,7 @@ export async function activityByOrganization(
     WITH daily AS (
       SELECT organization, person_id, ${d.sqlIntervalNumber('day', raw('timestamp'))} AS day,
         sum(CASE WHEN ${keyAction} THEN 1 ELSE 0 END) AS k
-      FROM events
+      FROM ${eventsWithPersons()}
       WHERE ${inList(raw('organization'), organizations)}
         AND timestamp >= ${all.from} AND timestamp < ${all.to}
         AND ${sqlActivityEvent(d, ctx.config.activity, ctx.product)}
@@ -176,7 +177,7 @@ export async function npsByOrganization(
       WHERE kind = 'nps' AND score IS NOT NULL AND created_at >= ${b.from} AND created_at < ${b.to}
         AND ${inList(raw('organization'), organizations)} AND ${inProduct}
       UNION ALL
-      SELECT organization, ${response} AS score FROM events
+      SELECT organization, ${response} AS score FROM ${eventsWithPersons()}
       WHERE event = 'survey sent' AND timestamp >= ${b.from} AND timestamp < ${b.to}
         AND ${inList(raw('organization'), organizations)}
     )

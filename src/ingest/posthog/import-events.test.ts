@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventsWithPersons } from '../../store/events.js';
 import { raw, type Sql } from '../../store/sql.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { ledgerBalances, type ImportReport } from '../report.js';
@@ -11,6 +12,9 @@ import { defaultConfig } from '../../config/load.js';
 import { buildReview } from '../../review/build.js';
 import { finishInterruptedImports, importEvents } from './import-events.js';
 import { cdnowEvents } from '../../../test/helpers/real-sets.js';
+
+/** Events with their person now (identity overrides applied), as every analysis reads them. */
+const EVENTS = eventsWithPersons().toString();
 
 let engine: DuckDbEngine;
 let dir: string;
@@ -696,7 +700,7 @@ describe('identity', () => {
       e('$pageview', 'user1', '2024-03-02T09:00:00Z'),
     ]);
     const got = await rows<{ distinct_id: string; person_id: string }>(
-      'SELECT DISTINCT distinct_id, person_id FROM events ORDER BY distinct_id',
+      `SELECT DISTINCT distinct_id, person_id FROM ${EVENTS} ORDER BY distinct_id`,
     );
     expect(got).toEqual([
       { distinct_id: 'anon1', person_id: 'user1' },
@@ -720,7 +724,7 @@ describe('identity', () => {
     // The person is the earliest merge target: b (01:00) before c (02:00) and d (03:00).
     for (const id of ['a', 'b', 'c', 'd']) expect(await personOf(id)).toBe('b');
     expect(await personOf('e')).toBe('e');
-    expect(await rows('SELECT count(DISTINCT person_id)::INTEGER AS n FROM events')).toEqual([{ n: 2 }]);
+    expect(await rows(`SELECT count(DISTINCT person_id)::INTEGER AS n FROM ${EVENTS}`)).toEqual([{ n: 2 }]);
     expect(await rows('SELECT person_id FROM persons ORDER BY 1')).toEqual([
       { person_id: 'b' },
       { person_id: 'e' },
@@ -767,7 +771,7 @@ describe('identity', () => {
         ('x2', '$identify', 'user9', 'user9', '2024-03-01T00:01:00Z', '{"$anon_distinct_id":"anon9","$set":{"k":"v"}}')`),
     );
     await applyIdentity(engine);
-    expect(await rows('SELECT DISTINCT person_id FROM events')).toEqual([{ person_id: 'user9' }]);
+    expect(await rows(`SELECT DISTINCT person_id FROM ${EVENTS}`)).toEqual([{ person_id: 'user9' }]);
     expect(await rows('SELECT person_id, properties FROM persons')).toEqual([
       { person_id: 'user9', properties: '{"k":"v"}' },
     ]);
@@ -812,7 +816,7 @@ describe('real PostHog capture output', () => {
     // 79 lines of the user + 3 of the anonymous id (before the $identify at 09:15:02.325), less 6 repeats.
     expect(
       await rows(
-        `SELECT person_id, count(*)::INTEGER AS n FROM events WHERE distinct_id IN ('${user}', '${anon}') GROUP BY 1`,
+        `SELECT person_id, count(*)::INTEGER AS n FROM ${EVENTS} WHERE distinct_id IN ('${user}', '${anon}') GROUP BY 1`,
       ),
     ).toEqual([{ person_id: user, n: 76 }]);
     const [person] = await rows<{ properties: string; is_identified: boolean; created: string }>(
@@ -845,7 +849,7 @@ describe('real PostHog capture output', () => {
 
 describe('chunked loading of clean JSON Lines', () => {
   const TABLES = [
-    'SELECT uuid, event, distinct_id, person_id, timestamp::VARCHAR AS t, properties::VARCHAR AS p, organization FROM events ORDER BY uuid',
+    `SELECT uuid, event, distinct_id, person_id, timestamp::VARCHAR AS t, properties::VARCHAR AS p, organization FROM ${EVENTS} ORDER BY uuid`,
     'SELECT * FROM person_distinct_ids ORDER BY distinct_id',
     'SELECT event_uuid, kind, from_id, into_id FROM identity_merges ORDER BY event_uuid',
     'SELECT person_id, properties::VARCHAR AS p, is_identified, created_at::VARCHAR AS c FROM persons ORDER BY person_id',
@@ -911,7 +915,7 @@ describe('chunked loading of clean JSON Lines', () => {
     expect(await rows('SELECT from_id, into_id FROM identity_merges')).toEqual([
       { from_id: 'anonB', into_id: 'user' },
     ]);
-    expect(await rows('SELECT distinct_id, person_id FROM events ORDER BY distinct_id')).toEqual([
+    expect(await rows(`SELECT distinct_id, person_id FROM ${EVENTS} ORDER BY distinct_id`)).toEqual([
       { distinct_id: 'anonA', person_id: 'anonA' },
       { distinct_id: 'anonB', person_id: 'user' },
       { distinct_id: 'user', person_id: 'user' },
@@ -970,13 +974,14 @@ describe('chunked loading of clean JSON Lines', () => {
     // The first import again, stopped after its chunks committed: no persons, groups or finish.
     await withOtherStore(async (other) => {
       await importEvents(other, file, { chunkBytes: 1 });
-      // Events whose person a later chunk changed are moved at the end too: undone here.
+      // The overrides of ids whose person a later chunk changed are written at the end too:
+      // undone here, and every event put back on its own distinct_id (a store that lost more).
       await other.exec(
         raw(`DELETE FROM persons; DELETE FROM groups; UPDATE imports SET finished_at = NULL;
-        UPDATE events SET person_id = distinct_id`),
+        DELETE FROM person_overrides; UPDATE events SET person_id = distinct_id`),
       );
       expect(
-        await other.query(raw('SELECT count(*)::INTEGER AS n FROM events WHERE person_id <> distinct_id')),
+        await other.query(raw(`SELECT count(*)::INTEGER AS n FROM ${EVENTS} WHERE person_id <> distinct_id`)),
       ).toEqual([{ n: 0 }]);
       await importEvents(other, later);
       await expectSameTables(other, expected);
@@ -1057,7 +1062,7 @@ describe('chunked loading of clean JSON Lines', () => {
         expect(
           await db.query(raw('SELECT count(*)::INTEGER AS n, count(finished_at)::INTEGER AS f FROM imports')),
         ).toEqual([{ n: 1, f: 0 }]);
-        expect(await db.query(raw('SELECT uuid, person_id FROM events ORDER BY uuid'))).toEqual([
+        expect(await db.query(raw(`SELECT uuid, person_id FROM ${EVENTS} ORDER BY uuid`))).toEqual([
           { uuid: 'u1', person_id: 'anon' }, // moved at the end of the import, which never came
           { uuid: 'u2', person_id: 'user' },
         ]);

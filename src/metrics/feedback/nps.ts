@@ -14,6 +14,7 @@ import { monthEnd, monthStart, type Month } from '../../domain/month.js';
 import { raw, sql, type Sql } from '../../store/sql.js';
 import type { MetricContext } from '../types.js';
 import { sqlFeedbackInProduct } from './product.js';
+import { eventsWithPersons } from '../../store/events.js';
 
 export const SURVEY_EVENT = 'survey sent';
 
@@ -34,14 +35,14 @@ function npsAnswers(ctx: MetricContext): Sql {
   const zero = raw('0');
   return sql`
     nps_surveys AS (
-      SELECT ${survey} AS survey FROM events WHERE event = ${SURVEY_EVENT}
+      SELECT ${survey} AS survey FROM ${eventsWithPersons()} WHERE event = ${SURVEY_EVENT}
       GROUP BY 1
       HAVING sum(${d.sqlIf(whole, zero, one)}) = 0
          AND sum(${d.sqlIf(sql`${score} = 0 OR ${score} > 5`, one, zero)}) > 0
     ),
     answers AS (
       SELECT person_id AS person, timestamp AS answered_at, ${score} AS score, uuid AS tiebreak
-      FROM events
+      FROM ${eventsWithPersons()}
       WHERE event = ${SURVEY_EVENT} AND ${survey} IN (SELECT survey FROM nps_surveys)
       UNION ALL
       SELECT coalesce(p.person_id, f.distinct_id, 'email:' || f.email, 'feedback:' || f.id) AS person,

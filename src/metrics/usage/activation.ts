@@ -12,6 +12,7 @@ import { monthEnd, monthStart, type Month } from '../../domain/month.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';
 import { sqlActivityEvent } from '../scope.js';
 import type { MetricContext } from '../types.js';
+import { eventsWithPersons } from '../../store/events.js';
 
 export interface ActivationMonth {
   m: Month;
@@ -35,7 +36,7 @@ export async function activation(ctx: MetricContext): Promise<Map<Month, Activat
     return sql`${raw(`s${i}`)} AS (
       SELECT n.person_id AS person_id, min(e.timestamp) AS t
       FROM ${source}
-      JOIN events e ON e.person_id = n.person_id AND e.event = ${step}
+      JOIN ${eventsWithPersons('e')} ON e.person_id = n.person_id AND e.event = ${step}
         AND e.timestamp >= ${prev} AND e.timestamp < ${deadline}
       GROUP BY n.person_id
     )`;
@@ -43,7 +44,7 @@ export async function activation(ctx: MetricContext): Promise<Map<Month, Activat
   const last = raw(`s${steps.length - 1}`);
   const rows = await engine.query<ActivationMonth>(sql`
     WITH cohort AS (
-      SELECT person_id, min(timestamp) AS t0 FROM events
+      SELECT person_id, min(timestamp) AS t0 FROM ${eventsWithPersons()}
       WHERE ${sqlActivityEvent(d, config.activity, product)} AND timestamp < ${to}
       GROUP BY person_id HAVING min(timestamp) >= ${from}
     ),

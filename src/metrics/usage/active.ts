@@ -21,6 +21,7 @@ import { raw, sql, type Sql } from '../../store/sql.js';
 import { sqlActivityEvent } from '../scope.js';
 import type { MetricContext } from '../types.js';
 import { sqlMonthIndex, sqlMonthsTable } from './series.js';
+import { eventsWithPersons } from '../../store/events.js';
 
 export interface ActorMonth {
   m: Month;
@@ -84,7 +85,7 @@ function sqlActorCtes(ctx: MetricContext, actor: Actor, asked: readonly Month[])
   const to = monthEnd(asked[asked.length - 1] as Month);
   return sql`months AS (${sqlMonthsTable(asked)}),
     act AS (
-      SELECT ${col} AS actor, timestamp FROM events
+      SELECT ${col} AS actor, timestamp FROM ${eventsWithPersons()}
       WHERE ${sqlActivityEvent(d, ctx.config.activity, ctx.product)} AND ${col} IS NOT NULL AND timestamp < ${to}
     ),
     firsts AS (SELECT actor, min(timestamp) AS first_ts FROM act GROUP BY actor),
@@ -168,7 +169,7 @@ export async function activeActorsIn(
   const to = monthEnd(month);
   const base = sql`
     WITH act AS (
-      SELECT ${col} AS actor, timestamp, organization FROM events
+      SELECT ${col} AS actor, timestamp, organization FROM ${eventsWithPersons()}
       WHERE ${which} AND ${col} IS NOT NULL AND timestamp < ${to}${opts.organization === undefined ? sql`` : sql` AND organization = ${opts.organization}`}
     ),
     per AS (

@@ -9,6 +9,7 @@ import { join, sql } from '../../store/sql.js';
 import { matchesAnyGlob } from '../scope.js';
 import type { MetricContext } from '../types.js';
 import { sqlMonthIndex, sqlMonthsTable } from './series.js';
+import { eventsWithPersons } from '../../store/events.js';
 
 export interface KeyActionMonth {
   event: string;
@@ -31,7 +32,7 @@ export async function keyActionCounts(ctx: MetricContext): Promise<Map<string, M
     WITH months AS (${sqlMonthsTable(months)}),
     counted AS (
       SELECT event, ${sqlMonthIndex(sql`timestamp`, months)} AS i, count(*) AS count, count(DISTINCT person_id) AS persons
-      FROM events
+      FROM ${eventsWithPersons()}
       WHERE event IN (${join(keys.map((k) => sql`${k}`))})
         AND timestamp >= ${monthStart(months[0] as Month)}
         AND timestamp < ${monthEnd(months[months.length - 1] as Month)}

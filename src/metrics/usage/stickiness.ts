@@ -12,6 +12,7 @@ import { sql } from '../../store/sql.js';
 import { sqlActivityEvent } from '../scope.js';
 import type { MetricContext } from '../types.js';
 import { sqlMonthIndex, sqlMonthsTable } from './series.js';
+import { eventsWithPersons } from '../../store/events.js';
 
 export interface DailyActivity {
   m: Month;
@@ -40,7 +41,7 @@ export async function dailyActivity(ctx: MetricContext): Promise<Map<Month, Dail
   const rows = await engine.query<DailyActivity>(sql`
     WITH months AS (${sqlMonthsTable(months)}),
     pd AS (
-      SELECT person_id, ${day} AS day FROM events
+      SELECT person_id, ${day} AS day FROM ${eventsWithPersons()}
       WHERE ${sqlActivityEvent(d, config.activity, product)} AND timestamp >= ${lookback} AND timestamp < ${to}
       GROUP BY 1, 2
     ),

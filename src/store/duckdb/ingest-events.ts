@@ -6,7 +6,7 @@
  *   groups' worth of lines; each chunk read by DuckDB's JSON reader and classified into
  *   `_ingest_rows` (committed), then stored in its own transaction (`storeStaged`: identity,
  *   dedupe against earlier imports, INSERT). At the end `dedupeImport` (a uuid two chunks stored)
- *   and `finishImport` (moved persons, persons, groups, the `imports` row).
+ *   and `finishImport` (identity overrides, persons, groups, the `imports` row).
  * - Line path (any bad record, JSON arrays, CSV, Parquet): one pass classifies every record into
  *   `_ingest_rows` with its fault (field, reason) or its normalized columns. JSON Lines are read
  *   as raw lines with DuckDB's CSV reader (one VARCHAR column, a delimiter that cannot appear in
@@ -19,6 +19,7 @@ import { open, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as zlibConstants, createGunzip } from 'node:zlib';
 import type { Engine } from '../engine.js';
+import { eventsWithPersons } from '../events.js';
 import { faultPoint } from '../fault.js';
 import { removeScratch, scratchDir } from '../scratch.js';
 import { raw, sql, type Sql } from '../sql.js';
@@ -39,7 +40,7 @@ import {
   refreshGroups,
   refreshPersons,
   resolveIdentity,
-  updateEventPersons,
+  upsertOverrides,
 } from './ingest-identity.js';
 
 export type StagedFormat = 'jsonl' | 'json-array' | 'csv' | 'parquet';
@@ -530,12 +531,13 @@ async function logImport(engine: Engine, run: ImportRun): Promise<void> {
 }
 
 /**
- * Ends an import, in one transaction: the events of the distinct_ids whose person the import
- * changed (`_ingest_changed`) are moved to their person, once for all chunks (per chunk, each
- * rewrite scanned every stored event); persons and groups are refreshed for the events it stored;
- * its counts are logged. An earlier events import interrupted before this step is finished too:
- * every event is checked against the map (its changed ids are lost), and its events are in the
- * refresh. Without `run`, only the interrupted imports are finished.
+ * Ends an import, in one transaction: the distinct_ids whose person the import changed
+ * (`_ingest_changed`) get their new person in `person_overrides` (events are never rewritten),
+ * once for all chunks (per chunk, each check scanned every stored event); persons and groups are
+ * refreshed for the events it stored; its counts are logged. An earlier events import interrupted
+ * before this step is finished too: every event's person now (store/events.ts) is checked against
+ * the map (its changed ids are lost), and its events are in the refresh. Without `run`, only the
+ * interrupted imports are finished.
  */
 async function finishImport(engine: Engine, run?: ImportRun): Promise<void> {
   const at = run?.at.toString();
@@ -561,20 +563,18 @@ async function finishImport(engine: Engine, run?: ImportRun): Promise<void> {
       raw('CREATE OR REPLACE TEMP TABLE _id_changed AS SELECT DISTINCT * FROM _ingest_changed'),
     );
     if (others.length) {
-      // Its changed ids are lost: every event is checked against the map, before any is moved
+      // Its changed ids are lost: every event is checked against the map, before any override is written
       // (the person an event is on now is the one it leaves), and the persons events move from
       // and to are recomputed.
       await engine.exec(
         raw(`INSERT INTO _id_changed SELECT DISTINCT e.distinct_id, p.person_id, e.person_id
-        FROM events e JOIN person_distinct_ids p USING (distinct_id) WHERE e.person_id <> p.person_id`),
+        FROM ${eventsWithPersons('e').toString()} JOIN person_distinct_ids p USING (distinct_id)
+        WHERE e.person_id <> p.person_id`),
       );
     }
-    await updateEventPersons(engine);
+    // Events are not moved: their distinct_ids' new persons are recorded as overrides.
+    await upsertOverrides(engine);
     if (others.length) {
-      await engine.exec(
-        raw(`UPDATE events SET person_id = p.person_id FROM person_distinct_ids p
-        WHERE events.distinct_id = p.distinct_id AND events.person_id <> p.person_id`),
-      );
       // Its ledger: the events it stored twice and that were removed above move from inserted
       // to duplicates (rows from before the ledger columns only count what they stored).
       await engine.exec(sql`UPDATE imports SET inserted = e.n,
@@ -626,7 +626,7 @@ export async function finishInterruptedImports(engine: Engine): Promise<number> 
 /**
  * In one transaction: resolve identity for `_ingest_rows`, insert its new events with their
  * persons (`imported_at` = `at`), and write the import's ledger; events stored before whose
- * person changed are moved at the end (`finishImport`). New: not stored by an earlier import;
+ * person changed get overrides at the end (`finishImport`). New: not stored by an earlier import;
  * the same uuid stored by an earlier chunk of this import is sorted out once, at the end
  * (`dedupeImport`). Adds the ids whose person changed to `_ingest_changed`. Returns the number
  * of events inserted.

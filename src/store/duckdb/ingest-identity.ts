@@ -20,6 +20,7 @@
  * touch are recomputed.
  */
 import type { Engine } from '../engine.js';
+import { eventsWithPersons } from '../events.js';
 import { raw, sql, type Sql } from '../sql.js';
 import { inTransaction } from '../transaction.js';
 
@@ -121,17 +122,25 @@ export async function resolveIdentity(engine: Engine, scope: Sql, merges: Sql = 
 }
 
 /**
- * Rewrites `events.person_id` where it differs from the map: for the ids whose person changed, and
- * (when `scope` is given) for the scope's ids, e.g. events stored before their ids were mapped.
+ * Records, in `person_overrides`, the person now of every distinct_id whose events are not all
+ * on it: for the ids whose person changed (`_id_changed`) and (when `scope` is given) the scope's
+ * ids, e.g. events stored before their ids were mapped. Events themselves are never rewritten
+ * (docs/ingest.md, "Identity"): an event's person is its distinct_id's override, else the
+ * person_id it was written with (store/events.ts). An id whose override already names its person,
+ * or without override whose events were all written with it, gets none. One version per call.
  */
-export async function updateEventPersons(engine: Engine, scope?: Sql): Promise<void> {
+export async function upsertOverrides(engine: Engine, scope?: Sql): Promise<void> {
   const ids = scope
     ? `SELECT distinct_id FROM _id_changed UNION SELECT distinct_id FROM ${scope.toString()}`
     : 'SELECT distinct_id FROM _id_changed';
   await engine.exec(
-    raw(`UPDATE events SET person_id = p.person_id
-    FROM (SELECT p.distinct_id, p.person_id FROM person_distinct_ids p SEMI JOIN (${ids}) i USING (distinct_id)) p
-    WHERE events.distinct_id = p.distinct_id AND events.person_id <> p.person_id`),
+    raw(`INSERT INTO person_overrides (distinct_id, person_id, version)
+    SELECT p.distinct_id, p.person_id, (SELECT coalesce(max(version), 0) + 1 FROM person_overrides)
+    FROM person_distinct_ids p SEMI JOIN (${ids}) i USING (distinct_id)
+    LEFT JOIN person_overrides o ON o.distinct_id = p.distinct_id
+    WHERE CASE WHEN o.distinct_id IS NOT NULL THEN o.person_id <> p.person_id
+      ELSE EXISTS (SELECT 1 FROM events e WHERE e.distinct_id = p.distinct_id AND e.person_id <> p.person_id) END
+    ON CONFLICT (distinct_id) DO UPDATE SET person_id = excluded.person_id, version = excluded.version`),
   );
 }
 
@@ -157,7 +166,7 @@ export async function refreshPersons(engine: Engine, scope: Sql): Promise<void> 
     // (10M events: spilled to disk, 23 s).
     raw(`INSERT INTO persons (person_id, properties, is_identified, created_at)
     WITH ev AS NOT MATERIALIZED (
-      SELECT person_id, timestamp, uuid, event, properties, has_set FROM events
+      SELECT person_id, timestamp, uuid, event, properties, has_set FROM ${eventsWithPersons().toString()}
       WHERE person_id IN (SELECT person_id FROM _id_affected EXCEPT SELECT person_id FROM _id_fresh)
       UNION ALL
       SELECT m.person_id, s.timestamp, s.uuid, s.event, s.properties, s.has_set
@@ -262,7 +271,7 @@ export async function applyIdentityDuckDb(engine: Engine, since?: Date): Promise
     const scope = raw('_id_scope');
     await inTransaction(engine, async () => {
       await resolveIdentity(engine, scope);
-      await updateEventPersons(engine, scope);
+      await upsertOverrides(engine, scope);
       await refreshPersons(engine, scope);
       await refreshGroups(engine, scope);
     });

@@ -10,6 +10,7 @@ import { TABLES as TABLES_001 } from './001_init.js';
 import * as m002 from './002_billing_identity_versions_launches.js';
 import type { Inspect } from './002_billing_identity_versions_launches.js';
 import * as m003 from './003_schedule_runs_review_cache.js';
+import * as m004 from './004_person_overrides.js';
 
 export type { Inspect };
 
@@ -28,9 +29,10 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   { version: 2, name: '002_billing_identity_versions_launches', statements: m002.statements },
   { version: 3, name: '003_schedule_runs_review_cache', statements: m003.statements },
+  { version: 4, name: '004_person_overrides', statements: m004.statements },
 ];
 
 /** Every table of the current schema, by name (their definitions as of the latest migration). */
 export const CURRENT_TABLES: ReadonlyMap<string, TableDef> = new Map(
-  [...m002.TABLES, ...m003.TABLES].map((t) => [t.name, t]),
+  [...m002.TABLES, ...m003.TABLES, ...m004.TABLES].map((t) => [t.name, t]),
 );

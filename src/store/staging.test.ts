@@ -1,0 +1,66 @@
+/**
+ * The DuckDB stage of a ClickHouse import (staging.ts): `events` is appended to when the import
+ * only added events, and replaced whole otherwise; the result is the same rows either way.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importEvents } from '../ingest/posthog/import-events.js';
+import { openChdb } from './clickhouse/test-chdb.js';
+import type { Engine } from './engine.js';
+import { raw } from './sql.js';
+import { withImportStore } from './staging.js';
+
+let ch: Engine;
+let dir: string;
+beforeAll(async () => {
+  ch = await openChdb();
+  dir = mkdtempSync(join(tmpdir(), 'sextant-staging-'));
+});
+afterAll(async () => {
+  await ch.close();
+});
+
+const line = (uuid: string, t: string): string =>
+  JSON.stringify({ event: 'x', distinct_id: 'd', timestamp: t, uuid, properties: {} });
+
+async function staged(fn: (e: Engine) => Promise<unknown>): Promise<string[]> {
+  const progress: string[] = [];
+  await withImportStore(ch, fn, { onProgress: (l) => progress.push(l) });
+  return progress.filter((l) => /events/.test(l) && !l.startsWith('staging'));
+}
+
+const uuids = async (): Promise<string[]> =>
+  (await ch.query<{ uuid: string }>(raw('SELECT uuid FROM events ORDER BY uuid'))).map((r) => r.uuid);
+
+describe('a ClickHouse import through the DuckDB stage', () => {
+  it('appends only the events an import stored, and replaces the table when old rows changed', async () => {
+    const f1 = join(dir, 'a.jsonl');
+    writeFileSync(
+      f1,
+      [line('u1', '2024-03-01T00:00:00Z'), line('u2', '2024-03-02T00:00:00Z')].join('\n') + '\n',
+    );
+    expect(await staged((e) => importEvents(e, f1))).toEqual(['appending 2 events']);
+    const f2 = join(dir, 'b.jsonl');
+    // u2 again (a duplicate, not stored) and two new ones.
+    writeFileSync(
+      f2,
+      [
+        line('u2', '2024-03-02T00:00:00Z'),
+        line('u3', '2024-03-03T00:00:00Z'),
+        line('u4', '2024-03-04T00:00:00Z'),
+      ].join('\n') + '\n',
+    );
+    expect(await staged((e) => importEvents(e, f2))).toEqual(['appending 2 events']);
+    expect(await uuids()).toEqual(['u1', 'u2', 'u3', 'u4']);
+    // The same file again: nothing new, events untouched.
+    expect(await staged((e) => importEvents(e, f2))).toEqual([]);
+    expect(await uuids()).toEqual(['u1', 'u2', 'u3', 'u4']);
+    // A change to rows stored before (not something an import does): the whole table is written.
+    expect(await staged((e) => e.exec(raw("DELETE FROM events WHERE uuid = 'u1'")))).toEqual([
+      'writing back events',
+    ]);
+    expect(await uuids()).toEqual(['u2', 'u3', 'u4']);
+  });
+});
