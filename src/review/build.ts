@@ -170,7 +170,15 @@ async function buildDataPartOn(
     DEEP_DIVES.map(
       (dive) => () =>
         t.time(`dive ${dive.id}`, () =>
-          dive.run({ engine, config: o.config, product: scope, month: o.month, metrics, asOf: ranges.last }),
+          dive.run({
+            engine,
+            config: o.config,
+            product: scope,
+            month: o.month,
+            metrics,
+            asOf: ranges.last,
+            timings: t,
+          }),
         ),
     ),
   );
