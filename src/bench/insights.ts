@@ -126,6 +126,10 @@ async function demoFunnels(opts: BenchOptions): Promise<BenchResult[]> {
   }
 }
 
+/** Events with their person now, as every analysis reads them (store/events.ts): the references do the same work. */
+const EVENTS = raw('events e LEFT JOIN person_overrides o ON o.distinct_id = e.distinct_id');
+const PERSON = raw('coalesce(o.person_id, e.person_id)');
+
 /**
  * The same funnel hand-written as an analyst would for DuckDB alone: ASOF joins take, per attempt
  * (every first-step event), the first event of the next step at or after the previous one; an
@@ -169,8 +173,8 @@ export function referenceFunnel(steps: readonly string[], from: Date, end: Date,
         median(${t(k)} - ${t(k - 1)}) FILTER (WHERE reached > ${raw(String(k))}) AS ${raw(`m${k}`)},
         avg(${t(k)} - ${t(k - 1)}) FILTER (WHERE reached > ${raw(String(k))}) AS ${raw(`v${k}`)}`,
   );
-  return sql`WITH ev AS (SELECT person_id, timestamp, event FROM events
-      WHERE event IN (SELECT unnest(${[...steps]})) AND timestamp >= ${from} AND timestamp < ${end}),
+  return sql`WITH ev AS (SELECT ${PERSON} AS person_id, e.timestamp, e.event FROM ${EVENTS}
+      WHERE e.event IN (SELECT unnest(${[...steps]})) AND e.timestamp >= ${from} AND e.timestamp < ${end}),
     ${join(stepTables, ', ')}, ${join(chain, ', ')},
     attempts AS (SELECT *, ${reachedCase} AS reached FROM ${raw(`a${n - 1}`)}),
     best AS (SELECT * FROM attempts
@@ -185,11 +189,11 @@ export function referenceFunnel(steps: readonly string[], from: Date, end: Date,
  * plus 4, divided by 7 (weeks start on sunday, the spec's default; week w starts on day 7w − 4).
  */
 export function referenceRetention(target: string, returning: string, from: Date, end: Date): Sql {
-  const week = raw('(CAST(floor(epoch(timestamp) / 86400) AS BIGINT) + 4) // 7');
-  return sql`WITH c AS (SELECT DISTINCT person_id, ${week} AS w FROM events
-      WHERE event = ${target} AND timestamp >= ${from} AND timestamp < ${end}),
-    r AS (SELECT DISTINCT person_id, ${week} AS w FROM events
-      WHERE event = ${returning} AND timestamp >= ${from} AND timestamp < ${end})
+  const week = raw('(CAST(floor(epoch(e.timestamp) / 86400) AS BIGINT) + 4) // 7');
+  return sql`WITH c AS (SELECT DISTINCT ${PERSON} AS person_id, ${week} AS w FROM ${EVENTS}
+      WHERE e.event = ${target} AND e.timestamp >= ${from} AND e.timestamp < ${end}),
+    r AS (SELECT DISTINCT ${PERSON} AS person_id, ${week} AS w FROM ${EVENTS}
+      WHERE e.event = ${returning} AND e.timestamp >= ${from} AND e.timestamp < ${end})
     SELECT w AS cohort, 0 AS n, count(*) AS persons FROM c GROUP BY 1
     UNION ALL
     SELECT c.w, r.w - c.w, count(*) FROM c JOIN r ON r.person_id = c.person_id AND r.w > c.w
