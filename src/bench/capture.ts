@@ -12,7 +12,7 @@
  * The machine is shared: quote medians, and compare runs made in one session.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { PostHog } from 'posthog-node';
@@ -215,6 +215,21 @@ async function duringReview(server: Server, seconds: number, month: string, run:
 
 const rate = (n: number, s: number): number => Math.round(n / s);
 
+/**
+ * CPU milliseconds (user + system) of a process, or of its main thread (the one that answers
+ * HTTP), from /proc: what a request costs the server whatever else runs on the machine. NaN off
+ * Linux.
+ */
+function cpuMs(pid: number | undefined, mainThread = false): number {
+  try {
+    const file = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+    const f = readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   const bin = resolve(process.env.SEXTANT_BENCH_BIN ?? 'bin/sextant.js');
   const seconds = opts.full ? 10 : 4;
@@ -234,7 +249,11 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
       const b = await batched(server, seconds, r);
       opts.log(`   run ${r}: single events (raw HTTP, ${CLIENTS} clients)…`);
       const until = performance.now() + seconds * 1000;
+      const cpu0 = cpuMs(server.child.pid);
+      const main0 = cpuMs(server.child.pid, true);
       const s = await single(server, () => performance.now() < until, r, 'single');
+      const serverCpu = cpuMs(server.child.pid) - cpu0;
+      const mainCpu = cpuMs(server.child.pid, true) - main0;
       opts.log(`   run ${r}: single events while the review of ${month} is built…`);
       const v = await duringReview(server, seconds, month, r);
       const t0 = performance.now();
@@ -254,6 +273,9 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
         singleRequestsPerSecond: rate(s.events, s.seconds),
         singleP50Ms: quantile(s.latenciesMs, 0.5),
         singleP99Ms: quantile(s.latenciesMs, 0.99),
+        // Per acknowledged request: the whole server (loading included) and its HTTP thread.
+        singleServerCpuUsPerRequest: (serverCpu * 1000) / Math.max(1, s.events),
+        singleMainThreadCpuUsPerRequest: (mainCpu * 1000) / Math.max(1, s.events),
         reviewRequestsPerSecond: rate(v.events, v.seconds),
         reviewP50Ms: quantile(v.latenciesMs, 0.5),
         reviewP99Ms: quantile(v.latenciesMs, 0.99),
@@ -287,7 +309,13 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
       name: `capture, single events (raw HTTP, ${CLIENTS} clients)`,
       medianSeconds: seconds,
       runs,
-      figures: figures('singleRequestsPerSecond', 'singleP50Ms', 'singleP99Ms'),
+      figures: figures(
+        'singleRequestsPerSecond',
+        'singleP50Ms',
+        'singleP99Ms',
+        'singleServerCpuUsPerRequest',
+        'singleMainThreadCpuUsPerRequest',
+      ),
       target: '≥ 5,000 requests/s',
       met: med('singleRequestsPerSecond') >= 5_000,
     },

@@ -15,8 +15,10 @@ export async function benchDemo(
   dir: string,
   events: number,
   log: (line: string) => void,
+  /** Organizations (default one per 2,500 events, at least the demo's default): small checks pass fewer. */
+  orgs?: number,
 ): Promise<DemoFiles> {
-  const outDir = join(dir, `demo-${events}`);
+  const outDir = join(dir, orgs === undefined ? `demo-${events}` : `demo-${events}-orgs-${orgs}`);
   const files = demoFilePaths(outDir, BENCH_UNTIL);
   if (existsSync(files.truth)) return files;
   log(`   generating a ${events.toLocaleString('en-US')}-event demo company…`);
@@ -24,6 +26,6 @@ export async function benchDemo(
     outDir,
     events,
     until: BENCH_UNTIL,
-    orgs: Math.max(DEMO_DEFAULTS.orgs, Math.round(events / 2500)),
+    orgs: orgs ?? Math.max(DEMO_DEFAULTS.orgs, Math.round(events / 2500)),
   });
 }

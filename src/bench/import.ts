@@ -43,23 +43,27 @@ const FLOORS = {
   lean: `SELECT * FROM read_json($1, format = 'newline_delimited', columns = {uuid: 'VARCHAR', event: 'VARCHAR', distinct_id: 'VARCHAR', "timestamp": 'TIMESTAMPTZ', properties: 'JSON'})`,
 } as const;
 
-interface Measured {
+export interface Measured {
   seconds: number;
   peakRssMb: number;
+  /** What the command printed on stdout. */
+  stdout: string;
 }
 
 /** Runs a command to completion; wall seconds and its peak resident set. Throws on a non-zero exit. */
-async function measure(cmd: string, args: string[], cwd: string): Promise<Measured> {
+export async function measure(cmd: string, args: string[], cwd: string): Promise<Measured> {
   const useTime = existsSync('/usr/bin/time');
   const t0 = performance.now();
   const child = useTime
     ? spawn('/usr/bin/time', ['-f', '__PEAK_KB=%M', cmd, ...args], {
         cwd,
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       })
-    : spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    : spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
   let polledKb = 0;
   const poll = useTime
     ? undefined
@@ -76,7 +80,7 @@ async function measure(cmd: string, args: string[], cwd: string): Promise<Measur
   const seconds = (performance.now() - t0) / 1000;
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`);
   const kb = useTime ? Number(/__PEAK_KB=(\d+)/.exec(stderr)?.[1] ?? 0) : polledKb;
-  return { seconds, peakRssMb: kb / 1024 };
+  return { seconds, peakRssMb: kb / 1024, stdout };
 }
 
 function part(target: string, met: boolean): string {

@@ -16,6 +16,7 @@ const MODULES: Record<string, () => Promise<BenchModule>> = {
   insights: () => import('./insights.js'),
   review: () => import('./review.js'),
   capture: () => import('./capture.js'),
+  engines: () => import('./engines.js'),
 };
 
 async function main(): Promise<void> {

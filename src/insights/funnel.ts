@@ -498,10 +498,14 @@ function sqlPerPerson(d: Dialect, s: Spec, o: FunnelOptions, ids: boolean): Sql 
     '',
   )}END`;
   const isCancelled = cancelled ? sql`CASE WHEN k.cp0 IS NULL THEN 0 ELSE 1 END` : sql`0`;
+  // The times of the steps between the first and the last break the remaining ties: two chains
+  // of one person with the same start and end can differ there (same-minute events, unordered
+  // funnels), and which one a parallel sort met first changed the medians from run to run.
+  const middle = stepCols(n, (k) => sql`, ${col('t', k)} ASC`, 1);
   ctes.push(sql`ranked AS (
     SELECT c.*, ${isCancelled} AS cancelled,
       row_number() OVER (PARTITION BY c.ph, c.grp
-        ORDER BY c.reached DESC, ${isCancelled} ASC, ${tlast} ASC, c.t0 DESC) AS rn
+        ORDER BY c.reached DESC, ${isCancelled} ASC, ${tlast} ASC, c.t0 DESC${join(middle, '')}) AS rn
     FROM chains c${cancelled ? sql` LEFT JOIN cancelled k ON k.cph = c.ph AND k.cgrp = c.grp AND k.cp0 = c.p0` : sql``})`);
   ctes.push(sql`best AS (SELECT * FROM ranked WHERE rn = 1 AND cancelled = 0)`);
   const pv = sqlPersonValue(d, s, o);

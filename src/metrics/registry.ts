@@ -11,14 +11,19 @@ import { usageFamily } from './usage/index.js';
  */
 export const METRIC_FAMILIES: MetricFamily[] = [revenueFamily, usageFamily, feedbackFamily];
 
-/** Every family's metrics over `months` in the review's shape: the one loop over the families. */
-export async function computeMetrics(ctx: MetricContext): Promise<Metric[]> {
-  const out: Metric[] = [];
-  for (const family of METRIC_FAMILIES) {
-    const values = ctx.timings
-      ? await ctx.timings.time(`metrics ${family.id}`, () => family.compute(ctx))
-      : await family.compute(ctx);
-    for (const v of values) out.push(toMetric(v, ctx.months));
-  }
-  return out;
+/**
+ * Every family's metrics over `months` in the review's shape: the one loop over the families.
+ * `concurrent`: the families' queries run side by side (the engine must take concurrent queries:
+ * a `readPool`); the metrics come out in the same order either way.
+ */
+export async function computeMetrics(
+  ctx: MetricContext,
+  opts: { concurrent?: boolean } = {},
+): Promise<Metric[]> {
+  const compute = (family: MetricFamily) =>
+    ctx.timings ? ctx.timings.time(`metrics ${family.id}`, () => family.compute(ctx)) : family.compute(ctx);
+  const perFamily: Awaited<ReturnType<MetricFamily['compute']>>[] = [];
+  if (opts.concurrent) perFamily.push(...(await Promise.all(METRIC_FAMILIES.map(compute))));
+  else for (const family of METRIC_FAMILIES) perFamily.push(await compute(family));
+  return perFamily.flatMap((values) => values.map((v) => toMetric(v, ctx.months)));
 }

@@ -8,12 +8,13 @@ import { DEEP_DIVES } from '../analyses/dives/registry.js';
 import type { Config } from '../config/schema.js';
 import type { Month } from '../domain/month.js';
 import { monthsEndingAt } from '../domain/month.js';
-import type { DeepDive, Review } from '../domain/review.js';
+import type { Review } from '../domain/review.js';
 import { finishInterruptedImports } from '../ingest/posthog/import-events.js';
 import { judgedLaunchesOfReview, linkLaunchTodos } from '../launches/review.js';
 import { computeMetrics } from '../metrics/registry.js';
 import { productScope, type ProductScope } from '../metrics/types.js';
 import type { Engine } from '../store/engine.js';
+import { readPool } from '../store/pool.js';
 import { dataRanges } from '../metrics/data-range.js';
 import { DEFAULT_FALSE_DISCOVERY_RATE } from './anomalies.js';
 import { readCachedReview, reviewCacheKey, writeCachedReview, type CachedReviewPart } from './cache.js';
@@ -24,6 +25,9 @@ import { rankHighlights } from './highlights.js';
 import { createTimings, timingsFromEnv, type Timings } from './timings.js';
 
 export const REVIEW_MONTHS = 13;
+
+/** How many connections a build's independent queries run on side by side (the machine's 2 cores). */
+export const BUILD_CONNECTIONS = 2;
 
 export interface BuildReviewOptions {
   engine: Engine;
@@ -119,35 +123,66 @@ async function buildDataPart(
   now: Date,
   t: Timings,
 ): Promise<CachedReviewPart> {
+  // Independent queries (the metric families, the deep dives, the launches) run side by side on
+  // further connections of the store (`readPool`), each seeing the committed store; an engine of
+  // one connection runs them one after another. The review is the same either way: every result
+  // lands in its fixed place.
+  const pool = o.engine.connect ? readPool(o.engine, o.engine, BUILD_CONNECTIONS) : null;
+  try {
+    return await buildDataPartOn(pool ?? o.engine, pool !== null, o, scope, now, t);
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function buildDataPartOn(
+  engine: Engine,
+  concurrent: boolean,
+  o: BuildReviewOptions,
+  scope: ProductScope,
+  now: Date,
+  t: Timings,
+): Promise<CachedReviewPart> {
+  const together = async <T>(tasks: (() => Promise<T>)[]): Promise<T[]> => {
+    if (concurrent) return Promise.all(tasks.map((task) => task()));
+    const out: T[] = [];
+    for (const task of tasks) out.push(await task());
+    return out;
+  };
   const months = monthsEndingAt(o.month, REVIEW_MONTHS);
   // What the data covers comes first: metrics are not carried past the data's end, and a month it
   // does not fully cover is judged differently (incomplete-month.ts).
-  const ranges = await t.time('data ranges', () => dataRanges(o.engine));
-  const coverage = await t.time('data coverage', () => dataCoverage(o.engine, { months, ranges, now }));
-  const computed = await computeMetrics({
-    engine: o.engine,
-    config: o.config,
-    product: scope,
-    months,
-    asOf: ranges.last,
-    timings: t,
-  });
+  const ranges = await t.time('data ranges', () => dataRanges(engine));
+  const coverage = await t.time('data coverage', () => dataCoverage(engine, { months, ranges, now }));
+  const computed = await computeMetrics(
+    { engine, config: o.config, product: scope, months, asOf: ranges.last, timings: t },
+    { concurrent },
+  );
   const metrics = partialMonthChanges(computed, coverage);
-  const deepDives: DeepDive[] = [];
-  for (const dive of DEEP_DIVES) {
-    deepDives.push(
-      await t.time(`dive ${dive.id}`, () =>
-        dive.run({
-          engine: o.engine,
-          config: o.config,
-          product: scope,
-          month: o.month,
-          metrics,
-          asOf: ranges.last,
-        }),
-      ),
+  const launchesJudged = () =>
+    t.time('launches', () =>
+      judgedLaunchesOfReview({ engine, config: o.config, product: scope.name, month: o.month }),
     );
-  }
+  // Beside the dives when queries run side by side; after them (as before) when they cannot.
+  const launchesBeside = concurrent ? launchesJudged() : undefined;
+  launchesBeside?.catch(() => undefined); // awaited below; a failure is thrown there
+  const deepDives = await together(
+    DEEP_DIVES.map(
+      (dive) => () =>
+        t.time(`dive ${dive.id}`, () =>
+          dive.run({
+            engine,
+            config: o.config,
+            product: scope,
+            month: o.month,
+            metrics,
+            asOf: ranges.last,
+            timings: t,
+          }),
+        ),
+    ),
+  );
+  const launches = await (launchesBeside ?? launchesJudged());
   const currency = o.config.reporting.currency;
   const judged = await t.time('anomalies', () =>
     monthAnomalies(metrics, o.month, coverage, { ...o.config.anomalies, currency }),
@@ -157,9 +192,6 @@ async function buildDataPart(
     coverage.statement = `${coverage.statement} ${judged.statement}`;
   const highlights = await t.time('highlights', () =>
     rankHighlights({ metrics, anomalies, deepDives, threshold: o.config.anomalies.threshold, currency }),
-  );
-  const launches = await t.time('launches', () =>
-    judgedLaunchesOfReview({ engine: o.engine, config: o.config, product: scope.name, month: o.month }),
   );
   const part: CachedReviewPart = {
     dataCoverage: coverage,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
+import { compareText } from '../../domain/order.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
 import type { DuckDbEngine } from '../../store/duckdb/engine.js';
 import {
@@ -10,7 +11,13 @@ import {
 } from '../../../test/helpers/dive-test-data.js';
 import {
   findBiggestDrop,
+  inferSteps,
   onboardingFunnel,
+  queryCohortMonths,
+  queryDataBounds,
+  queryDidInstead,
+  queryInferenceCounts,
+  sqlReviewCohort,
   type DidInstead,
   type InferredCandidate,
   type OnboardingStep,
@@ -323,5 +330,99 @@ describe('findBiggestDrop', () => {
 
   it('names no step when every base is tiny', () => {
     expect(findBiggestDrop([s('a', 5, 1), s('b', 1, 0.2)]).step).toBeNull();
+  });
+});
+
+describe('onboarding-funnel: each query on its own', () => {
+  // a: signs up 2024-06-03 10:00, creates a project 1 h and 1 day later (twice);
+  // b: signs up 2024-06-10 00:00, sends an invite 30 min later (and $identify, bookkeeping);
+  // c: signs up 2024-05-31 23:59:59, a project 1 s later in June (a May user);
+  // d: signs up in July (after the review month). `old` is active since January.
+  const EVENTS: DiveEvent[] = [
+    ...BOOKENDS,
+    { event: 'signed up', person: 'a', at: '2024-06-03T10:00:00.000Z' },
+    { event: 'project created', person: 'a', at: '2024-06-03T11:00:00.000Z' },
+    { event: 'project created', person: 'a', at: '2024-06-04T10:00:00.000Z' },
+    { event: 'signed up', person: 'b', at: '2024-06-10T00:00:00.000Z' },
+    { event: '$identify', person: 'b', at: '2024-06-10T00:10:00.000Z' },
+    { event: 'invite sent', person: 'b', at: '2024-06-10T00:30:00.000Z' },
+    { event: 'signed up', person: 'c', at: '2024-05-31T23:59:59.000Z' },
+    { event: 'project created', person: 'c', at: '2024-06-01T00:00:00.000Z' },
+    { event: 'signed up', person: 'd', at: '2024-07-10T00:00:00.000Z' },
+  ];
+  let e: DuckDbEngine;
+  beforeAll(async () => {
+    e = await freshEngine();
+    await insertDiveEvents(e, EVENTS);
+  });
+  afterAll(() => e.close());
+
+  it('data bounds: the first and last event of the store', async () => {
+    expect(await queryDataBounds(ctx(e))).toEqual({
+      first: Date.UTC(2024, 0, 1) / 1000,
+      last: Date.UTC(2024, 6, 20) / 1000,
+    });
+  });
+
+  it('data bounds: null on an empty store', async () => {
+    const empty = await freshEngine();
+    try {
+      expect(await queryDataBounds(ctx(empty))).toEqual({ first: null, last: null });
+    } finally {
+      await empty.close();
+    }
+  });
+
+  it('cohort months: new users per month up to the review month, observed before the cut', async () => {
+    const sizes = await queryCohortMonths(
+      ctx(e),
+      new Date('2024-05-01T00:00:00Z'),
+      new Date('2024-06-08T00:00:00Z'),
+    );
+    expect(Object.fromEntries(sizes)).toEqual({
+      // c's first activity is May 31st (the June project does not make c a June user)
+      '2024-05': { month: '2024-05', newUsers: 1, observedNewUsers: 1 },
+      // a (June 3rd, observed) and b (June 10th, after the cut); d is in July, old in January
+      '2024-06': { month: '2024-06', newUsers: 2, observedNewUsers: 1 },
+    });
+  });
+
+  it('inference counts: per feature event within the window, users, times per user, median time to first', async () => {
+    const counts = await queryInferenceCounts(
+      ctx(e, inferredConfig),
+      new Date('2024-06-01T00:00:00Z'),
+      new Date('2024-07-01T00:00:00Z'),
+    );
+    expect(counts.cohort).toBe(2); // a and b
+    expect([...counts.events].sort((x, y) => compareText(x.event, y.event))).toEqual([
+      { event: 'invite sent', users: 1, meanPerUser: 1, medianSecondsToFirst: 1800 },
+      { event: 'project created', users: 1, meanPerUser: 2, medianSecondsToFirst: 3600 },
+      { event: 'signed up', users: 2, meanPerUser: 1, medianSecondsToFirst: 0 },
+    ]);
+    // Pure: 'project created' (twice per user) is no milestone; two milestones remain, in time order.
+    const inferred = inferSteps(counts);
+    expect(inferred.rule).toBe('milestones');
+    expect(inferred.steps).toEqual(['signed up', 'invite sent']);
+  });
+
+  it('did instead: those who reached the step before but not the step, and what they did', async () => {
+    const spec = {
+      dateFrom: '2024-06-01T00:00:00.000Z',
+      dateTo: '2024-07-15T00:00:00.000Z',
+      steps: ['signed up', 'project created'],
+      windowSeconds: 14 * 86_400,
+    };
+    const cohort = sqlReviewCohort(
+      ctx(e),
+      new Date('2024-06-01T00:00:00Z'),
+      new Date('2024-07-01T00:00:00Z'),
+    );
+    // b signed up and never created a project (dropped; then sent an invite), a went on.
+    expect(await queryDidInstead(ctx(e), spec, cohort, 1)).toEqual({
+      events: [{ event: 'invite sent', dropped: 1, converted: 0 }],
+      dropped: 1,
+      converted: 1,
+      droppedWithAnyEvent: 1,
+    });
   });
 });

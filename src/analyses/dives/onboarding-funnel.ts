@@ -46,6 +46,7 @@ import { describeIcpRule, hasIcpRule, sqlIcpRule } from '../icp.js';
 import { benjaminiHochberg, compareProportions, wilsonInterval, type Interval } from '../stats/index.js';
 import { sqlFeatureEvent } from './feature-events.js';
 import { formatP } from './text.js';
+import { timedQuery } from './timed.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
 import { compareText } from '../../domain/order.js';
 import { eventsWithPersons } from '../../store/events.js';
@@ -113,7 +114,7 @@ export interface BiggestDrop {
   clearlyLowest: boolean;
 }
 
-interface CohortMonth {
+export interface CohortMonth {
   month: Month;
   newUsers: number;
   observedNewUsers: number;
@@ -158,24 +159,52 @@ function sqlCohort(ctx: DeepDiveContext, from: Date, to: Date, by: 'month' | 'ic
     LEFT JOIN groups g ON g.group_type = 'organization' AND g.group_key = o.organization`;
 }
 
-async function cohortMonths(
-  ctx: DeepDiveContext,
-  from: Date,
-  observedUntil: Date,
-): Promise<Map<Month, CohortMonth>> {
+/** Per month from `from` to the review month's end: new users, and those first active before `observedUntil`. */
+export function buildCohortMonthsQuery(ctx: DeepDiveContext, from: Date, observedUntil: Date): Sql {
   const d = ctx.engine.dialect;
-  const rows = await ctx.engine.query<{ month: string; users: number; observed: number }>(sql`
+  return sql`
     SELECT ${d.sqlMonthKey(raw('f'))} AS month, count(*) AS users,
       sum(CASE WHEN f < ${d.sqlTimestamp(sql`${observedUntil.toISOString()}`)} THEN 1 ELSE 0 END) AS observed
     FROM (${sqlFirsts(ctx)}) fa
     WHERE f >= ${d.sqlTimestamp(sql`${from.toISOString()}`)} AND f < ${d.sqlTimestamp(sql`${monthEnd(ctx.month).toISOString()}`)}
-    GROUP BY 1`);
+    GROUP BY 1`;
+}
+
+/** Query: the size of each month's cohort of new users (all, and with a whole window observed). */
+export async function queryCohortMonths(
+  ctx: DeepDiveContext,
+  from: Date,
+  observedUntil: Date,
+): Promise<Map<Month, CohortMonth>> {
+  const rows = await ctx.engine.query<{ month: string; users: number; observed: number }>(
+    buildCohortMonthsQuery(ctx, from, observedUntil),
+  );
   return new Map(
     rows.map((r) => [
       r.month,
       { month: r.month, newUsers: Number(r.users), observedNewUsers: Number(r.observed) },
     ]),
   );
+}
+
+/** The store's first and last event, in epoch seconds; null when it holds none. */
+export interface DataBounds {
+  first: number | null;
+  last: number | null;
+}
+
+/** Query: the first and last event of the store (any event). */
+export async function queryDataBounds(ctx: DeepDiveContext): Promise<DataBounds> {
+  const d = ctx.engine.dialect;
+  const bounds = await ctx.engine.query<{ first: number | null; last: number | null }>(
+    sql`SELECT ${d.sqlEpochSeconds(raw('min(timestamp)'))} AS first, ${d.sqlEpochSeconds(raw('max(timestamp)'))} AS last FROM events`,
+  );
+  const first = bounds[0]?.first;
+  const last = bounds[0]?.last;
+  return {
+    first: first === null || first === undefined ? null : Number(first),
+    last: last === null || last === undefined ? null : Number(last),
+  };
 }
 
 // ---- steps -------------------------------------------------------------------------------------
@@ -190,25 +219,25 @@ export interface InferredCandidate {
   medianSecondsToFirst: number;
 }
 
-/** Steps inferred from new users' first events (see the file comment). */
-async function inferSteps(
-  ctx: DeepDiveContext,
-  from: Date,
-  to: Date,
-): Promise<{
+/** Per feature event done by the cohort within the window: who did it, how often, how soon. */
+export interface InferenceCounts {
+  /** New users first active in the range. */
+  cohort: number;
+  events: { event: string; users: number; meanPerUser: number; medianSecondsToFirst: number }[];
+}
+
+/** The inferred steps (see the file comment). */
+export interface InferredSteps {
   steps: string[];
   candidates: InferredCandidate[];
   cohort: number;
   rule: 'milestones' | 'most-common';
-}> {
+}
+
+export function buildInferenceQuery(ctx: DeepDiveContext, from: Date, to: Date): Sql {
   const d = ctx.engine.dialect;
   const W = ctx.config.onboarding.windowDays;
-  const rows = await ctx.engine.query<{
-    event: string | null;
-    users: number;
-    mean_n: number | null;
-    med: number | null;
-  }>(sql`
+  return sql`
     WITH cohort AS (
       SELECT person_id, f FROM (${sqlFirsts(ctx)}) fa
       WHERE f >= ${d.sqlTimestamp(sql`${from.toISOString()}`)} AND f < ${d.sqlTimestamp(sql`${to.toISOString()}`)}
@@ -224,17 +253,45 @@ async function inferSteps(
     )
     SELECT event, count(*) AS users, avg(n) AS mean_n, ${d.sqlMedian(raw('offset_s'))} AS med FROM firsts GROUP BY event
     UNION ALL
-    SELECT NULL AS event, count(*) AS users, NULL AS mean_n, NULL AS med FROM cohort`);
-  const cohort = Number(rows.find((r) => r.event === null)?.users ?? 0);
-  const common = rows
-    .filter((r): r is typeof r & { event: string } => r.event !== null)
+    SELECT NULL AS event, count(*) AS users, NULL AS mean_n, NULL AS med FROM cohort`;
+}
+
+/** Query: for the new users first active in [from, to), each feature event they did in the window. */
+export async function queryInferenceCounts(
+  ctx: DeepDiveContext,
+  from: Date,
+  to: Date,
+): Promise<InferenceCounts> {
+  const rows = await ctx.engine.query<{
+    event: string | null;
+    users: number;
+    mean_n: number | null;
+    med: number | null;
+  }>(buildInferenceQuery(ctx, from, to));
+  return {
+    cohort: Number(rows.find((r) => r.event === null)?.users ?? 0),
+    events: rows
+      .filter((r): r is typeof r & { event: string } => r.event !== null)
+      .map((r) => ({
+        event: r.event,
+        users: Number(r.users),
+        meanPerUser: Number(r.mean_n ?? 0),
+        medianSecondsToFirst: Number(r.med ?? 0),
+      })),
+  };
+}
+
+/** Pure: the steps inferred from the counts (see the file comment). */
+export function inferSteps(counts: InferenceCounts): InferredSteps {
+  const cohort = counts.cohort;
+  const common = counts.events
     .map((r) => ({
       event: r.event,
-      users: Number(r.users),
-      share: cohort > 0 ? Number(r.users) / cohort : 0,
-      meanPerUser: Number(r.mean_n ?? 0),
-      milestone: Number(r.mean_n ?? 0) <= MILESTONE_MAX_MEAN,
-      medianSecondsToFirst: Number(r.med ?? 0),
+      users: r.users,
+      share: cohort > 0 ? r.users / cohort : 0,
+      meanPerUser: r.meanPerUser,
+      milestone: r.meanPerUser <= MILESTONE_MAX_MEAN,
+      medianSecondsToFirst: r.medianSecondsToFirst,
     }))
     .filter((c) => c.share >= MIN_INFERRED_SHARE)
     .sort((a, b) => b.users - a.users || compareText(a.event, b.event));
@@ -350,21 +407,32 @@ export function compareSteps(
 
 // ---- what those who dropped did instead ------------------------------------------------------
 
-async function didInstead(
+/** The funnel the dive runs: steps, the range (with the window after it) and the window. */
+export interface OnboardingFunnelSpec {
+  dateFrom: string;
+  dateTo: string;
+  steps: string[];
+  windowSeconds: number;
+}
+
+/** Who dropped at step `b` and who went on, and each feature event each group did after step b−1. */
+export interface DidInsteadCounts {
+  events: { event: string; dropped: number; converted: number }[];
+  dropped: number;
+  converted: number;
+  droppedWithAnyEvent: number;
+}
+
+export function buildDidInsteadQuery(
   ctx: DeepDiveContext,
-  funnelSpec: { dateFrom: string; dateTo: string; steps: string[]; windowSeconds: number },
+  funnelSpec: OnboardingFunnelSpec,
   cohort: Sql,
   b: number,
-): Promise<{ events: DidInstead[]; dropped: number; converted: number; droppedWithAnyEvent: number }> {
+): Sql {
   const d = ctx.engine.dialect;
   const persons = buildFunnelPersonsQuery(d, funnelSpec, { cohort });
   const ts = d.sqlEpochSeconds(raw('e.timestamp'));
-  const rows = await ctx.engine.query<{
-    kind: string;
-    event: string | null;
-    dropped: number;
-    converted: number;
-  }>(sql`
+  return sql`
     WITH per AS (SELECT * FROM (${persons}) fp WHERE reached >= ${b}),
     acts AS (
       SELECT DISTINCT p.person_id, e.event, CASE WHEN p.reached = ${b} THEN 1 ELSE 0 END AS dropped
@@ -382,33 +450,62 @@ async function didInstead(
       CAST(sum(CASE WHEN reached > ${b} THEN 1 ELSE 0 END) AS BIGINT) AS converted FROM per
     UNION ALL
     SELECT 'any' AS kind, NULL AS event, count(DISTINCT CASE WHEN dropped = 1 THEN person_id END) AS dropped,
-      CAST(count(DISTINCT CASE WHEN dropped = 0 THEN person_id END) AS BIGINT) AS converted FROM acts`);
+      CAST(count(DISTINCT CASE WHEN dropped = 0 THEN person_id END) AS BIGINT) AS converted FROM acts`;
+}
+
+/** Query: what the cohort's people who reached step b−1 did next, split by whether they reached step b. */
+export async function queryDidInstead(
+  ctx: DeepDiveContext,
+  funnelSpec: OnboardingFunnelSpec,
+  cohort: Sql,
+  b: number,
+): Promise<DidInsteadCounts> {
+  const rows = await ctx.engine.query<{
+    kind: string;
+    event: string | null;
+    dropped: number;
+    converted: number;
+  }>(buildDidInsteadQuery(ctx, funnelSpec, cohort, b));
   const total = rows.find((r) => r.kind === 'total');
-  const dropped = Number(total?.dropped ?? 0);
-  const converted = Number(total?.converted ?? 0);
   const any = rows.find((r) => r.kind === 'any');
-  const list = rows
-    .filter((r): r is typeof r & { event: string } => r.kind === 'event' && r.event !== null)
-    .map((r) => {
-      const du = Number(r.dropped);
-      const cu = Number(r.converted);
-      const droppedShare = dropped > 0 ? du / dropped : 0;
-      const convertedShare = converted > 0 ? cu / converted : 0;
-      const test =
-        dropped > 0 && converted > 0
-          ? compareProportions({ successesA: du, totalA: dropped, successesB: cu, totalB: converted })
-          : null;
-      return {
-        event: r.event,
-        droppedShare,
-        convertedShare,
-        lift: convertedShare > 0 ? droppedShare / convertedShare : null,
-        droppedUsers: du,
-        convertedUsers: cu,
-        pValue: test && !test.notEnoughData ? test.pValue : null,
-        test: test?.test ?? null,
-      };
-    });
+  return {
+    events: rows
+      .filter((r): r is typeof r & { event: string } => r.kind === 'event' && r.event !== null)
+      .map((r) => ({ event: r.event, dropped: Number(r.dropped), converted: Number(r.converted) })),
+    dropped: Number(total?.dropped ?? 0),
+    converted: Number(total?.converted ?? 0),
+    droppedWithAnyEvent: Number(any?.dropped ?? 0),
+  };
+}
+
+/** Pure: shares, lift and the tests of each event (Benjamini–Hochberg across them), the most common first. */
+export function didInstead(counts: DidInsteadCounts): {
+  events: DidInstead[];
+  dropped: number;
+  converted: number;
+  droppedWithAnyEvent: number;
+} {
+  const { dropped, converted } = counts;
+  const list = counts.events.map((r) => {
+    const du = r.dropped;
+    const cu = r.converted;
+    const droppedShare = dropped > 0 ? du / dropped : 0;
+    const convertedShare = converted > 0 ? cu / converted : 0;
+    const test =
+      dropped > 0 && converted > 0
+        ? compareProportions({ successesA: du, totalA: dropped, successesB: cu, totalB: converted })
+        : null;
+    return {
+      event: r.event,
+      droppedShare,
+      convertedShare,
+      lift: convertedShare > 0 ? droppedShare / convertedShare : null,
+      droppedUsers: du,
+      convertedUsers: cu,
+      pValue: test && !test.notEnoughData ? test.pValue : null,
+      test: test?.test ?? null,
+    };
+  });
   const q = benjaminiHochberg(list.map((x) => x.pValue));
   const events = list
     .map((x, i) => ({ ...x, qValue: q[i] ?? null }))
@@ -419,7 +516,7 @@ async function didInstead(
         compareText(x.event, y.event),
     )
     .slice(0, MAX_DID_INSTEAD);
-  return { events, dropped, converted, droppedWithAnyEvent: Number(any?.dropped ?? 0) };
+  return { events, dropped, converted, droppedWithAnyEvent: counts.droppedWithAnyEvent };
 }
 
 // ---- run ---------------------------------------------------------------------------------------
@@ -445,9 +542,9 @@ function comparisonFinding(title: string, c: StepComparison, a: string, b: strin
   };
 }
 
-async function run(ctx: DeepDiveContext): Promise<DeepDive> {
-  const d = ctx.engine.dialect;
-  const ob = ctx.config.onboarding;
+/** The method, in words (pure: the config decides it). */
+export function onboardingMethod(config: DeepDiveContext['config']): string {
+  const ob = config.onboarding;
   const W = ob.windowDays;
   const configured = ob.steps.length > 0;
   const stepsMethod = configured
@@ -461,28 +558,98 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     `by ICP the same test ICP vs non-ICP. Did instead: feature events of those who reached the step before the biggest drop but not it, after that step and within the window, against those who went on (share, lift, same tests with Benjamini–Hochberg). ` +
     `Not enough data below ${MIN_NEW_USERS} new users.`;
 
-  const bounds = await ctx.engine.query<{ first: number | null; last: number | null }>(
-    sql`SELECT ${d.sqlEpochSeconds(raw('min(timestamp)'))} AS first, ${d.sqlEpochSeconds(raw('max(timestamp)'))} AS last FROM events`,
-  );
-  const first = bounds[0]?.first;
-  const last = bounds[0]?.last;
-  if (first === null || first === undefined || last === null || last === undefined) {
-    return notEnough('no events.', method, { newUsers: 0 });
-  }
-  const dataStart = new Date(Number(first) * 1000);
-  const observedUntil = new Date(Number(last) * 1000 - W * DAY_MS);
+  return method;
+}
+
+/** Pure: the months whose new users are read (see the file comment) and when the observed windows end. */
+export function usableMonths(
+  month: Month,
+  bounds: { first: number; last: number },
+  windowDays: number,
+): { months: Month[]; observedUntil: Date; warm: number } {
+  const dataStart = new Date(bounds.first * 1000);
+  const observedUntil = new Date(bounds.last * 1000 - windowDays * DAY_MS);
   const warm = dataStart.getTime() + WARMUP_DAYS * DAY_MS;
   const months: Month[] = [];
   for (let i = TRAILING_MONTHS; i >= 0; i--) {
-    const m = addMonths(ctx.month, -i);
+    const m = addMonths(month, -i);
     if (monthStart(m).getTime() >= warm && monthStart(m).getTime() < observedUntil.getTime()) months.push(m);
   }
-  const sizes = await cohortMonths(ctx, monthStart(addMonths(ctx.month, -TRAILING_MONTHS)), observedUntil);
+  return { months, observedUntil, warm };
+}
+
+/** The new users first active in [from, to), all in one cohort (the did-instead query's). */
+export function sqlReviewCohort(ctx: DeepDiveContext, from: Date, to: Date): Sql {
+  const d = ctx.engine.dialect;
+  return sql`SELECT person_id, 'review' AS value FROM (${sqlFirsts(ctx)}) fa
+    WHERE f >= ${d.sqlTimestamp(sql`${from.toISOString()}`)} AND f < ${d.sqlTimestamp(sql`${to.toISOString()}`)}`;
+}
+
+/** Query: the funnel of the new users first active in [from, to), one breakdown per month. */
+export async function queryFunnelByMonth(
+  ctx: DeepDiveContext,
+  spec: OnboardingFunnelSpec,
+  from: Date,
+  to: Date,
+): Promise<Map<string, FunnelStepResult[]>> {
+  const r = await funnel(ctx.engine, spec, { cohort: sqlCohort(ctx, from, to, 'month'), p90: true });
+  return new Map((r.breakdowns ?? []).map((x) => [x.value ?? '', x.steps]));
+}
+
+/** Query: the funnel of the new users first active in [from, to), one breakdown per ICP class. */
+export async function queryFunnelByIcp(
+  ctx: DeepDiveContext,
+  spec: OnboardingFunnelSpec,
+  from: Date,
+  to: Date,
+): Promise<{ value: string | null; steps: FunnelStepResult[] }[]> {
+  const r = await funnel(ctx.engine, spec, { cohort: sqlCohort(ctx, from, to, 'icp'), p90: true });
+  return r.breakdowns ?? [];
+}
+
+/** What the queries found, for the pure format. */
+export interface OnboardingFacts {
+  months: Month[];
+  sizes: Map<Month, CohortMonth>;
+  inferred: InferredSteps | null;
+  names: string[];
+  byMonth: Map<string, FunnelStepResult[]>;
+  /** Null when no ICP rule is configured. */
+  byIcp: { value: string | null; steps: FunnelStepResult[] }[] | null;
+  instead: DidInsteadCounts | null;
+}
+
+function reviewSizeOf(ctx: Pick<DeepDiveContext, 'month'>, sizes: Map<Month, CohortMonth>) {
   const reviewSize = sizes.get(ctx.month) ?? { month: ctx.month, newUsers: 0, observedNewUsers: 0 };
-  const sizeData = {
-    newUsers: reviewSize.observedNewUsers,
-    censoredNewUsers: reviewSize.newUsers - reviewSize.observedNewUsers,
+  return {
+    reviewSize,
+    sizeData: {
+      newUsers: reviewSize.observedNewUsers,
+      censoredNewUsers: reviewSize.newUsers - reviewSize.observedNewUsers,
+    },
   };
+}
+
+async function run(ctx: DeepDiveContext): Promise<DeepDive> {
+  const ob = ctx.config.onboarding;
+  const W = ob.windowDays;
+  const configured = ob.steps.length > 0;
+  const method = onboardingMethod(ctx.config);
+  const q = <T>(name: string, fn: () => Promise<T>): Promise<T> => timedQuery(ctx, ID, name, fn);
+
+  const bounds = await q('data bounds', () => queryDataBounds(ctx));
+  if (bounds.first === null || bounds.last === null) {
+    return notEnough('no events.', method, { newUsers: 0 });
+  }
+  const { months, observedUntil, warm } = usableMonths(
+    ctx.month,
+    { first: bounds.first, last: bounds.last },
+    W,
+  );
+  const sizes = await q('cohort months', () =>
+    queryCohortMonths(ctx, monthStart(addMonths(ctx.month, -TRAILING_MONTHS)), observedUntil),
+  );
+  const { reviewSize, sizeData } = reviewSizeOf(ctx, sizes);
   if (!months.includes(ctx.month)) {
     const why =
       monthStart(ctx.month).getTime() < warm
@@ -500,7 +667,9 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
 
   const from = monthStart(months[0] as Month);
   const to = new Date(Math.min(monthEnd(ctx.month).getTime(), observedUntil.getTime()));
-  const inferred = configured ? null : await inferSteps(ctx, from, to);
+  const inferred = configured
+    ? null
+    : inferSteps(await q('inferred steps', () => queryInferenceCounts(ctx, from, to)));
   const names = configured ? [...ob.steps] : (inferred?.steps ?? []);
   if (names.length < 2) {
     return notEnough(
@@ -510,17 +679,39 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     );
   }
 
-  const spec = {
+  const spec: OnboardingFunnelSpec = {
     dateFrom: from.toISOString(),
     dateTo: new Date(to.getTime() + W * DAY_MS).toISOString(),
     steps: names,
     windowSeconds: W * 86_400,
   };
-  const byMonthResult = await funnel(ctx.engine, spec, {
-    cohort: sqlCohort(ctx, from, to, 'month'),
-    p90: true,
-  });
-  const byMonth = new Map((byMonthResult.breakdowns ?? []).map((x) => [x.value ?? '', x.steps]));
+  const byMonth = await q('funnel by month', () => queryFunnelByMonth(ctx, spec, from, to));
+  const reviewFrom = monthStart(ctx.month);
+  const byIcp = hasIcpRule(ctx.config.icp.all)
+    ? await q('funnel by ICP', () => queryFunnelByIcp(ctx, spec, reviewFrom, to))
+    : null;
+  // The did-instead query reads the step of the biggest drop, which the funnel decides.
+  const drop = findBiggestDrop(onboardingSteps(names, byMonth.get(ctx.month)));
+  const instead =
+    drop.index === null
+      ? null
+      : await q('did instead', () =>
+          queryDidInstead(ctx, spec, sqlReviewCohort(ctx, reviewFrom, to), drop.index as number),
+        );
+  return formatOnboardingFunnel(ctx, { months, sizes, inferred, names, byMonth, byIcp, instead });
+}
+
+/** Pure: the dive from what the queries found (no SQL). */
+export function formatOnboardingFunnel(
+  ctx: Pick<DeepDiveContext, 'config' | 'month'>,
+  facts: OnboardingFacts,
+): DeepDive {
+  const ob = ctx.config.onboarding;
+  const W = ob.windowDays;
+  const configured = ob.steps.length > 0;
+  const method = onboardingMethod(ctx.config);
+  const { months, sizes, inferred, names, byMonth } = facts;
+  const { reviewSize, sizeData } = reviewSizeOf(ctx, sizes);
   const steps = onboardingSteps(names, byMonth.get(ctx.month));
   const drop = findBiggestDrop(steps);
 
@@ -543,10 +734,8 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   // By ICP, for the review month's new users.
   let byIcp: { group: string; steps: OnboardingStep[] }[] | null = null;
   let icpComparisons: StepComparison[] = [];
-  const reviewFrom = monthStart(ctx.month);
-  if (hasIcpRule(ctx.config.icp.all)) {
-    const r = await funnel(ctx.engine, spec, { cohort: sqlCohort(ctx, reviewFrom, to, 'icp'), p90: true });
-    byIcp = (r.breakdowns ?? [])
+  if (facts.byIcp !== null) {
+    byIcp = facts.byIcp
       .map((x) => ({ group: x.value ?? 'unknown', steps: onboardingSteps(names, x.steps) }))
       .sort((a, b) => compareText(a.group, b.group));
     const group = (g: string): OnboardingStep[] =>
@@ -555,9 +744,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   }
 
   // What those who dropped at the biggest drop did instead (review month).
-  const reviewCohort = sql`SELECT person_id, 'review' AS value FROM (${sqlFirsts(ctx)}) fa
-    WHERE f >= ${d.sqlTimestamp(sql`${reviewFrom.toISOString()}`)} AND f < ${d.sqlTimestamp(sql`${to.toISOString()}`)}`;
-  const instead = drop.index === null ? null : await didInstead(ctx, spec, reviewCohort, drop.index);
+  const instead = drop.index === null || facts.instead === null ? null : didInstead(facts.instead);
 
   // ---- findings and summary ----
   const findings: Finding[] = [];

@@ -3,6 +3,7 @@ import type { Month } from '../../domain/month.js';
 import type { DeepDive, Metric } from '../../domain/review.js';
 import type { ProductScope } from '../../metrics/types.js';
 import type { Engine } from '../../store/engine.js';
+import type { Timings } from '../../review/timings.js';
 
 export interface DeepDiveContext {
   engine: Engine;
@@ -17,6 +18,8 @@ export interface DeepDiveContext {
    * the month that holds it and is not carried past it. Read from the store when absent.
    */
   asOf?: Date | null;
+  /** Where the build's time goes (`--timings`): each dive's queries are timed on their own. */
+  timings?: Timings;
 }
 
 /** One standing question of the growth review (SPEC §5 deepDives[]), one file per dive. */

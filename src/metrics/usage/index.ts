@@ -7,11 +7,11 @@ import { addMonths, type Month } from '../../domain/month.js';
 import { raw } from '../../store/sql.js';
 import { matchesAnyGlob } from '../scope.js';
 import type { MetricContext, MetricFamily, MetricValues } from '../types.js';
-import { activation } from './activation.js';
-import { actorMonths, retentionCohorts, type ActorMonth } from './active.js';
-import { keyActionCounts } from './key-actions.js';
+import { activation, type ActivationMonth } from './activation.js';
+import { actorMonths, retentionCohorts, type ActorMonth, type CohortCell } from './active.js';
+import { keyActionCounts, type KeyActionMonth } from './key-actions.js';
 import { monthRange, ratio, series, type MetricMeta, type MonthRange } from './series.js';
-import { dailyActivity, daysInMonth } from './stickiness.js';
+import { dailyActivity, daysInMonth, type DailyActivity } from './stickiness.js';
 
 const usage = (id: string, label: string, unit: MetricMeta['unit'], description: string): MetricMeta => ({
   id,
@@ -26,18 +26,42 @@ export function eventRange(ctx: MetricContext): Promise<MonthRange> {
   return monthRange(ctx.engine, raw('events'), raw('timestamp'));
 }
 
-export async function computeUsage(ctx: MetricContext): Promise<MetricValues[]> {
-  if (ctx.months.length === 0) return [];
+/** What the usage queries found: one named query each (each timed under `--timings`). */
+export interface UsageFacts {
+  range: MonthRange;
+  users: Map<Month, ActorMonth>;
+  orgs: Map<Month, ActorMonth>;
+  daily: Map<Month, DailyActivity>;
+  act: Map<Month, ActivationMonth>;
+  keys: Map<string, Map<Month, KeyActionMonth>>;
+  cohorts: Map<Month, CohortCell[]>;
+}
+
+/** The family's queries, one after another: an engine runs one statement at a time on its connection. */
+export async function queryUsage(ctx: MetricContext): Promise<UsageFacts> {
   const time = <T>(label: string, fn: () => Promise<T>): Promise<T> =>
     ctx.timings ? ctx.timings.time(`  usage ${label}`, fn) : fn();
   const range = await time('event range', () => eventRange(ctx));
-  // One after another: an engine runs one statement at a time on its connection.
   const users = await time('active users', () => actorMonths(ctx, 'person'));
   const orgs = await time('active organizations', () => actorMonths(ctx, 'organization'));
   const daily = await time('daily activity', () => dailyActivity(ctx));
   const act = await time('activation', () => activation(ctx));
   const keys = await time('key actions', () => keyActionCounts(ctx));
   const cohorts = await time('retention cohorts', () => retentionCohorts(ctx));
+  return { range, users, orgs, daily, act, keys, cohorts };
+}
+
+export async function computeUsage(ctx: MetricContext): Promise<MetricValues[]> {
+  if (ctx.months.length === 0) return [];
+  return formatUsage(ctx, await queryUsage(ctx));
+}
+
+/** Pure: every usage metric of `ctx.months` from what the queries found (no SQL). */
+export function formatUsage(
+  ctx: Pick<MetricContext, 'config' | 'product' | 'months'>,
+  facts: UsageFacts,
+): MetricValues[] {
+  const { range, users, orgs, daily, act, keys, cohorts } = facts;
   const months = ctx.months;
   const at = (map: Map<Month, ActorMonth>, m: Month): ActorMonth =>
     map.get(m) ?? { m, active: 0, new: 0, retained: 0, resurrecting: 0 };

@@ -4,7 +4,10 @@ import { monthsEndingAt, type Month } from '../../domain/month.js';
 import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { insertEvents, type TestEvent } from '../../../test/helpers/test-events.js';
 import { ALL_PRODUCTS, type MetricValues, type ProductScope } from '../types.js';
-import { computeUsage } from './index.js';
+import { computeUsage, formatUsage, queryUsage } from './index.js';
+import { actorMonths } from './active.js';
+import { keyActionCounts } from './key-actions.js';
+import { dailyActivity } from './stickiness.js';
 import { maybeTwin } from '../../../test/helpers/twin.js';
 
 let e: DuckDbEngine;
@@ -214,5 +217,62 @@ describe('activation_rate', () => {
     await insertEvents(e, COMPANY);
     const m = await usage();
     expect(values(m, 'activation_rate').every((v) => v === null)).toBe(true);
+  });
+});
+
+describe('usage: each query on its own, and the pure format', () => {
+  const ctx = () => ({ engine: e, config: config(), product: ALL_PRODUCTS, months: MONTHS });
+  const rows = <T>(m: Map<string, T>): Record<string, T> => Object.fromEntries([...m].sort());
+
+  it('active users per month: active, new, retained, resurrecting (the company above)', async () => {
+    await insertEvents(e, COMPANY);
+    expect(rows(await actorMonths(ctx(), 'person'))).toEqual({
+      '2024-01': { m: '2024-01', active: 2, new: 2, retained: 0, resurrecting: 0 },
+      '2024-02': { m: '2024-02', active: 3, new: 1, retained: 2, resurrecting: 0 },
+      // P4's first activity is the Mar 31 $pageview (survey sent is not activity)
+      '2024-03': { m: '2024-03', active: 2, new: 1, retained: 1, resurrecting: 0 },
+      '2024-04': { m: '2024-04', active: 1, new: 0, retained: 0, resurrecting: 1 },
+      '2024-06': { m: '2024-06', active: 1, new: 0, retained: 0, resurrecting: 1 },
+    });
+  });
+
+  it('active organizations per month (P3 has none, so June has no active organization)', async () => {
+    await insertEvents(e, COMPANY);
+    expect(rows(await actorMonths(ctx(), 'organization'))).toEqual({
+      '2024-01': { m: '2024-01', active: 1, new: 1, retained: 0, resurrecting: 0 },
+      '2024-02': { m: '2024-02', active: 1, new: 0, retained: 1, resurrecting: 0 },
+      '2024-03': { m: '2024-03', active: 1, new: 1, retained: 0, resurrecting: 0 },
+      '2024-04': { m: '2024-04', active: 1, new: 0, retained: 0, resurrecting: 1 },
+    });
+  });
+
+  it('daily activity: person-days and trailing-7-day person-days per month', async () => {
+    await insertEvents(e, COMPANY);
+    const daily = await dailyActivity(ctx());
+    // Jan: P1 on the 15th and 31st, P3 on the 20th = 3 person-days. Weekly: P1 from the 15th
+    // covers 15–21 (7), from the 31st only the 31st (active again Feb 1st), P3 20–26 (7) = 15.
+    expect(daily.get('2024-01')).toEqual({ m: '2024-01', personDays: 3, personWeekDays: 15 });
+    // Feb: P1 on the 1st, P2 on the 5th, P3 on the 20th, each a whole week inside February.
+    expect(daily.get('2024-02')).toEqual({ m: '2024-02', personDays: 3, personWeekDays: 21 });
+  });
+
+  it('key actions: times done and persons per month', async () => {
+    await insertEvents(e, COMPANY);
+    const keys = await keyActionCounts(ctx());
+    expect(keys.get('click')?.get('2024-02')).toMatchObject({ count: 3, persons: 3 });
+    expect(keys.get('click')?.get('2024-03')).toMatchObject({ count: 2, persons: 1 });
+    expect(keys.get('recording_started')?.get('2024-04')).toMatchObject({ count: 1, persons: 1 });
+    expect(keys.get('recording_started')?.get('2024-03')).toBeUndefined();
+  });
+
+  it('the format is pure: the same facts give the same metrics as the family, with no store', async () => {
+    await insertEvents(e, COMPANY);
+    const facts = await queryUsage(ctx());
+    const family = await computeUsage(ctx());
+    expect(formatUsage(ctx(), facts)).toEqual(family);
+    // No facts, no activity: every active-user count is 0 inside the range, null outside it.
+    const none = formatUsage(ctx(), { ...facts, users: new Map() });
+    const active = none.find((m) => m.id === 'active_users');
+    expect(MONTHS.map((m) => active?.values.get(m) ?? null)).toEqual([null, 0, 0, 0, 0, 0, 0, null]);
   });
 });

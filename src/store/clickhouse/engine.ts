@@ -130,19 +130,26 @@ export class ClickHouseEngine implements Engine {
   /** A view of `connect`: shares the client, whose close is the owner's. */
   readonly #shared: boolean;
 
-  private constructor(target: string, client: ClickHouseClient, ctx: SchemaContext, shared = false) {
+  /**
+   * On a ClickHouse server, the same client: its HTTP sockets are a pool already, so statements
+   * sent from here and from the owner run side by side on the server. Absent on an in-process
+   * chdb store, whose one session runs one statement at a time.
+   */
+  readonly connect?: () => Promise<ClickHouseEngine>;
+
+  private constructor(
+    target: string,
+    client: ClickHouseClient,
+    ctx: SchemaContext,
+    opts: { shared?: boolean; inProcess?: boolean } = {},
+  ) {
     this.target = target;
     this.#client = client;
     this.#ctx = ctx;
-    this.#shared = shared;
-  }
-
-  /**
-   * The same client: its HTTP sockets are a pool already, so statements sent from here and from
-   * the owner run side by side on the server (an in-process chdb runs them one at a time).
-   */
-  connect(): Promise<ClickHouseEngine> {
-    return Promise.resolve(new ClickHouseEngine(this.target, this.#client, this.#ctx, true));
+    this.#shared = opts.shared ?? false;
+    if (!opts.inProcess) {
+      this.connect = () => Promise.resolve(new ClickHouseEngine(target, client, ctx, { shared: true }));
+    }
   }
 
   /** Connects (creating the database if needed). A chdb target's directory is created. */
@@ -162,7 +169,7 @@ export class ClickHouseEngine implements Engine {
       }
       await client.command({ query: createDatabase(ctx) });
       await client.command({ query: `USE \`${ctx.database}\`` });
-      return new ClickHouseEngine(t.display, client, ctx);
+      return new ClickHouseEngine(t.display, client, ctx, { inProcess: true });
     }
     const base = { url: t.url, username: t.username, password: t.password, clickhouse_settings: settings };
     const admin = createClient(base);
