@@ -126,6 +126,10 @@ async function demoFunnels(opts: BenchOptions): Promise<BenchResult[]> {
   }
 }
 
+/** Events with their person now, as every analysis reads them (store/events.ts): the references do the same work. */
+const EVENTS = raw('events e LEFT JOIN person_overrides o ON o.distinct_id = e.distinct_id');
+const PERSON = raw('coalesce(o.person_id, e.person_id)');
+
 /**
  * The same funnel hand-written as an analyst would for DuckDB alone: ASOF joins take, per attempt
  * (every first-step event), the first event of the next step at or after the previous one; an
@@ -135,8 +139,9 @@ async function demoFunnels(opts: BenchOptions): Promise<BenchResult[]> {
  * synthetic store's funnel is. The ratio to it is what the dialect layer and the general funnel
  * (strict, unordered, exclusions, breakdowns, filters) cost.
  */
-function referenceFunnel(steps: readonly string[], from: Date, end: Date, windowSeconds: number): Sql {
+export function referenceFunnel(steps: readonly string[], from: Date, end: Date, windowSeconds: number): Sql {
   const n = steps.length;
+  // Our own integer constants are written into the text (a bound parameter in a CASE is typed by DuckDB's guess).
   const ev = (k: number) => raw(`e${k}`);
   const t = (k: number) => raw(`t${k}`);
   const stepTables = steps.map(
@@ -144,28 +149,32 @@ function referenceFunnel(steps: readonly string[], from: Date, end: Date, window
   );
   const chain: Sql[] = [sql`a0 AS (SELECT person_id, t AS t0 FROM e0)`];
   for (let k = 1; k < n; k++) {
-    chain.push(sql`${raw(`a${k}`)} AS (SELECT a.*, e.t AS ${t(k)} FROM ${raw(`a${k - 1}`)} a
+    // DuckDB's ASOF join matches a NULL probe time (an attempt that stopped) to some event: null it.
+    chain.push(sql`${raw(`a${k}`)} AS (SELECT a.*, CASE WHEN a.${t(k - 1)} IS NOT NULL THEN e.t END AS ${t(k)}
+      FROM ${raw(`a${k - 1}`)} a
       ASOF LEFT JOIN ${ev(k)} e ON a.person_id = e.person_id AND a.${t(k - 1)} <= e.t)`);
   }
   const reachedCase = sql`CASE ${join(
     Array.from({ length: n - 1 }, (_, i) => n - 1 - i).map(
-      (k) => sql`WHEN ${t(k)} - t0 <= ${windowSeconds} THEN ${k + 1} `,
+      (k) => sql`WHEN ${t(k)} - t0 <= ${raw(String(windowSeconds))} THEN ${raw(String(k + 1))} `,
     ),
     '',
   )}ELSE 1 END`;
   const lastAt = sql`CASE ${join(
-    Array.from({ length: n - 1 }, (_, i) => n - 1 - i).map((k) => sql`WHEN reached = ${k + 1} THEN ${t(k)} `),
+    Array.from({ length: n - 1 }, (_, i) => n - 1 - i).map(
+      (k) => sql`WHEN reached = ${raw(String(k + 1))} THEN ${t(k)} `,
+    ),
     '',
   )}ELSE t0 END`;
   const perStep = Array.from({ length: n }, (_, k) =>
     k === 0
       ? sql`count(*) AS c0`
-      : sql`count(*) FILTER (WHERE reached > ${k}) AS ${raw(`c${k}`)},
-        median(${t(k)} - ${t(k - 1)}) FILTER (WHERE reached > ${k}) AS ${raw(`m${k}`)},
-        avg(${t(k)} - ${t(k - 1)}) FILTER (WHERE reached > ${k}) AS ${raw(`v${k}`)}`,
+      : sql`count(*) FILTER (WHERE reached > ${raw(String(k))}) AS ${raw(`c${k}`)},
+        median(${t(k)} - ${t(k - 1)}) FILTER (WHERE reached > ${raw(String(k))}) AS ${raw(`m${k}`)},
+        avg(${t(k)} - ${t(k - 1)}) FILTER (WHERE reached > ${raw(String(k))}) AS ${raw(`v${k}`)}`,
   );
-  return sql`WITH ev AS (SELECT person_id, timestamp, event FROM events
-      WHERE event IN (SELECT unnest(${[...steps]})) AND timestamp >= ${from} AND timestamp < ${end}),
+  return sql`WITH ev AS (SELECT ${PERSON} AS person_id, e.timestamp, e.event FROM ${EVENTS}
+      WHERE e.event IN (SELECT unnest(${[...steps]})) AND e.timestamp >= ${from} AND e.timestamp < ${end}),
     ${join(stepTables, ', ')}, ${join(chain, ', ')},
     attempts AS (SELECT *, ${reachedCase} AS reached FROM ${raw(`a${n - 1}`)}),
     best AS (SELECT * FROM attempts
@@ -176,18 +185,24 @@ function referenceFunnel(steps: readonly string[], from: Date, end: Date, window
 /**
  * The same recurring retention hand-written for DuckDB: distinct (person, week) of the target
  * event and of the returning event, joined on the person where the return is in a later week, and
- * people counted per cohort week and weeks since (weeks start on sunday, as the spec's default).
+ * people counted per cohort week and weeks since. A week is a number: whole days since 1970-01-01
+ * plus 4, divided by 7 (weeks start on sunday, the spec's default; week w starts on day 7w − 4).
  */
-function referenceRetention(target: string, returning: string, from: Date, end: Date): Sql {
-  const week = sql`date_trunc('week', timestamp + INTERVAL 1 DAY) - INTERVAL 1 DAY`;
-  return sql`WITH c AS (SELECT DISTINCT person_id, ${week} AS w FROM events
-      WHERE event = ${target} AND timestamp >= ${from} AND timestamp < ${end}),
-    r AS (SELECT DISTINCT person_id, ${week} AS w FROM events
-      WHERE event = ${returning} AND timestamp >= ${from} AND timestamp < ${end})
+export function referenceRetention(target: string, returning: string, from: Date, end: Date): Sql {
+  const week = raw('(CAST(floor(epoch(e.timestamp) / 86400) AS BIGINT) + 4) // 7');
+  return sql`WITH c AS (SELECT DISTINCT ${PERSON} AS person_id, ${week} AS w FROM ${EVENTS}
+      WHERE e.event = ${target} AND e.timestamp >= ${from} AND e.timestamp < ${end}),
+    r AS (SELECT DISTINCT ${PERSON} AS person_id, ${week} AS w FROM ${EVENTS}
+      WHERE e.event = ${returning} AND e.timestamp >= ${from} AND e.timestamp < ${end})
     SELECT w AS cohort, 0 AS n, count(*) AS persons FROM c GROUP BY 1
     UNION ALL
-    SELECT c.w, datediff('day', c.w, r.w) // 7, count(*) FROM c JOIN r ON r.person_id = c.person_id AND r.w > c.w
+    SELECT c.w, r.w - c.w, count(*) FROM c JOIN r ON r.person_id = c.person_id AND r.w > c.w
     GROUP BY 1, 2`;
+}
+
+/** The first day of week number `w` of `referenceRetention`. */
+function weekDay(w: number): string {
+  return new Date((w * 7 - 4) * 86_400_000).toISOString().slice(0, 10);
 }
 
 function label(events: number): string {
@@ -238,8 +253,10 @@ export async function synthetic(opts: BenchOptions): Promise<BenchResult[]> {
     const rFrom = new Date(`${cohorts[0]!.date}T00:00:00Z`);
     const rEnd = new Date(Date.parse(`${cohorts.at(-1)!.date}T00:00:00Z`) + 7 * 86_400_000);
     const rRef = referenceRetention(retentionSpec.targetEvent, retentionSpec.returningEvent, rFrom, rEnd);
-    const rr = await e.query<{ cohort: string; n: number; persons: number }>(rRef);
-    const refCells = new Map(rr.map((x) => [`${x.cohort.slice(0, 10)}|${Number(x.n)}`, Number(x.persons)]));
+    const rr = await e.query<{ cohort: number; n: number; persons: number }>(rRef);
+    const refCells = new Map(
+      rr.map((x) => [`${weekDay(Number(x.cohort))}|${Number(x.n)}`, Number(x.persons)]),
+    );
     const retentionAgrees =
       cohorts.every((c) => c.values.every((v, n) => v === (refCells.get(`${c.date}|${n}`) ?? 0))) &&
       rr.every((x) => Number(x.n) < retentionSpec.totalIntervals);

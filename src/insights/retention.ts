@@ -126,23 +126,27 @@ export function buildRetentionQuery(d: Dialect, s: Spec, p: Plan): Sql {
       : b?.type === 'organization'
         ? sql` LEFT JOIN groups g ON g.group_type = 'organization' AND g.group_key = e.organization`
         : sql``;
+  // Without a breakdown the value is a constant: added to the result rows only, not carried
+  // through the DISTINCTs and the join. Each (value, cohort, n, person) is one row of `hits`
+  // (cohort and returns are distinct per person, value and period), so count(*) counts people.
+  const bv = b ? sql`${value} AS bv, ` : sql``;
   const cohort =
     s.retentionType === 'first_time'
-      ? sql`SELECT e.person_id, ${value} AS bv, min(${bucket}) AS p FROM ${eventsWithPersons('e')}${joins}
+      ? sql`SELECT e.person_id, ${bv}min(${bucket}) AS p FROM ${eventsWithPersons('e')}${joins}
           WHERE ${target} AND e.timestamp < ${p.end}
-          GROUP BY 1, 2 HAVING min(${bucket}) >= ${p.first}`
-      : sql`SELECT DISTINCT e.person_id, ${value} AS bv, ${bucket} AS p FROM ${eventsWithPersons('e')}${joins}
+          GROUP BY ${b ? raw('1, 2') : raw('1')} HAVING min(${bucket}) >= ${p.first}`
+      : sql`SELECT DISTINCT e.person_id, ${bv}${bucket} AS p FROM ${eventsWithPersons('e')}${joins}
           WHERE ${target} AND e.timestamp >= ${p.from} AND e.timestamp < ${p.end}`;
   return sql`WITH cohort AS (${cohort}),
-    ret AS (SELECT DISTINCT e.person_id, ${value} AS bv, ${bucket} AS p FROM ${eventsWithPersons('e')}${joins}
+    ret AS (SELECT DISTINCT e.person_id, ${bv}${bucket} AS p FROM ${eventsWithPersons('e')}${joins}
       WHERE ${returning} AND e.timestamp >= ${p.from} AND e.timestamp < ${p.end}),
     hits AS (
-      SELECT person_id, bv, p, 0 AS n FROM cohort
+      SELECT person_id, ${b ? raw('bv, ') : raw('')}p, 0 AS n FROM cohort
       UNION ALL
-      SELECT c.person_id, c.bv, c.p, r.p - c.p AS n
-      FROM cohort c JOIN ret r ON r.person_id = c.person_id AND r.bv = c.bv AND r.p > c.p)
-    SELECT bv, p AS cohort, n, count(DISTINCT person_id) AS persons
-    FROM hits GROUP BY 1, 2, 3`;
+      SELECT c.person_id, ${b ? raw('c.bv, ') : raw('')}c.p, r.p - c.p AS n
+      FROM cohort c JOIN ret r ON r.person_id = c.person_id${b ? raw(' AND r.bv = c.bv') : raw('')} AND r.p > c.p)
+    SELECT ${b ? raw('bv') : sql`${NO_VALUE} AS bv`}, p AS cohort, n, count(*) AS persons
+    FROM hits GROUP BY ${b ? raw('bv, p, n') : raw('p, n')}`;
 }
 
 /** Pure: the (value, cohort, n, persons) rows as cohort tables, zeros filled in, values ranked. */
