@@ -150,7 +150,10 @@ describe('the web app in Chromium, on a real sextant serve', () => {
   it('records the decision, its note escaped as text', async () => {
     await page.getByLabel('Outcome').selectOption('reprioritize');
     await page.getByLabel(/^Note/).fill(NOTE);
-    await page.getByLabel('Metrics to follow up (ids, comma-separated)').fill('paying_customers');
+    // Picked by their labels; the note's own metric ids (mrr) are followed up too.
+    await page
+      .getByLabel(/^Metrics to follow up/)
+      .selectOption([{ label: 'Paying customers' }, { label: 'Active users' }]);
     await Promise.all([
       page.waitForURL(/flash=decision/),
       page.getByRole('button', { name: 'Record the decision' }).click(),
@@ -159,9 +162,14 @@ describe('the web app in Chromium, on a real sextant serve', () => {
     const decision = await text('[data-testid="decision"]');
     expect(decision).toContain('Reprioritize');
     expect(decision).toContain(NOTE);
-    // Metric ids named in the note and the field are both followed up.
-    expect(decision).toMatch(/follows up: .*paying_customers/);
-    expect(decision).toMatch(/follows up: .*mrr/);
+    // Metrics named in the note (by id) and picked in the list are followed up, shown by label.
+    expect(decision).toMatch(/follows up: .*Paying customers/);
+    expect(decision).toMatch(/follows up: .*Active users/);
+    expect(decision).toMatch(/follows up: .*MRR/);
+    expect(decision).not.toMatch(/paying_customers|active_users/);
+    // The list shows what was picked.
+    const picked = await page.locator('#decision-metrics option:checked').allInnerTexts();
+    expect(picked.sort()).toEqual(['Active users', 'MRR', 'Paying customers']);
     expect(await page.locator('[data-testid="decision"] img').count()).toBe(0);
     expect(await page.title()).not.toBe('1');
     // The form shows the recorded decision, ready to change.
@@ -171,11 +179,14 @@ describe('the web app in Chromium, on a real sextant serve', () => {
   it('adds a to-do with an owner, then ticks it off with the keyboard', async () => {
     await page.getByLabel('New to-do').fill(TODO);
     await page.getByLabel('Owner', { exact: true }).fill('Ann');
+    await page.getByLabel('Metrics it moves').selectOption({ label: 'MRR' });
     await Promise.all([page.waitForURL(/flash=todo/), page.getByRole('button', { name: 'Add' }).click()]);
     await expect(page.getByRole('status').innerText()).resolves.toBe('To-do added.');
     const item = page.locator('ul.todos li', { hasText: TODO });
     expect(await item.count()).toBe(1);
     expect(await item.getAttribute('class')).toBe('open');
+    // The metric picked, and the one its title names by id, shown by their labels.
+    await expect(item.locator('.title').innerText()).resolves.toContain('(MRR, Paying customers)');
     await expect(item.getByLabel(`owner of ${TODO}`).inputValue()).resolves.toBe('Ann');
 
     await item.getByRole('button', { name: 'Done' }).focus();
@@ -206,7 +217,7 @@ describe('the web app in Chromium, on a real sextant serve', () => {
     expect(said).toContain(NOTE);
     expect(said).toContain(`✓ done: ${TODO} (Ann)`);
     // The metric it named, then (M1) and now (M): the same numbers as this review's own table.
-    const row = (await past.locator('tr', { hasText: 'paying_customers' }).locator('td').allInnerTexts()).map(
+    const row = (await past.locator('tr', { hasText: 'Paying customers' }).locator('td').allInnerTexts()).map(
       (s) => s.trim(),
     );
     const series = (await page.locator('tr[data-metric="paying_customers"] td').allInnerTexts()).map((s) =>

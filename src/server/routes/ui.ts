@@ -144,26 +144,26 @@ export function uiRoutes(d: ServerDeps): Hono {
 
   app.post('/reviews/:product/:month/decision', async (c) => {
     const { product, month } = reviewParams(c);
-    const form = await c.req.parseBody();
+    const form = await c.req.parseBody({ all: true });
     await decide(ctx, {
       product,
       month,
       outcome: field(form, 'outcome'),
       note: field(form, 'note'),
-      metricIds: ids(field(form, 'metrics')),
+      metricIds: metricIds(form),
     });
     return c.redirect(`${reviewPath(product, month)}?flash=decision#decision`, 303);
   });
 
   app.post('/reviews/:product/:month/todos', async (c) => {
     const { product, month } = reviewParams(c);
-    const form = await c.req.parseBody();
+    const form = await c.req.parseBody({ all: true });
     await addTodo(ctx, {
       product,
       month,
       title: field(form, 'title'),
       owner: field(form, 'owner'),
-      metricIds: ids(field(form, 'metrics')),
+      metricIds: metricIds(form),
     });
     return c.redirect(`${reviewPath(product, month)}?flash=todo#todos`, 303);
   });
@@ -234,7 +234,18 @@ function field(form: Record<string, unknown>, name: string): string {
   return typeof v === 'string' ? v : '';
 }
 
-/** Metric ids typed into a field, comma-separated (an id may hold spaces: `key_action:invite sent`). */
+/**
+ * The metric ids of a form: picked in the page's list (one `metrics` field each), or typed into
+ * one field, comma-separated (an id may hold spaces: `key_action:invite sent`).
+ */
+function metricIds(form: Record<string, unknown>): string[] {
+  const v = form.metrics;
+  const values = Array.isArray(v)
+    ? v.filter((x): x is string => typeof x === 'string')
+    : [field(form, 'metrics')];
+  return values.flatMap(ids);
+}
+
 function ids(text: string): string[] {
   return text
     .split(/[,\n]+/)

@@ -60,8 +60,8 @@ export function reviewPage(d: ReviewPageData): string {
     <h2>Highlights</h2>
     ${highlights}
     <div class="columns">
-      <section id="decision" class="panel">${decisionSection(d, here)}</section>
-      <section id="todos" class="panel">${todoSection(d, here)}</section>
+      <section id="decision" class="panel">${decisionSection(d, here, label)}</section>
+      <section id="todos" class="panel">${todoSection(d, here, label)}</section>
     </div>
     <h2 id="previous">Previous decisions and how their metrics moved</h2>
     ${historySection(d.history, r, label)}
@@ -73,14 +73,27 @@ export function reviewPage(d: ReviewPageData): string {
   return page({ title: `${r.product} ${r.month}`, body, section: 'reviews' });
 }
 
-function decisionSection(d: ReviewPageData, here: string): SafeHtml {
+/**
+ * A list to pick the metrics a decision or a to-do follows up, by their labels (the value sent is
+ * the metric's id, which the decision loop stores). Hold Ctrl/Cmd to pick several.
+ */
+function metricPicker(id: string, r: Review, chosen: readonly string[]): SafeHtml {
+  const picked = new Set(chosen);
+  return html`<select id="${id}" name="metrics" multiple size="5">
+    ${r.metrics.map(
+      (m) => html`<option value="${m.id}" ${picked.has(m.id) ? html` selected` : html``}>${m.label}</option>`,
+    )}
+  </select>`;
+}
+
+function decisionSection(d: ReviewPageData, here: string, label: (id: string) => string): SafeHtml {
   const current = d.decision
     ? html`<p data-testid="decision">
         <span class="badge ${d.decision.outcome}"
           >${OUTCOME_TEXT[d.decision.outcome] ?? d.decision.outcome}</span
         >
         ${d.decision.note ? html`— ${d.decision.note}` : html``}
-        ${d.decision.metricIds.length ? html`<br /><span class="muted">follows up: ${d.decision.metricIds.join(', ')}</span>` : html``}
+        ${d.decision.metricIds.length ? html`<br /><span class="muted">follows up: ${d.decision.metricIds.map(label).join(', ')}</span>` : html``}
       </p>`
     : html`<p class="muted" data-testid="decision">No decision recorded yet.</p>`;
   const options = OUTCOMES.map(
@@ -96,22 +109,15 @@ function decisionSection(d: ReviewPageData, here: string): SafeHtml {
       <select id="outcome" name="outcome">
         ${options}
       </select>
-      <label for="note"
-        >Note (metric ids written here, like mrr or active_users, are followed up next month)</label
-      >
+      <label for="note">Note</label>
       <textarea id="note" name="note">${d.decision?.note ?? ''}</textarea>
-      <label for="decision-metrics">Metrics to follow up (ids, comma-separated)</label>
-      <input
-        id="decision-metrics"
-        name="metrics"
-        size="40"
-        value="${d.decision?.metricIds.join(', ') ?? ''}"
-      />
+      <label for="decision-metrics">Metrics to follow up next month (Ctrl/Cmd to pick several)</label>
+      ${metricPicker('decision-metrics', d.review, d.decision?.metricIds ?? [])}
       <p><button type="submit">Record the decision</button></p>
     </form>`;
 }
 
-function todoSection(d: ReviewPageData, here: string): SafeHtml {
+function todoSection(d: ReviewPageData, here: string, label: (id: string) => string): SafeHtml {
   const items = d.todos.map(
     (t) =>
       html`<li class="${t.status}" data-todo="${t.id}">
@@ -125,7 +131,7 @@ function todoSection(d: ReviewPageData, here: string): SafeHtml {
           </button>
         </form>
         <span class="title"
-          >${t.title}${t.metricIds.length ? html` <span class="muted">(${t.metricIds.join(', ')})</span>` : html``}</span
+          >${t.title}${t.metricIds.length ? html` <span class="muted">(${t.metricIds.map(label).join(', ')})</span>` : html``}</span
         >
         <form class="inline" method="post" action="/todos/${t.id}/owner">
           <input type="hidden" name="back" value="${here}#todos" />
@@ -150,21 +156,15 @@ function todoSection(d: ReviewPageData, here: string): SafeHtml {
     }
     <form method="post" action="${here}/todos">
       <label for="todo-title">New to-do</label>
-      <input
-        id="todo-title"
-        name="title"
-        required
-        size="36"
-        placeholder="what to do (metric ids in it are followed up)"
-      />
+      <input id="todo-title" name="title" required size="36" placeholder="what to do" />
       <div class="row">
         <div>
           <label for="todo-owner">Owner</label>
           <input id="todo-owner" name="owner" size="12" />
         </div>
         <div>
-          <label for="todo-metrics">Metrics (ids)</label>
-          <input id="todo-metrics" name="metrics" size="16" />
+          <label for="todo-metrics">Metrics it moves</label>
+          ${metricPicker('todo-metrics', d.review, [])}
         </div>
         <div><button type="submit">Add</button></div>
       </div>
@@ -209,7 +209,7 @@ function historySection(history: PastDecision[], r: Review, label: (id: string) 
                         ? NONE
                         : `${m.change > 0 ? '+' : m.change < 0 ? '−' : ''}${formatValue(Math.abs(m.change), u, r.currency)}`;
                     return html`<tr>
-                      <td>${label(m.metricId)} <span class="muted">${m.metricId}</span></td>
+                      <td>${label(m.metricId)}</td>
                       <td class="num">${formatValue(m.then, u, r.currency)}</td>
                       <td class="num">${formatValue(m.now, u, r.currency)}</td>
                       <td class="num ${cls}">${moved}</td>
