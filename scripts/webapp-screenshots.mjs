@@ -97,17 +97,19 @@ try {
   await page.getByLabel('Outcome').selectOption('reprioritize');
   await page
     .getByLabel(/^Note/)
-    .fill(
-      'Activation stalls after "data source connected": the onboarding squad takes it; follow paying_customers.',
-    );
+    .fill('Activation stalls after "data source connected": the onboarding squad takes it.');
+  await page
+    .getByLabel(/^Metrics to follow up/)
+    .selectOption([{ label: 'Paying customers' }, { label: 'Activation rate' }]);
   await page.getByRole('button', { name: 'Record the decision' }).click();
   await page.waitForURL(/flash=decision/);
-  for (const [title, owner] of [
-    ['Interview five accounts that stopped after connecting a data source', 'Maya'],
-    ['Ship the guided first-insight template (active_organizations)', 'Jon'],
+  for (const [title, owner, metric] of [
+    ['Interview five accounts that stopped after connecting a data source', 'Maya', 'Activation rate'],
+    ['Ship the guided first-insight template', 'Jon', 'Active organizations'],
   ]) {
     await page.getByLabel('New to-do').fill(title);
     await page.getByLabel('Owner', { exact: true }).fill(owner);
+    await page.getByLabel('Metrics it moves').selectOption({ label: metric });
     await page.getByRole('button', { name: 'Add' }).click();
     await page.waitForURL(/flash=todo/);
   }

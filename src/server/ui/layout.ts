@@ -58,6 +58,8 @@ fieldset { border:1px solid var(--line); border-radius:.4rem; padding:.6rem 1rem
 legend { font-weight:600; padding:0 .3rem; }
 .row { display:flex; gap:1rem; flex-wrap:wrap; align-items:flex-end; }
 .row > div { min-width:10rem; }
+.row.top { align-items:flex-start; }
+.row.top > div > button { margin-top:1.6rem; }
 .columns { display:grid; grid-template-columns:1fr 1fr; gap:1.5rem; }
 @media (max-width: 900px) { .columns { grid-template-columns:1fr; } }
 .panel { border:1px solid var(--line); border-radius:.5rem; padding:.8rem 1rem; background:#fff; }

@@ -157,7 +157,7 @@ function todoSection(d: ReviewPageData, here: string, label: (id: string) => str
     <form method="post" action="${here}/todos">
       <label for="todo-title">New to-do</label>
       <input id="todo-title" name="title" required size="36" placeholder="what to do" />
-      <div class="row">
+      <div class="row top">
         <div>
           <label for="todo-owner">Owner</label>
           <input id="todo-owner" name="owner" size="12" />
