@@ -39,8 +39,11 @@ function createsStore(cmd: Command): boolean {
 export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promise<T>): Promise<T> {
   const engine = await openEngine(globalOptions(cmd).db, { create: createsStore(cmd) });
   try {
-    if (cmd.parent?.name() === 'import')
-      return await withImportStore(engine, fn, { onProgress: progress(cmd) });
+    if (cmd.parent?.name() === 'import') {
+      // Only the events import reads events: the others' stage leaves the largest table out.
+      const without = cmd.name() === 'events' ? [] : ['events'];
+      return await withImportStore(engine, fn, { onProgress: progress(cmd), without });
+    }
     return await fn(engine);
   } finally {
     await engine.close();

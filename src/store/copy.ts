@@ -23,6 +23,8 @@ export interface TableCopy {
 
 export interface CopyOptions {
   batchRows?: number;
+  /** Tables not copied (left as the target holds them). */
+  skip?: readonly string[];
   replace?: boolean;
   onProgress?: (line: string) => void;
 }
@@ -35,7 +37,7 @@ async function count(engine: Engine, table: string): Promise<number> {
 export async function copyStore(from: Engine, to: Engine, o: CopyOptions = {}): Promise<TableCopy[]> {
   const batchRows = o.batchRows ?? 50_000;
   const targetTables = new Map((await to.tables()).map((t) => [t.name, t]));
-  const sources = await from.tables();
+  const sources = (await from.tables()).filter((t) => !o.skip?.includes(t.name));
   // Check every table before copying any: a schema mismatch is found before anything is written.
   for (const t of sources) {
     const there = targetTables.get(t.name);

@@ -63,4 +63,32 @@ describe('a ClickHouse import through the DuckDB stage', () => {
     ]);
     expect(await uuids()).toEqual(['u2', 'u3', 'u4']);
   });
+
+  it('leaves out the tables an import does not read, and refuses to write one back', async () => {
+    expect((await uuids()).length).toBeGreaterThan(0);
+    // The stage of an import that does not read events holds none of them.
+    let staged = -1;
+    await withImportStore(
+      ch,
+      async (e) => {
+        [{ n: staged }] = await e.query<{ n: number }>(raw('SELECT count(*) AS n FROM events'));
+      },
+      { without: ['events'] },
+    );
+    expect(staged).toBe(0);
+    const before = await uuids();
+    await expect(
+      withImportStore(
+        ch,
+        (e) =>
+          e.exec(
+            raw(
+              `INSERT INTO events (uuid, event, distinct_id, person_id, timestamp) VALUES ('z', 'x', 'd', 'd', '2024-03-05')`,
+            ),
+          ),
+        { without: ['events'] },
+      ),
+    ).rejects.toThrow('the import wrote events, which it was not staged with: nothing written back');
+    expect(await uuids()).toEqual(before);
+  });
 });

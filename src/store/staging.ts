@@ -41,6 +41,12 @@ const NEW_EVENTS = '_stage_new_events';
 
 export interface StagedOptions {
   onProgress?: (line: string) => void;
+  /**
+   * Tables the import neither reads nor writes (a billing or feedback import and `events`): not
+   * copied into the stage, so their size costs nothing. An import that writes one anyway is
+   * stopped before anything is written back (its stage copy was empty).
+   */
+  without?: readonly string[];
 }
 
 /** Runs `fn` (an import) on `target`, or on a DuckDB stage of it written back after (see above). */
@@ -57,7 +63,7 @@ export async function withImportStore<T>(
     const stage = await openEngine(join(dir, 'stage.duckdb'));
     try {
       o.onProgress?.(`staging ${target.target} in DuckDB for the import`);
-      await copyStore(target, stage);
+      await copyStore(target, stage, { skip: o.without });
       const before = await fingerprints(stage);
       const [last] = await stage.query<{ t: string | null }>(
         raw('SELECT CAST(max(imported_at) AS VARCHAR) AS t FROM events'),
@@ -67,6 +73,12 @@ export async function withImportStore<T>(
       const tables = (await stage.tables())
         .filter((t) => before.get(t.name) !== after.get(t.name))
         .sort((a, b) => writeOrder(a.name) - writeOrder(b.name));
+      const unstaged = tables.filter((t) => o.without?.includes(t.name)).map((t) => t.name);
+      if (unstaged.length) {
+        throw new Error(
+          `the import wrote ${unstaged.join(', ')}, which it was not staged with: nothing written back`,
+        );
+      }
       for (const t of tables) {
         if (t.name === EVENTS && (await appendedOnly(stage, last?.t ?? null, before.get(EVENTS)))) {
           const [n] = await stage.query<{ n: number }>(raw(`SELECT count(*) AS n FROM ${NEW_EVENTS}`));
