@@ -6,7 +6,7 @@ import { finishInterruptedImports, importEvents } from '../../src/ingest/posthog
 import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 import { raw } from '../../src/store/sql.js';
 import { runSextant, spawnSextant, waitFor } from '../helpers/cli.js';
-import { choosePoints, killsPerCase, pool } from '../helpers/crash.js';
+import { choosePoints, killAtEachPoint, killsPerCase } from '../helpers/crash.js';
 import { writeEventsFile } from '../helpers/crash-data.js';
 import { snapshot, snapshotDiff, tableNames, type Snapshot } from '../helpers/store-snapshot.js';
 
@@ -89,30 +89,19 @@ afterAll(() => {
 
 describe('sextant import events killed with SIGKILL', () => {
   for (const store of ['new', 'existing'] as const) {
-    it(`on a ${store} database: opens, loses and doubles nothing, and a re-import completes it exactly`, async () => {
+    it(`on ${store === 'new' ? 'a new' : 'an existing'} database: opens, loses and doubles nothing, and a re-import completes it exactly`, async () => {
       const ref = reference[store];
       expect(ref.trace.length).toBeGreaterThan(50);
       const points = choosePoints(ref.trace, KILLS_PER_STORE);
       expect(points.length).toBeGreaterThanOrEqual(KILLS_PER_STORE);
-      const failures: string[] = [];
-      await pool(points, 2, async (n) => {
-        const db = join(dir, `${store}-${n}.duckdb`);
-        if (store === 'existing') copyFileSync(baseDb, db);
-        const where = `kill at fault point ${n} (${ref.trace[n - 1]})`;
-        const run = await runSextant(['--db', db, 'import', 'events', fileB], {
-          SEXTANT_CHUNK_BYTES: CHUNK_BYTES,
-          SEXTANT_FAULT_AT: String(n),
-        });
-        if (run.signal !== 'SIGKILL') {
-          failures.push(`${where}: the import was not killed (exit ${run.code}: ${run.stderr})`);
-          return;
-        }
-        try {
-          const problems = await checkAfterKill(db, store);
-          failures.push(...problems.map((p) => `${where}: ${p}`));
-        } catch (e) {
-          failures.push(`${where}: ${(e as Error).message}`);
-        }
+      const failures = await killAtEachPoint({
+        trace: ref.trace,
+        points,
+        db: (n) => join(dir, `${store}-${n}.duckdb`),
+        prepare: (db) => (store === 'existing' ? copyFileSync(baseDb, db) : undefined),
+        args: (db) => ['--db', db, 'import', 'events', fileB],
+        env: { SEXTANT_CHUNK_BYTES: CHUNK_BYTES },
+        check: (db) => checkAfterKill(db, store),
       });
       expect(failures).toEqual([]);
     }, 600_000);

@@ -9,7 +9,7 @@ import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 import type { Engine } from '../../src/store/engine.js';
 import { ident, raw } from '../../src/store/sql.js';
 import { runSextant } from '../helpers/cli.js';
-import { choosePoints, killsPerCase, pool } from '../helpers/crash.js';
+import { choosePoints, killAtEachPoint, killsPerCase } from '../helpers/crash.js';
 import { snapshot, snapshotDiff, tableNames, type Snapshot } from '../helpers/store-snapshot.js';
 
 /*
@@ -88,29 +88,19 @@ afterAll(() => {
 
 describe('sextant import stripe killed with SIGKILL', () => {
   for (const store of ['new', 'existing'] as const) {
-    it(`into a ${store} store: opens, loses nothing, and a re-import completes it exactly`, async () => {
+    it(`into ${store === 'new' ? 'a new' : 'an existing'} store: opens, loses nothing, and a re-import completes it exactly`, async () => {
       const ref = reference[store];
       // One transaction per file: the kills land in and between them.
       expect(ref.trace.filter((l) => l === 'COMMIT').length).toBeGreaterThanOrEqual(10);
       const points = choosePoints(ref.trace, KILLS_PER_STORE);
       expect(points.length).toBeGreaterThanOrEqual(KILLS_PER_STORE);
-      const failures: string[] = [];
-      await pool(points, 2, async (n) => {
-        const db = join(dir, `${store}-${n}.duckdb`);
-        if (store === 'existing') copyFileSync(baseDb, db);
-        const where = `kill at fault point ${n} (${ref.trace[n - 1]})`;
-        const run = await runSextant(['--db', db, 'import', 'stripe', FIXTURES], {
-          SEXTANT_FAULT_AT: String(n),
-        });
-        if (run.signal !== 'SIGKILL') {
-          failures.push(`${where}: the import was not killed (exit ${run.code}: ${run.stderr})`);
-          return;
-        }
-        try {
-          failures.push(...(await checkAfterKill(db, store)).map((p) => `${where}: ${p}`));
-        } catch (e) {
-          failures.push(`${where}: ${(e as Error).message}`);
-        }
+      const failures = await killAtEachPoint({
+        trace: ref.trace,
+        points,
+        db: (n) => join(dir, `${store}-${n}.duckdb`),
+        prepare: (db) => (store === 'existing' ? copyFileSync(baseDb, db) : undefined),
+        args: (db) => ['--db', db, 'import', 'stripe', FIXTURES],
+        check: (db) => checkAfterKill(db, store),
       });
       expect(failures).toEqual([]);
     }, 600_000);

@@ -1,4 +1,5 @@
 /** Helpers of the crash tests (test/e2e/crash-*.test.ts). */
+import { runSextant } from './cli.js';
 
 /**
  * How many kills each case of the crash tests makes: `SEXTANT_CRASH_KILLS` for a thorough run
@@ -38,4 +39,38 @@ export async function pool<T>(items: T[], width: number, work: (item: T) => Prom
       for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
     }),
   );
+}
+
+/**
+ * Kills a real `sextant` run at each of `points` (its `SEXTANT_FAULT_AT`), two at a time, each on
+ * its own store (`prepare` makes it: a copy of an existing one, or nothing for a new store), and
+ * returns what `check` finds wrong after each kill, or that a run was not killed, each line
+ * naming the fault point and its place in `trace`.
+ */
+export async function killAtEachPoint(o: {
+  trace: string[];
+  points: number[];
+  db: (point: number) => string;
+  prepare?: (db: string) => void;
+  args: (db: string) => string[];
+  env?: Record<string, string>;
+  check: (db: string) => Promise<string[]>;
+}): Promise<string[]> {
+  const failures: string[] = [];
+  await pool(o.points, 2, async (n) => {
+    const db = o.db(n);
+    o.prepare?.(db);
+    const where = `kill at fault point ${n} (${o.trace[n - 1]})`;
+    const run = await runSextant(o.args(db), { ...o.env, SEXTANT_FAULT_AT: String(n) });
+    if (run.signal !== 'SIGKILL') {
+      failures.push(`${where}: the run was not killed (exit ${run.code}: ${run.stderr})`);
+      return;
+    }
+    try {
+      failures.push(...(await o.check(db)).map((p) => `${where}: ${p}`));
+    } catch (e) {
+      failures.push(`${where}: ${(e as Error).message}`);
+    }
+  });
+  return failures;
 }
