@@ -5,6 +5,7 @@ import { constants, deflateRawSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCaptured } from '../../test/helpers/cli-in-process.js';
+import type { LedgerTotal } from './imports.js';
 
 /*
  * Issue 15, case 3: a truncated or corrupted `.gz` given to any importer keeps its readable part,
@@ -102,14 +103,8 @@ function gzipWithFlush(text: string, flushAfter: number): { gz: Buffer; flushEnd
   return { gz, flushEnd: 10 + a.length };
 }
 
-interface Ledger {
-  records: number;
-  inserted: number;
-  updated: number;
-  duplicates: number;
-  skipped: number;
-  rejected: number;
-}
+/** The ledger's sums, as `sextant imports` adds them up. */
+type Ledger = Omit<LedgerTotal, 'imports' | 'unfinished'>;
 
 async function ledger(db: string): Promise<Ledger> {
   const r = await runCaptured(['--db', db, '--json', 'imports']);

@@ -6,7 +6,7 @@ import { finishInterruptedImports, importEvents } from '../../src/ingest/posthog
 import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 import { raw } from '../../src/store/sql.js';
 import { runSextant, spawnSextant, waitFor } from '../helpers/cli.js';
-import { choosePoints, killAtEachPoint, killsPerCase } from '../helpers/crash.js';
+import { choosePoints, killAtEachPoint, killsPerCase, referenceRuns } from '../helpers/crash.js';
 import { writeEventsFile } from '../helpers/crash-data.js';
 import { snapshot, snapshotDiff, tableNames, type Snapshot } from '../helpers/store-snapshot.js';
 
@@ -75,12 +75,7 @@ beforeAll(async () => {
   baseSnapshot = await snapshot(base, ['events', 'identity_merges']);
   await base.close();
 
-  const refNew = join(dir, 'ref-new.duckdb');
-  const refExisting = join(dir, 'ref-existing.duckdb');
-  copyFileSync(baseDb, refExisting);
-  const [traceNew, traceExisting] = await Promise.all([tracedImport(refNew), tracedImport(refExisting)]);
-  reference.new = { ...(await readStore(refNew)), trace: traceNew };
-  reference.existing = { ...(await readStore(refExisting)), trace: traceExisting };
+  Object.assign(reference, await referenceRuns(dir, baseDb, tracedImport, readStore));
 }, 300_000);
 
 afterAll(() => {

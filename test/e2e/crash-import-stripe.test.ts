@@ -9,7 +9,7 @@ import { DuckDbEngine } from '../../src/store/duckdb/engine.js';
 import type { Engine } from '../../src/store/engine.js';
 import { ident, raw } from '../../src/store/sql.js';
 import { runSextant } from '../helpers/cli.js';
-import { choosePoints, killAtEachPoint, killsPerCase } from '../helpers/crash.js';
+import { choosePoints, killAtEachPoint, killsPerCase, referenceRuns } from '../helpers/crash.js';
 import { snapshot, snapshotDiff, tableNames, type Snapshot } from '../helpers/store-snapshot.js';
 
 /*
@@ -74,12 +74,7 @@ beforeAll(async () => {
   await base.close();
   expect(baseKeys.billing_invoices!.length).toBeGreaterThan(0);
 
-  const refNew = join(dir, 'ref-new.duckdb');
-  const refExisting = join(dir, 'ref-existing.duckdb');
-  copyFileSync(baseDb, refExisting);
-  const [traceNew, traceExisting] = await Promise.all([tracedImport(refNew), tracedImport(refExisting)]);
-  reference.new = { ...(await readStore(refNew)), trace: traceNew };
-  reference.existing = { ...(await readStore(refExisting)), trace: traceExisting };
+  Object.assign(reference, await referenceRuns(dir, baseDb, tracedImport, readStore));
 }, 300_000);
 
 afterAll(() => {

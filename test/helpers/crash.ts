@@ -1,4 +1,6 @@
 /** Helpers of the crash tests (test/e2e/crash-*.test.ts). */
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runSextant } from './cli.js';
 
 /**
@@ -73,4 +75,24 @@ export async function killAtEachPoint(o: {
     }
   });
   return failures;
+}
+
+/**
+ * The references a crash test compares with: a clean traced run into a new store and into a copy
+ * of `baseDb`, side by side, each read back by `read` with its trace of fault points.
+ */
+export async function referenceRuns<T>(
+  dir: string,
+  baseDb: string,
+  traced: (db: string) => Promise<string[]>,
+  read: (db: string) => Promise<T>,
+): Promise<Record<'new' | 'existing', T & { trace: string[] }>> {
+  const refNew = join(dir, 'ref-new.duckdb');
+  const refExisting = join(dir, 'ref-existing.duckdb');
+  copyFileSync(baseDb, refExisting);
+  const [traceNew, traceExisting] = await Promise.all([traced(refNew), traced(refExisting)]);
+  return {
+    new: { ...(await read(refNew)), trace: traceNew },
+    existing: { ...(await read(refExisting)), trace: traceExisting },
+  };
 }
