@@ -1081,14 +1081,27 @@ async function unzipLines(
         ...(length === undefined ? {} : { finishFlush: zlibConstants.Z_SYNC_FLUSH }),
       }),
     );
-    for await (const buf of stream as AsyncIterable<Buffer>) {
-      for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, nl + 1)) {
-        lines++;
-        complete = size + nl + 1;
-      }
-      await out?.write(buf, 0, buf.length, size);
-      size += buf.length;
-    }
+    // Every piece the stream emits is kept, in order, even when an error follows it at once
+    // (iterating the stream with `for await` could drop the pieces still queued behind the error,
+    // so the readable part came out shorter on some runs than what the chunked path had stored).
+    // Not paused (a paused stream drops what it buffered when the error comes): the writes queue
+    // behind each other, and a local disk writes faster than gunzip inflates, so the queue stays short.
+    let writing: Promise<unknown> = Promise.resolve();
+    error = await new Promise<string | undefined>((resolve) => {
+      stream.on('data', (buf: Buffer) => {
+        for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10, nl + 1)) {
+          lines++;
+          complete = size + nl + 1;
+        }
+        const at = size;
+        size += buf.length;
+        if (out) writing = writing.then(() => out.write(buf, 0, buf.length, at));
+      });
+      stream.on('error', (e) => resolve(e.message));
+      input.on('error', (e) => resolve(e.message));
+      stream.on('end', () => resolve(undefined));
+    });
+    await writing;
   } catch (e) {
     error = (e as Error).message;
   }
