@@ -13,7 +13,7 @@
  * the build reads (store/build-scope.ts, DuckDB); elsewhere it is a subquery.
  */
 import { raw, sql, type Sql } from '../store/sql.js';
-import { sharedRelation } from '../store/build-scope.js';
+import { madeRelation, sharedRelation } from '../store/build-scope.js';
 import { eventsWithPersons } from '../store/events.js';
 import type { Engine } from '../store/engine.js';
 import type { Config } from '../config/schema.js';
@@ -40,9 +40,19 @@ export function sqlActivityDaysSelect(ctx: ActivityDaysScope): Sql {
     GROUP BY 1, 2, 3`;
 }
 
+const key = (ctx: ActivityDaysScope): string => `activity days ${ctx.product.name}`;
+
 /** `<relation> AS alias` to read in FROM (a shared table in a review build, else a subquery). */
 export function activityDays(ctx: ActivityDaysScope, alias = 'ad'): Promise<Sql> {
-  return sharedRelation(ctx.engine, `activity days ${ctx.product.name}`, sqlActivityDaysSelect(ctx), alias);
+  return sharedRelation(ctx.engine, key(ctx), sqlActivityDaysSelect(ctx), alias);
+}
+
+/**
+ * The same, for a query built synchronously: the build's table when an earlier step made it (the
+ * usage metrics do, before the deep dives run), else the subquery.
+ */
+export function activityDaysIfMade(ctx: ActivityDaysScope, alias = 'ad'): Sql {
+  return madeRelation(ctx.engine, key(ctx), sqlActivityDaysSelect(ctx), alias);
 }
 
 /** The day number of an instant at a UTC midnight (a month bound), as bound in queries. */

@@ -21,6 +21,8 @@ interface Scope {
   tables?: Engine;
   /** The shared tables made, to drop with the scope. */
   made: string[];
+  /** The shared relations made so far, by key: what `madeRelation` reads. */
+  ready: Map<string, Sql>;
 }
 
 const scopes = new WeakMap<Engine, Scope>();
@@ -53,6 +55,7 @@ export function buildScope(engine: Engine, tables?: Engine): Engine {
     answers: new Map(),
     tables: tables?.shareTable && tables.dropSharedTable ? tables : undefined,
     made: [],
+    ready: new Map(),
   });
   return scoped;
 }
@@ -102,7 +105,18 @@ export async function sharedRelation(engine: Engine, key: string, select: Sql, a
     const name = `_build_${++tableCount}_${key.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}`;
     scope.made.push(name);
     // A store that cannot make one (opened read-only, say) is read through the subquery.
-    return tables.shareTable!(name, select).catch(() => null);
+    const table = await tables.shareTable!(name, select).catch(() => null);
+    if (table !== null) scope.ready.set(key, table);
+    return table;
   });
   return made === null ? sql`(${select}) AS ${raw(alias)}` : sql`${made} AS ${raw(alias)}`;
+}
+
+/**
+ * `sharedRelation` for a query built synchronously: the table when the build has made it already
+ * (an earlier step asked for it), else the subquery. The same rows either way.
+ */
+export function madeRelation(engine: Engine, key: string, select: Sql, alias: string): Sql {
+  const table = scopes.get(engine)?.ready.get(key);
+  return table === undefined ? sql`(${select}) AS ${raw(alias)}` : sql`${table} AS ${raw(alias)}`;
 }
