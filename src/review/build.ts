@@ -223,8 +223,8 @@ async function buildDataPartOn(
 
 /**
  * How anomalies were judged. The back-test that measures the detector (recall on planted jumps,
- * false-positive rate, over many seeds) is too slow for every review: `sextant backtest` and the
- * bench run it on demand (docs/analyses.md, "Back-test").
+ * false-positive rate, over many seeds) is too slow for every review and is not on its path: it
+ * runs on demand (review/anomaly-backtest.ts; docs/analyses.md, "Back-test").
  */
 function anomalyDetection(config: Config): Review['anomalyDetection'] {
   const fdr = config.anomalies.falseDiscoveryRate ?? DEFAULT_FALSE_DISCOVERY_RATE;
