@@ -41,9 +41,19 @@ export interface Engine {
   /**
    * Every row of `table` (only `columns`), in batches of at most `batchRows`, without loss:
    * timestamps as ISO strings with microseconds (`2024-01-31T23:30:00.123456Z`), JSON as its
-   * text, lists as arrays. What `insert` takes back on any engine.
+   * text, lists as arrays. What `insert` takes back on any engine. With `where` (a condition on
+   * the table's columns, e.g. keys sent with `stageRows`), only the rows it holds for.
    */
-  scan(table: string, columns: readonly string[], batchRows: number): AsyncIterable<Row[]>;
+  scan(table: string, columns: readonly string[], batchRows: number, where?: Sql): AsyncIterable<Row[]>;
+  /**
+   * A scratch table `name` of text columns holding `rows` (replacing one of that name): keys an
+   * import sends to the store to select by (`scan(…, where)` with `col IN (SELECT k FROM name)`),
+   * so that it reads what it needs, not the whole table. DuckDB: a TEMP table; ClickHouse: a
+   * `Memory` table (one server; on a cluster an IN over it needs GLOBAL, not done yet).
+   * Never listed by `tables`. Removed by `dropStaged`.
+   */
+  stageRows(name: string, columns: readonly string[], rows: readonly Row[]): Promise<void>;
+  dropStaged(name: string): Promise<void>;
   /**
    * Appends rows, set-based (one bulk load, never a statement per row). Values by column name:
    * timestamps as ISO strings or Dates, JSON as text, lists as arrays; a column a row leaves out

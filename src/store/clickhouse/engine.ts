@@ -267,7 +267,12 @@ export class ClickHouseEngine implements Engine {
     return rows.map((r) => ({ name: String(r.table), columns: r.columns as string[] }));
   }
 
-  async *scan(table: string, columns: readonly string[], batchRows: number): AsyncIterable<Row[]> {
+  async *scan(
+    table: string,
+    columns: readonly string[],
+    batchRows: number,
+    where?: Sql,
+  ): AsyncIterable<Row[]> {
     const typeRows = await this.#json(
       `SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {t:String}`,
       { t: table },
@@ -279,7 +284,12 @@ export class ClickHouseEngine implements Engine {
       return [c, t] as const;
     });
     const list = columns.map((c) => '`' + c.replaceAll('`', '\\`') + '`').join(', ');
-    const rs = await this.#client.query({ query: `SELECT ${list} FROM \`${table}\``, format: 'JSONEachRow' });
+    const filter = where ? this.#render(where) : { text: '', params: {} };
+    const rs = await this.#client.query({
+      query: `SELECT ${list} FROM \`${table}\`${where ? ` WHERE ${filter.text}` : ''}`,
+      query_params: filter.params,
+      format: 'JSONEachRow',
+    });
     let batch: Row[] = [];
     for await (const rows of rs.stream<Record<string, unknown>>()) {
       for (const r of rows) {
@@ -294,6 +304,19 @@ export class ClickHouseEngine implements Engine {
       }
     }
     if (batch.length > 0) yield batch;
+  }
+
+  async stageRows(name: string, columns: readonly string[], rows: readonly Row[]): Promise<void> {
+    const q = (n: string): string => '`' + n.replaceAll('\\', '\\\\').replaceAll('`', '\\`') + '`';
+    await this.#client.command({ query: `DROP TABLE IF EXISTS ${q(name)} SYNC` });
+    await this.#client.command({
+      query: `CREATE TABLE ${q(name)} (${columns.map((c) => `${q(c)} Nullable(String)`).join(', ')}) ENGINE = Memory`,
+    });
+    for (let i = 0; i < rows.length; i += 100_000) await this.insert(name, rows.slice(i, i + 100_000));
+  }
+
+  async dropStaged(name: string): Promise<void> {
+    await this.#client.command({ query: `DROP TABLE IF EXISTS \`${name.replaceAll('`', '\\`')}\` SYNC` });
   }
 
   async insert(table: string, rows: readonly Row[]): Promise<void> {

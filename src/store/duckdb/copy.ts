@@ -6,7 +6,15 @@
  * (DuckDB parses ISO timestamps with their microseconds and zone, JSON text, numbers' shortest
  * round-trip text exactly).
  */
-import { JSDuckDBValueConverter, VARCHAR, LIST, listValue, type DuckDBConnection } from '@duckdb/node-api';
+import {
+  JSDuckDBValueConverter,
+  VARCHAR,
+  LIST,
+  listValue,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import type { Row, TableInfo } from '../engine.js';
 
 interface Column {
@@ -47,6 +55,7 @@ export async function* scan(
   table: string,
   columns: readonly string[],
   batchRows: number,
+  where?: { text: string; values: DuckDBValue[]; types: DuckDBType[] },
 ): AsyncIterable<Row[]> {
   const types = new Map((await columnsOf(conn, table)).map((c) => [c.name, c.type]));
   const select = columns.map((c) => {
@@ -55,7 +64,10 @@ export async function* scan(
     // Microseconds and an explicit zone: the text every engine's insert reads back exactly.
     return isTimestamp(t) ? `strftime(${q(c)}, '%Y-%m-%dT%H:%M:%S.%fZ') AS ${q(c)}` : q(c);
   });
-  const result = await conn.stream(`SELECT ${select.join(', ')} FROM ${q(table)}`);
+  const from = `SELECT ${select.join(', ')} FROM ${q(table)}`;
+  const result = where
+    ? await conn.stream(`${from} WHERE ${where.text}`, where.values, where.types)
+    : await conn.stream(from);
   let batch: Row[] = [];
   for (;;) {
     const chunk = await result.fetchChunk();
@@ -67,10 +79,11 @@ export async function* scan(
         row[c] = typeof v === 'bigint' ? toNumberOrString(v) : v;
       });
       batch.push(row);
-    }
-    if (batch.length >= batchRows) {
-      yield batch;
-      batch = [];
+      // At most batchRows per batch (a DuckDB chunk holds 2,048 rows).
+      if (batch.length >= batchRows) {
+        yield batch;
+        batch = [];
+      }
     }
   }
   if (batch.length > 0) yield batch;
@@ -124,6 +137,33 @@ export async function insert(conn: DuckDBConnection, table: string, rows: readon
     await conn.run(`INSERT INTO ${q(table)} (${names}) SELECT ${casts} FROM ${q(stage)}`);
   } finally {
     await conn.run(`DROP TABLE IF EXISTS ${q(stage)}`);
+  }
+}
+
+/** A TEMP table `name` of VARCHAR `columns` holding `rows` (store/engine.ts `stageRows`). */
+export async function stageRows(
+  conn: DuckDBConnection,
+  name: string,
+  columns: readonly string[],
+  rows: readonly Row[],
+): Promise<void> {
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${q(name)} (${columns.map((c) => `${q(c)} VARCHAR`).join(', ')})`,
+  );
+  if (rows.length === 0) return;
+  const appender = await conn.createAppender(name, 'main', 'temp');
+  try {
+    for (const r of rows) {
+      for (const c of columns) {
+        const v = r[c];
+        if (v === null || v === undefined) appender.appendNull();
+        else appender.appendVarchar(asText(v));
+      }
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
   }
 }
 

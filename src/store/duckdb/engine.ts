@@ -249,8 +249,23 @@ export class DuckDbEngine implements Engine {
     return copy.tables(this.#conn);
   }
 
-  scan(table: string, columns: readonly string[], batchRows: number): AsyncIterable<Row[]> {
-    return copy.scan(this.#conn, table, columns, batchRows);
+  scan(table: string, columns: readonly string[], batchRows: number, where?: Sql): AsyncIterable<Row[]> {
+    if (!where) return copy.scan(this.#conn, table, columns, batchRows);
+    const { text, values } = where.render((i) => `$${i + 1}`, 'duckdb');
+    const bound = values.map(bind);
+    return copy.scan(this.#conn, table, columns, batchRows, {
+      text,
+      values: bound.map((b) => b.value),
+      types: bound.map((b) => b.type),
+    });
+  }
+
+  stageRows(name: string, columns: readonly string[], rows: readonly Row[]): Promise<void> {
+    return copy.stageRows(this.#conn, name, columns, rows);
+  }
+
+  async dropStaged(name: string): Promise<void> {
+    await this.#conn.run(`DROP TABLE IF EXISTS temp.main."${name.replaceAll('"', '""')}"`);
   }
 
   insert(table: string, rows: readonly Row[]): Promise<void> {
