@@ -41,6 +41,7 @@ export function queuedEngine(engine: Engine, queue: StoreQueue): Engine {
     insert: (table, rows) => queue.run(() => engine.insert(table, rows)),
     upsert: (table, rows, key) => queue.run(() => engine.upsert(table, rows, key)),
     truncate: (table) => queue.run(() => engine.truncate(table)),
+    remove: (table, rows, key) => queue.run(() => engine.remove(table, rows, key)),
     replace: (table, batches) => queue.run(() => engine.replace(table, batches)),
   };
 }

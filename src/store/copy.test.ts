@@ -138,3 +138,42 @@ describe('stageRows and a keyed scan (what an import reads of a large table)', (
     }
   });
 });
+
+describe('upsert and remove by key (what a ClickHouse import writes instead of a table swap)', () => {
+  it('leaves the same rows on both engines: replaced by key, removed by key, the rest untouched', async () => {
+    const ch = await openChdb();
+    const duck = await DuckDbEngine.open(':memory:');
+    await duck.migrate();
+    try {
+      const rows = async (e: Engine): Promise<Row[]> =>
+        e.query(raw('SELECT distinct_id, person_id FROM person_distinct_ids ORDER BY distinct_id'));
+      for (const e of [duck, ch] as Engine[]) {
+        await e.insert('person_distinct_ids', [
+          { distinct_id: 'a', person_id: 'a' },
+          { distinct_id: 'b', person_id: 'b' },
+          { distinct_id: "c'\\", person_id: 'c' },
+        ]);
+        await e.upsert('person_distinct_ids', [{ distinct_id: 'b', person_id: 'a' }], ['distinct_id']);
+        await e.remove(
+          'person_distinct_ids',
+          [{ distinct_id: "c'\\", person_id: 'ignored' }],
+          ['distinct_id'],
+        );
+        await e.remove('person_distinct_ids', [{ distinct_id: 'not there' }], ['distinct_id']);
+      }
+      const expected = [
+        { distinct_id: 'a', person_id: 'a' },
+        { distinct_id: 'b', person_id: 'a' },
+      ];
+      expect(await rows(duck)).toEqual(expected);
+      expect(await rows(ch)).toEqual(expected);
+      // Removed, then stored again: back (a newer version than the deletion).
+      await ch.upsert('person_distinct_ids', [{ distinct_id: "c'\\", person_id: 'c2' }], ['distinct_id']);
+      expect(await rows(ch)).toEqual([...expected, { distinct_id: "c'\\", person_id: 'c2' }]);
+      await expect(ch.remove('events', [{ uuid: 'x' }], ['uuid'])).rejects.toThrow(/not keyed by/);
+    } finally {
+      await ch.close();
+      await duck.close();
+    }
+  });
+});

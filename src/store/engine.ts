@@ -66,6 +66,12 @@ export interface Engine {
    * version that its ReplacingMergeTree keeps (reads see only the latest, see clickhouse/schema.ts).
    */
   upsert(table: string, rows: readonly Row[], key: readonly string[]): Promise<void>;
+  /**
+   * Deletes the stored rows with the keys of `rows` (only the `key` columns are read). DuckDB
+   * deletes; ClickHouse inserts a newer version marked deleted (`_deleted = 1`), which reads
+   * with `final = 1` no longer return.
+   */
+  remove(table: string, rows: readonly Row[], key: readonly string[]): Promise<void>;
   /** Deletes every row of `table` (on a cluster, on every shard). */
   truncate(table: string): Promise<void>;
   /**

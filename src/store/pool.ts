@@ -63,6 +63,7 @@ export function readPool(base: Engine, writes: Engine, size: number): Engine {
     insert: (table, rows) => writes.insert(table, rows),
     upsert: (table, rows, key) => writes.upsert(table, rows, key),
     truncate: (table) => writes.truncate(table),
+    remove: (table, rows, key) => writes.remove(table, rows, key),
     replace: (table, batches) => writes.replace(table, batches),
     connect,
     async close(): Promise<void> {

@@ -34,7 +34,7 @@
 import { join } from 'node:path';
 import { copyStore } from './copy.js';
 import { idText } from './duckdb/ingest-identity.js';
-import type { Engine } from './engine.js';
+import type { Engine, TableInfo } from './engine.js';
 import { EVENT_COLUMNS } from './events.js';
 import { removeScratch, scratchDir } from './scratch.js';
 import { ident, raw, sql, type Sql } from './sql.js';
@@ -44,6 +44,8 @@ const NATIVE_IMPORT = new Set<string>(['duckdb']);
 
 /** The import ledger: written back after every other table (see the file comment). */
 const LEDGER = 'imports';
+/** What identifies a ledger row (DuckDB's `imports` has no primary key; ClickHouse's is this). */
+const LEDGER_KEY = ['source', 'kind', 'imported_at'] as const;
 /**
  * Written back last but the ledger, and appended to, not replaced, when the import only added
  * events (`appendedOnly`). Last, because a re-run after a kill resolves identity only from events
@@ -111,6 +113,7 @@ export async function withImportStore<T>(
       const [last] = await stage.query<{ t: string | null }>(
         raw('SELECT CAST(max(imported_at) AS VARCHAR) AS t FROM events'),
       );
+      const keys = await snapshot(stage, [...(o.without ?? []), EVENTS]);
       const result = await fn(stage);
       const after = await fingerprints(stage, skip);
       const tables = (await stage.tables())
@@ -123,6 +126,15 @@ export async function withImportStore<T>(
         );
       }
       const appended = keyed ? await newEvents(stage) : 0;
+      const writeBack = async (t: TableInfo): Promise<void> => {
+        const key = keys.get(t.name);
+        if (key) {
+          await writeChanges(stage, target, t, key, o.onProgress);
+          return;
+        }
+        o.onProgress?.(`writing back ${t.name}`);
+        await target.replace(t.name, stage.scan(t.name, t.columns, 50_000));
+      };
       for (const t of tables) {
         if (t.name === LEDGER) continue;
         if (t.name === EVENTS && (await appendedOnly(stage, last?.t ?? null, before.get(EVENTS)))) {
@@ -130,15 +142,11 @@ export async function withImportStore<T>(
           await appendNew(stage, target, n?.n ?? 0, o.onProgress);
           continue;
         }
-        o.onProgress?.(`writing back ${t.name}`);
-        await target.replace(t.name, stage.scan(t.name, t.columns, 50_000));
+        await writeBack(t);
       }
       if (appended) await appendNew(stage, target, appended, o.onProgress);
       const ledger = tables.find((t) => t.name === LEDGER);
-      if (ledger) {
-        o.onProgress?.(`writing back ${LEDGER}`);
-        await target.replace(LEDGER, stage.scan(LEDGER, ledger.columns, 50_000));
-      }
+      if (ledger) await writeBack(ledger);
       return result;
     } finally {
       keyedStages.delete(stage);
@@ -287,9 +295,82 @@ async function appendedOnly(
   return true;
 }
 
-/** The other changed tables first (any order), then events, then the ledger. */
+/**
+ * The order tables are written back in. Each is written row by row (upserts, removals), not
+ * atomically, so after a kill a re-run must still find what it needs to redo the rest: the
+ * overrides, persons and groups first (a re-run recomputes them from the merges and the map),
+ * then the merges, then the distinct_id → person map (a re-run finds changes against the map,
+ * so the map goes after everything derived from those changes), then the events, the ledger
+ * last (a re-run dedupes against what is stored and records itself).
+ */
+const WRITE_ORDER = [
+  'person_overrides',
+  'persons',
+  'groups',
+  '',
+  'identity_merges',
+  'person_distinct_ids',
+  EVENTS,
+  LEDGER,
+];
+
 function writeOrder(table: string): number {
-  return table === LEDGER ? 2 : table === EVENTS ? 1 : 0;
+  const i = WRITE_ORDER.indexOf(table);
+  return i >= 0 ? i : WRITE_ORDER.indexOf('');
+}
+
+/**
+ * The key of every table of the stage that has one (its primary key; the ledger's is its row's
+ * source, kind and time), each copied to `_before_<name>`, so that what an import changed can be
+ * written back as changes (`writeChanges`), not as the whole table. `skip`: not staged.
+ */
+async function snapshot(stage: Engine, skip: readonly string[]): Promise<Map<string, string[]>> {
+  const pks = await stage.query<{ t: string; cols: string[] }>(
+    raw(`SELECT table_name AS t, constraint_column_names AS cols FROM duckdb_constraints()
+      WHERE constraint_type = 'PRIMARY KEY' AND database_name = current_database()`),
+  );
+  const keys = new Map<string, string[]>(pks.map((r) => [r.t, r.cols]));
+  keys.set(LEDGER, [...LEDGER_KEY]);
+  for (const t of await stage.tables()) {
+    if (skip.includes(t.name) || !keys.has(t.name)) {
+      keys.delete(t.name);
+      continue;
+    }
+    await stage.exec(
+      sql`CREATE OR REPLACE TABLE ${ident(`_before_${t.name}`)} AS SELECT * FROM ${ident(t.name)}`,
+    );
+  }
+  return keys;
+}
+
+/**
+ * Writes back what the import changed in `t`: its rows that are not in the snapshot, upserted by
+ * `key` (on ClickHouse a newer version of a ReplacingMergeTree row), and the keys it no longer
+ * has, removed (a version marked deleted). Proportional to the change, not to the table.
+ */
+async function writeChanges(
+  stage: Engine,
+  target: Engine,
+  t: TableInfo,
+  key: readonly string[],
+  onProgress?: (line: string) => void,
+): Promise<void> {
+  const name = ident(t.name);
+  const before = ident(`_before_${t.name}`);
+  const keyList = raw(key.map((k) => ident(k).toString()).join(', '));
+  await stage.exec(
+    sql`CREATE OR REPLACE TABLE _stage_upserts AS SELECT * FROM ${name} EXCEPT SELECT * FROM ${before}`,
+  );
+  await stage.exec(
+    sql`CREATE OR REPLACE TABLE _stage_removals AS SELECT ${keyList} FROM ${before} EXCEPT SELECT ${keyList} FROM ${name}`,
+  );
+  const [n] = await stage.query<{ up: number; rm: number }>(
+    raw('SELECT (SELECT count(*) FROM _stage_upserts) AS up, (SELECT count(*) FROM _stage_removals) AS rm'),
+  );
+  onProgress?.(`writing back ${t.name}: ${n?.up ?? 0} rows stored, ${n?.rm ?? 0} removed`);
+  for await (const rows of stage.scan('_stage_removals', key, 50_000)) await target.remove(t.name, rows, key);
+  for await (const rows of stage.scan('_stage_upserts', t.columns, 50_000))
+    await target.upsert(t.name, rows, key);
 }
 
 /** Each table's row count and an order-independent hash of its rows (the stage is DuckDB). */

@@ -6,6 +6,7 @@ import type { Sql } from '../sql.js';
 import { clickhouseDialect } from './dialect.js';
 import { CURRENT_TABLES, MIGRATIONS } from './migrations/index.js';
 import {
+  DELETED_COLUMN,
   INTERNAL_COLUMNS,
   SCHEMA_MIGRATIONS,
   createDatabase,
@@ -330,14 +331,55 @@ export class ClickHouseEngine implements Engine {
   }
 
   async upsert(table: string, rows: readonly Row[], key: readonly string[]): Promise<void> {
+    this.#keyed(table, key);
+    // A newer `_version` of the same key replaces the stored row (ReplacingMergeTree, read FINAL).
+    await this.insert(table, rows);
+  }
+
+  async remove(table: string, rows: readonly Row[], key: readonly string[]): Promise<void> {
+    this.#keyed(table, key);
+    if (rows.length === 0) return;
+    // The keys go to a scratch table, then a newer version of each key marked `_deleted = 1`
+    // (`_version`, its insert time, computed; other columns their defaults) is inserted from it.
+    // A `_deleted` value in an INSERT … FORMAT is dropped: materialized columns are only
+    // writable from a SELECT with insert_allow_materialized_columns.
+    const scratch = `_sextant_remove_${table}`;
+    const types = new Map(
+      (
+        await this.#json(
+          `SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {t:String}`,
+          { t: table },
+        )
+      ).map((r) => [String(r.name), String(r.type)]),
+    );
+    const q = (n: string): string => '`' + n.replaceAll('\\', '\\\\').replaceAll('`', '\\`') + '`';
+    await this.stageRows(
+      scratch,
+      key,
+      rows.map((r) =>
+        Object.fromEntries(key.map((k) => [k, r[k] instanceof Date ? chDateTime(r[k]) : r[k]])),
+      ),
+    );
+    try {
+      const cols = key.map(q).join(', ');
+      const casts = key.map((k) => `CAST(${q(k)} AS ${types.get(k) ?? 'String'})`).join(', ');
+      await this.#client.command({
+        query: `INSERT INTO ${q(table)} (${cols}, ${q(DELETED_COLUMN)}) SETTINGS insert_allow_materialized_columns = 1
+          SELECT ${casts}, 1 FROM ${q(scratch)}`,
+      });
+    } finally {
+      await this.dropStaged(scratch);
+    }
+  }
+
+  #keyed(table: string, key: readonly string[]): NonNullable<ReturnType<typeof CURRENT_TABLES.get>> {
     const def = CURRENT_TABLES.get(table);
     if (!def?.versioned || def.orderBy.join() !== key.join()) {
       throw new Error(
         `${table} is not keyed by (${key.join(', ')}) in the ClickHouse schema (clickhouse/schema.ts)`,
       );
     }
-    // A newer `_version` of the same key replaces the stored row (ReplacingMergeTree, read FINAL).
-    await this.insert(table, rows);
+    return def;
   }
 
   async truncate(table: string): Promise<void> {

@@ -167,15 +167,24 @@ export async function stageRows(
   }
 }
 
-/** Deletes the stored rows with the keys of `rows`, then inserts `rows`, in one transaction. */
-export async function upsert(
+/** Deletes the stored rows with the keys of `rows` (store/engine.ts `remove`). */
+export async function remove(
   conn: DuckDBConnection,
   table: string,
   rows: readonly Row[],
   key: readonly string[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  const cols = await columnsOf(conn, table);
+  await deleteKeys(conn, table, await columnsOf(conn, table), rows, key);
+}
+
+async function deleteKeys(
+  conn: DuckDBConnection,
+  table: string,
+  cols: readonly Column[],
+  rows: readonly Row[],
+  key: readonly string[],
+): Promise<void> {
   const keyCols = key.map((k) => {
     const c = cols.find((x) => x.name === k);
     if (!c) throw new Error(`${table} has no key column ${k}`);
@@ -185,13 +194,25 @@ export async function upsert(
   const lists = keyCols.map((c) => listValue(rows.map((r) => asText(r[c.name]))));
   const unnests = keyCols.map((c, i) => `unnest($${i + 1}) AS k${i}`).join(', ');
   const match = keyCols.map((c, i) => `${q(c.name)} = CAST(k${i} AS ${c.type})`).join(' AND ');
+  await conn.run(
+    `DELETE FROM ${q(table)} WHERE EXISTS (SELECT 1 FROM (SELECT ${unnests}) WHERE ${match})`,
+    lists,
+    lists.map(() => LIST(VARCHAR)),
+  );
+}
+
+/** Deletes the stored rows with the keys of `rows`, then inserts `rows`, in one transaction. */
+export async function upsert(
+  conn: DuckDBConnection,
+  table: string,
+  rows: readonly Row[],
+  key: readonly string[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const cols = await columnsOf(conn, table);
   await conn.run('BEGIN TRANSACTION');
   try {
-    await conn.run(
-      `DELETE FROM ${q(table)} WHERE EXISTS (SELECT 1 FROM (SELECT ${unnests}) WHERE ${match})`,
-      lists,
-      lists.map(() => LIST(VARCHAR)),
-    );
+    await deleteKeys(conn, table, cols, rows, key);
     await insert(conn, table, rows);
     await conn.run('COMMIT');
   } catch (e) {

@@ -276,6 +276,10 @@ export class DuckDbEngine implements Engine {
     return copy.upsert(this.#conn, table, rows, key);
   }
 
+  remove(table: string, rows: readonly Row[], key: readonly string[]): Promise<void> {
+    return copy.remove(this.#conn, table, rows, key);
+  }
+
   replace(table: string, batches: AsyncIterable<Row[]>): Promise<void> {
     return copy.replace(this.#conn, table, batches);
   }
