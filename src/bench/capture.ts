@@ -14,6 +14,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PostHog } from 'posthog-node';
 import { importEvents } from '../ingest/posthog/import-events.js';
@@ -230,6 +231,21 @@ function cpuMs(pid: number | undefined, mainThread = false): number {
   }
 }
 
+/** CPU ms used since the call: the server process, its main thread, and this (the clients') process. */
+function cpuMeter(pid: number | undefined): () => { server: number; main: number; client: number } {
+  const server0 = cpuMs(pid);
+  const main0 = cpuMs(pid, true);
+  const client0 = process.cpuUsage();
+  return () => {
+    const c = process.cpuUsage(client0);
+    return {
+      server: cpuMs(pid) - server0,
+      main: cpuMs(pid, true) - main0,
+      client: (c.user + c.system) / 1000,
+    };
+  };
+}
+
 export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   const bin = resolve(process.env.SEXTANT_BENCH_BIN ?? 'bin/sextant.js');
   const seconds = opts.full ? 10 : 4;
@@ -246,14 +262,14 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
     const server = await startServer(bin, db, config);
     try {
       opts.log(`   run ${r}: batched (posthog-node, ${CLIENTS} clients × 100 events)…`);
+      const bCpu = cpuMeter(server.child.pid);
       const b = await batched(server, seconds, r);
+      const bUsed = bCpu();
       opts.log(`   run ${r}: single events (raw HTTP, ${CLIENTS} clients)…`);
       const until = performance.now() + seconds * 1000;
-      const cpu0 = cpuMs(server.child.pid);
-      const main0 = cpuMs(server.child.pid, true);
+      const sCpu = cpuMeter(server.child.pid);
       const s = await single(server, () => performance.now() < until, r, 'single');
-      const serverCpu = cpuMs(server.child.pid) - cpu0;
-      const mainCpu = cpuMs(server.child.pid, true) - main0;
+      const sUsed = sCpu();
       opts.log(`   run ${r}: single events while the review of ${month} is built…`);
       const v = await duringReview(server, seconds, month, r);
       const t0 = performance.now();
@@ -270,12 +286,18 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
         batchedRequestsPerSecond: rate(b.requests, b.seconds),
         batchedP50Ms: quantile(b.latenciesMs, 0.5),
         batchedP99Ms: quantile(b.latenciesMs, 0.99),
+        // CPU per acknowledged event: the server (whole process, loading included; its HTTP
+        // thread) and the bench's clients (posthog-node serialises and gzips every batch).
+        batchedServerCpuUsPerEvent: (bUsed.server * 1000) / Math.max(1, b.events),
+        batchedMainThreadCpuUsPerEvent: (bUsed.main * 1000) / Math.max(1, b.events),
+        batchedClientCpuUsPerEvent: (bUsed.client * 1000) / Math.max(1, b.events),
         singleRequestsPerSecond: rate(s.events, s.seconds),
         singleP50Ms: quantile(s.latenciesMs, 0.5),
         singleP99Ms: quantile(s.latenciesMs, 0.99),
         // Per acknowledged request: the whole server (loading included) and its HTTP thread.
-        singleServerCpuUsPerRequest: (serverCpu * 1000) / Math.max(1, s.events),
-        singleMainThreadCpuUsPerRequest: (mainCpu * 1000) / Math.max(1, s.events),
+        singleServerCpuUsPerRequest: (sUsed.server * 1000) / Math.max(1, s.events),
+        singleMainThreadCpuUsPerRequest: (sUsed.main * 1000) / Math.max(1, s.events),
+        singleClientCpuUsPerRequest: (sUsed.client * 1000) / Math.max(1, s.events),
         reviewRequestsPerSecond: rate(v.events, v.seconds),
         reviewP50Ms: quantile(v.latenciesMs, 0.5),
         reviewP99Ms: quantile(v.latenciesMs, 0.99),
@@ -284,6 +306,8 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
         acknowledged: b.events + s.events + v.events,
         stored: stored?.n ?? 0,
         drainSeconds,
+        // The machine's 1-minute load average at the end of the run: figures are comparable only at a similar load.
+        loadAverage: loadavg()[0]!,
       };
       opts.log(
         `   run ${r}: ${JSON.stringify(row, (_, x: unknown) => (typeof x === 'number' ? Math.round(x * 10) / 10 : x))}`,
@@ -301,7 +325,15 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
       name: `capture, batched (posthog-node, ${CLIENTS} clients × 100)`,
       medianSeconds: seconds,
       runs,
-      figures: figures('batchedEventsPerSecond', 'batchedRequestsPerSecond', 'batchedP50Ms', 'batchedP99Ms'),
+      figures: figures(
+        'batchedEventsPerSecond',
+        'batchedRequestsPerSecond',
+        'batchedP50Ms',
+        'batchedP99Ms',
+        'batchedServerCpuUsPerEvent',
+        'batchedMainThreadCpuUsPerEvent',
+        'batchedClientCpuUsPerEvent',
+      ),
       target: '≥ 30,000 events/s acknowledged',
       met: med('batchedEventsPerSecond') >= 30_000,
     },
@@ -315,6 +347,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
         'singleP99Ms',
         'singleServerCpuUsPerRequest',
         'singleMainThreadCpuUsPerRequest',
+        'singleClientCpuUsPerRequest',
       ),
       target: '≥ 5,000 requests/s',
       met: med('singleRequestsPerSecond') >= 5_000,
@@ -336,7 +369,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
       name: 'capture, every acknowledged event stored once (after SIGTERM drained the log)',
       medianSeconds: med('drainSeconds'),
       runs,
-      figures: figures('acknowledged', 'stored', 'failed', 'drainSeconds'),
+      figures: figures('acknowledged', 'stored', 'failed', 'drainSeconds', 'loadAverage'),
       target: 'stored = acknowledged',
       met: rows.every((x) => x.stored === x.acknowledged),
     },

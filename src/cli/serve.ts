@@ -31,14 +31,14 @@ export function registerServe(program: Command): void {
       const keys = resolveServerKeys(config, g.db);
       // Loaded when serving only: the web app's modules are most of the CLI's start-up.
       const [
-        { serve },
-        { createApp },
+        { createServer },
+        { createServerApp },
         { CaptureService },
         { StoreQueue },
         { configuredNotifiers },
         schedule,
       ] = await Promise.all([
-        import('@hono/node-server'),
+        import('node:http'),
         import('../server/app.js'),
         import('../server/capture/service.js'),
         import('../server/store-queue.js'),
@@ -62,17 +62,20 @@ export function registerServe(program: Command): void {
       // never holds up the capture loader, nor the loader a page.
       const { serverContext, serverReads } = await import('../server/context.js');
       const reads = serverReads({ engine, queue });
-      const app = createApp({
-        engine,
-        queue,
-        reads,
-        capture,
-        config,
-        projectKey: keys.projectKey,
-        adminToken: keys.adminToken,
-        stripeWebhookSecret: keys.stripeWebhookSecret,
-        rejectsDir,
-      });
+      const { listener } = createServerApp(
+        {
+          engine,
+          queue,
+          reads,
+          capture,
+          config,
+          projectKey: keys.projectKey,
+          adminToken: keys.adminToken,
+          stripeWebhookSecret: keys.stripeWebhookSecret,
+          rejectsDir,
+        },
+        { hostname: o.host },
+      );
       const scheduler = schedule.createScheduler(
         serverContext({ engine, queue, reads, config, now: () => new Date() }, (line) =>
           process.stdout.write(`sextant serve: ${line}\n`),
@@ -80,7 +83,10 @@ export function registerServe(program: Command): void {
         notifiers,
       );
       await new Promise<void>((resolve, reject) => {
-        const server = serve({ fetch: app.fetch, hostname: o.host, port }, (info: AddressInfo) => {
+        // Capture POSTs are answered on Node's objects, the rest by the Hono app (app.ts).
+        const server = createServer(listener);
+        server.listen(port, o.host, () => {
+          const info = server.address() as AddressInfo;
           const host = info.address.includes(':') ? `[${info.address}]` : info.address;
           const url = `http://${host}:${info.port}`;
           const out = process.stdout;

@@ -18,7 +18,9 @@
  * rules out. Nothing reads data after the review month.
  */
 import { benjaminiHochberg } from '../analyses/stats/multiple-comparisons.js';
+import type { LaunchEffect as EffectEstimate } from '../analyses/stats/launch-effects.js';
 import { interruptedTimeSeries, staggeredDid } from '../analyses/stats/launch-effects.js';
+import type { Computed, StatResult } from '../analyses/stats/result.js';
 import type { Config } from '../config/schema.js';
 import type { LaunchEffect, LaunchReview, LaunchVerdict } from '../domain/review.js';
 import { defaultControl, experiment, type ExperimentResult } from '../insights/experiment.js';
@@ -198,7 +200,31 @@ async function itsDraft(launch: Launch, m: MetricSpec, launchAt: Date, o: JudgeO
     to,
   );
   const r = interruptedTimeSeries(points, Math.floor(launchAt.getTime() / DAY_MS));
-  const base = { metricId: metricId(m), variant: null, method: 'interrupted-time-series' };
+  return quasiDraft(metricId(m), 'interrupted-time-series', r, (e) => ({
+    test: e.test,
+    observed: e.observed,
+    projected: e.counterfactual,
+    preDays: e.preDays,
+    postDays: e.postDays,
+    residualSd: e.residualSd,
+    autocorrelation: e.autocorrelation,
+    pValue: e.pValue,
+    per: `active ${launch.unit} per day`,
+  }));
+}
+
+/**
+ * The draft of a quasi-experimental estimate (interrupted time series, not-yet-exposed cohorts):
+ * blocked with the reason when there is not enough data, else the relative effect, its interval
+ * and p-value, with the method's own evidence.
+ */
+function quasiDraft<T extends EffectEstimate>(
+  id: string,
+  method: string,
+  r: StatResult<T>,
+  evidence: (r: Computed<T>) => Record<string, unknown>,
+): Draft {
+  const base = { metricId: id, variant: null, method };
   if (r.notEnoughData) {
     return {
       ...base,
@@ -214,17 +240,7 @@ async function itsDraft(launch: Launch, m: MetricSpec, launchAt: Date, o: JudgeO
     estimate: r.relative,
     interval: r.relativeInterval,
     pValue: r.pValue,
-    evidence: {
-      test: r.test,
-      observed: r.observed,
-      projected: r.counterfactual,
-      preDays: r.preDays,
-      postDays: r.postDays,
-      residualSd: r.residualSd,
-      autocorrelation: r.autocorrelation,
-      pValue: r.pValue,
-      per: `active ${launch.unit} per day`,
-    },
+    evidence: evidence(r),
     blocked: null,
   };
 }
@@ -247,34 +263,16 @@ async function didDraft(
     end: o.end,
   });
   const r = staggeredDid(cohorts);
-  const base = { metricId: metricId(m), variant: null, method: 'not-yet-exposed' };
-  if (r.notEnoughData) {
-    return {
-      ...base,
-      estimate: null,
-      interval: null,
-      pValue: null,
-      evidence: { test: r.test },
-      blocked: { verdict: 'not-enough-data', reason: r.reason },
-    };
-  }
-  return {
-    ...base,
-    estimate: r.relative,
-    interval: r.relativeInterval,
-    pValue: r.pValue,
-    evidence: {
-      test: r.test,
-      cohorts: r.cohorts,
-      newlyExposed: r.treatedUnits,
-      notYetExposed: r.controlUnits,
-      observed: r.observed,
-      counterfactual: r.counterfactual,
-      pValue: r.pValue,
-      per: `${launch.unit} per week`,
-    },
-    blocked: null,
-  };
+  return quasiDraft(metricId(m), 'not-yet-exposed', r, (e) => ({
+    test: e.test,
+    cohorts: e.cohorts,
+    newlyExposed: e.treatedUnits,
+    notYetExposed: e.controlUnits,
+    observed: e.observed,
+    counterfactual: e.counterfactual,
+    pValue: e.pValue,
+    per: `${launch.unit} per week`,
+  }));
 }
 
 function pct(x: number): string {

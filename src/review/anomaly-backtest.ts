@@ -114,6 +114,23 @@ const moveValue = (g: Generated, t: number, delta: number, integer: boolean): Ge
   return { ...g, values };
 };
 
+/** Independent Poisson counts around a level drawn between `lo` and `hi`. */
+const poissonCounts = (kind: string, lo: number, hi: number): SeriesKind => ({
+  kind,
+  unit: 'count',
+  generate(rand, length) {
+    const lambda = uniform(rand, lo, hi);
+    const values: number[] = [];
+    const sd: number[] = [];
+    for (let t = 0; t < length; t++) {
+      values.push(poisson(rand, lambda));
+      sd.push(Math.sqrt(lambda));
+    }
+    return { values, sd };
+  },
+  move: (g, t, d) => moveValue(g, t, d, true),
+});
+
 const KINDS: SeriesKind[] = [
   {
     kind: 'mrr (growing random walk)',
@@ -169,36 +186,8 @@ const KINDS: SeriesKind[] = [
     },
     move: (g, t, d) => moveValue(g, t, d, true),
   },
-  {
-    kind: 'new customers (Poisson 2–40)',
-    unit: 'count',
-    generate(rand, length) {
-      const lambda = uniform(rand, 2, 40);
-      const values: number[] = [];
-      const sd: number[] = [];
-      for (let t = 0; t < length; t++) {
-        values.push(poisson(rand, lambda));
-        sd.push(Math.sqrt(lambda));
-      }
-      return { values, sd };
-    },
-    move: (g, t, d) => moveValue(g, t, d, true),
-  },
-  {
-    kind: 'tickets (Poisson 0.5–5)',
-    unit: 'count',
-    generate(rand, length) {
-      const lambda = uniform(rand, 0.5, 5);
-      const values: number[] = [];
-      const sd: number[] = [];
-      for (let t = 0; t < length; t++) {
-        values.push(poisson(rand, lambda));
-        sd.push(Math.sqrt(lambda));
-      }
-      return { values, sd };
-    },
-    move: (g, t, d) => moveValue(g, t, d, true),
-  },
+  poissonCounts('new customers (Poisson 2–40)', 2, 40),
+  poissonCounts('tickets (Poisson 0.5–5)', 0.5, 5),
   {
     kind: 'churn rate (binomial, counts known)',
     unit: 'ratio',

@@ -1,10 +1,15 @@
 /**
  * `createApp`: the whole HTTP surface of `sextant serve` (SPEC §7) on one Hono app — capture API,
- * Stripe webhook, JSON API, web UI — with ONE error handler: `InputError` → 400, anything else →
- * 500, both as JSON `{error}`. Routes: routes/{capture,webhooks,api,ui}.ts. Contract: docs/http.md.
+ * Stripe webhook, JSON API, web UI — with ONE error handler (`errorAnswer`): `InputError` → 400,
+ * anything else → 500, both as JSON `{error}`. Routes: routes/{capture,webhooks,api,ui}.ts.
+ * Contract: docs/http.md. `createServerApp` adds the Node listener `sextant serve` listens with,
+ * which answers capture POSTs without Hono (same answers: routes/capture.ts `answerCapture`).
  */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Config } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import type { Engine } from '../store/engine.js';
@@ -12,7 +17,9 @@ import { requireAdmin } from './auth.js';
 import { CaptureService } from './capture/service.js';
 import { apiRoutes } from './routes/api.js';
 import { serverReads } from './context.js';
-import { captureRoutes } from './routes/capture.js';
+import { answerCapture, CAPTURE_ROUTES, captureRoutes, type CaptureAnswer } from './routes/capture.js';
+import { readIncomingBody } from './capture/body.js';
+import { getQueryParam } from 'hono/utils/url';
 import { uiRoutes } from './routes/ui.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { StoreQueue } from './store-queue.js';
@@ -51,6 +58,18 @@ export type ServerDeps = Required<Omit<AppDeps, 'stripeWebhookSecret' | 'rejects
   Pick<AppDeps, 'stripeWebhookSecret' | 'rejectsDir'> & { capture: Promise<CaptureService>; reads: Engine };
 
 export function createApp(deps: AppDeps): Hono {
+  return createServerApp(deps).app;
+}
+
+/**
+ * The app and the Node request listener that serves it: capture POSTs (routes/capture.ts
+ * `CAPTURE_ROUTES`, matched exactly) are answered straight from Node's request and response by
+ * `answerCapture`, everything else (and any other spelling of those paths) goes to Hono.
+ */
+export function createServerApp(
+  deps: AppDeps,
+  opts: { hostname?: string } = {},
+): { app: Hono; listener: RequestListener } {
   const queue = deps.queue ?? new StoreQueue();
   const d: ServerDeps = {
     ...deps,
@@ -69,12 +88,78 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', uiRoutes(d));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
-    if (err instanceof InputError) return c.json({ error: err.message }, 400);
-    if (err instanceof HTTPException) return c.json({ error: err.message }, err.status);
-    d.log(`sextant serve: ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
-    return c.json({ error: 'internal error (logged by the server)' }, 500);
+    const a = errorAnswer(err, d, c.req.method, c.req.path);
+    return c.json(a.body, a.status);
   });
-  return app;
+  // `hostname`: the host of a request's URL when it has no Host header (as @hono/node-server's `serve`).
+  const hono = getRequestListener(app.fetch, { hostname: opts.hostname });
+  const listener: RequestListener = (req, res) => {
+    if (req.method === 'POST') {
+      const url = req.url ?? '';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      if (CAPTURE_ROUTES.has(path)) {
+        captureOnNode(d, req, res, path, url).catch((e: Error) => {
+          d.log(`sextant serve: POST ${path}: ${e.stack ?? e.message}`);
+          res.destroy();
+        });
+        return;
+      }
+    }
+    void hono(req, res);
+  };
+  return { app, listener };
+}
+
+/** The one mapping of errors to answers: `InputError` → 400, a Hono `HTTPException` → its status, else 500 (logged). */
+export function errorAnswer(
+  err: Error,
+  d: Pick<ServerDeps, 'log'>,
+  method: string,
+  path: string,
+): { status: ContentfulStatusCode; body: { error: string } } {
+  if (err instanceof InputError) return { status: 400, body: { error: err.message } };
+  if (err instanceof HTTPException) return { status: err.status, body: { error: err.message } };
+  d.log(`sextant serve: ${method} ${path}: ${err.stack ?? err.message}`);
+  return { status: 500, body: { error: 'internal error (logged by the server)' } };
+}
+
+/**
+ * A capture POST answered on Node's objects: the same answer, status and headers as the Hono
+ * route (CORS middleware included: `Access-Control-Allow-Origin` is the request's origin, else
+ * `*`, with `Vary: Origin`), without a web `Request`/`Response` per request.
+ */
+async function captureOnNode(
+  d: ServerDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  url: string,
+): Promise<void> {
+  let a: CaptureAnswer | ReturnType<typeof errorAnswer>;
+  try {
+    a = await answerCapture(d, await d.capture, {
+      path,
+      // Every copy of a header, joined as a web `Headers` joins them (Node keeps the first
+      // copy of some, e.g. Authorization, in `headers`).
+      header: (name) => req.headersDistinct[name.toLowerCase()]?.join(', '),
+      // Hono's own query decoding (the URL needs a scheme and host in front of the path).
+      query: () => (getQueryParam(`http://h${url}`) as Record<string, string> | undefined) ?? {},
+      body: () => readIncomingBody(req),
+    });
+  } catch (e) {
+    a = errorAnswer(e as Error, d, 'POST', path);
+  }
+  const json = JSON.stringify(a.body);
+  const origin = req.headers.origin;
+  res.writeHead(a.status, {
+    'access-control-allow-origin': origin || '*',
+    ...('headers' in a ? a.headers : undefined),
+    'content-type': 'application/json',
+    vary: 'Origin',
+    'content-length': Buffer.byteLength(json),
+  });
+  res.end(json);
 }
 
 /** The capture service an app starts when it is given none; a failure to open the log is a 500 per request. */

@@ -15,10 +15,19 @@ export const ADMIN_COOKIE = 'sextant_admin';
 /** How long a browser session lasts after signing in. */
 export const SESSION_SECONDS = 30 * 24 * 3600;
 
+/** The hashes of the expected secrets (the server's few keys), made once: one hash per check, not two. */
+const expectedHashes = new Map<string, Buffer>();
+
 /** Compares two secrets in constant time (their hashes, so lengths leak nothing either). */
 export function sameSecret(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
+  let b = expectedHashes.get(expected);
+  if (!b) {
+    b = createHash('sha256').update(expected).digest();
+    // Bounded: tests make many servers with their own keys in one process.
+    if (expectedHashes.size >= 64) expectedHashes.clear();
+    expectedHashes.set(expected, b);
+  }
   return timingSafeEqual(a, b);
 }
 

@@ -22,6 +22,9 @@ const active = killAt > 0 || Boolean(traceFile);
 const match = process.env.SEXTANT_FAULT_MATCH;
 const trace: string[] = [];
 
+/** Whether fault points count at all (either variable set): code may then split a step to put one inside it. */
+export const faultsArmed = active;
+
 if (traceFile) {
   process.on('exit', () => writeFileSync(traceFile, trace.map((l) => l + '\n').join('')));
 }

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { configSchema, type Config } from '../../src/config/schema.js';
-import { createApp, type AppDeps } from '../../src/server/app.js';
+import { createServerApp, type AppDeps } from '../../src/server/app.js';
 import { CaptureService } from '../../src/server/capture/service.js';
 import { serverReads } from '../../src/server/context.js';
 import { StoreQueue } from '../../src/server/store-queue.js';
@@ -52,7 +52,7 @@ export async function startTestServer(
     delayMs: 0,
   });
   const reads = overrides.reads ?? serverReads({ engine, queue });
-  const app = createApp({
+  const { app, listener } = createServerApp({
     engine,
     reads,
     config,
@@ -64,7 +64,7 @@ export async function startTestServer(
     capture,
     ...overrides,
   });
-  let server: ServerType | undefined;
+  let server: Server | undefined;
   const t: TestServer = {
     engine,
     app,
@@ -76,8 +76,11 @@ export async function startTestServer(
     url: '',
     listen: () =>
       new Promise((resolve) => {
-        server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => {
-          t.url = `http://127.0.0.1:${info.port}`;
+        // The listener `sextant serve` listens with: capture POSTs answered on Node's objects.
+        const s = createServer(listener);
+        server = s;
+        s.listen(0, '127.0.0.1', () => {
+          t.url = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
           resolve(t.url);
         });
       }),

@@ -1,10 +1,24 @@
 import { monthEnd } from '../../domain/month.js';
+import { compareText } from '../../domain/order.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
 import { ALL_PRODUCTS } from '../../metrics/types.js';
 import type { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { sql } from '../../store/sql.js';
-import { churnReasons, type ChurnDriver, type ChurnedCustomer } from './churn-reasons.js';
+import {
+  churnReasons,
+  formatChurnReasons,
+  propertiesAsOf,
+  queryCancellationReasons,
+  queryChurnTimeline,
+  queryNpsBeforeChurn,
+  queryOrganizationProperties,
+  queryPropertySets,
+  queryTicketsBeforeChurn,
+  queryUsageBeforeChurn,
+  type ChurnDriver,
+  type ChurnedCustomer,
+} from './churn-reasons.js';
 import {
   freshEngine,
   insertDiveEvents,
@@ -364,5 +378,132 @@ describe('churn-reasons: confounded dimensions', () => {
     expect(interval!.stratifiedPValue).toBeGreaterThan(0.05);
     expect(dive.findings.map((f) => f.title).join('\n')).not.toMatch(/billing interval/);
     await e.close();
+  });
+});
+
+describe('churn-reasons: each query on its own, and the pure format', () => {
+  // June 2024. acme pays 100.00 from January and ends on June 15th (churns in June); beta pays
+  // 50.00 from May on. acme's people: p1 active in February and April, p2 in March.
+  let e: DuckDbEngine;
+  beforeAll(async () => {
+    e = await freshEngine();
+    await insertSubs(e, [
+      { org: 'acme', plan: 'Pro', amount: 10000, start: '2024-01-01', end: '2024-06-15' },
+      { org: 'beta', plan: 'Starter', amount: 5000, start: '2024-05-01', end: null },
+    ]);
+    await insertOrganizations(e, [
+      { key: 'acme', properties: { plan: 'free', size: 10, seats: 3 } },
+      { key: 'beta', properties: { plan: 'starter' } },
+    ]);
+    const identify = (key: string, type: string, at: string, set: Record<string, unknown>): DiveEvent => ({
+      event: '$groupidentify',
+      person: 'admin',
+      at,
+      props: { $group_type: type, $group_key: key, $group_set: set },
+    });
+    await insertDiveEvents(e, [
+      { event: 'edit', person: 'p1', org: 'acme', at: '2024-02-10T12:00:00Z' },
+      { event: 'edit', person: 'p2', org: 'acme', at: '2024-03-10T12:00:00Z' },
+      { event: 'edit', person: 'p1', org: 'acme', at: '2024-04-10T12:00:00Z' },
+      { event: 'edit', person: 'p1', org: 'acme', at: '2024-06-10T12:00:00Z' }, // after both windows
+      identify('acme', 'organization', '2024-05-01T00:00:00Z', { plan: 'pro' }),
+      identify('acme', 'organization', '2024-06-10T00:00:00Z', { plan: 'free', seats: 3 }),
+      identify('acme', 'project', '2024-05-02T00:00:00Z', { plan: 'other' }),
+      identify('beta', 'organization', '2024-05-03T00:00:00Z', { plan: 'starter' }),
+    ]);
+    await e.exec(sql`
+      INSERT INTO feedback (id, kind, created_at, organization, score, body) VALUES
+        ('c1', 'cancellation', TIMESTAMPTZ '2024-05-05', 'acme', NULL, 'too expensive'),
+        ('c2', 'cancellation', TIMESTAMPTZ '2024-04-20', 'acme', NULL, 'too old'),
+        ('c3', 'cancellation', TIMESTAMPTZ '2024-06-20', 'beta', NULL, 'missing feature'),
+        ('c4', 'cancellation', TIMESTAMPTZ '2024-07-01', 'beta', NULL, 'next month'),
+        ('t1', 'ticket', TIMESTAMPTZ '2024-04-02', 'acme', NULL, NULL),
+        ('t2', 'ticket', TIMESTAMPTZ '2024-06-29', 'acme', NULL, NULL),
+        ('t3', 'ticket', TIMESTAMPTZ '2024-03-31', 'acme', NULL, NULL),
+        ('n1', 'nps', TIMESTAMPTZ '2024-01-05', 'acme', 9, NULL),
+        ('n2', 'nps', TIMESTAMPTZ '2024-06-01', 'acme', 3, NULL),
+        ('n3', 'nps', TIMESTAMPTZ '2023-12-31', 'acme', 10, NULL)`);
+  });
+  afterAll(() => e.close());
+
+  it("revenue timeline: each customer's month-start and month-end MRR in the review month", async () => {
+    const rows = await queryChurnTimeline(ctx(e));
+    const june = rows
+      .filter((r) => r.month === MONTH)
+      .map((r) => [r.organization, r.previousMrr, r.mrr])
+      .sort((a, b) => compareText(String(a[0]), String(b[0])));
+    expect(june).toEqual([
+      ['acme', 100, 0],
+      ['beta', 50, 50],
+    ]);
+    // acme paid from January: six month-ends with MRR, then its churn month
+    expect(rows.filter((r) => r.organization === 'acme' && r.mrr > 0).map((r) => r.month)).toEqual([
+      '2024-01',
+      '2024-02',
+      '2024-03',
+      '2024-04',
+      '2024-05',
+    ]);
+  });
+
+  it('cancellation feedback: from 30 days before the month to its end, oldest first', async () => {
+    const rows = await queryCancellationReasons(ctx(e));
+    // May 2nd is the first day read: April 20th is too old, July 1st is next month. No tags: [] on
+    // both engines (a ClickHouse array cannot be NULL).
+    expect(rows.map((r) => [r.organization, r.body, r.tags])).toEqual([
+      ['acme', 'too expensive', []],
+      ['beta', 'missing feature', []],
+    ]);
+  });
+
+  it('organization properties: the stored ones of the organizations asked for', async () => {
+    expect(Object.fromEntries(await queryOrganizationProperties(ctx(e), ['acme']))).toEqual({
+      acme: { plan: 'free', size: 10, seats: 3 },
+    });
+    expect((await queryOrganizationProperties(ctx(e), [])).size).toBe(0);
+  });
+
+  it('property history: $groupidentify of organizations only, in time order; as of June 1st (pure)', async () => {
+    const sets = await queryPropertySets(ctx(e), ['acme']);
+    expect(sets).toEqual([
+      { organization: 'acme', at: new Date('2024-05-01T00:00:00Z'), set: { plan: 'pro' } },
+      { organization: 'acme', at: new Date('2024-06-10T00:00:00Z'), set: { plan: 'free', seats: 3 } },
+    ]);
+    const stored = await queryOrganizationProperties(ctx(e), ['acme']);
+    // plan was 'pro' on June 1st; seats was first set after it: unknown then, dropped
+    expect(Object.fromEntries(propertiesAsOf(stored, sets, new Date('2024-06-01T00:00:00Z')))).toEqual({
+      acme: { plan: 'pro', size: 10 },
+    });
+  });
+
+  it('usage before churn: active people in February–March and April–May', async () => {
+    expect(Object.fromEntries(await queryUsageBeforeChurn(ctx(e), ['acme', 'beta']))).toEqual({
+      acme: { users: [2, 1], keyActions: [2, 1] },
+    });
+  });
+
+  it('tickets before churn: April to June, both ends of the range', async () => {
+    expect(Object.fromEntries(await queryTicketsBeforeChurn(ctx(e), ['acme', 'beta']))).toEqual({
+      acme: [2],
+    });
+  });
+
+  it("NPS: answers of January to June (a 9 and a 3; December's 10 is too old)", async () => {
+    expect(Object.fromEntries(await queryNpsBeforeChurn(ctx(e), ['acme']))).toEqual({
+      acme: { responses: 2, promoters: 1, passives: 0, detractors: 1, meanScore: 6 },
+    });
+  });
+
+  it('format (pure): the dive from the answers of the queries is the runner\'s; no billing is "not enough data"', async () => {
+    const rows = await queryChurnTimeline(ctx(e));
+    const feedback = await queryCancellationReasons(ctx(e));
+    // 1 churned of 2: fewer than 5, so no driver query runs
+    expect(formatChurnReasons(ctx(e), { rows, feedback, segments: null })).toEqual(
+      await churnReasons.run(ctx(e)),
+    );
+    const none = formatChurnReasons(ctx(e), { rows: [], feedback: [], segments: null });
+    expect(none.summary).toBe(
+      'Not enough data: no paying customers at the start of 2024-06 (no billing data, or none for this product).',
+    );
   });
 });

@@ -58,9 +58,13 @@ import {
   cancellationFeedback,
   npsByOrganization,
   ticketsByOrganization,
+  type CancellationFeedback,
+  type OrganizationActivity,
+  type OrganizationNps,
 } from './organization-facts.js';
 import { chiSquareUpperTail } from '../stats/jstat.js';
 import { formatP } from './text.js';
+import { timedQuery } from './timed.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
 import { compareNullableText, compareText } from '../../domain/order.js';
 
@@ -283,24 +287,34 @@ function propertyDimensions(
   return out;
 }
 
-/**
- * Organization properties as they were at `asOf`: the stored (latest) properties, except that a
- * key some `$groupidentify` event set at or after `asOf` takes its value from the last such event
- * before `asOf`, or is dropped when none set it before. So a property updated because the
- * organization churned (e.g. plan: free) does not "explain" the churn.
- */
-async function organizationProperties(
+/** Query: the stored (latest) properties of the organizations. */
+export async function queryOrganizationProperties(
   ctx: DeepDiveContext,
-  organizations: string[],
-  asOf: Date,
+  organizations: readonly string[],
 ): Promise<Map<string, Record<string, unknown>>> {
   if (organizations.length === 0) return new Map();
-  const d = ctx.engine.dialect;
   const list = join(organizations.map((o) => sql`${o}`));
   const rows = await ctx.engine.query<{ group_key: string; properties: unknown }>(sql`
     SELECT group_key, properties FROM groups
     WHERE group_type = 'organization' AND group_key IN (${list})`);
-  const out = new Map(rows.map((r) => [r.group_key, parseProperties(r.properties)]));
+  return new Map(rows.map((r) => [r.group_key, parseProperties(r.properties)]));
+}
+
+/** One `$groupidentify` of an organization: when, and the properties it set. */
+export interface PropertySet {
+  organization: string;
+  at: Date;
+  set: Record<string, unknown>;
+}
+
+/** Query: every `$groupidentify` of the organizations, in time order (ties by uuid). */
+export async function queryPropertySets(
+  ctx: DeepDiveContext,
+  organizations: readonly string[],
+): Promise<PropertySet[]> {
+  if (organizations.length === 0) return [];
+  const d = ctx.engine.dialect;
+  const list = join(organizations.map((o) => sql`${o}`));
   const key = d.sqlJsonString(raw('properties'), ['$group_key']);
   const sets = await ctx.engine.query<{ k: string; at: string; group_set: string | null }>(sql`
     SELECT ${key} AS k, timestamp AS at, ${d.sqlJsonString(raw('properties'), ['$group_set'])} AS group_set
@@ -308,12 +322,28 @@ async function organizationProperties(
     WHERE event = '$groupidentify' AND ${d.sqlJsonString(raw('properties'), ['$group_type'])} = 'organization'
       AND ${key} IN (${list})
     ORDER BY timestamp, uuid`);
+  return sets.map((r) => ({ organization: r.k, at: new Date(r.at), set: parseProperties(r.group_set) }));
+}
+
+/**
+ * Pure: organization properties as they were at `asOf`: the stored (latest) properties, except
+ * that a key some `$groupidentify` set at or after `asOf` takes its value from the last such
+ * event before `asOf`, or is dropped when none set it before. So a property updated because the
+ * organization churned (e.g. plan: free) does not "explain" the churn.
+ */
+export function propertiesAsOf(
+  stored: ReadonlyMap<string, Record<string, unknown>>,
+  sets: readonly PropertySet[],
+  asOf: Date,
+): Map<string, Record<string, unknown>> {
+  const out = new Map(stored);
   const before = new Map<string, Record<string, unknown>>();
   const changedLater = new Map<string, Set<string>>();
   for (const r of sets) {
-    const set = parseProperties(r.group_set);
-    if (new Date(r.at) < asOf) before.set(r.k, { ...before.get(r.k), ...set });
-    else for (const k of Object.keys(set)) changedLater.set(r.k, (changedLater.get(r.k) ?? new Set()).add(k));
+    if (r.at < asOf) before.set(r.organization, { ...before.get(r.organization), ...r.set });
+    else
+      for (const k of Object.keys(r.set))
+        changedLater.set(r.organization, (changedLater.get(r.organization) ?? new Set()).add(k));
   }
   for (const [org, keys] of changedLater) {
     const props = { ...out.get(org) };
@@ -327,10 +357,46 @@ async function organizationProperties(
   return out;
 }
 
-/** Every dimension → (unit key → segment value) for the units at risk. */
-async function segmentLabels(ctx: DeepDiveContext, units: Unit[]): Promise<Map<string, Map<string, string>>> {
+/** Query: active people per organization in the two months before the review month and the two before those. */
+export function queryUsageBeforeChurn(
+  ctx: DeepDiveContext,
+  organizations: readonly string[],
+): Promise<Map<string, OrganizationActivity>> {
   const month = ctx.month;
-  const orgs = units.map((u) => u.organization).filter((o): o is string => o !== null);
+  return activityByOrganization(ctx, organizations, [
+    { from: addMonths(month, -4), to: addMonths(month, -3) },
+    { from: addMonths(month, -2), to: addMonths(month, -1) },
+  ]);
+}
+
+/** Query: tickets per organization in the review month and the two before. */
+export function queryTicketsBeforeChurn(
+  ctx: DeepDiveContext,
+  organizations: readonly string[],
+): Promise<Map<string, number[]>> {
+  return ticketsByOrganization(ctx, organizations, [{ from: addMonths(ctx.month, -2), to: ctx.month }]);
+}
+
+/** Query: NPS answers per organization over the last NPS_MONTHS months. */
+export function queryNpsBeforeChurn(
+  ctx: DeepDiveContext,
+  organizations: readonly string[],
+): Promise<Map<string, OrganizationNps>> {
+  return npsByOrganization(ctx, organizations, { from: addMonths(ctx.month, 1 - NPS_MONTHS), to: ctx.month });
+}
+
+/** What the driver queries found about the organizations at risk. */
+export interface SegmentFacts {
+  /** Stored organization properties and their `$groupidentify` history. */
+  properties: Map<string, Record<string, unknown>>;
+  propertySets: PropertySet[];
+  activity: Map<string, OrganizationActivity>;
+  tickets: Map<string, number[]>;
+  nps: Map<string, OrganizationNps>;
+}
+
+/** Pure: every dimension → (unit key → segment value) for the units at risk. */
+function segmentLabels(month: Month, units: Unit[], found: SegmentFacts): Map<string, Map<string, string>> {
   const dims = new Map<string, Map<string, string>>();
   const fromUnits = (f: (u: Unit) => string | null): Map<string, string> =>
     new Map(units.flatMap((u) => (f(u) === null ? [] : [[u.key, f(u) as string] as [string, string]])));
@@ -350,14 +416,11 @@ async function segmentLabels(ctx: DeepDiveContext, units: Unit[]): Promise<Map<s
     'tenure',
     fromUnits((u) => tenureBucket(u.tenureMonths)),
   );
-  const properties = await organizationProperties(ctx, orgs, monthStart(month));
+  const properties = propertiesAsOf(found.properties, found.propertySets, monthStart(month));
   for (const [k, v] of propertyDimensions(units, properties))
     dims.set(dims.has(k) ? `organization ${k}` : k, v);
 
-  const activity = await activityByOrganization(ctx, orgs, [
-    { from: addMonths(month, -4), to: addMonths(month, -3) },
-    { from: addMonths(month, -2), to: addMonths(month, -1) },
-  ]);
+  const activity = found.activity;
   dims.set(
     'usage before churn',
     fromUnits((u) => {
@@ -367,7 +430,7 @@ async function segmentLabels(ctx: DeepDiveContext, units: Unit[]): Promise<Map<s
       return recent <= (1 - USAGE_DECLINE) * before ? 'declined' : 'steady or growing';
     }),
   );
-  const tickets = await ticketsByOrganization(ctx, orgs, [{ from: addMonths(month, -2), to: month }]);
+  const tickets = found.tickets;
   dims.set(
     'tickets before churn',
     fromUnits((u) =>
@@ -378,7 +441,7 @@ async function segmentLabels(ctx: DeepDiveContext, units: Unit[]): Promise<Map<s
           : 'no tickets',
     ),
   );
-  const nps = await npsByOrganization(ctx, orgs, { from: addMonths(month, 1 - NPS_MONTHS), to: month });
+  const nps = found.nps;
   dims.set(
     'NPS',
     fromUnits((u) => {
@@ -552,10 +615,9 @@ function driverFinding(d: ChurnDriver, currency: string): Finding {
   };
 }
 
-async function run(ctx: DeepDiveContext): Promise<DeepDive> {
-  const { month } = ctx;
-  const currency = ctx.config.reporting.currency;
-  const method =
+/** The method, in words (pure). */
+export function churnReasonsMethod(month: Month): string {
+  return (
     `Paying organizations (billing customers summed; unlinked customers on their own) at risk in ${month}: month-start MRR > 0; ` +
     `churned: month-end MRR 0. The month's churn rate with a Wilson 95% interval against the pooled rate of the ` +
     `${TRAILING_MONTHS} months before (Fisher's exact test when an expected count is below 5, else the two-proportion z-test). ` +
@@ -565,16 +627,72 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     `significant segments of different dimensions that share customers (plan and billing interval) are each tested within ` +
     `the other's strata (Cochran–Mantel–Haenszel); one that no longer churns more there is explained by the other and not ` +
     `reported as a driver (the stronger, by p-value, is kept when both vanish). Cancellation feedback of the ` +
-    `month and the ${REASON_LOOKBACK_DAYS} days before grouped into themes.`;
+    `month and the ${REASON_LOOKBACK_DAYS} days before grouped into themes.`
+  );
+}
 
-  const history = monthsEndingAt(month, HISTORY_MONTHS + 1);
-  const rows = await customerRevenueTimeline({
+/** The first day cancellation reasons are read from: REASON_LOOKBACK_DAYS before the month. */
+const reasonsFromOf = (month: Month): Date =>
+  new Date(monthStart(month).getTime() - REASON_LOOKBACK_DAYS * 86_400_000);
+
+/** Query: each billing customer's MRR at the start and end of every month of the history. */
+export function queryChurnTimeline(ctx: DeepDiveContext): Promise<CustomerRevenueRow[]> {
+  return customerRevenueTimeline({
     engine: ctx.engine,
     asOf: ctx.asOf,
     config: ctx.config,
     product: ctx.product,
-    months: history,
+    months: monthsEndingAt(ctx.month, HISTORY_MONTHS + 1),
   });
+}
+
+/** Query: cancellation feedback of the month and the REASON_LOOKBACK_DAYS before it. */
+export function queryCancellationReasons(ctx: DeepDiveContext): Promise<CancellationFeedback[]> {
+  return cancellationFeedback(ctx, reasonsFromOf(ctx.month), monthEnd(ctx.month));
+}
+
+/** What the queries found; `segments` is null when drivers are not looked for. */
+export interface ChurnFacts {
+  rows: CustomerRevenueRow[];
+  feedback: CancellationFeedback[];
+  segments: SegmentFacts | null;
+}
+
+/** Pure: whether the month has enough churned units to look for drivers (and any unit at risk). */
+function needsDrivers(rows: CustomerRevenueRow[], month: Month): boolean {
+  const [current] = churnByMonth(unitMonths(rows), [month]) as [MonthChurn];
+  return current.atRisk > 0 && current.churned >= MIN_CHURNED;
+}
+
+async function run(ctx: DeepDiveContext): Promise<DeepDive> {
+  const q = <T>(name: string, fn: () => Promise<T>): Promise<T> => timedQuery(ctx, ID, name, fn);
+  const rows = await q('revenue timeline', () => queryChurnTimeline(ctx));
+  const feedback = await q('cancellation feedback', () => queryCancellationReasons(ctx));
+  let segments: SegmentFacts | null = null;
+  if (needsDrivers(rows, ctx.month)) {
+    const orgs = atRiskUnits(rows, ctx.month)
+      .map((u) => u.organization)
+      .filter((o): o is string => o !== null);
+    segments = {
+      properties: await q('organization properties', () => queryOrganizationProperties(ctx, orgs)),
+      propertySets: await q('organization property history', () => queryPropertySets(ctx, orgs)),
+      activity: await q('usage before churn', () => queryUsageBeforeChurn(ctx, orgs)),
+      tickets: await q('tickets before churn', () => queryTicketsBeforeChurn(ctx, orgs)),
+      nps: await q('nps', () => queryNpsBeforeChurn(ctx, orgs)),
+    };
+  }
+  return formatChurnReasons(ctx, { rows, feedback, segments });
+}
+
+/** Pure: the dive from what the queries found (no SQL). */
+export function formatChurnReasons(
+  ctx: Pick<DeepDiveContext, 'config' | 'month'>,
+  found: ChurnFacts,
+): DeepDive {
+  const { month } = ctx;
+  const currency = ctx.config.reporting.currency;
+  const method = churnReasonsMethod(month);
+  const { rows, feedback } = found;
   const perUnit = unitMonths(rows);
   const [current] = churnByMonth(perUnit, [month]) as [MonthChurn];
   const trailingMonths = churnByMonth(perUnit, monthsEndingAt(addMonths(month, -1), TRAILING_MONTHS));
@@ -590,8 +708,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const trailingMrrMean =
     monthsWithCustomers.length === 0 ? null : trailing.churnedMrr / monthsWithCustomers.length;
 
-  const reasonsFrom = new Date(monthStart(month).getTime() - REASON_LOOKBACK_DAYS * 86_400_000);
-  const feedback = await cancellationFeedback(ctx, reasonsFrom, monthEnd(month));
+  const reasonsFrom = reasonsFromOf(month);
   const reasons: Theme[] = groupIntoThemes(feedback.map((f) => ({ text: f.body ?? f.title, tags: f.tags })));
 
   if (current.atRisk === 0) {
@@ -629,7 +746,10 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     .sort((a, b) => b.mrr - a.mrr || compareNullableText(a.organization, b.organization));
 
   const enoughForDrivers = current.churned >= MIN_CHURNED;
-  const drivers = enoughForDrivers ? testSegments(units, await segmentLabels(ctx, units)) : [];
+  const drivers =
+    enoughForDrivers && found.segments
+      ? testSegments(units, segmentLabels(month, units, found.segments))
+      : [];
   const significant = drivers.filter((d) => d.significant);
 
   const rateText = `${current.churned} of ${current.atRisk} paying customers churned in ${month} (${pct(rate)}${

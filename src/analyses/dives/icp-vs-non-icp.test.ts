@@ -10,7 +10,14 @@ import {
   insertOrganizations,
   type DiveEvent,
 } from '../../../test/helpers/dive-test-data.js';
-import { icpVsNonIcp, type IcpFeature } from './icp-vs-non-icp.js';
+import {
+  formatIcpVsNonIcp,
+  icpVsNonIcp,
+  queryMonthUsage,
+  queryMrrByOrganization,
+  queryNpsByGroup,
+  type IcpFeature,
+} from './icp-vs-non-icp.js';
 import type { DeepDiveContext } from './types.js';
 
 const MONTH = '2024-05';
@@ -237,5 +244,95 @@ describe('icp-vs-non-icp: not enough data', () => {
       /^Not enough data: no ICP rule is configured; add a rule to sextant\.config\.yaml/,
     );
     expect(dive.findings).toEqual([]);
+  });
+});
+
+describe('icp-vs-non-icp: each query on its own, and the pure format', () => {
+  // May 2024. acme (ICP, 100 employees): p1 views a page on the 2nd (and in April), p2 exports on
+  // the 3rd. beta (non-ICP, 10): p3 exports twice. gamma: no group properties (unclassified), p4
+  // shares. delta (non-ICP, 5): p5 active in April only. A June event is out of range.
+  let e: DuckDbEngine;
+  beforeAll(async () => {
+    e = await freshEngine();
+    await insertOrganizations(e, [
+      { key: 'acme', properties: { employees: 100 } },
+      { key: 'beta', properties: { employees: 10 } },
+      { key: 'delta', properties: { employees: 5 } },
+    ]);
+    const survey = (person: string, org: string, at: string, id: string, score: number): DiveEvent => ({
+      event: 'survey sent',
+      person,
+      org,
+      at,
+      props: { $survey_id: id, $survey_response: score },
+    });
+    await insertDiveEvents(e, [
+      { event: '$pageview', person: 'p1', org: 'acme', at: '2024-05-02T10:00:00Z' },
+      { event: '$pageview', person: 'p1', org: 'acme', at: '2024-04-10T10:00:00Z' },
+      { event: 'export', person: 'p2', org: 'acme', at: '2024-05-03T10:00:00Z' },
+      { event: 'export', person: 'p3', org: 'beta', at: '2024-05-04T10:00:00Z' },
+      { event: 'export', person: 'p3', org: 'beta', at: '2024-05-05T10:00:00Z' },
+      { event: 'share', person: 'p4', org: 'gamma', at: '2024-05-06T10:00:00Z' },
+      { event: '$pageview', person: 'p5', org: 'delta', at: '2024-04-11T10:00:00Z' },
+      { event: 'export', person: 'p2', org: 'acme', at: '2024-06-01T00:00:00Z' },
+      // NPS: p1 answers 0, then 9 (the latest counts: a promoter); p2's 1–5 rating survey is not NPS
+      survey('p1', 'acme', '2024-05-05T10:00:00Z', 'nps', 0),
+      survey('p1', 'acme', '2024-05-20T10:00:00Z', 'nps', 9),
+      survey('p2', 'acme', '2024-05-06T10:00:00Z', 'csat', 3),
+    ]);
+    // beta's feedback: a 6 (detractor) and an 8 (passive) in May; acme's 0 in January is too old
+    await e.exec(sql`
+      INSERT INTO feedback (id, kind, created_at, organization, score) VALUES
+        ('f1', 'nps', TIMESTAMPTZ '2024-05-10', 'beta', 6), ('f2', 'nps', TIMESTAMPTZ '2024-05-11', 'beta', 8),
+        ('f3', 'nps', TIMESTAMPTZ '2024-01-11', 'acme', 0), ('f4', 'nps', TIMESTAMPTZ '2024-05-12', 'gamma', 0)`);
+    await e.exec(sql`
+      INSERT INTO billing_subscription_rows (row_key, customer_id, organization, plan, product, currency, amount, interval, interval_count, quantity, start_at, status)
+      VALUES ('r1', 'c-acme', 'acme', 'pro', 'p', 'USD', 10000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active'),
+             ('r2', 'c-none', NULL, 'pro', 'p', 'USD', 5000, 'month', 1, 1, TIMESTAMPTZ '2024-01-01', 'active')`);
+  });
+  afterAll(() => e.close());
+
+  it('month usage: every organization active in the month or the one before, and feature use by group', async () => {
+    const { active, usage } = await queryMonthUsage(ctx(e));
+    expect(active).toEqual([
+      { organization: 'acme', icp: true, events: 2, users: 2, active_prev: 1 },
+      { organization: 'beta', icp: false, events: 2, users: 1, active_prev: 0 },
+      { organization: 'delta', icp: false, events: 0, users: 0, active_prev: 1 },
+      { organization: 'gamma', icp: null, events: 1, users: 1, active_prev: 0 },
+    ]);
+    // gamma is unclassified and delta not active in May: neither counts; survey events are bookkeeping
+    const key = (u: { event: string; icp: boolean; orgs: number }): string => `${u.event} ${u.icp} ${u.orgs}`;
+    expect(usage.map(key).sort()).toEqual(['$pageview true 1', 'export false 1', 'export true 1']);
+  });
+
+  it('MRR by organization: month-end MRR of linked customers only, in major units', async () => {
+    expect(Object.fromEntries(await queryMrrByOrganization(ctx(e)))).toEqual({ acme: 100 });
+  });
+
+  it('NPS by group: the latest answer per person, NPS surveys and feedback rows, classified organizations', async () => {
+    expect(await queryNpsByGroup(ctx(e))).toEqual({
+      icp: { promoters: 1, passives: 0, detractors: 0 },
+      nonIcp: { promoters: 0, passives: 1, detractors: 1 },
+    });
+  });
+
+  it('format (pure): no rule, and groups too small, say "not enough data" without reading MRR or NPS', async () => {
+    const { active, usage } = await queryMonthUsage(ctx(e));
+    const small = formatIcpVsNonIcp(ctx(e), { active, usage, mrr: null, nps: null });
+    expect(small.summary).toBe(
+      'Not enough data: 1 ICP and 1 non-ICP organizations were active in 2024-05; comparing them needs at least 10 in each group.',
+    );
+    expect(small.data).toMatchObject({
+      icpOrganizations: 1,
+      nonIcpOrganizations: 1,
+      unclassifiedOrganizations: 1,
+    });
+    const noRule = formatIcpVsNonIcp(ctx(e, { config: configSchema.parse({}) }), {
+      active: null,
+      usage: [],
+      mrr: null,
+      nps: null,
+    });
+    expect(noRule.summary).toMatch(/^Not enough data: no ICP rule is configured/);
   });
 });

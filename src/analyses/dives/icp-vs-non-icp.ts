@@ -48,6 +48,7 @@ import {
 import { normalTwoSidedP } from '../stats/jstat.js';
 import { sqlFeatureEvent } from './feature-events.js';
 import { formatP } from './text.js';
+import { timedQuery } from './timed.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
 import { compareText } from '../../domain/order.js';
 import { eventsWithPersons } from '../../store/events.js';
@@ -79,7 +80,7 @@ export interface IcpFeature {
   nonIcpUsing: number;
 }
 
-interface ActiveOrgRow {
+export interface ActiveOrgRow {
   organization: string;
   icp: boolean | null;
   events: number;
@@ -112,18 +113,18 @@ function sqlClassified(d: Dialect, ctx: DeepDiveContext): Sql {
     FROM groups WHERE group_type = 'organization' AND properties IS NOT NULL`;
 }
 
-interface FeatureUsageRow {
+export interface FeatureUsageRow {
   event: string;
   icp: boolean;
   orgs: number;
 }
 
 /**
- * One scan of the month and the one before: every organization active in either (its month's
- * activity events and users, whether it was active the month before, its class), and per feature
- * event how many of the month's active classified organizations of each group did it.
+ * Query: one scan of the month and the one before: every organization active in either (its
+ * month's activity events and users, whether it was active the month before, its class), and per
+ * feature event how many of the month's active classified organizations of each group did it.
  */
-async function monthUsage(
+export async function queryMonthUsage(
   ctx: DeepDiveContext,
 ): Promise<{ active: ActiveOrgRow[]; usage: FeatureUsageRow[] }> {
   const d = ctx.engine.dialect;
@@ -188,13 +189,13 @@ async function monthUsage(
 }
 
 /**
- * NPS of the last NPS_MONTHS months from classified organizations, by group, with the NPS
+ * Query: NPS of the last NPS_MONTHS months from classified organizations, by group, with the NPS
  * metric's rules (src/metrics/feedback/nps.ts): `survey sent` events of NPS surveys only (a survey
  * counts when every answer it got in the period is a whole number 0–10 and at least one is 0 or
  * above 5, so a 1–5 rating never does) and feedback rows of kind `nps`; one person's latest answer
  * counts once, for the organization on the event or row.
  */
-async function npsByGroup(ctx: DeepDiveContext): Promise<{ icp: NpsCounts; nonIcp: NpsCounts }> {
+export async function queryNpsByGroup(ctx: DeepDiveContext): Promise<{ icp: NpsCounts; nonIcp: NpsCounts }> {
   const d = ctx.engine.dialect;
   const from = d.sqlTimestamp(sql`${monthStart(addMonths(ctx.month, 1 - NPS_MONTHS)).toISOString()}`);
   const to = d.sqlTimestamp(sql`${monthEnd(ctx.month).toISOString()}`);
@@ -248,8 +249,8 @@ async function npsByGroup(ctx: DeepDiveContext): Promise<{ icp: NpsCounts; nonIc
   return { icp: pick(true), nonIcp: pick(false) };
 }
 
-/** Month-end MRR (major units) of each organization, summed over its billing customers. */
-async function mrrByOrganization(ctx: DeepDiveContext): Promise<Map<string, number>> {
+/** Query: month-end MRR (major units) of each organization, summed over its billing customers. */
+export async function queryMrrByOrganization(ctx: DeepDiveContext): Promise<Map<string, number>> {
   const rows = await customerRevenueTimeline({
     engine: ctx.engine,
     asOf: ctx.asOf,
@@ -431,34 +432,83 @@ function notEnough(summary: string, method: string, data: Record<string, unknown
   return { id: ID, question: QUESTION, summary, method, findings: [], data: { features: [], ...data } };
 }
 
-async function run(ctx: DeepDiveContext): Promise<DeepDive> {
+/** The method, in words (pure). */
+export function icpVsNonIcpMethod(ctx: Pick<DeepDiveContext, 'config' | 'month'>): string {
   const rule = ctx.config.icp.all;
-  const method =
+  return (
     `Organizations active in ${ctx.month} split by the ICP rule (${hasIcpRule(rule) ? describeIcpRule(rule) : 'none configured'}). ` +
     `For each event used by at least ${MIN_ORGANIZATIONS_USING} organizations: share of each group's organizations that did it, ` +
     `Fisher's exact test when an expected count is below 5 else the two-proportion z-test, Benjamini–Hochberg across events; ` +
     `significant (q < ${SIGNIFICANCE}) differences ranked by size. Also retention (proportions test), events per active user and ` +
     `month-end MRR per organization (Mann–Whitney U), NPS of the last ${NPS_MONTHS} months (z-test on the difference), ` +
     `Benjamini–Hochberg across these four. Needs ${MIN_ORGANIZATIONS_PER_GROUP} active organizations per group. ` +
-    `Caveat: an organization with more people is likelier to have someone do any event, so broad events can differ by size alone.`;
-  if (!hasIcpRule(rule)) {
+    `Caveat: an organization with more people is likelier to have someone do any event, so broad events can differ by size alone.`
+  );
+}
+
+/** Active organizations by group (pure): the month's active ones, ICP, non-ICP, unclassified. */
+function groupsOf(active: ActiveOrgRow[]): {
+  icp: ActiveOrgRow[];
+  nonIcp: ActiveOrgRow[];
+  unclassified: number;
+} {
+  const inMonth = active.filter((o) => o.events > 0);
+  return {
+    icp: inMonth.filter((o) => o.icp === true),
+    nonIcp: inMonth.filter((o) => o.icp === false),
+    unclassified: inMonth.filter((o) => o.icp === null).length,
+  };
+}
+
+const enoughGroups = (g: ReturnType<typeof groupsOf>): boolean =>
+  g.icp.length >= MIN_ORGANIZATIONS_PER_GROUP && g.nonIcp.length >= MIN_ORGANIZATIONS_PER_GROUP;
+
+/**
+ * What the queries found. `mrr` and `nps` are read only when both groups are large enough
+ * (null otherwise); `active` and `usage` are null when no ICP rule is configured.
+ */
+export interface IcpFacts {
+  active: ActiveOrgRow[] | null;
+  usage: FeatureUsageRow[];
+  mrr: Map<string, number> | null;
+  nps: { icp: NpsCounts; nonIcp: NpsCounts } | null;
+}
+
+async function run(ctx: DeepDiveContext): Promise<DeepDive> {
+  const q = <T>(name: string, fn: () => Promise<T>): Promise<T> => timedQuery(ctx, ID, name, fn);
+  if (!hasIcpRule(ctx.config.icp.all))
+    return formatIcpVsNonIcp(ctx, { active: null, usage: [], mrr: null, nps: null });
+  const { active, usage } = await q('month usage', () => queryMonthUsage(ctx));
+  if (!enoughGroups(groupsOf(active))) return formatIcpVsNonIcp(ctx, { active, usage, mrr: null, nps: null });
+  const mrr = await q('mrr by organization', () => queryMrrByOrganization(ctx));
+  const nps = await q('nps by group', () => queryNpsByGroup(ctx));
+  return formatIcpVsNonIcp(ctx, { active, usage, mrr, nps });
+}
+
+/** Pure: the dive from what the queries found (no SQL). */
+export function formatIcpVsNonIcp(
+  ctx: Pick<DeepDiveContext, 'config' | 'month' | 'product'>,
+  found: IcpFacts,
+): DeepDive {
+  const rule = ctx.config.icp.all;
+  const method = icpVsNonIcpMethod(ctx);
+  if (!hasIcpRule(rule) || found.active === null) {
     return notEnough(`Not enough data: no ICP rule is configured; ${ICP_RULE_HOWTO}.`, method, {
       rule: null,
     });
   }
 
-  const { active, usage } = await monthUsage(ctx);
-  const inMonth = active.filter((o) => o.events > 0);
-  const icpOrgs = inMonth.filter((o) => o.icp === true);
-  const nonIcpOrgs = inMonth.filter((o) => o.icp === false);
-  const unclassified = inMonth.filter((o) => o.icp === null).length;
+  const { active, usage } = found;
+  const groups = groupsOf(active);
+  const icpOrgs = groups.icp;
+  const nonIcpOrgs = groups.nonIcp;
   const sizes = {
     rule: describeIcpRule(rule),
     icpOrganizations: icpOrgs.length,
     nonIcpOrganizations: nonIcpOrgs.length,
-    unclassifiedOrganizations: unclassified,
+    unclassifiedOrganizations: groups.unclassified,
   };
-  if (icpOrgs.length < MIN_ORGANIZATIONS_PER_GROUP || nonIcpOrgs.length < MIN_ORGANIZATIONS_PER_GROUP) {
+  if (!enoughGroups(groups) || found.mrr === null || found.nps === null) {
     return notEnough(
       `Not enough data: ${icpOrgs.length} ICP and ${nonIcpOrgs.length} non-ICP organizations were active in ${ctx.month}; ` +
         `comparing them needs at least ${MIN_ORGANIZATIONS_PER_GROUP} in each group.`,
@@ -470,7 +520,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
   const features = testFeatures(usage, icpOrgs.length, nonIcpOrgs.length);
   const significant = features.filter((f) => f.significant);
 
-  const mrr = await mrrByOrganization(ctx);
+  const mrr = found.mrr;
   const mrrOf = (o: ActiveOrgRow): number => mrr.get(o.organization) ?? 0;
   const intensity = (o: ActiveOrgRow): number => o.events / Math.max(1, o.users);
   const comparisons = [
@@ -498,7 +548,7 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
           nonIcpOrgs.map(mrrOf),
           ctx.config.reporting.currency,
         ),
-    npsComparison(await npsByGroup(ctx)),
+    npsComparison(found.nps),
   ];
   const q = benjaminiHochberg(comparisons.map((c) => c.pValue));
 

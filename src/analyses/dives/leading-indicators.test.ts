@@ -4,7 +4,15 @@ import { ALL_PRODUCTS } from '../../metrics/types.js';
 import type { DuckDbEngine } from '../../store/duckdb/engine.js';
 import { prng } from '../stats/random.js';
 import { freshEngine, insertDiveEvents, type DiveEvent } from '../../../test/helpers/dive-test-data.js';
-import { leadingIndicators, type LeadingIndicator } from './leading-indicators.js';
+import {
+  formatLeadingIndicators,
+  leadingIndicators,
+  outcomeWindows,
+  queryDataStart,
+  queryRuleGrid,
+  type GridRow,
+  type LeadingIndicator,
+} from './leading-indicators.js';
 import type { DeepDiveContext } from './types.js';
 
 // Review month 2024-06 ends 2024-07-01; outcome 56 days → cohort: first active before 2024-05-06,
@@ -181,5 +189,107 @@ describe('leading-indicators: negative controls', () => {
     await e.close();
     expect(dive.summary).toMatch(/^Not enough data for new users: 30 new users, 10 retained/);
     expect(dive.data.indicators).toEqual([]);
+  });
+});
+
+describe('leading-indicators: each query on its own, and the pure format', () => {
+  const small = configSchema.parse({
+    leadingIndicators: { windowDays: [7, 14], outcomeDays: [56], maxThreshold: 2 },
+  });
+  const smallCtx = (engine: DuckDbEngine): DeepDiveContext => ({ ...ctx(engine), config: small });
+  // a: first active 2024-03-01 10:00, invites on days 1, 2 and 10, active again on day 40 (retained);
+  // b: first active 2024-03-05 10:00, one invite on day 1, never again. Both in organization acme,
+  // whose first activity is a's. `old` marks the data's start (2024-01-01), before the cohort.
+  const A = Date.UTC(2024, 2, 1, 10);
+  const B = Date.UTC(2024, 2, 5, 10);
+  const EVENTS: DiveEvent[] = [
+    OLD_USER,
+    { event: 'signed up', person: 'a', org: 'acme', at: at(A, 0) },
+    { event: 'invite sent', person: 'a', org: 'acme', at: at(A, 1) },
+    { event: 'invite sent', person: 'a', org: 'acme', at: at(A, 2) },
+    { event: 'invite sent', person: 'a', org: 'acme', at: at(A, 10) },
+    { event: 'page viewed', person: 'a', org: 'acme', at: at(A, 40) },
+    { event: 'signed up', person: 'b', org: 'acme', at: at(B, 0) },
+    { event: 'invite sent', person: 'b', org: 'acme', at: at(B, 1) },
+  ];
+  let e: DuckDbEngine;
+  beforeAll(async () => {
+    e = await freshEngine();
+    await insertDiveEvents(e, EVENTS);
+  });
+  afterAll(() => e.close());
+
+  it('data start: the first event of the store, null on an empty store', async () => {
+    expect(await queryDataStart(smallCtx(e))).toEqual(new Date('2024-01-01T00:00:00.000Z'));
+    const empty = await freshEngine();
+    try {
+      expect(await queryDataStart(smallCtx(empty))).toBeNull();
+    } finally {
+      await empty.close();
+    }
+  });
+
+  it('outcome windows (pure): the cohort ends 56 days before 2024-07-01 and starts after the warm-up', () => {
+    expect(outcomeWindows(smallCtx(e), new Date('2024-01-01T00:00:00.000Z'))).toEqual({
+      windows: [
+        {
+          outcomeDays: 56,
+          outcomeFrom: 28,
+          cohortFrom: '2024-01-15T00:00:00.000Z',
+          cohortTo: '2024-05-06T00:00:00.000Z',
+        },
+      ],
+      skipped: [],
+    });
+    const short = configSchema.parse({ leadingIndicators: { windowDays: [7, 14], outcomeDays: [14] } });
+    expect(outcomeWindows({ config: short, month: MONTH }, new Date('2024-01-01T00:00:00.000Z'))).toEqual({
+      windows: [],
+      skipped: ['14 days: not longer than the longest behaviour window (14 days)'],
+    });
+  });
+
+  it('rule grid: per kind, event, window and threshold the subjects following it and how many were retained', async () => {
+    const { windows } = outcomeWindows(smallCtx(e), new Date('2024-01-01T00:00:00.000Z'));
+    const grid = await queryRuleGrid(smallCtx(e), windows);
+    const key = (r: GridRow): string =>
+      `${r.kind} ${r.event ?? '(cohort)'} ${r.window_days}d ≥${r.threshold}: ${r.rule_n}/${r.rule_retained}`;
+    expect(grid.map(key).sort()).toEqual(
+      [
+        // users a (retained) and b; a: 2 invites in 7 days, 3 in 14; b: 1 in both
+        'users (cohort) 0d ≥0: 2/1',
+        'users signed up 7d ≥1: 2/1',
+        'users signed up 14d ≥1: 2/1',
+        'users invite sent 7d ≥1: 2/1',
+        'users invite sent 7d ≥2: 1/1',
+        'users invite sent 14d ≥1: 2/1',
+        'users invite sent 14d ≥2: 1/1',
+        // acme from a's first activity: sign-ups on days 0 and 4, invites on days 1, 2, 5 and 10;
+        // retained by a's day-40 page view. The page view is no rule: it falls after both windows.
+        'organizations (cohort) 0d ≥0: 1/1',
+        'organizations signed up 7d ≥1: 1/1',
+        'organizations signed up 7d ≥2: 1/1',
+        'organizations signed up 14d ≥1: 1/1',
+        'organizations signed up 14d ≥2: 1/1',
+        'organizations invite sent 7d ≥1: 1/1',
+        'organizations invite sent 7d ≥2: 1/1',
+        'organizations invite sent 14d ≥1: 1/1',
+        'organizations invite sent 14d ≥2: 1/1',
+      ].sort(),
+    );
+    expect(grid.every((r) => r.outcome_days === 56)).toBe(true);
+  });
+
+  it('format (pure): no events, and no outcome window that fits, are "not enough data"', () => {
+    const none = formatLeadingIndicators(
+      { config: small },
+      { start: null, windows: [], skipped: [], grid: [] },
+    );
+    expect(none.summary).toBe('Not enough data: no events.');
+    expect(none.data).toEqual({ indicators: [] });
+    const unfit = formatLeadingIndicators(
+      { config: small },
+      { start: new Date('2024-06-20T00:00:00Z'), windows: [], skipped: ['56 days: too short'], grid: [] },
+    );
+    expect(unfit.summary).toBe('Not enough data: no outcome window fits the data (56 days: too short).');
   });
 });

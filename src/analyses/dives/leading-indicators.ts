@@ -42,6 +42,7 @@ import { join, raw, sql, type Sql } from '../../store/sql.js';
 import { benjaminiHochberg, classification, compareProportions } from '../stats/index.js';
 import { sqlFeatureEvent } from './feature-events.js';
 import { formatP } from './text.js';
+import { timedQuery } from './timed.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
 import { compareText } from '../../domain/order.js';
 import { eventsWithPersons } from '../../store/events.js';
@@ -107,7 +108,7 @@ export interface WindowVariant {
   qValue: number;
 }
 
-interface OutcomeWindow {
+export interface OutcomeWindow {
   outcomeDays: number;
   /** Retained: activity in days (outcomeFrom, outcomeDays]. */
   outcomeFrom: number;
@@ -115,7 +116,7 @@ interface OutcomeWindow {
   cohortTo: string;
 }
 
-interface GridRow {
+export interface GridRow {
   kind: Subject;
   outcome_days: number;
   event: string | null;
@@ -128,9 +129,9 @@ interface GridRow {
 const pct = (x: number): string => `${Math.round(100 * x)}%`;
 const isoDate = (iso: string): string => iso.slice(0, 10);
 
-/** The outcome windows that fit the data, with their cohorts (see the file comment). */
-function outcomeWindows(
-  ctx: DeepDiveContext,
+/** Pure: the outcome windows that fit the data, with their cohorts (see the file comment). */
+export function outcomeWindows(
+  ctx: Pick<DeepDiveContext, 'config' | 'month'>,
   dataStart: Date,
 ): { windows: OutcomeWindow[]; skipped: string[] } {
   const li = ctx.config.leadingIndicators;
@@ -167,7 +168,7 @@ function outcomeWindows(
  * and event one row carries the count in each behaviour window and the retention flag of each
  * outcome window; the grid unpivots those and joins the thresholds.
  */
-function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql {
+export function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql {
   const d = ctx.engine.dialect;
   const li = ctx.config.leadingIndicators;
   const union = (rows: Sql[]): Sql => join(rows, ' UNION ALL ');
@@ -338,7 +339,7 @@ interface SubjectResult {
 }
 
 function analyse(
-  ctx: DeepDiveContext,
+  ctx: Pick<DeepDiveContext, 'config'>,
   subject: Subject,
   windows: OutcomeWindow[],
   grid: GridRow[],
@@ -505,9 +506,10 @@ function finding(
   };
 }
 
-async function run(ctx: DeepDiveContext): Promise<DeepDive> {
-  const li = ctx.config.leadingIndicators;
-  const method =
+/** The method, in words (pure). */
+export function leadingIndicatorsMethod(config: DeepDiveContext['config']): string {
+  const li = config.leadingIndicators;
+  return (
     `New users (and organizations) whose first activity leaves the whole outcome window inside the data (cohort: first active in the ` +
     `${COHORT_DAYS} days before the review month's end minus the outcome window, not in the data's first ${WARMUP_DAYS} days). ` +
     `Retained = active in the last ${OUTCOME_LENGTH_DAYS} days of each outcome window (${li.outcomeDays.join(', ')} days), after the ` +
@@ -515,12 +517,54 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     `scored by the phi coefficient (Matthews correlation) with precision, recall and lift; p-value by Fisher's exact test or the ` +
     `two-proportion z-test, Benjamini–Hochberg across all rules, q < ${SIGNIFICANCE}. Support: at least 25 users (10 organizations) and ` +
     `2% of the cohort on each side of the rule. Events done by ≥ ${RESTATES_ACTIVITY_SHARE * 100}% of retained subjects restate activity and are ` +
-    `excluded; the best rule per event is kept, its nested variants removed.`;
+    `excluded; the best rule per event is kept, its nested variants removed.`
+  );
+}
 
-  const startRows = await ctx.engine.query<{ start: string | null }>(
+/** Query: the store's first event (the data's start, for the warm-up), null when it holds none. */
+export async function queryDataStart(ctx: DeepDiveContext): Promise<Date | null> {
+  const rows = await ctx.engine.query<{ start: string | null }>(
     sql`SELECT min(timestamp) AS start FROM events`,
   );
-  const start = startRows[0]?.start;
+  const start = rows[0]?.start;
+  return start ? new Date(start) : null;
+}
+
+/** Query: the rule grid and each cohort's totals, for users and organizations (sqlRuleGrid). */
+export async function queryRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Promise<GridRow[]> {
+  return (await ctx.engine.query<GridRow>(sqlRuleGrid(ctx, windows))).map((r) => ({
+    ...r,
+    outcome_days: Number(r.outcome_days),
+    window_days: Number(r.window_days),
+    threshold: Number(r.threshold),
+    rule_n: Number(r.rule_n),
+    rule_retained: Number(r.rule_retained),
+  }));
+}
+
+/** What the queries found: the data's start, the outcome windows that fit it, the rule grid. */
+export interface LeadingIndicatorFacts {
+  start: Date | null;
+  windows: OutcomeWindow[];
+  skipped: string[];
+  grid: GridRow[];
+}
+
+async function run(ctx: DeepDiveContext): Promise<DeepDive> {
+  const q = <T>(name: string, fn: () => Promise<T>): Promise<T> => timedQuery(ctx, ID, name, fn);
+  const start = await q('data start', () => queryDataStart(ctx));
+  const { windows, skipped } = start ? outcomeWindows(ctx, start) : { windows: [], skipped: [] };
+  const grid = windows.length ? await q('rule grid', () => queryRuleGrid(ctx, windows)) : [];
+  return formatLeadingIndicators(ctx, { start, windows, skipped, grid });
+}
+
+/** Pure: the dive from what the queries found (no SQL). */
+export function formatLeadingIndicators(
+  ctx: Pick<DeepDiveContext, 'config'>,
+  found: LeadingIndicatorFacts,
+): DeepDive {
+  const method = leadingIndicatorsMethod(ctx.config);
+  const { start, windows, skipped, grid } = found;
   if (!start) {
     return {
       id: ID,
@@ -531,7 +575,6 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
       data: { indicators: [] },
     };
   }
-  const { windows, skipped } = outcomeWindows(ctx, new Date(start));
   if (windows.length === 0) {
     return {
       id: ID,
@@ -542,14 +585,6 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
       data: { indicators: [], organizationIndicators: [] },
     };
   }
-  const grid = (await ctx.engine.query<GridRow>(sqlRuleGrid(ctx, windows))).map((r) => ({
-    ...r,
-    outcome_days: Number(r.outcome_days),
-    window_days: Number(r.window_days),
-    threshold: Number(r.threshold),
-    rule_n: Number(r.rule_n),
-    rule_retained: Number(r.rule_retained),
-  }));
   const users = analyse(ctx, 'users', windows, grid);
   const orgs = analyse(ctx, 'organizations', windows, grid);
 

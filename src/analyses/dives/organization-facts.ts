@@ -206,7 +206,8 @@ export interface CancellationFeedback {
   createdAt: string;
   title: string | null;
   body: string | null;
-  tags: string[] | null;
+  /** [] when the row has none. */
+  tags: string[];
 }
 
 /** Cancellation feedback rows created in [from, to) (ISO instants), optionally for some organizations. */
@@ -226,7 +227,8 @@ export async function cancellationFeedback(
     body: string | null;
     tags: string[] | null;
   }>(sql`
-    SELECT organization, created_at, title, body, tags FROM (${sqlFeedbackWithOrganization(ctx)}) fb
+    -- No tags: [] on both engines (a ClickHouse array cannot be NULL).
+    SELECT organization, created_at, title, body, coalesce(tags, []) AS tags FROM (${sqlFeedbackWithOrganization(ctx)}) fb
     WHERE kind = 'cancellation'
       AND created_at >= ${d.sqlTimestamp(sql`${from.toISOString()}`)} AND created_at < ${d.sqlTimestamp(sql`${to.toISOString()}`)}
       AND ${organizations ? inList(raw('organization'), organizations) : raw('TRUE')} AND ${inProduct}
@@ -236,7 +238,7 @@ export async function cancellationFeedback(
     createdAt: String(r.created_at),
     title: r.title,
     body: r.body,
-    tags: r.tags ? [...r.tags] : null,
+    tags: r.tags ? [...r.tags] : [],
   }));
 }
 

@@ -111,9 +111,13 @@ export class CaptureService {
    */
   async accept(events: CapturedEvent[], source: string, now: Date): Promise<Rejected[]> {
     const latestUs = latestEventTime(now).getTime() * 1000;
-    const unusual = events
-      .map((e) => e.timestamp)
-      .filter((t): t is string => typeof t === 'string' && commonTimestampMicros(t) === undefined);
+    // Each timestamp read once (common ISO 8601 in JS); the others by the DuckDB reader, together.
+    const micros = events.map((e) =>
+      typeof e.timestamp === 'string' ? commonTimestampMicros(e.timestamp) : undefined,
+    );
+    const unusual = events.flatMap((e, i) =>
+      typeof e.timestamp === 'string' && micros[i] === undefined ? [e.timestamp] : [],
+    );
     let readings: Map<string, TimestampReading> | undefined;
     if (unusual.length > 0) {
       if (!this.#reader) {
@@ -122,24 +126,27 @@ export class CaptureService {
       }
       readings = await this.#reader.read(unusual);
     }
+    let at = 0;
     const read = (text: string): TimestampReading => {
-      const us = commonTimestampMicros(text);
+      // checkEvent reads the timestamp of the event it checks (events[at]), read above.
+      const us = text === events[at]!.timestamp ? micros[at] : commonTimestampMicros(text);
       return us !== undefined ? { us } : (readings?.get(text) ?? { us: null, notDate: false });
     };
     const rejected: Rejected[] = [];
-    const good: string[] = [];
-    events.forEach((e, index) => {
+    let good = '';
+    for (; at < events.length; at++) {
+      const e = events[at]!;
       const fault = checkEvent(e, latestUs, read);
       if (!fault) {
-        good.push(JSON.stringify(e) + '\n');
-        return;
+        good += JSON.stringify(e) + '\n';
+        continue;
       }
       const { field } = EVENT_RULES[fault.key];
       const reason = faultReason(fault);
-      rejected.push(field === null ? { index, reason } : { index, field, reason });
-    });
+      rejected.push(field === null ? { index: at, reason } : { index: at, field, reason });
+    }
     if (rejected.length > 0 && this.#rejectsDir) await this.#writeRejects(events, rejected, source, now);
-    if (good.length > 0) await this.log.append(source, Buffer.from(good.join(''), 'utf8'));
+    if (good.length > 0) await this.log.append(source, good);
     return rejected;
   }
 

@@ -5,6 +5,11 @@
  * (capture/log.ts), and the answer is 200 once they are durable there; the loader stores them
  * (capture/loader.ts). While the log holds more than its cap the answer is 503 with Retry-After.
  * `/flags/` and `/decide/` answer "no flags" in the shape both SDKs accept.
+ *
+ * A capture is answered by `answerCapture`, which knows no framework: the Hono route below calls
+ * it, and so does the Node listener of `sextant serve` (app.ts `createServerApp`) without going
+ * through Hono — on the single-event path Hono's web `Request`/`Response` and the CORS
+ * middleware's header copies were a third of the server's work per request (docs/http.md).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
@@ -19,12 +24,33 @@ import type { CaptureService } from '../capture/service.js';
 export const CAPTURE_PATHS = ['/e', '/i/v0/e', '/capture', '/batch', '/track'] as const;
 const FLAG_PATHS = ['/flags', '/decide'] as const;
 
+/** Every path a capture is posted to, with and without its trailing slash. */
+export const CAPTURE_ROUTES: ReadonlySet<string> = new Set(CAPTURE_PATHS.flatMap((p) => [p, p + '/']));
+
 export const NO_FLAGS = {
   featureFlags: {},
   featureFlagPayloads: {},
   errorsWhileComputingFlags: false,
   flags: {},
 } as const;
+
+/** What a capture request carries, however it arrived (Hono's context or Node's request). */
+export interface CaptureCall {
+  /** The routed path, e.g. `/batch/`. */
+  path: string;
+  header(name: string): string | undefined;
+  /** The query parameters (first value of each), decoded as Hono decodes them. */
+  query(): Record<string, string>;
+  /** The body as sent, capped (capture/body.ts): a 413 `HTTPException` past the cap. */
+  body(): Promise<Buffer>;
+}
+
+/** The answer to a capture: a JSON body, its status and any extra header. */
+export interface CaptureAnswer {
+  status: 200 | 400 | 401 | 503;
+  body: unknown;
+  headers?: Record<string, string>;
+}
 
 export function captureRoutes(d: ServerDeps): Hono {
   const app = new Hono();
@@ -36,11 +62,12 @@ export function captureRoutes(d: ServerDeps): Hono {
     allowHeaders: ['Content-Type', 'Content-Encoding'],
     maxAge: 86400,
   });
-  for (const path of CAPTURE_PATHS) {
-    for (const p of [path, path + '/']) {
-      app.use(p, crossOrigin);
-      app.post(p, async (c) => capture(c, d, await d.capture));
-    }
+  for (const p of CAPTURE_ROUTES) {
+    app.use(p, crossOrigin);
+    app.post(p, async (c) => {
+      const a = await answerCapture(d, await d.capture, honoCall(c));
+      return c.json(a.body, a.status, a.headers);
+    });
   }
   for (const path of FLAG_PATHS) {
     for (const p of [path, path + '/']) {
@@ -51,62 +78,77 @@ export function captureRoutes(d: ServerDeps): Hono {
   return app;
 }
 
+function honoCall(c: Context): CaptureCall {
+  return {
+    path: c.req.path,
+    header: (name) => c.req.header(name),
+    query: () => c.req.query(),
+    // Under Node, read from the request itself (cheaper than the web Request's stream).
+    body: () => {
+      const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+      return incoming ? readIncomingBody(incoming) : readBody(c.req.raw);
+    },
+  };
+}
+
 /**
  * The project key a request carries outside its body: `?api_key=`, `?token=`, or
  * `Authorization: Bearer <key>`. Checked before the body is read, let alone decompressed.
  */
-function keysOutsideBody(c: Context): string[] {
-  const auth = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
-  return [c.req.query('api_key'), c.req.query('token'), auth].filter((k): k is string => Boolean(k));
+function keysOutsideBody(call: CaptureCall, query: Record<string, string>): string[] {
+  const auth = /^Bearer\s+(\S+)\s*$/i.exec(call.header('authorization') ?? '')?.[1];
+  return [query.api_key, query.token, auth].filter((k): k is string => Boolean(k));
 }
 
-async function capture(c: Context, d: ServerDeps, service: CaptureService): Promise<Response> {
-  const outside = keysOutsideBody(c);
+/**
+ * Answers one capture. A body that cannot be read or decoded throws (`InputError` → 400,
+ * `HTTPException` 413 past the caps), for the caller's one error handler (app.ts `errorAnswer`).
+ */
+export async function answerCapture(
+  d: ServerDeps,
+  service: CaptureService,
+  call: CaptureCall,
+): Promise<CaptureAnswer> {
+  const query = call.query();
+  const outside = keysOutsideBody(call, query);
   if (!outside.every((t) => sameSecret(t, d.projectKey))) {
-    return c.json({ error: 'wrong api_key/token for this project' }, 401);
+    return { status: 401, body: { error: 'wrong api_key/token for this project' } };
   }
-  if (service.full()) return busy(c, service);
+  if (service.full()) return busy(service);
   // Capped on the wire and once decompressed (413 past either): memory stays bounded.
-  // Under Node, read from the request itself (cheaper than the web Request's stream).
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  const body = await inflate(await (incoming ? readIncomingBody(incoming) : readBody(c.req.raw)));
-  const payload = decodeCapture({
-    body,
-    contentType: c.req.header('content-type'),
-    query: c.req.query(),
-    now: d.now(),
-  });
+  const body = await inflate(await call.body());
+  const payload = decodeCapture({ body, contentType: call.header('content-type'), query, now: d.now() });
   if (payload.tokens.length === 0 && outside.length === 0) {
-    return c.json({ error: 'no api_key or token: send the project key' }, 401);
+    return { status: 401, body: { error: 'no api_key or token: send the project key' } };
   }
   if (!payload.tokens.every((t) => sameSecret(t, d.projectKey))) {
-    return c.json({ error: 'wrong api_key/token for this project' }, 401);
+    return { status: 401, body: { error: 'wrong api_key/token for this project' } };
   }
-  if (payload.events.length === 0) return c.json({ status: 1 });
-  const rejected = await service.accept(payload.events, `capture:${c.req.path}`, d.now());
+  if (payload.events.length === 0) return { status: 200, body: { status: 1 } };
+  const rejected = await service.accept(payload.events, `capture:${call.path}`, d.now());
   if (rejected.length > 0) {
     const first = rejected[0]!;
-    return c.json(
-      {
+    return {
+      status: 400,
+      body: {
         error: `batch[${first.index}]${first.field ? `, field '${first.field}'` : ''}: ${first.reason} (${rejected.length} of ${payload.events.length} events rejected; the others were stored)`,
         rejected,
       },
-      400,
-    );
+    };
   }
-  return c.json({ status: 1 });
+  return { status: 200, body: { status: 1 } };
 }
 
 /**
  * 503 while the unloaded log is past its cap (back-pressure: the loader is behind). The SDKs
- * retry; Retry-After says when, from how far past the cap the log is.
+ * retry; Retry-After says when.
  */
-function busy(c: Context, service: CaptureService): Response {
-  c.header('Retry-After', '1');
-  return c.json(
-    {
+function busy(service: CaptureService): CaptureAnswer {
+  return {
+    status: 503,
+    body: {
       error: `the capture log holds ${service.log.unloadedBytes()} bytes not yet loaded into the store (cap ${service.maxBytes}): retry shortly`,
     },
-    503,
-  );
+    headers: { 'Retry-After': '1' },
+  };
 }

@@ -822,6 +822,13 @@ const DEFAULT_CHUNK_BYTES = 512 * 1024 * 1024;
  * next (1M demo events in chunks cut by size alone: 0.8 s of checkpoint; cut by lines: none).
  * Each chunk is written while the caller works on the previous one (the generator runs ahead to
  * its next `yield`).
+ *
+ * On a damaged gzip stream it throws after the chunks it cut before the damage; the line path
+ * then reads the readable part with `unzipLines`, which must give at least every line those
+ * chunks held (they are sorted out as this import's own duplicates). It does: both read the file
+ * in the same 1 MiB pieces, gunzip pushes its output at the end of each piece and whenever its
+ * output buffer fills (every 64 KiB there, a multiple of which is 1 MiB here), and `unzipLines`
+ * keeps every push, so its prefix is never shorter (import-gzip.test.ts cuts a file at 12 points).
  */
 async function* lineChunks(
   file: string,
