@@ -38,7 +38,7 @@ export function queuedEngine(engine: Engine, queue: StoreQueue): Engine {
     scan: (table, columns, batchRows, where) => engine.scan(table, columns, batchRows, where),
     stageRows: (name, columns, rows) => queue.run(() => engine.stageRows(name, columns, rows)),
     dropStaged: (name) => queue.run(() => engine.dropStaged(name)),
-    insert: (table, rows) => queue.run(() => engine.insert(table, rows)),
+    insert: (table, rows, o) => queue.run(() => engine.insert(table, rows, o)),
     upsert: (table, rows, key) => queue.run(() => engine.upsert(table, rows, key)),
     truncate: (table) => queue.run(() => engine.truncate(table)),
     remove: (table, rows, key) => queue.run(() => engine.remove(table, rows, key)),

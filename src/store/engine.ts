@@ -57,9 +57,11 @@ export interface Engine {
   /**
    * Appends rows, set-based (one bulk load, never a statement per row). Values by column name:
    * timestamps as ISO strings or Dates, JSON as text, lists as arrays; a column a row leaves out
-   * takes its default.
+   * takes its default. `dedupToken`: an insert retried with the same token stores nothing twice
+   * (ClickHouse's `insert_deduplication_token`, on `events` since migration 005; DuckDB's insert
+   * is a transaction, so a failed one stored nothing and the token is not needed).
    */
-  insert(table: string, rows: readonly Row[]): Promise<void>;
+  insert(table: string, rows: readonly Row[], o?: { dedupToken?: string }): Promise<void>;
   /**
    * Stores rows, each replacing the stored row with the same values of `key` (the table's
    * primary key). DuckDB deletes and inserts in one transaction; ClickHouse inserts a newer

@@ -60,7 +60,7 @@ export function readPool(base: Engine, writes: Engine, size: number): Engine {
     scan: (table, columns, batchRows, where) => writes.scan(table, columns, batchRows, where),
     stageRows: (name, columns, rows) => writes.stageRows(name, columns, rows),
     dropStaged: (name) => writes.dropStaged(name),
-    insert: (table, rows) => writes.insert(table, rows),
+    insert: (table, rows, o) => writes.insert(table, rows, o),
     upsert: (table, rows, key) => writes.upsert(table, rows, key),
     truncate: (table) => writes.truncate(table),
     remove: (table, rows, key) => writes.remove(table, rows, key),

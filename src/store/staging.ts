@@ -31,6 +31,7 @@
  * store and for the tests; docs/clickhouse.md, "What is not done yet", says what is next. One
  * import at a time: two concurrent staged imports would each write back their own copy.
  */
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { copyStore } from './copy.js';
 import { idText } from './duckdb/ingest-identity.js';
@@ -53,6 +54,8 @@ const LEDGER_KEY = ['source', 'kind', 'imported_at'] as const;
  */
 const EVENTS = 'events';
 const NEW_EVENTS = '_stage_new_events';
+/** How often a batch of new events is sent before the import gives up (see `appendNew`). */
+const APPEND_ATTEMPTS = 3;
 /** Stage tables of a keyed stage: the stored events it was given (uuid, imported_at), a batch. */
 const FETCHED = '_stage_fetched';
 const FETCH = '_stage_fetch';
@@ -164,7 +167,24 @@ async function appendNew(
   onProgress?: (line: string) => void,
 ): Promise<void> {
   onProgress?.(`appending ${n} events`);
-  for await (const rows of stage.scan(NEW_EVENTS, EVENT_COLUMNS, 50_000)) await target.insert(EVENTS, rows);
+  // Each batch carries the import's id and its number as its deduplication token: a batch whose
+  // insert failed part way (a dropped connection, a timeout) is sent again, the same rows, and
+  // ClickHouse stores it once (migration 005). A kill instead is the re-run's: it finds the
+  // batches that made it by their uuids and stores the rest.
+  const id = randomUUID();
+  let i = 0;
+  for await (const rows of stage.scan(NEW_EVENTS, EVENT_COLUMNS, 50_000)) {
+    const dedupToken = `sextant-import:${id}:${i++}`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await target.insert(EVENTS, rows, { dedupToken });
+        break;
+      } catch (e) {
+        if (attempt >= APPEND_ATTEMPTS) throw e;
+        onProgress?.(`appending batch ${i} again after: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
 }
 
 /**

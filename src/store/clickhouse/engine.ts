@@ -130,6 +130,8 @@ export class ClickHouseEngine implements Engine {
   readonly #ctx: SchemaContext;
   /** A view of `connect`: shares the client, whose close is the owner's. */
   readonly #shared: boolean;
+  /** chdb: one session in this process, which takes settings as SETs only. */
+  readonly #inProcess: boolean;
 
   /**
    * On a ClickHouse server, the same client: its HTTP sockets are a pool already, so statements
@@ -148,6 +150,7 @@ export class ClickHouseEngine implements Engine {
     this.#client = client;
     this.#ctx = ctx;
     this.#shared = opts.shared ?? false;
+    this.#inProcess = opts.inProcess ?? false;
     if (!opts.inProcess) {
       this.connect = () => Promise.resolve(new ClickHouseEngine(target, client, ctx, { shared: true }));
     }
@@ -320,14 +323,36 @@ export class ClickHouseEngine implements Engine {
     await this.#client.command({ query: `DROP TABLE IF EXISTS \`${name.replaceAll('`', '\\`')}\` SYNC` });
   }
 
-  async insert(table: string, rows: readonly Row[]): Promise<void> {
+  async insert(table: string, rows: readonly Row[], o: { dedupToken?: string } = {}): Promise<void> {
     if (rows.length === 0) return;
     const values = rows.map((r) => {
       const out: Row = {};
       for (const [k, v] of Object.entries(r)) out[k] = v instanceof Date ? chDateTime(v) : v;
       return out;
     });
-    await this.#client.insert({ table, values, format: 'JSONEachRow' });
+    if (o.dedupToken === undefined) {
+      await this.#client.insert({ table, values, format: 'JSONEachRow' });
+      return;
+    }
+    if (!this.#inProcess) {
+      await this.#client.insert({
+        table,
+        values,
+        format: 'JSONEachRow',
+        clickhouse_settings: { insert_deduplication_token: o.dedupToken },
+      });
+      return;
+    }
+    // chdb's connection does not pass a request's settings: its one session takes a SET.
+    await this.#client.command({
+      query: 'SET insert_deduplication_token = {t:String}',
+      query_params: { t: o.dedupToken },
+    });
+    try {
+      await this.#client.insert({ table, values, format: 'JSONEachRow' });
+    } finally {
+      await this.#client.command({ query: "SET insert_deduplication_token = ''" });
+    }
   }
 
   async upsert(table: string, rows: readonly Row[], key: readonly string[]): Promise<void> {

@@ -268,7 +268,7 @@ export class DuckDbEngine implements Engine {
     await this.#conn.run(`DROP TABLE IF EXISTS temp.main."${name.replaceAll('"', '""')}"`);
   }
 
-  insert(table: string, rows: readonly Row[]): Promise<void> {
+  insert(table: string, rows: readonly Row[], _o?: { dedupToken?: string }): Promise<void> {
     return copy.insert(this.#conn, table, rows);
   }
 
