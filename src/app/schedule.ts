@@ -52,6 +52,21 @@ export function nextDue(now: Date, s: Pick<ScheduleConfig, 'day' | 'time'>): Dat
 
 export type Channel = 'slack' | 'email';
 
+/** The ledger tables' keys (their primary keys; ClickHouse orders its ReplacingMergeTrees by them). */
+const RUN_KEY = ['month', 'product'];
+const NOTIFICATION_KEY = ['month', 'channel'];
+
+/** A `schedule_runs` row as stored (timestamps as ISO text). */
+interface ScheduleRunRow {
+  month: Month;
+  product: string;
+  due_at: string;
+  started_at: string;
+  attempts: number;
+  built_at: string | null;
+  error: string | null;
+}
+
 export interface RunRow {
   month: Month;
   product: string;
@@ -103,25 +118,26 @@ export async function runSchedule(ctx: AppContext, o: RunScheduleOptions = {}): 
     if (run?.builtAt || (run && run.attempts >= MAX_ATTEMPTS)) continue;
     const attempts = (run?.attempts ?? 0) + 1;
     // Recorded before the build: a kill during it leaves a started, unfinished run to retry.
-    await ctx.engine.exec(
-      sql`INSERT INTO schedule_runs (month, product, due_at, started_at, attempts, built_at, error)
-          VALUES (${due.month}, ${product}, ${due.dueAt.toISOString()}, ${ctx.now().toISOString()}, ${attempts}, NULL, NULL)
-          ON CONFLICT (month, product) DO UPDATE SET started_at = excluded.started_at,
-            attempts = excluded.attempts, error = NULL`,
-    );
+    // Whole rows through Engine.upsert (no ON CONFLICT, no UPDATE): on ClickHouse a newer version
+    // of the (month, product) row, which its ReplacingMergeTree keeps.
+    const started: ScheduleRunRow = {
+      month: due.month,
+      product,
+      due_at: run?.dueAt ?? due.dueAt.toISOString(),
+      started_at: ctx.now().toISOString(),
+      attempts,
+      built_at: null,
+      error: null,
+    };
+    await ctx.engine.upsert('schedule_runs', [{ ...started }], RUN_KEY);
     try {
       await buildReviews(ctx, { month: due.month, products: [product] });
-      await ctx.engine.exec(
-        sql`UPDATE schedule_runs SET built_at = ${ctx.now().toISOString()}
-            WHERE month = ${due.month} AND product = ${product}`,
-      );
+      await ctx.engine.upsert('schedule_runs', [{ ...started, built_at: ctx.now().toISOString() }], RUN_KEY);
       outcome.built.push(product);
       ctx.log(`schedule: built the ${product} review of ${due.month}`);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      await ctx.engine.exec(
-        sql`UPDATE schedule_runs SET error = ${message} WHERE month = ${due.month} AND product = ${product}`,
-      );
+      await ctx.engine.upsert('schedule_runs', [{ ...started, error: message }], RUN_KEY);
       outcome.failed.push(product);
       ctx.log(
         `schedule: the ${product} review of ${due.month} failed (attempt ${attempts} of ${MAX_ATTEMPTS}): ${message}`,
@@ -151,11 +167,10 @@ export async function runSchedule(ctx: AppContext, o: RunScheduleOptions = {}): 
       error = n.redact(e instanceof Error ? e.message : String(e));
     }
     const sentAt = error === null ? ctx.now().toISOString() : null;
-    await ctx.engine.exec(
-      sql`INSERT INTO schedule_notifications (month, channel, attempts, sent_at, error)
-          VALUES (${due.month}, ${n.channel}, ${attempts}, ${sentAt}, ${error})
-          ON CONFLICT (month, channel) DO UPDATE SET attempts = excluded.attempts,
-            sent_at = excluded.sent_at, error = excluded.error`,
+    await ctx.engine.upsert(
+      'schedule_notifications',
+      [{ month: due.month, channel: n.channel, attempts, sent_at: sentAt, error }],
+      NOTIFICATION_KEY,
     );
     if (error === null) {
       outcome.sent.push(n.channel);

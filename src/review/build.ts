@@ -14,6 +14,7 @@ import { judgedLaunchesOfReview, linkLaunchTodos } from '../launches/review.js';
 import { computeMetrics } from '../metrics/registry.js';
 import { productScope, type ProductScope } from '../metrics/types.js';
 import type { Engine } from '../store/engine.js';
+import { buildScope, closeBuildScope } from '../store/build-scope.js';
 import { readPool } from '../store/pool.js';
 import { dataRanges } from '../metrics/data-range.js';
 import { DEFAULT_FALSE_DISCOVERY_RATE } from './anomalies.js';
@@ -28,6 +29,17 @@ export const REVIEW_MONTHS = 13;
 
 /** How many connections a build's independent queries run on side by side (the machine's 2 cores). */
 export const BUILD_CONNECTIONS = 2;
+
+/**
+ * `SEXTANT_BUILD_CONNECTIONS` overrides `BUILD_CONNECTIONS`; 0 builds one query after another, so
+ * that `--timings` gives each step's own CPU time (side by side, overlapping steps include each
+ * other's). The review is the same either way.
+ */
+function buildConnections(): number {
+  const v = process.env.SEXTANT_BUILD_CONNECTIONS;
+  const n = v === undefined || v === '' ? NaN : Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : BUILD_CONNECTIONS;
+}
 
 export interface BuildReviewOptions {
   engine: Engine;
@@ -127,10 +139,15 @@ async function buildDataPart(
   // further connections of the store (`readPool`), each seeing the committed store; an engine of
   // one connection runs them one after another. The review is the same either way: every result
   // lands in its fixed place.
-  const pool = o.engine.connect ? readPool(o.engine, o.engine, BUILD_CONNECTIONS) : null;
+  const size = buildConnections();
+  const pool = o.engine.connect && size > 0 ? readPool(o.engine, o.engine, size) : null;
+  // What several analyses ask alike is computed once per build (store/build-scope.ts): shared
+  // answers, and relations made into tables that every connection of the build reads.
+  const shared = buildScope(pool ?? o.engine, o.engine);
   try {
-    return await buildDataPartOn(pool ?? o.engine, pool !== null, o, scope, now, t);
+    return await buildDataPartOn(shared, pool !== null, o, scope, now, t);
   } finally {
+    await closeBuildScope(shared);
     await pool?.close();
   }
 }

@@ -82,4 +82,13 @@ export interface Engine {
    * transaction; ClickHouse fills a twin table and exchanges the two (single node only).
    */
   replace(table: string, batches: AsyncIterable<Row[]>): Promise<void>;
+  /**
+   * Makes a table of `select`'s rows named `name` that every connection of this store can read
+   * while it is open, outside the store's own data (never in a file, never in `tables`), and
+   * returns how to name it in FROM. What a review build computes once and several of its
+   * queries read (store/build-scope.ts). Absent: the build reads subqueries instead.
+   */
+  shareTable?(name: string, select: Sql): Promise<Sql>;
+  /** Drops a table `shareTable` made (nothing when it is gone). */
+  dropSharedTable?(name: string): Promise<void>;
 }

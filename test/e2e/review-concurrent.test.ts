@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_CONNECTIONS, buildReview } from '../../src/review/build.js';
 import type { Engine } from '../../src/store/engine.js';
 import { demoStore, type DemoStore } from '../helpers/demo-store.js';
+import { monthsEndingAt } from '../../src/domain/month.js';
+import { customerRevenueTimeline, SHARED_TIMELINE_MONTHS } from '../../src/metrics/revenue/customer-mrr.js';
+import { ALL_PRODUCTS } from '../../src/metrics/types.js';
+import { buildScope } from '../../src/store/build-scope.js';
 
 /**
  * A review's independent queries run side by side on further connections of the store
@@ -55,5 +59,44 @@ describe('a review built with its queries side by side', () => {
     expect(a.metrics.length).toBeGreaterThan(10);
     expect(a.deepDives.length).toBe(5);
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  }, 300_000);
+});
+
+describe('what a build computes once and shares (store/build-scope.ts)', () => {
+  it('reads the same from the tables it shares as from subqueries, and drops them after', async () => {
+    const now = new Date('2026-11-20T12:00:00Z');
+    const made: string[] = [];
+    const dropped: string[] = [];
+    const sharing: Engine = {
+      ...through(store.engine, () => store.engine.connect()),
+      shareTable: (name, select) => {
+        made.push(name);
+        return store.engine.shareTable(name, select);
+      },
+      dropSharedTable: (name) => {
+        dropped.push(name);
+        return store.engine.dropSharedTable(name);
+      },
+    };
+    const common = { config: store.config, product: 'all', month: store.files.month, now };
+    const a = await buildReview({ ...common, engine: sharing });
+    const b = await buildReview({ ...common, engine: through(store.engine, undefined) });
+    expect(made.length).toBeGreaterThan(0);
+    expect(dropped).toEqual(made);
+    expect(a.deepDives.length).toBe(5);
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  }, 300_000);
+
+  it('gives each dive the revenue timeline rows it would read alone', async () => {
+    const month = store.files.month;
+    const scope = { config: store.config, product: ALL_PRODUCTS };
+    const shared = buildScope(store.engine);
+    for (const n of [1, 6, SHARED_TIMELINE_MONTHS, SHARED_TIMELINE_MONTHS + 3]) {
+      const months = monthsEndingAt(month, n);
+      const alone = await customerRevenueTimeline({ ...scope, engine: store.engine, months });
+      const inBuild = await customerRevenueTimeline({ ...scope, engine: shared, months });
+      expect(alone.length).toBeGreaterThan(0);
+      expect(inBuild).toEqual(alone);
+    }
   }, 300_000);
 });

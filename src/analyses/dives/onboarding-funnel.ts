@@ -40,7 +40,7 @@
 import { addMonths, monthEnd, monthStart, type Month } from '../../domain/month.js';
 import type { DeepDive, Finding } from '../../domain/review.js';
 import { buildFunnelPersonsQuery, funnel, type FunnelStepResult } from '../../insights/funnel.js';
-import { sqlActivityEvent, sqlMatchesAny } from '../../metrics/scope.js';
+import { sqlMatchesAny } from '../../metrics/scope.js';
 import { raw, sql, type Sql } from '../../store/sql.js';
 import { describeIcpRule, hasIcpRule, sqlIcpRule } from '../icp.js';
 import { benjaminiHochberg, compareProportions, wilsonInterval, type Interval } from '../stats/index.js';
@@ -50,6 +50,7 @@ import { timedQuery } from './timed.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
 import { compareText } from '../../domain/order.js';
 import { eventsWithPersons } from '../../store/events.js';
+import { activityDaysIfMade } from '../../metrics/activity-days.js';
 
 export const TRAILING_MONTHS = 6;
 export const WARMUP_DAYS = 14;
@@ -133,11 +134,12 @@ export function formatDuration(seconds: number | null): string {
 
 // ---- cohorts -----------------------------------------------------------------------------------
 
-/** Each person's first activity event of the product. */
+/**
+ * Each person's first activity event of the product, from the activity days (the table the
+ * review build made for the usage metrics, metrics/activity-days.ts; else the subquery).
+ */
 function sqlFirsts(ctx: DeepDiveContext): Sql {
-  const d = ctx.engine.dialect;
-  return sql`SELECT person_id, min(timestamp) AS f FROM ${eventsWithPersons()}
-    WHERE ${sqlActivityEvent(d, ctx.config.activity, ctx.product)} GROUP BY person_id`;
+  return sql`SELECT person_id, min(first_ts) AS f FROM ${activityDaysIfMade(ctx)} GROUP BY person_id`;
 }
 
 /** `person_id, value` of the new users first active in [from, to); value by `by`. */

@@ -15,7 +15,7 @@
  */
 import { monthEnd, monthStart, type Month } from '../../domain/month.js';
 import { sqlFeedbackInProduct } from '../../metrics/feedback/product.js';
-import { sqlActivityEvent, sqlMatchesAny } from '../../metrics/scope.js';
+import { activityDays, dayNumber } from '../../metrics/activity-days.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';
 import type { DeepDiveContext } from './types.js';
 import { eventsWithPersons } from '../../store/events.js';
@@ -91,15 +91,12 @@ export async function activityByOrganization(
 ): Promise<Map<string, OrganizationActivity>> {
   const out = new Map<string, OrganizationActivity>();
   if (organizations.length === 0 || windows.length === 0) return out;
-  const d = ctx.engine.dialect;
-  const all = bounds(ctx, span(windows));
-  const keyAction =
-    ctx.config.keyActions.length === 0 ? raw('TRUE') : sqlMatchesAny(d, raw('event'), ctx.config.keyActions);
-  // Two stages: events → (organization, person, day) with key actions counted, then windows over
-  // that much smaller table, compared as integer day numbers (no per-row calendar function).
-  const day = (t: Date): number => Math.floor(t.getTime() / 86_400_000);
+  const all = span(windows);
+  // Two stages: the activity days (metrics/activity-days.ts: (person, organization, day) with key
+  // actions counted, shared by the build) → (organization, person, day), then windows over that
+  // much smaller table, compared as integer day numbers (no per-row calendar function).
   const columns = windows.flatMap((w, i) => {
-    const inWindow = sql`day >= ${day(monthStart(w.from))} AND day < ${day(monthEnd(w.to))}`;
+    const inWindow = sql`day >= ${dayNumber(monthStart(w.from))} AND day < ${dayNumber(monthEnd(w.to))}`;
     return [
       sql`count(DISTINCT CASE WHEN ${inWindow} THEN person_id END) AS ${raw(`u${i}`)}`,
       sql`sum(CASE WHEN ${inWindow} THEN k ELSE 0 END) AS ${raw(`k${i}`)}`,
@@ -107,12 +104,10 @@ export async function activityByOrganization(
   });
   const rows = await ctx.engine.query<Record<string, string | number>>(sql`
     WITH daily AS (
-      SELECT organization, person_id, ${d.sqlIntervalNumber('day', raw('timestamp'))} AS day,
-        sum(CASE WHEN ${keyAction} THEN 1 ELSE 0 END) AS k
-      FROM ${eventsWithPersons()}
+      SELECT organization, person_id, day, sum(key_actions) AS k
+      FROM ${await activityDays(ctx)}
       WHERE ${inList(raw('organization'), organizations)}
-        AND timestamp >= ${all.from} AND timestamp < ${all.to}
-        AND ${sqlActivityEvent(d, ctx.config.activity, ctx.product)}
+        AND day >= ${dayNumber(monthStart(all.from))} AND day < ${dayNumber(monthEnd(all.to))}
       GROUP BY 1, 2, 3
     )
     SELECT organization, ${join(columns)} FROM daily GROUP BY organization`);

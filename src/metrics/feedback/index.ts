@@ -14,7 +14,7 @@ import { raw } from '../../store/sql.js';
 import type { MetricContext, MetricFamily, MetricValues } from '../types.js';
 import { monthRange, series, unionRange, type MetricMeta, type MonthRange } from '../usage/series.js';
 import { kindCounts, requestThemes, ticketsByOrganization, ticketsOpenAtMonthEnd } from './counts.js';
-import { hasNpsData, npsByMonth, type NpsMonth } from './nps.js';
+import { npsFacts, type NpsMonth } from './nps.js';
 
 const NO_DATA: MonthRange = { first: null, last: null };
 
@@ -56,8 +56,8 @@ export async function computeFeedback(ctx: MetricContext): Promise<MetricValues[
     await time('feedback range', () => monthRange(ctx.engine, raw('feedback'), raw('created_at'))),
   );
   const months = ctx.months;
-  const npsRange = (await time('has nps', () => hasNpsData(ctx))) ? range : NO_DATA;
-  const nps = await time('nps', () => npsByMonth(ctx));
+  const { any: anyNps, byMonth: nps } = await time('nps', () => npsFacts(ctx));
+  const npsRange = anyNps ? range : NO_DATA;
   const { counts, kindsPresent } = await time('kind counts', () => kindCounts(ctx));
   const byOrg = await time('tickets by organization', () => ticketsByOrganization(ctx));
   const open = await time('open tickets', () => ticketsOpenAtMonthEnd(ctx));

@@ -28,28 +28,37 @@ export interface NpsMonth {
 
 function npsAnswers(ctx: MetricContext): Sql {
   const d = ctx.engine.dialect;
-  const score = d.sqlJsonNumber(sql`properties`, ['$survey_response']);
-  const survey = sql`coalesce(${d.sqlJsonString(sql`properties`, ['$survey_id'])}, '')`;
+  const score = raw('score');
   const whole = sql`(${score} IS NOT NULL AND ${score} = floor(${score}) AND ${score} BETWEEN 0 AND 10)`;
   const one = raw('1');
   const zero = raw('0');
+  // The `survey sent` events are read once (their JSON `properties` is the costly column to
+  // load), then both the survey test and the answers read that small set.
+  const surveyEvents = sql`
+      SELECT person_id, timestamp, uuid,
+        ${d.sqlJsonNumber(sql`properties`, ['$survey_response'])} AS score,
+        coalesce(${d.sqlJsonString(sql`properties`, ['$survey_id'])}, '') AS survey
+      FROM ${eventsWithPersons()} WHERE event = ${SURVEY_EVENT}`;
   return sql`
+    ${d.sqlMaterialized('survey_events', surveyEvents)},
     nps_surveys AS (
-      SELECT ${survey} AS survey FROM ${eventsWithPersons()} WHERE event = ${SURVEY_EVENT}
+      SELECT survey FROM survey_events
       GROUP BY 1
       HAVING sum(${d.sqlIf(whole, zero, one)}) = 0
          AND sum(${d.sqlIf(sql`${score} = 0 OR ${score} > 5`, one, zero)}) > 0
     ),
-    answers AS (
-      SELECT person_id AS person, timestamp AS answered_at, ${score} AS score, uuid AS tiebreak
-      FROM ${eventsWithPersons()}
-      WHERE event = ${SURVEY_EVENT} AND ${survey} IN (SELECT survey FROM nps_surveys)
+    ${d.sqlMaterialized(
+      'answers',
+      sql`
+      SELECT person_id AS person, timestamp AS answered_at, score AS score, uuid AS tiebreak
+      FROM survey_events
+      WHERE survey IN (SELECT survey FROM nps_surveys)
       UNION ALL
       SELECT coalesce(p.person_id, f.distinct_id, 'email:' || f.email, 'feedback:' || f.id) AS person,
              f.created_at AS answered_at, f.score AS score, f.id AS tiebreak
       FROM feedback f LEFT JOIN person_distinct_ids p ON p.distinct_id = f.distinct_id
-      WHERE f.kind = 'nps' AND f.score IS NOT NULL AND ${sqlFeedbackInProduct(ctx, raw('f.tags'))}
-    )`;
+      WHERE f.kind = 'nps' AND f.score IS NOT NULL AND ${sqlFeedbackInProduct(ctx, raw('f.tags'))}`,
+    )}`;
 }
 
 /** One person's answer counted in a month's NPS. */
@@ -74,17 +83,23 @@ export async function npsRespondents(ctx: MetricContext, month: Month): Promise<
 
 /** Whether the store holds any NPS answer at all (otherwise NPS metrics are null throughout). */
 export async function hasNpsData(ctx: MetricContext): Promise<boolean> {
-  const [r] = await ctx.engine.query<{ n: number }>(
-    sql`WITH ${npsAnswers(ctx)} SELECT count(*) AS n FROM answers`,
-  );
-  return Number(r?.n ?? 0) > 0;
+  return (await npsFacts(ctx)).any;
 }
 
 export async function npsByMonth(ctx: MetricContext): Promise<Map<Month, NpsMonth>> {
+  return (await npsFacts(ctx)).byMonth;
+}
+
+/**
+ * In one query: whether the store holds any NPS answer at all, and the counts of each month of
+ * `ctx.months` (a month without answers is absent). The total over all time comes back as an
+ * extra row whose month is ''.
+ */
+export async function npsFacts(ctx: MetricContext): Promise<{ any: boolean; byMonth: Map<Month, NpsMonth> }> {
   const d = ctx.engine.dialect;
   const from = monthStart(ctx.months[0] as Month);
   const to = monthEnd(ctx.months[ctx.months.length - 1] as Month);
-  const count = (cond: Sql): Sql => sql`sum(${d.sqlIf(cond, raw('1'), raw('0'))})`;
+  const count = (cond: Sql): Sql => sql`CAST(sum(${d.sqlIf(cond, raw('1'), raw('0'))}) AS BIGINT)`;
   const rows = await ctx.engine.query<NpsMonth>(sql`
     WITH ${npsAnswers(ctx)},
     ranked AS (
@@ -92,21 +107,31 @@ export async function npsByMonth(ctx: MetricContext): Promise<Map<Month, NpsMont
              row_number() OVER (PARTITION BY person, ${d.sqlMonthKey(sql`answered_at`)} ORDER BY answered_at DESC, tiebreak DESC) AS rn
       FROM answers WHERE answered_at >= ${from} AND answered_at < ${to}
     )
-    SELECT m, count(*) AS responses,
+    SELECT m, CAST(count(*) AS BIGINT) AS responses,
            ${count(sql`score >= 9`)} AS promoters,
            ${count(sql`score >= 7 AND score < 9`)} AS passives,
            ${count(sql`score < 7`)} AS detractors
-    FROM ranked WHERE rn = 1 GROUP BY m`);
-  return new Map(
-    rows.map((r) => [
-      r.m,
-      {
-        m: r.m,
-        responses: Number(r.responses),
-        promoters: Number(r.promoters),
-        passives: Number(r.passives),
-        detractors: Number(r.detractors),
-      },
-    ]),
-  );
+    FROM ranked WHERE rn = 1 GROUP BY m
+    UNION ALL
+    SELECT '' AS m, CAST(count(*) AS BIGINT) AS responses, CAST(0 AS BIGINT) AS promoters,
+           CAST(0 AS BIGINT) AS passives, CAST(0 AS BIGINT) AS detractors
+    FROM answers`);
+  const total = rows.find((r) => r.m === '');
+  return {
+    any: Number(total?.responses ?? 0) > 0,
+    byMonth: new Map(
+      rows
+        .filter((r) => r.m !== '')
+        .map((r) => [
+          r.m,
+          {
+            m: r.m,
+            responses: Number(r.responses),
+            promoters: Number(r.promoters),
+            passives: Number(r.passives),
+            detractors: Number(r.detractors),
+          },
+        ]),
+    ),
+  };
 }

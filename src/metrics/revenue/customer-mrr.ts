@@ -19,10 +19,19 @@
  *    MRR(m) = MRR(m−1) + new + expansion + reactivation − contraction − churned holds exactly.
  */
 import type { Config } from '../../config/schema.js';
-import { addMonths, monthEnd, monthOf, monthStart, monthsBetween, type Month } from '../../domain/month.js';
+import {
+  addMonths,
+  monthEnd,
+  monthOf,
+  monthsBetween,
+  monthsEndingAt,
+  monthStart,
+  type Month,
+} from '../../domain/month.js';
 import { InputError } from '../../errors.js';
 import { dataRanges } from '../data-range.js';
 import type { Dialect } from '../../store/dialect.js';
+import { inBuildScope, sharedInBuild } from '../../store/build-scope.js';
 import type { Engine } from '../../store/engine.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';
 import type { ProductScope } from '../types.js';
@@ -539,6 +548,27 @@ export interface CustomerRevenueRow {
  */
 export async function customerRevenueTimeline(scope: RevenueScope): Promise<CustomerRevenueRow[]> {
   if (scope.product.name !== 'all' && scope.product.stripeProducts.length === 0) return [];
+  const first = scope.months[0];
+  const last = scope.months.at(-1);
+  if (first === undefined || last === undefined || !inBuildScope(scope.engine)) return timelineRows(scope);
+  // In a review build the dives share one timeline (store/build-scope.ts): the one of the
+  // SHARED_TIMELINE_MONTHS months ending at the last month asked, whoever asks first. A month's
+  // rows do not depend on the months asked before it: the grid reaches back to the first billing
+  // month either way (revenueGrid), so the months asked are those rows of the wider timeline.
+  const wide = monthsEndingAt(last, SHARED_TIMELINE_MONTHS);
+  if (first < (wide[0] as Month)) return timelineRows(scope);
+  const key = `revenue timeline|${scope.product.name}|${last}|${scope.asOf === undefined ? 'store' : (scope.asOf?.toISOString() ?? 'empty')}`;
+  const rows = await sharedInBuild(scope.engine, key, () => timelineRows({ ...scope, months: wide }));
+  return rows.filter((r) => r.month >= first && r.month <= last);
+}
+
+/**
+ * How many months the timeline a review build shares covers (ending at the review month): the
+ * longest any deep dive asks (churn-reasons: 24 months of history and the month).
+ */
+export const SHARED_TIMELINE_MONTHS = 25;
+
+async function timelineRows(scope: RevenueScope): Promise<CustomerRevenueRow[]> {
   const q = await customerMonthQuery({ ...scope, details: true });
   const divisor = minorPerMajor(scope.config.reporting.currency);
   const rows = await scope.engine.query<{

@@ -10,9 +10,9 @@
  */
 import { monthEnd, monthStart, type Month } from '../../domain/month.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';
-import { sqlActivityEvent } from '../scope.js';
 import type { MetricContext } from '../types.js';
 import { eventsWithPersons } from '../../store/events.js';
+import { activityDays, dayNumber } from '../activity-days.js';
 
 export interface ActivationMonth {
   m: Month;
@@ -21,7 +21,7 @@ export interface ActivationMonth {
 }
 
 export async function activation(ctx: MetricContext): Promise<Map<Month, ActivationMonth>> {
-  const { engine, config, product, months } = ctx;
+  const { engine, config, months } = ctx;
   const steps = config.onboarding.steps;
   if (steps.length === 0) return new Map();
   const d = engine.dialect;
@@ -44,9 +44,9 @@ export async function activation(ctx: MetricContext): Promise<Map<Month, Activat
   const last = raw(`s${steps.length - 1}`);
   const rows = await engine.query<ActivationMonth>(sql`
     WITH cohort AS (
-      SELECT person_id, min(timestamp) AS t0 FROM ${eventsWithPersons()}
-      WHERE ${sqlActivityEvent(d, config.activity, product)} AND timestamp < ${to}
-      GROUP BY person_id HAVING min(timestamp) >= ${from}
+      SELECT person_id, min(first_ts) AS t0 FROM ${await activityDays(ctx)}
+      WHERE day < ${dayNumber(to)}
+      GROUP BY person_id HAVING min(first_ts) >= ${from}
     ),
     ${join(stepCtes, ',\n    ')}
     SELECT ${d.sqlMonthKey(sql`n.t0`)} AS m, count(*) AS "newUsers", count(f.person_id) AS activated

@@ -22,6 +22,7 @@ import { sqlActivityEvent } from '../scope.js';
 import type { MetricContext } from '../types.js';
 import { sqlMonthIndex, sqlMonthsTable } from './series.js';
 import { eventsWithPersons } from '../../store/events.js';
+import { activityDays, dayNumber } from '../activity-days.js';
 
 export interface ActorMonth {
   m: Month;
@@ -46,7 +47,7 @@ export async function actorMonths(ctx: MetricContext, actor: Actor): Promise<Map
   const asked = [addMonths(months[0] as Month, -1), ...months];
   const count = (cond: Sql): Sql => sql`sum(${d.sqlIf(cond, raw('1'), raw('0'))})`;
   const rows = await engine.query<ActorMonth>(sql`
-    WITH ${sqlActorCtes(ctx, actor, asked)},
+    WITH ${await sqlActorCtes(ctx, actor, asked)},
     flagged AS (
       SELECT a.i AS i, f.first_ts AS first_ts, p.actor IS NOT NULL AS was_active
       FROM am a
@@ -75,23 +76,22 @@ export async function actorMonths(ctx: MetricContext, actor: Actor): Promise<Map
 }
 
 /**
- * CTEs `months` (the `asked` months), `act` (the actor's activity events up to the last asked
- * month), `firsts` (each actor's first activity ever) and `am` (actor × index of a month it was
- * active in).
+ * CTEs `months` (the `asked` months), `act` (the actor's days of activity up to the last asked
+ * month, from metrics/activity-days.ts), `firsts` (each actor's first activity ever) and `am`
+ * (actor × index of a month it was active in).
  */
-function sqlActorCtes(ctx: MetricContext, actor: Actor, asked: readonly Month[]): Sql {
-  const d = ctx.engine.dialect;
+async function sqlActorCtes(ctx: MetricContext, actor: Actor, asked: readonly Month[]): Promise<Sql> {
   const col = raw(ACTOR_COLUMN[actor]);
-  const to = monthEnd(asked[asked.length - 1] as Month);
+  const to = dayNumber(monthEnd(asked[asked.length - 1] as Month));
   return sql`months AS (${sqlMonthsTable(asked)}),
     act AS (
-      SELECT ${col} AS actor, timestamp FROM ${eventsWithPersons()}
-      WHERE ${sqlActivityEvent(d, ctx.config.activity, ctx.product)} AND ${col} IS NOT NULL AND timestamp < ${to}
+      SELECT ${col} AS actor, day, first_ts FROM ${await activityDays(ctx)}
+      WHERE ${col} IS NOT NULL AND day < ${to}
     ),
-    firsts AS (SELECT actor, min(timestamp) AS first_ts FROM act GROUP BY actor),
+    firsts AS (SELECT actor, min(first_ts) AS first_ts FROM act GROUP BY actor),
     am AS (
-      SELECT actor, ${sqlMonthIndex(sql`timestamp`, asked)} AS i FROM act
-      WHERE timestamp >= ${monthStart(asked[0] as Month)}
+      SELECT actor, ${sqlMonthIndex(sql`day`, asked, true)} AS i FROM act
+      WHERE day >= ${dayNumber(monthStart(asked[0] as Month))}
       GROUP BY 1, 2
     )`;
 }
@@ -111,7 +111,7 @@ export interface CohortCell {
 export async function retentionCohorts(ctx: MetricContext): Promise<Map<Month, CohortCell[]>> {
   const months = ctx.months;
   const rows = await ctx.engine.query<{ m: string; cohort: string; active: number }>(sql`
-    WITH ${sqlActorCtes(ctx, 'person', months)},
+    WITH ${await sqlActorCtes(ctx, 'person', months)},
     cells AS (
       SELECT a.i, ${sqlMonthIndex(sql`f.first_ts`, months)} AS ci, count(*) AS active
       FROM am a JOIN firsts f ON f.actor = a.actor

@@ -9,10 +9,9 @@
  */
 import { monthEnd, monthStart, type Month } from '../../domain/month.js';
 import { sql } from '../../store/sql.js';
-import { sqlActivityEvent } from '../scope.js';
 import type { MetricContext } from '../types.js';
 import { sqlMonthIndex, sqlMonthsTable } from './series.js';
-import { eventsWithPersons } from '../../store/events.js';
+import { activityDays, dayNumber } from '../activity-days.js';
 
 export interface DailyActivity {
   m: Month;
@@ -27,22 +26,21 @@ export function daysInMonth(m: Month): number {
 }
 
 export async function dailyActivity(ctx: MetricContext): Promise<Map<Month, DailyActivity>> {
-  const { engine, config, product, months } = ctx;
+  const { engine, months } = ctx;
   const d = engine.dialect;
   const from = monthStart(months[0] as Month);
   const to = monthEnd(months[months.length - 1] as Month);
   // Six days before the first month, so its first days see their whole trailing week.
   const lookback = new Date(from.getTime() - 6 * 86_400_000);
-  // Days as whole numbers since 1970-01-01 UTC: cheap to compute and to subtract.
-  const day = d.sqlIntervalNumber('day', sql`timestamp`);
+  // Days as whole numbers since 1970-01-01 UTC (metrics/activity-days.ts): cheap to subtract.
   // A person active on day s next active on day n counts for the weekly window on the days
   // s … min(s + 6, n − 1): these runs never overlap, so summing their overlap with a month gives
   // the sum over its days of the persons active in the trailing 7 days, without expanding days.
   const rows = await engine.query<DailyActivity>(sql`
     WITH months AS (${sqlMonthsTable(months)}),
     pd AS (
-      SELECT person_id, ${day} AS day FROM ${eventsWithPersons()}
-      WHERE ${sqlActivityEvent(d, config.activity, product)} AND timestamp >= ${lookback} AND timestamp < ${to}
+      SELECT person_id, day FROM ${await activityDays(ctx)}
+      WHERE day >= ${dayNumber(lookback)} AND day < ${dayNumber(to)}
       GROUP BY 1, 2
     ),
     runs AS (

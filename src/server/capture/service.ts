@@ -42,13 +42,15 @@ export interface CaptureServiceOptions {
 
 /**
  * Where a store's capture log lives unless configured: `<db>.capture-log/` beside a DuckDB file
- * (the same disk), `.sextant/capture-log/` for a `clickhouse://` store, a new temporary folder for
- * `:memory:` (nothing there outlives the process anyway).
+ * or a `chdb:<dir>` folder (the same disk), `.sextant/capture-log/` for a `clickhouse://` store, a
+ * new temporary folder for `:memory:` (nothing there outlives the process anyway).
  */
 export function captureLogDir(target: string, config: Config): string {
   if (config.server.captureLog.dir) return config.server.captureLog.dir;
   if (target === ':memory:') return mkdtempSync(join(tmpdir(), 'sextant-capture-log-'));
   if (/^[a-z]+:\/\//.test(target)) return join('.sextant', 'capture-log');
+  // `chdb:<dir>`: beside the folder (not a folder named `chdb:` in the working directory).
+  if (target.startsWith('chdb:')) return `${target.slice('chdb:'.length)}.capture-log`;
   return `${target}.capture-log`;
 }
 

@@ -28,10 +28,13 @@ import {
 import type { Engine, Row, TableInfo } from '../engine.js';
 import { faultPoint } from '../fault.js';
 import { clearDeadScratch } from '../scratch.js';
-import { raw, type Sql, type SqlValue } from '../sql.js';
+import { ident, raw, sql, type Sql, type SqlValue } from '../sql.js';
 import * as copy from './copy.js';
 import { duckdbDialect } from './dialect.js';
 import { lockedMessage, lockHolderPid } from './lock.js';
+
+/** The in-memory database beside the store that holds `shareTable`'s tables. */
+const SHARED_DATABASE = 'sextant_shared';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -154,6 +157,22 @@ export class DuckDbEngine implements Engine {
       bound.map((b) => b.value),
       bound.map((b) => b.type),
     );
+  }
+
+  /**
+   * In an in-memory database attached to the instance (`sextant_shared`): every connection of the
+   * instance sees it, it never reaches the store file nor its WAL, and it is gone when the store
+   * closes. Made from the connection at hand, in its own statement (committed when it returns).
+   */
+  async shareTable(name: string, select: Sql): Promise<Sql> {
+    await this.exec(raw(`ATTACH IF NOT EXISTS ':memory:' AS ${SHARED_DATABASE}`));
+    const table = raw(`${SHARED_DATABASE}.${ident(name).toString()}`);
+    await this.exec(sql`CREATE OR REPLACE TABLE ${table} AS ${select}`);
+    return table;
+  }
+
+  async dropSharedTable(name: string): Promise<void> {
+    await this.exec(raw(`DROP TABLE IF EXISTS ${SHARED_DATABASE}.${ident(name).toString()}`));
   }
 
   /**
