@@ -171,6 +171,21 @@ describe('upsert and remove by key (what a ClickHouse import writes instead of a
       await ch.upsert('person_distinct_ids', [{ distinct_id: "c'\\", person_id: 'c2' }], ['distinct_id']);
       expect(await rows(ch)).toEqual([...expected, { distinct_id: "c'\\", person_id: 'c2' }]);
       await expect(ch.remove('events', [{ uuid: 'x' }], ['uuid'])).rejects.toThrow(/not keyed by/);
+      // A key with a timestamp (the ledger's), given as the ISO text `scan` gives.
+      const ledger = { source: 's', kind: 'events', records: 0, inserted: 0, rejected: 0 };
+      await ch.insert('imports', [
+        { ...ledger, imported_at: '2024-05-01T10:00:00.000001Z' },
+        { ...ledger, imported_at: '2024-05-01T10:00:00.000002Z' },
+      ]);
+      await ch.remove(
+        'imports',
+        [{ source: 's', kind: 'events', imported_at: '2024-05-01T10:00:00.000001Z' }],
+        ['source', 'kind', 'imported_at'],
+      );
+      // The other one stays (ClickHouse's own text of it, to the microsecond).
+      expect(
+        await ch.query(raw(`SELECT toString(imported_at) AS t FROM imports WHERE source = 's'`)),
+      ).toEqual([{ t: '2024-05-01 10:00:00.000002' }]);
     } finally {
       await ch.close();
       await duck.close();

@@ -387,7 +387,14 @@ export class ClickHouseEngine implements Engine {
     );
     try {
       const cols = key.map(q).join(', ');
-      const casts = key.map((k) => `CAST(${q(k)} AS ${types.get(k) ?? 'String'})`).join(', ');
+      // Timestamps travel as ISO text with a zone (`…T…Z`), which a plain CAST does not read.
+      const casts = key
+        .map((k) => {
+          const type = types.get(k) ?? 'String';
+          const v = type.includes('DateTime') ? `parseDateTime64BestEffort(${q(k)}, 6, 'UTC')` : q(k);
+          return `CAST(${v} AS ${type})`;
+        })
+        .join(', ');
       await this.#client.command({
         query: `INSERT INTO ${q(table)} (${cols}, ${q(DELETED_COLUMN)}) SETTINGS insert_allow_materialized_columns = 1
           SELECT ${casts}, 1 FROM ${q(scratch)}`,
