@@ -140,6 +140,23 @@ describe('inflate', () => {
     const exact = gzipSync(Buffer.alloc(1024 * 1024, 'a'));
     expect((await inflate(exact, 1024 * 1024)).length).toBe(1024 * 1024);
   });
+
+  it('gives the same bytes whether a body is inflated at once (small) or streamed (over 1 MB out)', async () => {
+    // A small body comes out at once; one that gives more than 1 MB is handed to the stream,
+    // which gives all of it up to the cap, and past the cap a 413 as before.
+    const lines = (n: number): Buffer =>
+      Buffer.from(Array.from({ length: n }, (_, i) => JSON.stringify({ event: 'e', i }) + '\n').join(''));
+    for (const raw of [lines(10), lines(60_000), lines(200_000)]) {
+      const out = await inflate(gzipSync(raw));
+      expect(out.equals(raw)).toBe(true);
+    }
+    const big = lines(200_000); // ~4.5 MB of JSON in well under 1 MB of gzip
+    expect(big.length).toBeGreaterThan(4 * 1024 * 1024);
+    await expect(inflate(gzipSync(big), 2 * 1024 * 1024)).rejects.toMatchObject({ status: 413 });
+    // Corrupt past the first megabyte of output: the stream names it, as the one-shot path does.
+    const gz = gzipSync(big);
+    await expect(inflate(gz.subarray(0, gz.length - 6))).rejects.toThrow(/does not decompress/);
+  });
 });
 
 describe('send time', () => {

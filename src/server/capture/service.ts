@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
 import { importEvents } from '../../ingest/posthog/import-events.js';
+import { withImportStore } from '../../store/staging.js';
 import {
   checkEvent,
   commonTimestampMicros,
@@ -95,8 +96,12 @@ export class CaptureService {
       spoolDir: spool,
       report,
       delayMs: o.delayMs,
+      // On an engine without importers of its own (ClickHouse) the import runs on a DuckDB stage
+      // of the store, written back after (store/staging.ts), as `sextant import events` does.
       load: (file, source) =>
-        o.queue.run(() => importEvents(o.engine, file, { source, rejectsDir: o.rejectsDir })),
+        o.queue.run(() =>
+          withImportStore(o.engine, (e) => importEvents(e, file, { source, rejectsDir: o.rejectsDir })),
+        ),
     });
     loader.start();
     return new CaptureService(log, loader, o.config.server.captureLog.maxBytes, spool, o.rejectsDir);
