@@ -46,6 +46,7 @@ import { timedQuery } from './timed.js';
 import type { DeepDiveContext, DeepDiveRunner } from './types.js';
 import { compareText } from '../../domain/order.js';
 import { eventsWithPersons } from '../../store/events.js';
+import { activityDaysIfMade } from '../../metrics/activity-days.js';
 
 const DAY_MS = 86_400_000;
 export const COHORT_DAYS = 180;
@@ -215,11 +216,13 @@ export function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql
   ];
   return sql`
     WITH firsts AS (
-      -- person_id is never null in events, so it is null only in the organization grouping set
-      SELECT CASE WHEN e.person_id IS NULL THEN 'organizations' ELSE 'users' END AS kind,
-        coalesce(e.person_id, e.organization) AS subject, min(e.timestamp) AS f
-      FROM ${eventsWithPersons('e')} WHERE ${act}
-      GROUP BY GROUPING SETS ((e.person_id), (e.organization))
+      -- Each person's and organization's first activity event, from the activity days (the
+      -- table the review build made for the usage metrics, metrics/activity-days.ts). person_id
+      -- is never null there, so it is null only in the organization grouping set.
+      SELECT CASE WHEN a.person_id IS NULL THEN 'organizations' ELSE 'users' END AS kind,
+        coalesce(a.person_id, a.organization) AS subject, min(a.first_ts) AS f
+      FROM ${activityDaysIfMade(ctx, 'a')}
+      GROUP BY GROUPING SETS ((a.person_id), (a.organization))
     ),
     outcomes AS (${outcomes}),
     cohort AS (

@@ -19,6 +19,7 @@ import { activityDays, dayNumber } from '../../metrics/activity-days.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';
 import type { DeepDiveContext } from './types.js';
 import { eventsWithPersons } from '../../store/events.js';
+import { sharedRelation } from '../../store/build-scope.js';
 
 export interface MonthWindow {
   from: Month;
@@ -40,15 +41,13 @@ export interface OrganizationNps {
   meanScore: number;
 }
 
-/** The feedback table with `organization` resolved (see the file comment), same column names. */
-export function sqlFeedbackWithOrganization(ctx: DeepDiveContext): Sql {
+/**
+ * Each person of a feedback row without an organization, and the organization they have the
+ * most events in: a scan of the events that several feedback queries of a build need alike.
+ */
+function sqlFeedbackPersonOrganizations(ctx: DeepDiveContext): Sql {
   const d = ctx.engine.dialect;
   return sql`
-    SELECT f.id, f.kind, f.created_at, f.score, f.title, f.body, f.tags, f.status,
-      coalesce(f.organization, po.organization, dm.organization) AS organization
-    FROM feedback f
-    LEFT JOIN person_distinct_ids pd ON f.organization IS NULL AND pd.distinct_id = f.distinct_id
-    LEFT JOIN (
       SELECT person_id, ${d.sqlArgMax(raw('organization'), raw('n'))} AS organization
       FROM (
         SELECT person_id, organization, count(*) AS n FROM ${eventsWithPersons()}
@@ -56,8 +55,35 @@ export function sqlFeedbackWithOrganization(ctx: DeepDiveContext): Sql {
           SELECT pd2.person_id FROM feedback f2 JOIN person_distinct_ids pd2 ON pd2.distinct_id = f2.distinct_id
           WHERE f2.organization IS NULL)
         GROUP BY person_id, organization
-      ) x GROUP BY person_id
-    ) po ON po.person_id = pd.person_id
+      ) x GROUP BY person_id`;
+}
+
+/**
+ * `sqlFeedbackWithOrganization`'s person → organization relation: in a review build made once and
+ * read by every feedback query of the dives (store/build-scope.ts), else a subquery.
+ */
+export function feedbackPersonOrganizations(ctx: DeepDiveContext): Promise<Sql> {
+  return sharedRelation(
+    ctx.engine,
+    'feedback person organizations',
+    sqlFeedbackPersonOrganizations(ctx),
+    'po',
+  );
+}
+
+/**
+ * The feedback table with `organization` resolved (see the file comment), same column names.
+ * `personOrganizations`: `feedbackPersonOrganizations` (default: its subquery).
+ */
+export function sqlFeedbackWithOrganization(ctx: DeepDiveContext, personOrganizations?: Sql): Sql {
+  const d = ctx.engine.dialect;
+  const po = personOrganizations ?? sql`(${sqlFeedbackPersonOrganizations(ctx)}) AS po`;
+  return sql`
+    SELECT f.id, f.kind, f.created_at, f.score, f.title, f.body, f.tags, f.status,
+      coalesce(f.organization, po.organization, dm.organization) AS organization
+    FROM feedback f
+    LEFT JOIN person_distinct_ids pd ON f.organization IS NULL AND pd.distinct_id = f.distinct_id
+    LEFT JOIN ${po} ON po.person_id = pd.person_id
     LEFT JOIN (
       SELECT lower(${d.sqlJsonString(raw('properties'), ['email_domain'])}) AS domain, min(group_key) AS organization
       FROM groups WHERE group_type = 'organization' AND ${d.sqlJsonString(raw('properties'), ['email_domain'])} IS NOT NULL
@@ -135,7 +161,7 @@ export async function ticketsByOrganization(
   const inProduct = sqlFeedbackInProduct({ ...ctx, months: [ctx.month] }, raw('tags'));
   const rows = await ctx.engine.query<Record<string, string | number>>(sql`
     SELECT organization, ${join(columns)}
-    FROM (${sqlFeedbackWithOrganization(ctx)}) fb
+    FROM (${sqlFeedbackWithOrganization(ctx, await feedbackPersonOrganizations(ctx))}) fb
     WHERE kind = 'ticket' AND ${inList(raw('organization'), organizations)} AND ${inProduct}
     GROUP BY organization`);
   for (const r of rows) {
@@ -168,7 +194,7 @@ export async function npsByOrganization(
     total: number;
   }>(sql`
     WITH answers AS (
-      SELECT organization, score FROM (${sqlFeedbackWithOrganization(ctx)}) fb
+      SELECT organization, score FROM (${sqlFeedbackWithOrganization(ctx, await feedbackPersonOrganizations(ctx))}) fb
       WHERE kind = 'nps' AND score IS NOT NULL AND created_at >= ${b.from} AND created_at < ${b.to}
         AND ${inList(raw('organization'), organizations)} AND ${inProduct}
       UNION ALL
@@ -223,7 +249,7 @@ export async function cancellationFeedback(
     tags: string[] | null;
   }>(sql`
     -- No tags: [] on both engines (a ClickHouse array cannot be NULL).
-    SELECT organization, created_at, title, body, coalesce(tags, []) AS tags FROM (${sqlFeedbackWithOrganization(ctx)}) fb
+    SELECT organization, created_at, title, body, coalesce(tags, []) AS tags FROM (${sqlFeedbackWithOrganization(ctx, await feedbackPersonOrganizations(ctx))}) fb
     WHERE kind = 'cancellation'
       AND created_at >= ${d.sqlTimestamp(sql`${from.toISOString()}`)} AND created_at < ${d.sqlTimestamp(sql`${to.toISOString()}`)}
       AND ${organizations ? inList(raw('organization'), organizations) : raw('TRUE')} AND ${inProduct}
