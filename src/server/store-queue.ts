@@ -35,10 +35,13 @@ export function queuedEngine(engine: Engine, queue: StoreQueue): Engine {
     close: () => queue.run(() => engine.close()),
     tables: () => queue.run(() => engine.tables()),
     // A copy's read (sextant migrate), not a server use case: its batches are not queued.
-    scan: (table, columns, batchRows) => engine.scan(table, columns, batchRows),
-    insert: (table, rows) => queue.run(() => engine.insert(table, rows)),
+    scan: (table, columns, batchRows, where) => engine.scan(table, columns, batchRows, where),
+    stageRows: (name, columns, rows) => queue.run(() => engine.stageRows(name, columns, rows)),
+    dropStaged: (name) => queue.run(() => engine.dropStaged(name)),
+    insert: (table, rows, o) => queue.run(() => engine.insert(table, rows, o)),
     upsert: (table, rows, key) => queue.run(() => engine.upsert(table, rows, key)),
     truncate: (table) => queue.run(() => engine.truncate(table)),
+    remove: (table, rows, key) => queue.run(() => engine.remove(table, rows, key)),
     replace: (table, batches) => queue.run(() => engine.replace(table, batches)),
   };
 }

@@ -41,21 +41,39 @@ export interface Engine {
   /**
    * Every row of `table` (only `columns`), in batches of at most `batchRows`, without loss:
    * timestamps as ISO strings with microseconds (`2024-01-31T23:30:00.123456Z`), JSON as its
-   * text, lists as arrays. What `insert` takes back on any engine.
+   * text, lists as arrays. What `insert` takes back on any engine. With `where` (a condition on
+   * the table's columns, e.g. keys sent with `stageRows`), only the rows it holds for.
    */
-  scan(table: string, columns: readonly string[], batchRows: number): AsyncIterable<Row[]>;
+  scan(table: string, columns: readonly string[], batchRows: number, where?: Sql): AsyncIterable<Row[]>;
+  /**
+   * A scratch table `name` of text columns holding `rows` (replacing one of that name): keys an
+   * import sends to the store to select by (`scan(…, where)` with `col IN (SELECT k FROM name)`),
+   * so that it reads what it needs, not the whole table. DuckDB: a TEMP table; ClickHouse: a
+   * `Memory` table (one server; on a cluster an IN over it needs GLOBAL, not done yet).
+   * Never listed by `tables`. Removed by `dropStaged`.
+   */
+  stageRows(name: string, columns: readonly string[], rows: readonly Row[]): Promise<void>;
+  dropStaged(name: string): Promise<void>;
   /**
    * Appends rows, set-based (one bulk load, never a statement per row). Values by column name:
    * timestamps as ISO strings or Dates, JSON as text, lists as arrays; a column a row leaves out
-   * takes its default.
+   * takes its default. `dedupToken`: an insert retried with the same token stores nothing twice
+   * (ClickHouse's `insert_deduplication_token`, on `events` since migration 005; DuckDB's insert
+   * is a transaction, so a failed one stored nothing and the token is not needed).
    */
-  insert(table: string, rows: readonly Row[]): Promise<void>;
+  insert(table: string, rows: readonly Row[], o?: { dedupToken?: string }): Promise<void>;
   /**
    * Stores rows, each replacing the stored row with the same values of `key` (the table's
    * primary key). DuckDB deletes and inserts in one transaction; ClickHouse inserts a newer
    * version that its ReplacingMergeTree keeps (reads see only the latest, see clickhouse/schema.ts).
    */
   upsert(table: string, rows: readonly Row[], key: readonly string[]): Promise<void>;
+  /**
+   * Deletes the stored rows with the keys of `rows` (only the `key` columns are read). DuckDB
+   * deletes; ClickHouse inserts a newer version marked deleted (`_deleted = 1`), which reads
+   * with `final = 1` no longer return.
+   */
+  remove(table: string, rows: readonly Row[], key: readonly string[]): Promise<void>;
   /** Deletes every row of `table` (on a cluster, on every shard). */
   truncate(table: string): Promise<void>;
   /**

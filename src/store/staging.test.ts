@@ -1,6 +1,7 @@
 /**
- * The DuckDB stage of a ClickHouse import (staging.ts): `events` is appended to when the import
- * only added events, and replaced whole otherwise; the result is the same rows either way.
+ * The DuckDB stage of a ClickHouse import (staging.ts): the stored events are not copied into the
+ * stage, only those keyed by the records being imported (their uuids, their people's ids); the
+ * events the import stored are appended; an import that changed a stored event writes nothing.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,8 +23,8 @@ afterAll(async () => {
   await ch.close();
 });
 
-const line = (uuid: string, t: string): string =>
-  JSON.stringify({ event: 'x', distinct_id: 'd', timestamp: t, uuid, properties: {} });
+const line = (uuid: string, t: string, distinctId = 'd'): string =>
+  JSON.stringify({ event: 'x', distinct_id: distinctId, timestamp: t, uuid, properties: {} });
 
 async function staged(fn: (e: Engine) => Promise<unknown>): Promise<string[]> {
   const progress: string[] = [];
@@ -35,7 +36,7 @@ const uuids = async (): Promise<string[]> =>
   (await ch.query<{ uuid: string }>(raw('SELECT uuid FROM events ORDER BY uuid'))).map((r) => r.uuid);
 
 describe('a ClickHouse import through the DuckDB stage', () => {
-  it('appends only the events an import stored, and replaces the table when old rows changed', async () => {
+  it('reads only the stored events keyed by the file, and appends only the events an import stored', async () => {
     const f1 = join(dir, 'a.jsonl');
     writeFileSync(
       f1,
@@ -43,7 +44,7 @@ describe('a ClickHouse import through the DuckDB stage', () => {
     );
     expect(await staged((e) => importEvents(e, f1))).toEqual(['appending 2 events']);
     const f2 = join(dir, 'b.jsonl');
-    // u2 again (a duplicate, not stored) and two new ones.
+    // u2 again (a duplicate, not stored) and two new ones, all of person d: d's 2 events are read.
     writeFileSync(
       f2,
       [
@@ -52,16 +53,70 @@ describe('a ClickHouse import through the DuckDB stage', () => {
         line('u4', '2024-03-04T00:00:00Z'),
       ].join('\n') + '\n',
     );
-    expect(await staged((e) => importEvents(e, f2))).toEqual(['appending 2 events']);
+    expect(await staged((e) => importEvents(e, f2))).toEqual([
+      'read 2 stored events keyed by the batch (2 in all)',
+      'appending 2 events',
+    ]);
     expect(await uuids()).toEqual(['u1', 'u2', 'u3', 'u4']);
     // The same file again: nothing new, events untouched.
-    expect(await staged((e) => importEvents(e, f2))).toEqual([]);
-    expect(await uuids()).toEqual(['u1', 'u2', 'u3', 'u4']);
-    // A change to rows stored before (not something an import does): the whole table is written.
-    expect(await staged((e) => e.exec(raw("DELETE FROM events WHERE uuid = 'u1'")))).toEqual([
-      'writing back events',
+    expect(await staged((e) => importEvents(e, f2))).toEqual([
+      'read 4 stored events keyed by the batch (4 in all)',
     ]);
-    expect(await uuids()).toEqual(['u2', 'u3', 'u4']);
+    expect(await uuids()).toEqual(['u1', 'u2', 'u3', 'u4']);
+    // A new person's events: none of the stored events is read.
+    const f3 = join(dir, 'c.jsonl');
+    writeFileSync(f3, line('u5', '2024-03-05T00:00:00Z', 'someone-else') + '\n');
+    expect(await staged((e) => importEvents(e, f3))).toEqual(['appending 1 events']);
+    // A stored uuid under another person is still found (a duplicate, read by its uuid alone).
+    const f4 = join(dir, 'd.jsonl');
+    writeFileSync(f4, line('u1', '2024-03-01T00:00:00Z', 'a-third-one') + '\n');
+    let staged4 = -1;
+    await withImportStore(ch, async (e) => {
+      const r = await importEvents(e, f4);
+      staged4 = r.duplicates;
+    });
+    expect(staged4).toBe(1);
+    expect(await uuids()).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
+  });
+
+  it('refuses to write back an import that removed a stored event it was given', async () => {
+    const before = await uuids();
+    const f = join(dir, 'e.jsonl');
+    writeFileSync(f, line('u6', '2024-03-06T00:00:00Z') + '\n');
+    await expect(
+      withImportStore(ch, async (e) => {
+        await importEvents(e, f);
+        await e.exec(raw("DELETE FROM events WHERE uuid = 'u1'"));
+      }),
+    ).rejects.toThrow('the import removed or changed 1 stored events: nothing written back');
+    expect(await uuids()).toEqual(before);
+  });
+
+  it('sends a batch whose acknowledgment was lost again, and ClickHouse stores it once', async () => {
+    const before = (await uuids()).length;
+    const f = join(dir, 'lost-ack.jsonl');
+    writeFileSync(
+      f,
+      [line('v1', '2024-04-01T00:00:00Z', 'v'), line('v2', '2024-04-02T00:00:00Z', 'v')].join('\n') + '\n',
+    );
+    // The insert reaches the store, then the connection drops before its answer.
+    let dropped = 0;
+    const insert: Engine['insert'] = async (table, rows, o) => {
+      await ch.insert(table, rows, o);
+      if (table === 'events' && dropped++ === 0) throw new Error('socket hang up');
+    };
+    const flaky = new Proxy(ch, {
+      get(t, p): unknown {
+        if (p === 'insert') return insert;
+        const v: unknown = Reflect.get(t, p, t);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    const progress: string[] = [];
+    await withImportStore(flaky, (e) => importEvents(e, f), { onProgress: (l) => progress.push(l) });
+    expect(dropped).toBe(2);
+    expect(progress).toContain('appending batch 1 again after: socket hang up');
+    expect((await uuids()).length).toBe(before + 2);
   });
 
   it('leaves out the tables an import does not read, and refuses to write one back', async () => {

@@ -66,4 +66,24 @@ describe('ClickHouse engine (chdb, through @clickhouse/client)', () => {
     await expect(e.upsert('reviews', [], ['month'])).rejects.toThrow(/not keyed by/);
     await e.close();
   });
+
+  it('stores an events batch sent again with the same deduplication token once (migration 005)', async () => {
+    const e = await openChdb();
+    const batch = [
+      { uuid: 'a', event: 'x', distinct_id: 'd', person_id: 'd', timestamp: '2024-01-01T00:00:00.000001Z' },
+      { uuid: 'b', event: 'x', distinct_id: 'd', person_id: 'd', timestamp: '2024-01-02T00:00:00Z' },
+    ];
+    const count = async (): Promise<number> =>
+      (await e.query<{ n: number }>(raw('SELECT count(*) AS n FROM events')))[0]!.n;
+    await e.insert('events', batch, { dedupToken: 'import-1:0' });
+    await e.insert('events', batch, { dedupToken: 'import-1:0' }); // the retry
+    expect(await count()).toBe(2);
+    // Another token is another batch (the same rows, on purpose here): stored.
+    await e.insert('events', batch, { dedupToken: 'import-1:1' });
+    expect(await count()).toBe(4);
+    // The token is the batch's only: the next insert without one is not deduplicated by it.
+    await e.insert('events', batch.slice(0, 1));
+    expect(await count()).toBe(5);
+    await e.close();
+  });
 });

@@ -6,6 +6,7 @@ import type { Sql } from '../sql.js';
 import { clickhouseDialect } from './dialect.js';
 import { CURRENT_TABLES, MIGRATIONS } from './migrations/index.js';
 import {
+  DELETED_COLUMN,
   INTERNAL_COLUMNS,
   SCHEMA_MIGRATIONS,
   createDatabase,
@@ -129,6 +130,8 @@ export class ClickHouseEngine implements Engine {
   readonly #ctx: SchemaContext;
   /** A view of `connect`: shares the client, whose close is the owner's. */
   readonly #shared: boolean;
+  /** chdb: one session in this process, which takes settings as SETs only. */
+  readonly #inProcess: boolean;
 
   /**
    * On a ClickHouse server, the same client: its HTTP sockets are a pool already, so statements
@@ -147,6 +150,7 @@ export class ClickHouseEngine implements Engine {
     this.#client = client;
     this.#ctx = ctx;
     this.#shared = opts.shared ?? false;
+    this.#inProcess = opts.inProcess ?? false;
     if (!opts.inProcess) {
       this.connect = () => Promise.resolve(new ClickHouseEngine(target, client, ctx, { shared: true }));
     }
@@ -267,7 +271,12 @@ export class ClickHouseEngine implements Engine {
     return rows.map((r) => ({ name: String(r.table), columns: r.columns as string[] }));
   }
 
-  async *scan(table: string, columns: readonly string[], batchRows: number): AsyncIterable<Row[]> {
+  async *scan(
+    table: string,
+    columns: readonly string[],
+    batchRows: number,
+    where?: Sql,
+  ): AsyncIterable<Row[]> {
     const typeRows = await this.#json(
       `SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {t:String}`,
       { t: table },
@@ -279,7 +288,12 @@ export class ClickHouseEngine implements Engine {
       return [c, t] as const;
     });
     const list = columns.map((c) => '`' + c.replaceAll('`', '\\`') + '`').join(', ');
-    const rs = await this.#client.query({ query: `SELECT ${list} FROM \`${table}\``, format: 'JSONEachRow' });
+    const filter = where ? this.#render(where) : { text: '', params: {} };
+    const rs = await this.#client.query({
+      query: `SELECT ${list} FROM \`${table}\`${where ? ` WHERE ${filter.text}` : ''}`,
+      query_params: filter.params,
+      format: 'JSONEachRow',
+    });
     let batch: Row[] = [];
     for await (const rows of rs.stream<Record<string, unknown>>()) {
       for (const r of rows) {
@@ -296,25 +310,108 @@ export class ClickHouseEngine implements Engine {
     if (batch.length > 0) yield batch;
   }
 
-  async insert(table: string, rows: readonly Row[]): Promise<void> {
+  async stageRows(name: string, columns: readonly string[], rows: readonly Row[]): Promise<void> {
+    const q = (n: string): string => '`' + n.replaceAll('\\', '\\\\').replaceAll('`', '\\`') + '`';
+    await this.#client.command({ query: `DROP TABLE IF EXISTS ${q(name)} SYNC` });
+    await this.#client.command({
+      query: `CREATE TABLE ${q(name)} (${columns.map((c) => `${q(c)} Nullable(String)`).join(', ')}) ENGINE = Memory`,
+    });
+    for (let i = 0; i < rows.length; i += 100_000) await this.insert(name, rows.slice(i, i + 100_000));
+  }
+
+  async dropStaged(name: string): Promise<void> {
+    await this.#client.command({ query: `DROP TABLE IF EXISTS \`${name.replaceAll('`', '\\`')}\` SYNC` });
+  }
+
+  async insert(table: string, rows: readonly Row[], o: { dedupToken?: string } = {}): Promise<void> {
     if (rows.length === 0) return;
     const values = rows.map((r) => {
       const out: Row = {};
       for (const [k, v] of Object.entries(r)) out[k] = v instanceof Date ? chDateTime(v) : v;
       return out;
     });
-    await this.#client.insert({ table, values, format: 'JSONEachRow' });
+    if (o.dedupToken === undefined) {
+      await this.#client.insert({ table, values, format: 'JSONEachRow' });
+      return;
+    }
+    if (!this.#inProcess) {
+      await this.#client.insert({
+        table,
+        values,
+        format: 'JSONEachRow',
+        clickhouse_settings: { insert_deduplication_token: o.dedupToken },
+      });
+      return;
+    }
+    // chdb's connection does not pass a request's settings: its one session takes a SET.
+    await this.#client.command({
+      query: 'SET insert_deduplication_token = {t:String}',
+      query_params: { t: o.dedupToken },
+    });
+    try {
+      await this.#client.insert({ table, values, format: 'JSONEachRow' });
+    } finally {
+      await this.#client.command({ query: "SET insert_deduplication_token = ''" });
+    }
   }
 
   async upsert(table: string, rows: readonly Row[], key: readonly string[]): Promise<void> {
+    this.#keyed(table, key);
+    // A newer `_version` of the same key replaces the stored row (ReplacingMergeTree, read FINAL).
+    await this.insert(table, rows);
+  }
+
+  async remove(table: string, rows: readonly Row[], key: readonly string[]): Promise<void> {
+    this.#keyed(table, key);
+    if (rows.length === 0) return;
+    // The keys go to a scratch table, then a newer version of each key marked `_deleted = 1`
+    // (`_version`, its insert time, computed; other columns their defaults) is inserted from it.
+    // A `_deleted` value in an INSERT … FORMAT is dropped: materialized columns are only
+    // writable from a SELECT with insert_allow_materialized_columns.
+    const scratch = `_sextant_remove_${table}`;
+    const types = new Map(
+      (
+        await this.#json(
+          `SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {t:String}`,
+          { t: table },
+        )
+      ).map((r) => [String(r.name), String(r.type)]),
+    );
+    const q = (n: string): string => '`' + n.replaceAll('\\', '\\\\').replaceAll('`', '\\`') + '`';
+    await this.stageRows(
+      scratch,
+      key,
+      rows.map((r) =>
+        Object.fromEntries(key.map((k) => [k, r[k] instanceof Date ? chDateTime(r[k]) : r[k]])),
+      ),
+    );
+    try {
+      const cols = key.map(q).join(', ');
+      // Timestamps travel as ISO text with a zone (`…T…Z`), which a plain CAST does not read.
+      const casts = key
+        .map((k) => {
+          const type = types.get(k) ?? 'String';
+          const v = type.includes('DateTime') ? `parseDateTime64BestEffort(${q(k)}, 6, 'UTC')` : q(k);
+          return `CAST(${v} AS ${type})`;
+        })
+        .join(', ');
+      await this.#client.command({
+        query: `INSERT INTO ${q(table)} (${cols}, ${q(DELETED_COLUMN)}) SETTINGS insert_allow_materialized_columns = 1
+          SELECT ${casts}, 1 FROM ${q(scratch)}`,
+      });
+    } finally {
+      await this.dropStaged(scratch);
+    }
+  }
+
+  #keyed(table: string, key: readonly string[]): NonNullable<ReturnType<typeof CURRENT_TABLES.get>> {
     const def = CURRENT_TABLES.get(table);
     if (!def?.versioned || def.orderBy.join() !== key.join()) {
       throw new Error(
         `${table} is not keyed by (${key.join(', ')}) in the ClickHouse schema (clickhouse/schema.ts)`,
       );
     }
-    // A newer `_version` of the same key replaces the stored row (ReplacingMergeTree, read FINAL).
-    await this.insert(table, rows);
+    return def;
   }
 
   async truncate(table: string): Promise<void> {

@@ -6,7 +6,15 @@
  * (DuckDB parses ISO timestamps with their microseconds and zone, JSON text, numbers' shortest
  * round-trip text exactly).
  */
-import { JSDuckDBValueConverter, VARCHAR, LIST, listValue, type DuckDBConnection } from '@duckdb/node-api';
+import {
+  JSDuckDBValueConverter,
+  VARCHAR,
+  LIST,
+  listValue,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import type { Row, TableInfo } from '../engine.js';
 
 interface Column {
@@ -47,6 +55,7 @@ export async function* scan(
   table: string,
   columns: readonly string[],
   batchRows: number,
+  where?: { text: string; values: DuckDBValue[]; types: DuckDBType[] },
 ): AsyncIterable<Row[]> {
   const types = new Map((await columnsOf(conn, table)).map((c) => [c.name, c.type]));
   const select = columns.map((c) => {
@@ -55,7 +64,10 @@ export async function* scan(
     // Microseconds and an explicit zone: the text every engine's insert reads back exactly.
     return isTimestamp(t) ? `strftime(${q(c)}, '%Y-%m-%dT%H:%M:%S.%fZ') AS ${q(c)}` : q(c);
   });
-  const result = await conn.stream(`SELECT ${select.join(', ')} FROM ${q(table)}`);
+  const from = `SELECT ${select.join(', ')} FROM ${q(table)}`;
+  const result = where
+    ? await conn.stream(`${from} WHERE ${where.text}`, where.values, where.types)
+    : await conn.stream(from);
   let batch: Row[] = [];
   for (;;) {
     const chunk = await result.fetchChunk();
@@ -67,10 +79,11 @@ export async function* scan(
         row[c] = typeof v === 'bigint' ? toNumberOrString(v) : v;
       });
       batch.push(row);
-    }
-    if (batch.length >= batchRows) {
-      yield batch;
-      batch = [];
+      // At most batchRows per batch (a DuckDB chunk holds 2,048 rows).
+      if (batch.length >= batchRows) {
+        yield batch;
+        batch = [];
+      }
     }
   }
   if (batch.length > 0) yield batch;
@@ -127,15 +140,51 @@ export async function insert(conn: DuckDBConnection, table: string, rows: readon
   }
 }
 
-/** Deletes the stored rows with the keys of `rows`, then inserts `rows`, in one transaction. */
-export async function upsert(
+/** A TEMP table `name` of VARCHAR `columns` holding `rows` (store/engine.ts `stageRows`). */
+export async function stageRows(
+  conn: DuckDBConnection,
+  name: string,
+  columns: readonly string[],
+  rows: readonly Row[],
+): Promise<void> {
+  await conn.run(
+    `CREATE OR REPLACE TEMP TABLE ${q(name)} (${columns.map((c) => `${q(c)} VARCHAR`).join(', ')})`,
+  );
+  if (rows.length === 0) return;
+  const appender = await conn.createAppender(name, 'main', 'temp');
+  try {
+    for (const r of rows) {
+      for (const c of columns) {
+        const v = r[c];
+        if (v === null || v === undefined) appender.appendNull();
+        else appender.appendVarchar(asText(v));
+      }
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
+/** Deletes the stored rows with the keys of `rows` (store/engine.ts `remove`). */
+export async function remove(
   conn: DuckDBConnection,
   table: string,
   rows: readonly Row[],
   key: readonly string[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  const cols = await columnsOf(conn, table);
+  await deleteKeys(conn, table, await columnsOf(conn, table), rows, key);
+}
+
+async function deleteKeys(
+  conn: DuckDBConnection,
+  table: string,
+  cols: readonly Column[],
+  rows: readonly Row[],
+  key: readonly string[],
+): Promise<void> {
   const keyCols = key.map((k) => {
     const c = cols.find((x) => x.name === k);
     if (!c) throw new Error(`${table} has no key column ${k}`);
@@ -145,13 +194,25 @@ export async function upsert(
   const lists = keyCols.map((c) => listValue(rows.map((r) => asText(r[c.name]))));
   const unnests = keyCols.map((c, i) => `unnest($${i + 1}) AS k${i}`).join(', ');
   const match = keyCols.map((c, i) => `${q(c.name)} = CAST(k${i} AS ${c.type})`).join(' AND ');
+  await conn.run(
+    `DELETE FROM ${q(table)} WHERE EXISTS (SELECT 1 FROM (SELECT ${unnests}) WHERE ${match})`,
+    lists,
+    lists.map(() => LIST(VARCHAR)),
+  );
+}
+
+/** Deletes the stored rows with the keys of `rows`, then inserts `rows`, in one transaction. */
+export async function upsert(
+  conn: DuckDBConnection,
+  table: string,
+  rows: readonly Row[],
+  key: readonly string[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const cols = await columnsOf(conn, table);
   await conn.run('BEGIN TRANSACTION');
   try {
-    await conn.run(
-      `DELETE FROM ${q(table)} WHERE EXISTS (SELECT 1 FROM (SELECT ${unnests}) WHERE ${match})`,
-      lists,
-      lists.map(() => LIST(VARCHAR)),
-    );
+    await deleteKeys(conn, table, cols, rows, key);
     await insert(conn, table, rows);
     await conn.run('COMMIT');
   } catch (e) {

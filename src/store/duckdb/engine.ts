@@ -268,16 +268,35 @@ export class DuckDbEngine implements Engine {
     return copy.tables(this.#conn);
   }
 
-  scan(table: string, columns: readonly string[], batchRows: number): AsyncIterable<Row[]> {
-    return copy.scan(this.#conn, table, columns, batchRows);
+  scan(table: string, columns: readonly string[], batchRows: number, where?: Sql): AsyncIterable<Row[]> {
+    if (!where) return copy.scan(this.#conn, table, columns, batchRows);
+    const { text, values } = where.render((i) => `$${i + 1}`, 'duckdb');
+    const bound = values.map(bind);
+    return copy.scan(this.#conn, table, columns, batchRows, {
+      text,
+      values: bound.map((b) => b.value),
+      types: bound.map((b) => b.type),
+    });
   }
 
-  insert(table: string, rows: readonly Row[]): Promise<void> {
+  stageRows(name: string, columns: readonly string[], rows: readonly Row[]): Promise<void> {
+    return copy.stageRows(this.#conn, name, columns, rows);
+  }
+
+  async dropStaged(name: string): Promise<void> {
+    await this.#conn.run(`DROP TABLE IF EXISTS temp.main."${name.replaceAll('"', '""')}"`);
+  }
+
+  insert(table: string, rows: readonly Row[], _o?: { dedupToken?: string }): Promise<void> {
     return copy.insert(this.#conn, table, rows);
   }
 
   upsert(table: string, rows: readonly Row[], key: readonly string[]): Promise<void> {
     return copy.upsert(this.#conn, table, rows, key);
+  }
+
+  remove(table: string, rows: readonly Row[], key: readonly string[]): Promise<void> {
+    return copy.remove(this.#conn, table, rows, key);
   }
 
   replace(table: string, batches: AsyncIterable<Row[]>): Promise<void> {

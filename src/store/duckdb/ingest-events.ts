@@ -22,6 +22,7 @@ import type { Engine } from '../engine.js';
 import { eventsWithPersons } from '../events.js';
 import { faultPoint } from '../fault.js';
 import { removeScratch, scratchDir } from '../scratch.js';
+import { stageStoredEvents } from '../staging.js';
 import { raw, sql, type Sql } from '../sql.js';
 import { inTransaction } from '../transaction.js';
 import { InputError } from '../../errors.js';
@@ -983,6 +984,8 @@ async function loadJsonLinesFast(
       if (c?.bad) return { records, inserted, chunks: i, complete: false };
       records += c?.records ?? 0;
       if (c?.derived) await assignDerivedKeys(engine);
+      // On a ClickHouse import's DuckDB stage: the stored events this chunk's keys need.
+      await stageStoredEvents(engine);
       inserted += await storeStaged(engine, run, { records: c?.records ?? 0, rejected: [], whole: false });
       progress(`${file}: chunk ${i + 1}: ${records} records read, ${inserted} new (${secs()})`);
       done = i + 1;
@@ -1273,6 +1276,7 @@ export async function loadEventFile(
     if (damage) rejected.push({ line: damage.lines + 1, reason: reasonText('gzipCut', damage.reason) });
     if (arrayTail) rejected.push({ line: arrayTail.line, reason: arrayTail.reason });
     const records = (counts?.records ?? 0) + (damage ? 1 : 0) + (arrayTail ? 1 : 0);
+    await stageStoredEvents(engine);
     await storeStaged(engine, run, { records, rejected, whole: true });
     progress(`${file}: stored ${run.ledger.inserted} new events; refreshing persons and groups (${secs()})`);
     await finishImport(engine, run);

@@ -25,7 +25,7 @@ import { raw, sql, type Sql } from '../sql.js';
 import { inTransaction } from '../transaction.js';
 
 /** JSON scalar → text id: strings as they are, numbers as their JSON text (PostHog does that). */
-function idText(json: string): string {
+export function idText(json: string): string {
   return `CASE json_type(${json}) WHEN 'VARCHAR' THEN ${json} ->> '$' WHEN 'BIGINT' THEN ${json}::VARCHAR
     WHEN 'UBIGINT' THEN ${json}::VARCHAR WHEN 'DOUBLE' THEN ${json}::VARCHAR END`;
 }

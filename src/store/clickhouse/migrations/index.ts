@@ -11,6 +11,7 @@ import * as m002 from './002_billing_identity_versions_launches.js';
 import type { Inspect } from './002_billing_identity_versions_launches.js';
 import * as m003 from './003_schedule_runs_review_cache.js';
 import * as m004 from './004_person_overrides.js';
+import * as m005 from './005_events_insert_dedup.js';
 
 export type { Inspect };
 
@@ -30,6 +31,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: '002_billing_identity_versions_launches', statements: m002.statements },
   { version: 3, name: '003_schedule_runs_review_cache', statements: m003.statements },
   { version: 4, name: '004_person_overrides', statements: m004.statements },
+  { version: 5, name: '005_events_insert_dedup', statements: m005.statements },
 ];
 
 /** Every table of the current schema, by name (their definitions as of the latest migration). */
