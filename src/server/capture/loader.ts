@@ -50,6 +50,8 @@ export class CaptureLoader {
   #loop: Promise<void> | undefined;
   #loadedEvents = 0;
   #loads = 0;
+  /** Failed loads since the start (a segment is retried until it loads). */
+  #failures = 0;
   /** How long the last round of loads took (ms), while data kept arriving; 0 after an idle wait. */
   #lastLoadMs = 0;
 
@@ -87,6 +89,7 @@ export class CaptureLoader {
         await log.remove(seg);
         this.#lastLoadMs = performance.now() - t0;
       } catch (e) {
+        this.#failures++;
         if (this.#stopping) break;
         this.#d.report(
           `sextant serve: loading capture log segment ${seg.file} failed (kept, retried): ${(e as Error).message}`,
@@ -141,15 +144,25 @@ export class CaptureLoader {
 
   /**
    * Resolves once everything appended before the call is loaded (tests, and `sextant serve` on
-   * SIGTERM).
+   * SIGTERM). With `untilFailure` (SIGTERM) it also resolves, saying so, once a load fails: a
+   * segment that cannot load now (a store that refuses it) stays in the log for the next start
+   * instead of keeping the server from stopping.
    */
-  async settle(): Promise<void> {
+  async settle(opts: { untilFailure?: boolean } = {}): Promise<void> {
     const { log } = this.#d;
     const target = log.activeSeq;
+    const failures = this.#failures;
     const done = (): boolean =>
       log.closedSegments().every((s) => s.seq > target) && (log.activeSeq > target || log.activeBytes === 0);
     while (!done()) {
       if (this.#stopping) throw new Error('the capture loader stopped before the log was loaded');
+      if (opts.untilFailure && this.#failures > failures) {
+        this.#d.report(
+          `sextant serve: ${log.closedSegments().length} capture log segment(s) could not be loaded now: ` +
+            'kept in the log, loaded at the next start',
+        );
+        return;
+      }
       this.#wake();
       await Promise.race([log.changed(), sleep(50)]);
     }

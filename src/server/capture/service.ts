@@ -182,11 +182,11 @@ export class CaptureService {
   }
 
   /**
-   * Stops: with `drain`, loads what the log holds first (SIGTERM); without, leaves it for the next
-   * start. The log's files stay where they are either way until loaded.
+   * Stops: with `drain`, loads what the log holds first (SIGTERM; a segment that fails to load is
+   * left for the next start); without, leaves it for the next start. The log's files stay where they are either way until loaded.
    */
   async close(opts: { drain?: boolean } = {}): Promise<void> {
-    if (opts.drain) await this.loader.settle();
+    if (opts.drain) await this.loader.settle({ untilFailure: true });
     await this.loader.stop();
     await this.log.close();
     await this.#reader?.close();

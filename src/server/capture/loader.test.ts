@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ImportReport } from '../../ingest/report.js';
+import { CaptureLoader } from './loader.js';
+import { CaptureLog } from './log.js';
+
+let dir = '';
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = '';
+});
+
+describe('the capture loader draining on SIGTERM', () => {
+  it('gives up on a segment the store refuses, keeping it in the log, instead of waiting forever', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sextant-loader-'));
+    const log = await CaptureLog.open(join(dir, 'log'));
+    const lines: string[] = [];
+    let attempts = 0;
+    const loader = new CaptureLoader({
+      log,
+      spoolDir: dir,
+      report: (l) => lines.push(l),
+      delayMs: 0,
+      retryMs: 10,
+      load: () => {
+        attempts++;
+        return Promise.reject(new Error('the store refuses it'));
+      },
+    });
+    loader.start();
+    await log.append('capture:/batch/', '{"event":"a","distinct_id":"x"}\n');
+    // Without untilFailure this never resolves while every load fails.
+    const forever = await Promise.race([
+      loader.settle().then(
+        () => 'settled',
+        () => 'stopped',
+      ),
+      new Promise((r) => setTimeout(() => r('still waiting'), 300)),
+    ]);
+    expect(forever).toBe('still waiting');
+    expect(attempts).toBeGreaterThan(1);
+    await loader.settle({ untilFailure: true });
+    expect(log.closedSegments()).toHaveLength(1);
+    expect(lines.at(-1)).toBe(
+      'sextant serve: 1 capture log segment(s) could not be loaded now: kept in the log, loaded at the next start',
+    );
+    await loader.stop();
+    await log.close();
+  });
+
+  it('still loads everything first when the store takes it', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sextant-loader-'));
+    const log = await CaptureLog.open(join(dir, 'log'));
+    const loaded: string[] = [];
+    const loader = new CaptureLoader({
+      log,
+      spoolDir: dir,
+      report: () => undefined,
+      delayMs: 0,
+      load: (_file, source) => {
+        loaded.push(source);
+        return Promise.resolve({ records: 1, rejected: [] } as unknown as ImportReport);
+      },
+    });
+    loader.start();
+    await log.append('capture:/batch/', '{"event":"a","distinct_id":"x"}\n');
+    await loader.settle({ untilFailure: true });
+    expect(loaded).toEqual(['capture:/batch/']);
+    expect(log.closedSegments()).toHaveLength(0);
+    await loader.stop();
+    await log.close();
+  });
+});
