@@ -3,6 +3,8 @@
  * process on loopback) driven by 64 concurrent clients in this process:
  * - batched: 64 real posthog-node clients, batches of 100 events;
  * - single: 64 raw HTTP clients (keep-alive), one event per request, `/e/` and `/i/v0/e/`;
+ * - the floor: the single-event load again, sent to a bare Node HTTP server (parse, answer) in a
+ *   process of its own: the single-event figures are also ratios to it, taken seconds apart;
  * - during a review: the single-event load again while the server builds the review of a demo
  *   company (`POST /api/reviews/all/<month>`, one build after another).
  * A 200 means durable (SPEC §7). Each run ends with SIGTERM, which loads what the log holds before
@@ -84,6 +86,41 @@ async function startServer(bin: string, db: string, config: string): Promise<Ser
   }
   const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
   return { child, url, port: Number(new URL(url).port), stderr: () => err };
+}
+
+/**
+ * The floor: a bare Node HTTP server in its own process that reads the body, parses it as JSON
+ * and answers `{"status":1}` — no key, no checks, no log, no fsync. What any capture server in
+ * Node can do on this machine at this moment; the single-event figures are also given as a ratio
+ * to it, which the machine's load moves far less than the rates themselves.
+ */
+const FLOOR_SERVER = `
+const { createServer } = require('node:http');
+const s = createServer((req, res) => {
+  const parts = [];
+  req.on('data', (c) => parts.push(c));
+  req.on('end', () => {
+    JSON.parse(Buffer.concat(parts).toString('utf8'));
+    const b = '{"status":1}';
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': b.length });
+    res.end(b);
+  });
+});
+s.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + s.address().port));
+`;
+
+export async function startFloor(): Promise<Server> {
+  const child = spawn(process.execPath, ['-e', FLOOR_SERVER]);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  while (!/listening on/.test(out)) {
+    if (child.exitCode !== null) throw new Error(`the floor server did not start: ${err}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+  return { child, url, port: Number(new URL(url).port), stderr: () => '' };
 }
 
 /** 64 posthog-node clients, each sending batches of 100 as fast as they are acknowledged. */
@@ -270,6 +307,13 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
       const sCpu = cpuMeter(server.child.pid);
       const s = await single(server, () => performance.now() < until, r, 'single');
       const sUsed = sCpu();
+      opts.log(`   run ${r}: single events to the floor (a bare Node HTTP server)…`);
+      const floor = await startFloor();
+      const fCpu = cpuMeter(floor.child.pid);
+      const fUntil = performance.now() + seconds * 1000;
+      const f = await single(floor, () => performance.now() < fUntil, r, 'floor');
+      const fUsed = fCpu();
+      floor.child.kill('SIGKILL');
       opts.log(`   run ${r}: single events while the review of ${month} is built…`);
       const v = await duringReview(server, seconds, month, r);
       const t0 = performance.now();
@@ -298,6 +342,13 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
         singleServerCpuUsPerRequest: (sUsed.server * 1000) / Math.max(1, s.events),
         singleMainThreadCpuUsPerRequest: (sUsed.main * 1000) / Math.max(1, s.events),
         singleClientCpuUsPerRequest: (sUsed.client * 1000) / Math.max(1, s.events),
+        floorRequestsPerSecond: rate(f.events, f.seconds),
+        floorCpuUsPerRequest: (fUsed.server * 1000) / Math.max(1, f.events),
+        // In one run, a few seconds apart: the server's rate as a share of the floor's, and its
+        // HTTP thread's CPU per request as a multiple of the floor's.
+        singleRateToFloor: s.events / s.seconds / Math.max(1e-9, f.events / f.seconds),
+        singleMainThreadCpuToFloor:
+          sUsed.main / Math.max(1, s.events) / (fUsed.server / Math.max(1, f.events)),
         reviewRequestsPerSecond: rate(v.events, v.seconds),
         reviewP50Ms: quantile(v.latenciesMs, 0.5),
         reviewP99Ms: quantile(v.latenciesMs, 0.99),
@@ -318,6 +369,8 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
     }
   }
   const med = (k: string): number => median(rows.map((x) => x[k]!));
+  const ratios = (...ks: string[]): Record<string, number> =>
+    Object.fromEntries(ks.map((k) => [k, Math.round(med(k) * 100) / 100]));
   const figures = (...ks: string[]): Record<string, number> =>
     Object.fromEntries(ks.map((k) => [k, Math.round(med(k) * 10) / 10]));
   return [
@@ -341,14 +394,20 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
       name: `capture, single events (raw HTTP, ${CLIENTS} clients)`,
       medianSeconds: seconds,
       runs,
-      figures: figures(
-        'singleRequestsPerSecond',
-        'singleP50Ms',
-        'singleP99Ms',
-        'singleServerCpuUsPerRequest',
-        'singleMainThreadCpuUsPerRequest',
-        'singleClientCpuUsPerRequest',
-      ),
+      figures: {
+        ...figures(
+          'singleRequestsPerSecond',
+          'singleP50Ms',
+          'singleP99Ms',
+          'singleServerCpuUsPerRequest',
+          'singleMainThreadCpuUsPerRequest',
+          'singleClientCpuUsPerRequest',
+          'floorRequestsPerSecond',
+          'floorCpuUsPerRequest',
+        ),
+        ...ratios('singleRateToFloor', 'singleMainThreadCpuToFloor'),
+      },
+
       target: '≥ 5,000 requests/s',
       met: med('singleRequestsPerSecond') >= 5_000,
     },
