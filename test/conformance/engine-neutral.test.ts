@@ -23,8 +23,6 @@ const NEUTRAL = [
 
 const IMPORTERS_NOT_YET_NEUTRAL = [
   'src/ingest/feedback/import.ts',
-  'src/ingest/posthog/identity.ts',
-  'src/ingest/posthog/import-events.ts',
   'src/ingest/stripe/load.ts',
 ];
 
