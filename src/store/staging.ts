@@ -76,6 +76,12 @@ export interface StagedOptions {
    * stopped before anything is written back (its stage copy was empty).
    */
   without?: readonly string[];
+  /**
+   * The import stores only through `Engine.loadKeyed` (and reads with SQL both engines run): the
+   * Stripe and feedback importers. It runs on the target itself when the target has `loadKeyed`,
+   * with no stage.
+   */
+  keyedOnly?: boolean;
 }
 
 /** A keyed stage: where its stored events come from, and what it was given of them. */
@@ -94,7 +100,7 @@ export async function withImportStore<T>(
   fn: (e: Engine) => Promise<T>,
   o: StagedOptions = {},
 ): Promise<T> {
-  if (NATIVE_IMPORT.has(target.name)) return fn(target);
+  if (NATIVE_IMPORT.has(target.name) || (o.keyedOnly && target.loadKeyed)) return fn(target);
   const keyed = !o.without?.includes(EVENTS);
   const dir = scratchDir(target.target);
   try {
