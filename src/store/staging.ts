@@ -1,5 +1,7 @@
 /**
- * Imports into a store whose engine has no importers of its own yet (ClickHouse): the importers
+ * Imports into a store whose engine has no importers of its own yet (ClickHouse's events and
+ * subscription CSV imports; Stripe and feedback store through `Engine.loadKeyed` and run on the
+ * store itself, `keyedOnly`): the importers
  * run unchanged on a DuckDB stage of the store (a scratch file), then every table the import
  * changed is written back, each one atomically (`Engine.replace`), then the new `events`
  * (appended), the import ledger last.
