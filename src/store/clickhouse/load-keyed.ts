@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Engine, KeyedBatch, KeyedLoadOptions, KeyedOutcome, Row } from '../engine.js';
+import { faultPoint } from '../fault.js';
 import { ident, raw, sql, type Sql } from '../sql.js';
 import { INTERNAL_COLUMNS } from './schema.js';
 
@@ -44,6 +45,7 @@ export async function loadKeyed(
       const kept = `_sextant_keep_${tag}_${b.table}`;
       scratch.push(loaded, kept);
       const defs = columns.map(([c, t]) => `${ident(c).toString()} ${t}`).join(', ');
+      faultPoint(`loadKeyed ${b.table}: load`);
       await engine.exec(
         raw(`CREATE TABLE ${ident(loaded).toString()} (${defs}, _line Int64) ENGINE = Memory`),
       );
@@ -64,13 +66,17 @@ export async function loadKeyed(
         outcomes[i] = await countOutcome(engine, b, kept, names, b.count.ids, b.count.ignore);
       }
       const list = raw(names.map((c) => ident(c).toString()).join(', '));
+      faultPoint(`loadKeyed ${b.table}: insert`);
       await engine.exec(
         sql`INSERT INTO ${ident(b.table)} (${list}) SELECT ${list} FROM ${ident(kept)} ORDER BY _line`,
       );
       const replaceOn = b.replaceOn ?? b.key;
+      faultPoint(`loadKeyed ${b.table}: inserted`);
       if (replaceOn.join() !== b.key.join()) await removeReplaced(engine, b, kept, replaceOn);
     }
+    faultPoint('loadKeyed: ledger');
     await o.finish?.(outcomes);
+    faultPoint('loadKeyed: done');
   } finally {
     for (const t of scratch) await engine.exec(sql`DROP TABLE IF EXISTS ${ident(t)} SYNC`);
   }
@@ -95,7 +101,10 @@ async function removeReplaced(
     FROM ${ident(b.table)} AS t
     WHERE ${tuple('t', replaceOn)} IN (SELECT ${tuple('k', replaceOn)} FROM ${ident(kept)} AS k)
       AND ${tuple('t', b.key)} NOT IN (SELECT ${tuple('k', b.key)} FROM ${ident(kept)} AS k)`);
-  if (stale.length) await engine.remove(b.table, stale, b.key);
+  if (stale.length) {
+    faultPoint(`loadKeyed ${b.table}: remove replaced`);
+    await engine.remove(b.table, stale, b.key);
+  }
 }
 
 /** The table's columns and their ClickHouse types, in order, without the internal ones. */
