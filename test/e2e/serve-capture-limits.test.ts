@@ -56,9 +56,9 @@ beforeAll(async () => {
   let out = '';
   server.stdout.on('data', (b: Buffer) => (out += b.toString()));
   server.stderr.on('data', (b: Buffer) => (serverErr += b.toString()));
-  await waitFor(() => /project key: /.test(out), 'the server to start', 60_000);
+  await waitFor(() => /project key: /.test(out), 'the server to start', 120_000);
   url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
-}, 120_000);
+}, 180_000);
 
 afterAll(() => {
   if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
