@@ -30,7 +30,7 @@ beforeAll(async () => {
     flagCalled('p2', '2024-01-02T08:00:00', 'test'),
   ]);
   await e.close();
-}, 120_000);
+});
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
