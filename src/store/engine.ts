@@ -91,4 +91,63 @@ export interface Engine {
   shareTable?(name: string, select: Sql): Promise<Sql>;
   /** Drops a table `shareTable` made (nothing when it is gone). */
   dropSharedTable?(name: string): Promise<void>;
+  /**
+   * An importer's whole store step, atomic: each batch in order is bulk-loaded into a scratch
+   * copy of its table, its `skip` rows dropped (a row older than the stored one of its key), its
+   * `count` taken against what is stored, then it replaces the stored rows by key; then `finish`
+   * runs (the import's ledger row, written with this engine) and everything commits together. A
+   * kill at any instant leaves the store as before the step or as after it: a stored row is never
+   * deleted without its replacement. DuckDB: one transaction. Absent: the engine's imports run on
+   * a DuckDB stage of it (store/staging.ts).
+   */
+  loadKeyed?(batches: readonly KeyedBatch[], o?: KeyedLoadOptions): Promise<KeyedOutcome[]>;
+}
+
+/** One table's rows for `Engine.loadKeyed`. */
+export interface KeyedBatch {
+  table: string;
+  /**
+   * The rows, at most one per key (the caller keeps the one that wins), in the order they are
+   * stored. Values as `insert` takes them; a column a row leaves out (or sets null) takes
+   * `defaults[column]`, else null.
+   */
+  rows: readonly Row[];
+  /** The table's key. The ledger counts by its first column. */
+  key: readonly string[];
+  /** Stored rows matching a row on these columns are replaced (default `key`): an invoice's lines. */
+  replaceOn?: readonly string[];
+  defaults?: Row;
+  /** A column the store computes where `where` holds for a row (the subscription CSV's row key). */
+  derive?: { column: string; value: Sql; where: Sql };
+  /**
+   * Rows not stored: a condition on a loaded row (aliased `s`) against the stored tables (which
+   * hold the batches before this one already), e.g. a stored row of its key with a newer version.
+   */
+  skip?: Sql;
+  /**
+   * What became of the rows, for the ledger: `ids` (values of the key's first column) or `all`
+   * rows; `ignore`: columns that say where a row came from, not what it says (a row that differs
+   * from the stored one only there is unchanged).
+   */
+  count?: { ids: readonly string[] | 'all'; ignore: readonly string[] };
+}
+
+export interface KeyedLoadOptions {
+  /**
+   * Runs after the batches are stored and before they commit, with their outcomes (in batch
+   * order): an importer writes its ledger row here, so both commit together.
+   */
+  finish?: (outcomes: KeyedOutcome[]) => Promise<void>;
+}
+
+/** What became of a batch's counted rows (zeros when it counts none). */
+export interface KeyedOutcome {
+  /** Keys not stored before. */
+  inserted: number;
+  /** Keys stored before with different content. */
+  updated: number;
+  /** Keys stored before with the same content. */
+  unchanged: number;
+  /** Distinct `count.ids` not stored because of `skip` (their stored state is newer). */
+  skipped: number;
 }

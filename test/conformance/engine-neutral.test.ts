@@ -21,12 +21,7 @@ const NEUTRAL = [
   'src/app',
 ];
 
-const IMPORTERS_NOT_YET_NEUTRAL = [
-  'src/ingest/feedback/import.ts',
-  'src/ingest/posthog/identity.ts',
-  'src/ingest/posthog/import-events.ts',
-  'src/ingest/stripe/load.ts',
-];
+const IMPORTERS_NOT_YET_NEUTRAL = ['src/ingest/posthog/identity.ts', 'src/ingest/posthog/import-events.ts'];
 
 /** An import of an engine's folder, or a test of which engine this is. */
 const ENGINE_SPECIFIC = [

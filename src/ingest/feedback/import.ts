@@ -1,16 +1,13 @@
 /**
  * `importFeedback`: a feedback file (SPEC §3.3) into the `feedback` table.
  *
- * Parse and validate in JS (parse.ts), bulk-append the good rows to a staging table through the
- * engine's appender, then replace by id in one transaction (set-based SQL): re-importing a file
+ * Parse and validate in JS (parse.ts), then bulk-load the good rows and replace by id in one
+ * atomic step with the ledger row (`Engine.loadKeyed`, set-based): re-importing a file
  * updates rows and never duplicates them; an id repeated within a file keeps its last record.
  * Bad records are reported (line, reason, field) and written verbatim to a rejects file; every
  * good record is kept. Feedback files are small, so the whole file is read into memory.
  */
-import { DuckDbEngine } from '../../store/duckdb/engine.js';
 import type { Engine } from '../../store/engine.js';
-import { raw } from '../../store/sql.js';
-import { inTransaction } from '../../store/transaction.js';
 import { InputError } from '../../errors.js';
 import { readInput, writeRejects } from '../input.js';
 import { recordImport } from '../ledger.js';
@@ -33,32 +30,14 @@ export const FEEDBACK_RULES = {
   repeated: 'id repeated in the file (the last record wins)',
 } as const;
 
-const STAGING = '_stage_feedback';
-const COLUMNS =
-  'id, kind, created_at, distinct_id, email, organization, score, title, body, tags, status, closed_at, source';
-/** What a record says (not where it came from): compared to tell an update from a duplicate. */
-const CONTENT = [
-  'kind',
-  'created_at',
-  'distinct_id',
-  'email',
-  'organization',
-  'score',
-  'title',
-  'body',
-  'tags',
-  'status',
-  'closed_at',
-];
+/** Where a record came from, not what it says: not compared to tell an update from a duplicate. */
+const PROVENANCE = ['source'];
 
 export async function importFeedback(
   engine: Engine,
   file: string,
   opts: ImportFeedbackOptions = {},
 ): Promise<ImportReport> {
-  if (!(engine instanceof DuckDbEngine)) {
-    throw new Error(`feedback import has no bulk loader for the ${engine.name} engine yet`);
-  }
   const input = await readInput(file);
   const format = opts.format ?? detectFormat(file);
   let parsed: ParsedFeedback;
@@ -98,72 +77,59 @@ export async function importFeedback(
 }
 
 /**
- * Stages the rows (TEMP table, appender), then in ONE transaction counts new, updated and
- * unchanged ids, replaces by id, and writes the ledger row: a kill leaves the store as before
- * or as after the import.
+ * One row per id, the last record of the file (in file order), stored in ONE atomic step with
+ * the ledger row (`Engine.loadKeyed`: bulk-loaded, counted as new, updated or unchanged against
+ * the stored rows, replaced by id): a kill leaves the store as before or as after the import.
  */
 async function store(
-  engine: DuckDbEngine,
+  engine: Engine,
   parsed: ParsedFeedback,
   file: string,
   report: ImportReport,
 ): Promise<void> {
-  await engine.exec(raw(`DROP TABLE IF EXISTS ${STAGING}`));
-  await engine.exec(
-    raw(`CREATE TEMP TABLE ${STAGING} (
-      line BIGINT, id VARCHAR, kind VARCHAR, created_at TIMESTAMPTZ, distinct_id VARCHAR, email VARCHAR,
-      organization VARCHAR, score DOUBLE, title VARCHAR, body VARCHAR, tags VARCHAR[], status VARCHAR,
-      closed_at TIMESTAMPTZ, source VARCHAR)`),
-  );
-  try {
-    await engine.append(
-      STAGING,
-      parsed.rows.map((r) => [
-        r.line,
-        r.id,
-        r.kind,
-        r.createdAt,
-        r.distinctId,
-        r.email,
-        r.organization,
-        r.score,
-        r.title,
-        r.body,
-        r.tags,
-        r.status,
-        r.closedAt,
-        file,
-      ]),
+  if (!engine.loadKeyed) {
+    throw new Error(
+      `the ${engine.name} store has no keyed bulk loader (Engine.loadKeyed): import feedback through a DuckDB stage of it (store/staging.ts)`,
     );
-    const last = `(SELECT * FROM ${STAGING} QUALIFY row_number() OVER (PARTITION BY id ORDER BY line DESC) = 1)`;
-    const differs = `(${CONTENT.map((c) => `f.${c}`).join(', ')}) IS DISTINCT FROM (${CONTENT.map((c) => `s.${c}`).join(', ')})`;
-    await inTransaction(engine, async () => {
-      const [c] = await engine.query<{ n: number; inserted: number; updated: number; unchanged: number }>(
-        raw(`SELECT (SELECT count(*) FROM ${STAGING})::INTEGER AS n,
-            count(*) FILTER (WHERE f.id IS NULL)::INTEGER AS inserted,
-            count(*) FILTER (WHERE f.id IS NOT NULL AND ${differs})::INTEGER AS updated,
-            count(*) FILTER (WHERE f.id IS NOT NULL AND NOT (${differs}))::INTEGER AS unchanged
-          FROM ${last} s LEFT JOIN feedback f ON f.id = s.id`),
-      );
-      const n = c?.n ?? 0;
-      report.inserted = c?.inserted ?? 0;
-      report.updated = c?.updated ?? 0;
-      const unchanged = c?.unchanged ?? 0;
-      const repeated = n - report.inserted - report.updated - unchanged;
-      report.duplicates = unchanged + repeated;
-      const rules: Record<string, number> = {
-        [FEEDBACK_RULES.unchanged]: unchanged,
-        [FEEDBACK_RULES.repeated]: repeated,
-      };
-      report.duplicateRules = Object.fromEntries(Object.entries(rules).filter(([, k]) => k > 0));
-      await engine.exec(raw(`DELETE FROM feedback WHERE id IN (SELECT id FROM ${STAGING})`));
-      await engine.exec(
-        raw(`INSERT INTO feedback (${COLUMNS})
-             SELECT ${COLUMNS} FROM ${last} s ORDER BY line`),
-      );
-      await recordImport(engine, report);
-    });
-  } finally {
-    await engine.exec(raw(`DROP TABLE IF EXISTS ${STAGING}`));
   }
+  const last = new Map<string, ParsedFeedback['rows'][number]>();
+  for (const r of parsed.rows) {
+    const kept = last.get(r.id);
+    if (!kept || kept.line <= r.line) last.set(r.id, r);
+  }
+  const rows = [...last.values()]
+    .sort((a, b) => a.line - b.line)
+    .map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      created_at: r.createdAt,
+      distinct_id: r.distinctId,
+      email: r.email,
+      organization: r.organization,
+      score: r.score,
+      title: r.title,
+      body: r.body,
+      tags: r.tags,
+      status: r.status,
+      closed_at: r.closedAt,
+      source: file,
+    }));
+  await engine.loadKeyed(
+    [{ table: 'feedback', rows, key: ['id'], count: { ids: 'all', ignore: PROVENANCE } }],
+    {
+      finish: async ([c]) => {
+        report.inserted = c?.inserted ?? 0;
+        report.updated = c?.updated ?? 0;
+        const unchanged = c?.unchanged ?? 0;
+        const repeated = parsed.rows.length - report.inserted - report.updated - unchanged;
+        report.duplicates = unchanged + repeated;
+        const rules: Record<string, number> = {
+          [FEEDBACK_RULES.unchanged]: unchanged,
+          [FEEDBACK_RULES.repeated]: repeated,
+        };
+        report.duplicateRules = Object.fromEntries(Object.entries(rules).filter(([, k]) => k > 0));
+        await recordImport(engine, report);
+      },
+    },
+  );
 }

@@ -1,14 +1,5 @@
-import {
-  dropLeftoverStages,
-  mergeStage,
-  pruneStage,
-  stageName,
-  stageRows,
-} from '../../store/duckdb/bulk-upsert.js';
-import { DuckDbEngine } from '../../store/duckdb/engine.js';
-import type { Engine } from '../../store/engine.js';
-import { ident, raw, sql, type Sql, type SqlValue } from '../../store/sql.js';
-import { inTransaction } from '../../store/transaction.js';
+import type { Engine, KeyedBatch, KeyedOutcome, Row } from '../../store/engine.js';
+import { raw, sql, type Sql } from '../../store/sql.js';
 import type { BillingRow, BillingRows, BillingTable } from './normalize.js';
 
 /** Primary-key columns of each table; a re-imported object replaces the stored one. */
@@ -97,67 +88,63 @@ export interface StoreBillingOptions {
 }
 
 /**
- * Stores normalized billing rows as ONE transaction (a staged swap): every table's rows are
- * appended to TEMP stages, the stored rows they replace are deleted and the stages inserted,
- * then `finish` runs, then COMMIT. A kill at any instant leaves the store as before the import
- * or as after it, never a deleted-but-not-reinserted object; the stages die with the process.
- * Invoice lines are replaced per invoice. A staged row older (`version`) than the stored row of
- * its key is dropped, as is an event-carried invoice (and its lines) where the invoice was
- * imported directly.
+ * Stores normalized billing rows in ONE atomic step with the ledger (`Engine.loadKeyed`): every
+ * table's rows are bulk-loaded, the stored rows they replace are replaced by key, then `finish`
+ * runs, and all of it commits together. A kill at any instant leaves the store as before the
+ * import or as after it, never a deleted-but-not-reinserted object. Invoice lines are replaced
+ * per invoice. A row older (`version`) than the stored row of its key is not stored, nor is an
+ * event-carried invoice (and its lines) where the invoice was imported directly.
  */
 export async function storeBillingRows(
   engine: Engine,
   data: BillingRows,
   opts: StoreBillingOptions = {},
 ): Promise<Outcome> {
-  if (!(engine instanceof DuckDbEngine)) {
+  if (!engine.loadKeyed) {
     throw new Error(
-      `the ${engine.name} store cannot bulk-load billing objects yet; import into a DuckDB file`,
+      `the ${engine.name} store has no keyed bulk loader (Engine.loadKeyed): import billing through a DuckDB stage of it (store/staging.ts)`,
     );
   }
-  await dropLeftoverStages(engine);
-  const outcome: Outcome = { inserted: 0, updated: 0, unchanged: 0, older: 0 };
   const version = opts.version ?? new Date();
   const tables = (Object.keys(data.rows) as BillingTable[]).filter((t) => data.rows[t].length > 0);
-  try {
-    await inTransaction(engine, async () => {
-      for (const table of tables) {
-        const spec = {
-          table,
-          rows: dedupe(
-            table,
-            VERSIONED.has(table)
-              ? data.rows[table].map((r) => (r.version instanceof Date ? r : { ...r, version }))
-              : data.rows[table],
-          ),
-          defaultFor: (c: string) => defaultFor(table, c),
-          // An invoice's lines are always those of its latest import.
-          replaceOn: table === 'billing_invoice_lines' ? ['invoice_id'] : KEYS[table],
-          dropFromStage: dropCondition(table),
-        };
-        const columns = await stageRows(engine, spec);
-        if (table === 'billing_subscription_rows') {
-          await engine.exec(
-            sql`UPDATE ${ident(stageName(table))} SET row_key = ${raw(SUBSCRIPTION_ROW_KEY)} WHERE id IS NULL`,
-          );
-        }
-        await pruneStage(engine, spec);
-        const ids = opts.count?.[table];
-        if (ids === 'all' || ids?.length) {
-          const o = await countOutcome(engine, table, columns, ids);
-          outcome.inserted += o.inserted;
-          outcome.updated += o.updated;
-          outcome.unchanged += o.unchanged;
-          outcome.older += o.older;
-        }
-        await mergeStage(engine, spec, columns);
-      }
-      await opts.finish?.(outcome);
-    });
-  } finally {
-    for (const table of tables) await engine.exec(sql`DROP TABLE IF EXISTS ${ident(stageName(table))}`);
-  }
-  return outcome;
+  const batches: KeyedBatch[] = tables.map((table) => {
+    const ids = opts.count?.[table];
+    return {
+      table,
+      rows: dedupe(
+        table,
+        VERSIONED.has(table)
+          ? data.rows[table].map((r) => (r.version instanceof Date ? r : { ...r, version }))
+          : data.rows[table],
+      ),
+      key: KEYS[table],
+      defaults: defaultsOf(table),
+      // An invoice's lines are always those of its latest import.
+      replaceOn: table === 'billing_invoice_lines' ? ['invoice_id'] : KEYS[table],
+      derive:
+        table === 'billing_subscription_rows'
+          ? { column: 'row_key', value: raw(SUBSCRIPTION_ROW_KEY), where: raw('id IS NULL') }
+          : undefined,
+      skip: dropCondition(table),
+      count: ids === 'all' || ids?.length ? { ids, ignore: [...PROVENANCE] } : undefined,
+    };
+  });
+  const sum = (outcomes: readonly KeyedOutcome[]): Outcome => {
+    const outcome: Outcome = { inserted: 0, updated: 0, unchanged: 0, older: 0 };
+    for (const o of outcomes) {
+      outcome.inserted += o.inserted;
+      outcome.updated += o.updated;
+      outcome.unchanged += o.unchanged;
+      outcome.older += o.skipped;
+    }
+    return outcome;
+  };
+  const outcomes = await engine.loadKeyed(batches, {
+    finish: async (o) => {
+      await opts.finish?.(sum(o));
+    },
+  });
+  return sum(outcomes);
 }
 
 /** Staged rows (aliased `s`) that must not replace what is stored. */
@@ -169,8 +156,8 @@ function dropCondition(table: BillingTable): Sql | undefined {
     return sql`(s.source LIKE 'event:%' AND s.id IN ${direct}) OR ${older('id', 'billing_invoices')}`;
   }
   if (table === 'billing_invoice_lines') {
-    // Lines follow their invoice: staged after it, so the invoice's stored row is already the
-    // winner; lines whose staged invoice lost are dropped.
+    // Lines follow their invoice: loaded after it, so the invoice's stored row is already the
+    // winner; lines whose loaded invoice lost are dropped.
     return sql`(s.source LIKE 'event:%' AND s.invoice_id IN ${direct})
       OR ${older('invoice_id', 'billing_invoices')}`;
   }
@@ -178,46 +165,12 @@ function dropCondition(table: BillingTable): Sql | undefined {
   return undefined;
 }
 
-/**
- * How many of `ids` (the key of `table`) are new, changed, or the same as stored; those no longer
- * staged were dropped as older than the stored state.
- */
-async function countOutcome(
-  engine: DuckDbEngine,
-  table: BillingTable,
-  columns: readonly string[],
-  ids: readonly string[] | 'all',
-): Promise<Outcome> {
-  const key = KEYS[table][0]!;
-  const content = columns.filter((c) => !PROVENANCE.has(c) && !KEYS[table].includes(c));
-  const differs = content.length
-    ? raw(
-        '(' +
-          content.map((c) => `t.${ident(c).toString()}`).join(', ') +
-          ') IS DISTINCT FROM (' +
-          content.map((c) => `s.${ident(c).toString()}`).join(', ') +
-          ')',
-      )
-    : raw('false');
-  const k = ident(key);
-  const distinct = ids === 'all' ? null : [...new Set(ids)];
-  const which = distinct ? sql`WHERE s.${k} IN (SELECT unnest(${distinct}))` : raw('');
-  const [row] = await engine.query<{ inserted: number; updated: number; unchanged: number }>(sql`
-    SELECT count(*) FILTER (WHERE t.${k} IS NULL)::INTEGER AS inserted,
-      count(*) FILTER (WHERE t.${k} IS NOT NULL AND ${differs})::INTEGER AS updated,
-      count(*) FILTER (WHERE t.${k} IS NOT NULL AND NOT (${differs}))::INTEGER AS unchanged
-    FROM ${ident(stageName(table))} s LEFT JOIN ${ident(table)} t ON t.${k} = s.${k}
-    ${which}`);
-  const inserted = row?.inserted ?? 0;
-  const updated = row?.updated ?? 0;
-  const unchanged = row?.unchanged ?? 0;
-  const older = distinct ? distinct.length - inserted - updated - unchanged : 0;
-  return { inserted, updated, unchanged, older };
-}
-
-function defaultFor(table: BillingTable, column: string): SqlValue {
-  if (column === 'deleted' || column === 'proration') return false;
-  if (table === 'billing_invoice_lines' && (column === 'discount_amount' || column === 'tax_amount'))
-    return 0;
-  return null;
+/** Values of columns a row leaves out (else null). */
+function defaultsOf(table: BillingTable): Row {
+  const out: Row = { deleted: false, proration: false };
+  if (table === 'billing_invoice_lines') {
+    out.discount_amount = 0;
+    out.tax_amount = 0;
+  }
+  return out;
 }

@@ -25,12 +25,13 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import type { Engine, Row, TableInfo } from '../engine.js';
+import type { Engine, KeyedBatch, KeyedLoadOptions, KeyedOutcome, Row, TableInfo } from '../engine.js';
 import { faultPoint } from '../fault.js';
 import { clearDeadScratch } from '../scratch.js';
 import { ident, raw, sql, type Sql, type SqlValue } from '../sql.js';
 import * as copy from './copy.js';
 import { duckdbDialect } from './dialect.js';
+import { loadKeyed } from './load-keyed.js';
 import { lockedMessage, lockHolderPid } from './lock.js';
 
 /** The in-memory database beside the store that holds `shareTable`'s tables. */
@@ -301,6 +302,10 @@ export class DuckDbEngine implements Engine {
 
   replace(table: string, batches: AsyncIterable<Row[]>): Promise<void> {
     return copy.replace(this.#conn, table, batches);
+  }
+
+  loadKeyed(batches: readonly KeyedBatch[], o?: KeyedLoadOptions): Promise<KeyedOutcome[]> {
+    return loadKeyed(this, batches, o);
   }
 
   async truncate(table: string): Promise<void> {
