@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -29,8 +30,16 @@ const TWIN_TESTS = [
 export default defineConfig({
   test: {
     pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Two test files at a time, also on a 2-core machine (vitest's default is one fewer than the
+    // cores: one file at a time there, a core idle while a test waits on a child process, a server
+    // or a database). Most of the suite's time is spent in child processes and DuckDB/chdb calls,
+    // which the second core runs beside the first.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
+    minWorkers: 1,
+    // Generous: a timeout is not an assertion, and a CI machine busier than ours runs every step
+    // several times slower (a test that passes only on an idle machine is a failing test).
+    testTimeout: 180_000,
+    hookTimeout: 300_000,
     projects: [
       { extends: true, test: { name: 'duckdb', include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
       {

@@ -59,7 +59,7 @@ beforeAll(async () => {
            ('n2', 'nps', '2024-03-07T10:00:00Z', NULL, 'x@y.z', NULL, 3, NULL, NULL),
            ('n3', 'nps', '2024-03-20T10:00:00Z', 'u1', NULL, NULL, 6, NULL, NULL)`);
   ctx = directContext(e, configSchema.parse({ keyActions: ['invite sent'] }));
-}, 60_000);
+});
 
 afterAll(async () => {
   await e.close();

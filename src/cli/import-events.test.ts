@@ -1,28 +1,18 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { runSextant } from '../../test/helpers/cli.js';
 
-// The built CLI, compiled into a private folder under node_modules/.cache (so its imports resolve
-// and a concurrent `npm run build` of dist/ cannot race with it).
-const OUT = join('node_modules', '.cache', 'sextant-import-events-cli');
-
-beforeAll(() => {
-  // tsc exits non-zero on type errors anywhere in the tree but still emits; the checks below
-  // fail clearly if the CLI itself was not built.
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', OUT], { stdio: 'ignore' });
-  cpSync('src/store/duckdb/migrations', join(OUT, 'store', 'duckdb', 'migrations'), { recursive: true });
-}, 180_000);
-
-function sextant(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('node', [join(OUT, 'cli', 'main.js'), ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+// The built CLI (`npm run build` first; `npm test` does), run as a child process without blocking
+// the test worker (a blocked worker misses vitest's heartbeats on a busy machine).
+async function sextant(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const r = await runSextant(args);
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('sextant import events (built CLI)', () => {
-  it('exits 0 on a clean file and 2 with a summary of the bad records on stderr', () => {
-    expect(existsSync(join(OUT, 'cli', 'main.js'))).toBe(true);
+  it('exits 0 on a clean file and 2 with a summary of the bad records on stderr', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sextant-cli-events-'));
     const db = join(dir, 'store', 'sextant.duckdb');
     const good = join(dir, 'good.jsonl');
@@ -32,12 +22,12 @@ describe('sextant import events (built CLI)', () => {
     writeFileSync(good, ev('a', '2024-01-05T00:00:00Z') + '\n' + ev('b', '2024-01-06T00:00:00Z') + '\n');
     writeFileSync(bad, ev('c', '2024-01-07T00:00:00Z') + '\n{"event":"d"\n' + ev('e', 'later') + '\n');
 
-    const ok = sextant(['--db', db, 'import', 'events', good]);
+    const ok = await sextant(['--db', db, 'import', 'events', good]);
     expect(ok.stderr).toBe('');
     expect(ok.stdout).toBe(`${good}: 2 records: 2 new, 0 updated, 0 duplicates, 0 rejected\n`);
     expect(ok.status).toBe(0);
 
-    const again = sextant(['--db', db, 'import', 'events', good, bad]);
+    const again = await sextant(['--db', db, 'import', 'events', good, bad]);
     expect(again.status).toBe(2);
     expect(again.stdout).toContain(
       `${good}: 2 records: 0 new, 0 updated, 2 duplicates (2 content+occurrence, already stored), 0 rejected\n`,
@@ -62,30 +52,30 @@ describe('sextant import events (built CLI)', () => {
     expect(rejects.startsWith(join(dir, 'store', 'rejects', 'bad.jsonl.'))).toBe(true);
     expect(readFileSync(rejects, 'utf8')).toBe('{"event":"d"\n' + ev('e', 'later') + '\n');
 
-    const verbose = sextant(['--db', db, '--verbose', 'import', 'events', bad]);
+    const verbose = await sextant(['--db', db, '--verbose', 'import', 'events', bad]);
     expect(verbose.status).toBe(2);
     expect(verbose.stderr).toContain(`    ${bad}:3, field 'timestamp': not an ISO 8601 timestamp: later\n`);
 
-    const missing = sextant(['--db', db, 'import', 'events', join(dir, 'nope.jsonl')]);
+    const missing = await sextant(['--db', db, 'import', 'events', join(dir, 'nope.jsonl')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/nope\.jsonl: cannot read/);
   });
 
-  it('rejects events dated beyond the clock-skew allowance, which --clock-skew sets', () => {
+  it('rejects events dated beyond the clock-skew allowance, which --clock-skew sets', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sextant-cli-skew-'));
     const db = join(dir, 'sextant.duckdb');
     const soon = join(dir, 'soon.jsonl');
     const t = new Date(Date.now() + 5 * 3600_000).toISOString(); // 5 hours ahead
     writeFileSync(soon, JSON.stringify({ event: 'a', distinct_id: 'd', timestamp: t }) + '\n');
-    const strict = sextant(['--db', db, 'import', 'events', soon]);
+    const strict = await sextant(['--db', db, 'import', 'events', soon]);
     expect(strict.status).toBe(2);
     expect(strict.stderr).toContain(
       `in the future (more than the clock-skew allowance after the import): ${t}`,
     );
-    const lenient = sextant(['--db', db, 'import', 'events', '--clock-skew', '6h', soon]);
+    const lenient = await sextant(['--db', db, 'import', 'events', '--clock-skew', '6h', soon]);
     expect(lenient.stdout).toBe(`${soon}: 1 record: 1 new, 0 updated, 0 duplicates, 0 rejected\n`);
     expect(lenient.status).toBe(0);
-    const wrong = sextant(['--db', db, 'import', 'events', '--clock-skew', 'soon', soon]);
+    const wrong = await sextant(['--db', db, 'import', 'events', '--clock-skew', 'soon', soon]);
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toContain("field '--clock-skew': not a duration");
   });

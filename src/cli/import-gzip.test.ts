@@ -179,7 +179,7 @@ describe.each(Object.keys(SETS) as Kind[])('sextant import %s of a damaged .gz',
     expect(complete).toBeGreaterThanOrEqual(half);
     expect(keptOf(midLine.l)).toBe(complete - (set.header ? 1 : 0));
     expect(midLine.l.rejected).toBeGreaterThanOrEqual(1);
-  }, 120_000);
+  });
 
   it('with a corrupted CRC or a flipped deflate byte: keeps what unzips, reports the damage, exit 2', async () => {
     const lines = set.lines();
@@ -200,7 +200,7 @@ describe.each(Object.keys(SETS) as Kind[])('sextant import %s of a damaged .gz',
     const flip = await importDamaged('flipped', flipped);
     expect(flip.l.rejected).toBeGreaterThanOrEqual(1);
     expect(keptOf(flip.l)).toBeGreaterThan(0);
-  }, 120_000);
+  });
 
   if (kind === 'events') {
     it('cut into chunks (a large file): the chunks before the damage are kept, the cut reported', async () => {
@@ -216,7 +216,7 @@ describe.each(Object.keys(SETS) as Kind[])('sextant import %s of a damaged .gz',
       const r = await importDamaged('chunked', cut);
       expect(r.l.inserted).toBe(half);
       expect(r.l.rejected).toBe(1);
-    }, 120_000);
+    });
 
     // The chunked path stores the chunks it unzipped before the damage, then the line path reads
     // the readable part again and sorts out what was stored: it must read at least as much, on
@@ -297,7 +297,7 @@ describe('sextant import events of a JSON array cut short (real posthog-js event
     const clean = await importFile('whole.json.gz', gzipSync(whole));
     expect(clean.code).toBe(0);
     expect(keptOf(clean.l)).toBe(items.length);
-  }, 120_000);
+  });
 
   it('reads JSON Lines whose first line is an array as lines: the array line rejected, the events kept', async () => {
     const r = await importFile('first-line-array.jsonl', ['[1,2]', ...events()].join('\n') + '\n');
@@ -306,5 +306,5 @@ describe('sextant import events of a JSON array cut short (real posthog-js event
     expect(r.l.records).toBe(events().length + 1);
     expect(r.l.rejected).toBe(1);
     expect(keptOf(r.l)).toBe(events().length);
-  }, 120_000);
+  });
 });

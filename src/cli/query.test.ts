@@ -1,26 +1,24 @@
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSextant } from '../../test/helpers/cli.js';
 import { insertEvents } from '../../test/helpers/insight-events.js';
 import { DuckDbEngine } from '../store/duckdb/engine.js';
 
-// The built CLI end to end: `node bin/sextant.js query <kind> --spec … --db <file>`.
+// The built CLI end to end: `node bin/sextant.js query <kind> --spec … --db <file>` (`npm run build`
+// first; `npm test` does. Not rebuilt here: a build rewriting dist/ races with the other test files
+// that spawn the CLI at the same time).
 const dir = mkdtempSync(join(tmpdir(), 'sextant-query-'));
 const db = join(dir, 'q.duckdb');
 
-function sextant(...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/sextant.js', ...args, '--db', db], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Runs the CLI as a child process without blocking the worker (a blocked worker misses vitest's heartbeats). */
+async function sextant(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const r = await runSextant([...args, '--db', db]);
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 beforeAll(async () => {
-  // Built without blocking the worker (a blocked worker misses vitest's heartbeats on a busy
-  // machine). Others' in-progress files may not type-check; tsc still emits ours, which the runs
-  // below prove.
-  await new Promise((resolve) => execFile('npx', ['tsc', '-p', 'tsconfig.build.json'], resolve));
-  execFileSync(process.execPath, ['scripts/copy-assets.mjs']);
   const e = await DuckDbEngine.open(db);
   await e.migrate();
   await insertEvents(e, [
@@ -32,7 +30,7 @@ beforeAll(async () => {
     flagCalled('p2', '2024-01-02T08:00:00', 'test'),
   ]);
   await e.close();
-}, 120_000);
+});
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -48,8 +46,13 @@ function flagCalled(person: string, at: string, variant: string) {
 }
 
 describe('sextant query', () => {
-  it('funnel', () => {
-    const r = sextant('query', 'funnel', '--spec', JSON.stringify({ ...range, steps: ['signup', 'use'] }));
+  it('funnel', async () => {
+    const r = await sextant(
+      'query',
+      'funnel',
+      '--spec',
+      JSON.stringify({ ...range, steps: ['signup', 'use'] }),
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as {
@@ -62,7 +65,7 @@ describe('sextant query', () => {
     ]);
   });
 
-  it('retention, from a spec file', () => {
+  it('retention, from a spec file', async () => {
     const file = join(dir, 'retention.json');
     writeFileSync(
       file,
@@ -73,7 +76,7 @@ describe('sextant query', () => {
         totalIntervals: 2,
       }),
     );
-    const r = sextant('query', 'retention', '--spec', file);
+    const r = await sextant('query', 'retention', '--spec', file);
     expect(r.code).toBe(0);
     // 1st: p1 signed up and came back on the 2nd; 2nd: p2
     expect(JSON.parse(r.stdout)).toEqual({
@@ -84,22 +87,27 @@ describe('sextant query', () => {
     });
   });
 
-  it('lifecycle, stickiness and trends', () => {
-    const lifecycle = sextant('query', 'lifecycle', '--spec', JSON.stringify({ ...range, event: 'use' }));
+  it('lifecycle, stickiness and trends', async () => {
+    const lifecycle = await sextant(
+      'query',
+      'lifecycle',
+      '--spec',
+      JSON.stringify({ ...range, event: 'use' }),
+    );
     expect(JSON.parse(lifecycle.stdout)).toEqual({
       intervals: [
         { date: '2024-01-01', new: 1, returning: 0, resurrecting: 0, dormant: 0 }, // p1 created on the 1st
         { date: '2024-01-02', new: 0, returning: 1, resurrecting: 0, dormant: 0 },
       ],
     });
-    const sticky = sextant('query', 'stickiness', '--spec', JSON.stringify({ ...range, event: 'use' }));
+    const sticky = await sextant('query', 'stickiness', '--spec', JSON.stringify({ ...range, event: 'use' }));
     expect(JSON.parse(sticky.stdout)).toEqual({
       counts: [
         { days: 1, persons: 0 },
         { days: 2, persons: 1 },
       ],
     });
-    const trends = sextant(
+    const trends = await sextant(
       'query',
       'trends',
       '--spec',
@@ -118,8 +126,8 @@ describe('sextant query', () => {
     });
   });
 
-  it('experiment', () => {
-    const r = sextant(
+  it('experiment', async () => {
+    const r = await sextant(
       'query',
       'experiment',
       '--spec',
@@ -139,13 +147,18 @@ describe('sextant query', () => {
     ]);
     expect(out.srm).toMatchObject({ pValue: 1, flagged: false });
     expect(out.excluded).toBe(0);
-    const bad = sextant('query', 'experiment', '--spec', JSON.stringify({ ...range, flag: 'x', metric: {} }));
+    const bad = await sextant(
+      'query',
+      'experiment',
+      '--spec',
+      JSON.stringify({ ...range, flag: 'x', metric: {} }),
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/field 'metric.event'/);
   });
 
-  it('rejects an invalid spec with exit 2 and one line naming the field', () => {
-    const unknown = sextant(
+  it('rejects an invalid spec with exit 2 and one line naming the field', async () => {
+    const unknown = await sextant(
       'query',
       'funnel',
       '--spec',
@@ -153,7 +166,7 @@ describe('sextant query', () => {
     );
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe("sextant: field 'colour': unknown key 'colour'\n");
-    const bad = sextant(
+    const bad = await sextant(
       'query',
       'retention',
       '--spec',
@@ -161,10 +174,10 @@ describe('sextant query', () => {
     );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/field 'totalIntervals'/);
-    const kind = sextant('query', 'paths', '--spec', '{}');
+    const kind = await sextant('query', 'paths', '--spec', '{}');
     expect(kind.code).toBe(2);
     expect(kind.stderr).toMatch(/field 'kind'/);
-    const json = sextant('query', 'trends', '--spec', '{not json');
+    const json = await sextant('query', 'trends', '--spec', '{not json');
     expect(json.code).toBe(2);
   });
 });

@@ -39,7 +39,7 @@ beforeAll(async () => {
     raw(`INSERT INTO billing_invoice_lines (id, invoice_id, amount, quantity, proration, period_start)
     VALUES ('l1', 'in1', 9007199254740993, 3, true, TIMESTAMPTZ '2024-03-01 00:00:00+00')`),
   );
-}, 60_000);
+});
 afterAll(async () => {
   await source.close();
 });

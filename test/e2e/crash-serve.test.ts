@@ -46,7 +46,7 @@ describe('sextant serve killed with SIGKILL', () => {
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_c, s) => resolve(s)));
     try {
-      await waitFor(() => /project key: /.test(out), 'the server to start', 60_000);
+      await waitFor(() => /project key: /.test(out), 'the server to start', 120_000);
       const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
 
       // The SDK's own requests, recorded: which uuids each 200 acknowledged.

@@ -100,7 +100,7 @@ describe('decision loop across two months', () => {
     expect(html).toContain('Call churned Starter customers');
     expect(html).toContain('Churn is up: fix onboarding to lift active_users');
     expect(html).not.toContain('not for all');
-  }, 120_000);
+  });
 
   it('refuses a bad outcome and an unknown to-do with exit 2', async () => {
     expect(await cli('decide', '--month', '2026-10', '--product', 'all', '--outcome', 'pivot')).toBe(2);

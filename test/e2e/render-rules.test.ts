@@ -307,7 +307,7 @@ describe('the review document, on real pipelines, in real Chromium', () => {
     expect(r.after).toBeCloseTo(r.before, 0); // and the metric names stay where they were
     expect(r.after).toBeCloseTo(r.wrapLeft, 0);
     expect(r.background).not.toBe('rgba(0, 0, 0, 0)'); // opaque, so scrolled numbers hide behind it
-  }, 120_000);
+  });
 
   it('shows hostile feedback as text: themes and quotes escaped, nothing runs', async () => {
     const { review } = reviews[0]!;
@@ -320,5 +320,5 @@ describe('the review document, on real pipelines, in real Chromium', () => {
     expect(seen.text).toContain('<svg onload=window.__xss=9>');
     const md = renderMarkdown(review).markdown;
     expect(md).not.toMatch(/<script|<img|<svg onload/i);
-  }, 120_000);
+  });
 });

@@ -33,7 +33,7 @@ describe('review.pdf', () => {
     expect(box).not.toBeNull();
     expect(Number(box![1])).toBeCloseTo(841.9, 0);
     expect(Number(box![2])).toBeCloseTo(595.3, 0);
-  }, 120_000);
+  });
 
   it('finds the Chromium SEXTANT_CHROMIUM names, and names it when it is missing', () => {
     expect(findChromium({ SEXTANT_CHROMIUM: CHROMIUM_PATH })).toBe(CHROMIUM_PATH);
@@ -49,5 +49,5 @@ describe('review.pdf', () => {
     expect(r.stderr).toContain("field '--format'");
     expect(r.stderr).toContain('/nowhere/chromium');
     expect(r.stdout).toBe('');
-  }, 60_000);
+  });
 });

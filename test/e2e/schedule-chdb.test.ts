@@ -60,7 +60,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   webhook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/services/T1/B1/secret`;
-}, 120_000);
+});
 
 afterAll(async () => {
   await engine?.close();

@@ -206,7 +206,7 @@ beforeAll(async () => {
   engine = await DuckDbEngine.open(db);
   slack = await slackReceiver();
   smtp = await smtpReceiver('sextant', SMTP_PASS);
-}, 60_000);
+});
 
 afterAll(async () => {
   await engine?.close();
@@ -296,7 +296,7 @@ describe('runSchedule on a real store', () => {
     expect(await generatedAt('2024-04')).toBe('2024-05-03T06:00:00.000Z');
     expect(slack.posts).toHaveLength(1);
     expect(smtp.mails).toHaveLength(1);
-  }, 120_000);
+  });
 
   it('survives a restart without building or sending twice', async () => {
     await engine.close();
@@ -322,7 +322,7 @@ describe('runSchedule on a real store', () => {
       ['2024-04', 'email', 1],
       ['2024-04', 'slack', 1],
     ]);
-  }, 60_000);
+  });
 
   it('redoes a build a kill interrupted, and retries a summary the webhook refused, keeping no secret', async () => {
     // A run killed while building May's review: recorded as started, never finished.
@@ -360,7 +360,7 @@ describe('runSchedule on a real store', () => {
     expect(slack.posts).toHaveLength(3);
     expect(smtp.mails).toHaveLength(2);
     expect(await generatedAt('2024-05')).toBe('2024-06-03T06:05:00.000Z');
-  }, 120_000);
+  });
 
   it(`gives up on a summary after ${MAX_ATTEMPTS} refusals, and says why without the secret`, async () => {
     const c = config({ schedule: { ...SCHEDULE, day: 4, time: '00:00', products: ['all'] } });
@@ -377,7 +377,7 @@ describe('runSchedule on a real store', () => {
     const [row] = await scheduleNotifications(context('2024-06-05T00:00:00Z'), '2024-05');
     expect(row).toMatchObject({ attempts: MAX_ATTEMPTS, sentAt: null });
     expect(row!.error).toBe('POST [secret] failed');
-  }, 60_000);
+  });
 
   it('starts with the server: a due run is made at start, and stop() waits for it', async () => {
     const c = config({ schedule: { enabled: true, day: 1, time: '00:00', products: ['app'] } });
@@ -390,7 +390,7 @@ describe('runSchedule on a real store', () => {
     const off = config({ schedule: { enabled: false, day: 1, time: '00:00', products: ['app'] } });
     expect(await runSchedule(context('2024-06-15T00:00:00Z', off))).toMatchObject({ due: null, built: [] });
     expect(await loadReview(engine, 'app', '2024-05')).toBeNull();
-  }, 60_000);
+  });
 });
 
 describe('notifications', () => {

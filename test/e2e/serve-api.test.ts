@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnSextant } from '../helpers/cli.js';
+import { spawnSextant, waitFor } from '../helpers/cli.js';
 import { ADMIN_TOKEN, PROJECT_KEY, startTestServer, type TestServer } from './serve-harness.js';
 
 let server: TestServer | undefined;
@@ -191,8 +191,7 @@ describe('sextant serve (the CLI)', () => {
       let out = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      for (let i = 0; i < 300 && !/project key: /.test(out); i++)
-        await new Promise((r) => setTimeout(r, 100));
+      await waitFor(() => /project key: /.test(out), 'the server to start', 120_000);
       const url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
       const token = /admin token: (\S+)/.exec(out)?.[1];
       expect(url).toBeDefined();

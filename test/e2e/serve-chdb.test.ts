@@ -43,7 +43,7 @@ k2,org-b,Pro,prod_x,usd,4000,month,1,1,2024-02-01,,active
     configFile,
     `server:\n  schedule: { enabled: true, day: 1, time: "00:00", products: [all] }\n`,
   );
-}, 120_000);
+});
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -22,7 +22,7 @@ beforeAll(async () => {
   await server.listen();
   fifo = join(server.dir, 'slow-reader.fifo');
   execFileSync('mkfifo', [fifo]);
-}, 60_000);
+});
 
 afterAll(async () => {
   // Should the test fail with the reader still waiting, end it so the store can close: a write end
@@ -95,5 +95,5 @@ describe('a long reader in flight on the server', () => {
     const [rows] = await reading;
     expect(Number(rows!.n)).toBe(3);
     expect(order).toEqual(['acknowledged', 'loaded', 'read back', 'reader finished']);
-  }, 120_000);
+  });
 });

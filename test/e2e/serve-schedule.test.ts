@@ -58,7 +58,7 @@ k1,org-a,Team,prod_x,usd,1000,month,1,3,2024-01-01,,active
   notify: { slack: true, link: "http://sextant.test" }
 `,
   );
-}, 60_000);
+});
 
 afterAll(async () => {
   await new Promise<void>((resolve) => receiver?.close(() => resolve()));
@@ -144,5 +144,5 @@ describe('sextant serve with the monthly schedule', () => {
     });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('server.notify.slack is on but SEXTANT_SLACK_WEBHOOK_URL is not set');
-  }, 60_000);
+  });
 });

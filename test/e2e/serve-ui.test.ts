@@ -64,7 +64,7 @@ k3,org-c,Pro,prod_x,usd,4000,month,1,1,2024-02-01,,active
       properties: { plan: 'pro' },
     },
   ]);
-}, 60_000);
+});
 
 afterAll(async () => {
   await s.close();
@@ -212,7 +212,7 @@ describe('the review workflow', () => {
     expect(page).toContain('data-month="2024-03"');
     expect(page).toMatch(/<td>MRR<\/td>\s*<td class="num">\$70.00<\/td>\s*<td class="num">\$70.00<\/td>/);
     expect(page).toContain('Call org-c');
-  }, 120_000);
+  });
 
   it('shows a bad form as a page naming the field, and a missing review with a Build button', async () => {
     const bad = await post('/reviews/all/2024-03/decision', { outcome: 'panic' });

@@ -39,7 +39,7 @@ describe('the --db target', () => {
       expect(run.stderr).toMatch(/sextant import events.*sextant demo/);
     });
     expect(existsSync(join(dir, 'typo'))).toBe(false);
-  }, 120_000);
+  }, 240_000);
 
   it('a store held by `sextant serve`: the message names it, its pid and URL, and what to do', async () => {
     const db = join(dir, 'held.duckdb');
@@ -51,7 +51,7 @@ describe('the --db target', () => {
     server.stdout.on('data', (b: Buffer) => (out += b.toString()));
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
     try {
-      await waitFor(() => /project key: /.test(out), 'the server to start', 60_000);
+      await waitFor(() => /project key: /.test(out), 'the server to start', 120_000);
       const url = /listening on (http:\/\/\S+)/.exec(out)![1]!;
       // Serving created the store, and said so.
       expect(out).toContain(`store:       ${db} (did not exist: created, empty)`);
@@ -78,7 +78,7 @@ describe('the --db target', () => {
     } finally {
       if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
     }
-  }, 120_000);
+  }, 240_000);
 
   it('a store held by some other process: says which, not the raw lock error', async () => {
     const db = join(dir, 'other.duckdb');
@@ -107,5 +107,5 @@ describe('the --db target', () => {
     } finally {
       holder.kill('SIGKILL');
     }
-  }, 120_000);
+  }, 240_000);
 });

@@ -60,7 +60,7 @@ beforeAll(async () => {
   let out = '';
   server.stdout.on('data', (b: Buffer) => (out += b.toString()));
   server.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  await waitFor(() => /project key: /.test(out) || server!.exitCode !== null, 'the server to start', 60_000);
+  await waitFor(() => /project key: /.test(out) || server!.exitCode !== null, 'the server to start', 120_000);
   const m = /listening on (http:\/\/\S+)/.exec(out);
   if (!m) throw new Error(`sextant serve did not start:\n${out}`);
   url = m[1]!;

@@ -18,7 +18,7 @@ describe('top-customers and churn-reasons find the demo company’s planted effe
     store = await demoStore({ seed: 11, orgs: 200, events: 40_000, until: '2025-06-15' });
     truth = store.truth;
     ctx = diveContext(store);
-  }, 120_000);
+  });
   afterAll(() => store.close());
 
   it('flags the planted top customer whose usage collapsed and NPS fell', async () => {

@@ -25,7 +25,7 @@ beforeAll(async () => {
   );
   truth = store.truth;
   ctx = diveContext(store);
-}, 120_000);
+});
 afterAll(() => store.close());
 
 describe('deep dives on the demo company', () => {

@@ -14,7 +14,7 @@ describe('onboarding-funnel on a small generated demo', () => {
     store = await demoStore({ seed: 7, orgs: 100, events: 10_000, until: '2025-06-15' }, ['events']);
     truth = store.truth;
     ctx = diveContext(store);
-  }, 60_000);
+  });
   afterAll(() => store.close());
 
   it('finds the drop planted in truth.json, and claims no change where none was planted', async () => {

@@ -69,7 +69,10 @@ describe('fisherExact', () => {
   it('stays fast on thousands of observations', () => {
     const t0 = performance.now();
     const r = value(fisherExact({ successesA: 500, totalA: 1000, successesB: 450, totalB: 1000 }));
-    expect(performance.now() - t0).toBeLessThan(500);
+    // ~1,000 terms, a millisecond on an idle machine. The bound catches a method that grows with
+    // the tables (seconds and more), not a slow machine: a loaded CI runner can stall the worker
+    // for longer than a tight bound.
+    expect(performance.now() - t0).toBeLessThan(5_000);
     // Close to the z-test on large counts (z = 2.2372, p = 0.02528).
     expect(r.pValue).toBeGreaterThan(0.02);
     expect(r.pValue).toBeLessThan(0.032);
