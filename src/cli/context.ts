@@ -42,7 +42,9 @@ export async function withEngine<T>(cmd: Command, fn: (engine: Engine) => Promis
     if (cmd.parent?.name() === 'import') {
       // Only the events import reads events: the others' stage leaves the largest table out.
       const without = cmd.name() === 'events' ? [] : ['events'];
-      return await withImportStore(engine, fn, { onProgress: progress(cmd), without });
+      // Stripe and feedback store through Engine.loadKeyed: on the store itself, no stage.
+      const keyedOnly = cmd.name() === 'stripe' || cmd.name() === 'feedback';
+      return await withImportStore(engine, fn, { onProgress: progress(cmd), without, keyedOnly });
     }
     return await fn(engine);
   } finally {

@@ -70,13 +70,12 @@ export async function recordImport(
   const skipped = Object.values(skippedTypes).reduce((a, b) => a + b, 0);
   const rules = JSON.stringify(sortedKeys(report.duplicateRules));
   const types = JSON.stringify(sortedKeys(skippedTypes));
-  const finished = opts.finished === false ? raw('NULL') : raw('now()');
+  const now = engine.dialect.sqlNow();
+  const finished = opts.finished === false ? raw('NULL') : now;
   const source = opts.source ?? report.file;
   const at =
     opts.importedAt === undefined
-      ? raw(
-          `greatest(now(), coalesce((SELECT max(imported_at) FROM imports), now()) + INTERVAL 1 MICROSECOND)`,
-        )
+      ? sql`greatest(${now}, coalesce((SELECT max(imported_at) FROM imports), ${now}) + INTERVAL 1 MICROSECOND)`
       : opts.importedAt instanceof Date
         ? sql`${opts.importedAt}`
         : opts.importedAt;
@@ -97,7 +96,7 @@ export async function recordImport(
   await engine.exec(sql`INSERT INTO imports (source, kind, imported_at, records, inserted, updated,
       duplicates, duplicate_rules, skipped, skipped_types, rejected, rejects_file, finished_at)
     VALUES (${source}, ${report.kind}, ${at}, ${report.records}, ${report.inserted}, ${report.updated},
-      ${report.duplicates}, ${rules}::JSON, ${skipped}, ${types}::JSON, ${report.rejected.length},
+      ${report.duplicates}, ${rules}, ${skipped}, ${types}, ${report.rejected.length},
       ${report.rejectsFile ?? null}, ${finished})`);
 }
 

@@ -104,6 +104,8 @@ export interface Dialect {
   sqlValues(alias: string, columns: readonly string[], rows: readonly (readonly Sql[])[]): Sql;
   /** A 64-bit hash of a value: a narrow sort and join key (two distinct values collide with probability 2⁻⁶⁴). */
   sqlHash64(expr: Sql): Sql;
+  /** The current time as a timestamp with microseconds (DuckDB: the transaction's start). */
+  sqlNow(): Sql;
   /**
    * `SELECT *` from `source` plus running counts: column `as` is how many rows at or before this
    * one, in the order `partition…, order…`, satisfy `when`. A count is only comparable with counts

@@ -1,5 +1,7 @@
 /**
- * Imports into a store whose engine has no importers of its own yet (ClickHouse): the importers
+ * Imports into a store whose engine has no importers of its own yet (ClickHouse's events and
+ * subscription CSV imports; Stripe and feedback store through `Engine.loadKeyed` and run on the
+ * store itself, `keyedOnly`): the importers
  * run unchanged on a DuckDB stage of the store (a scratch file), then every table the import
  * changed is written back, each one atomically (`Engine.replace`), then the new `events`
  * (appended), the import ledger last.
@@ -76,6 +78,12 @@ export interface StagedOptions {
    * stopped before anything is written back (its stage copy was empty).
    */
   without?: readonly string[];
+  /**
+   * The import stores only through `Engine.loadKeyed` (and reads with SQL both engines run): the
+   * Stripe and feedback importers. It runs on the target itself when the target has `loadKeyed`,
+   * with no stage.
+   */
+  keyedOnly?: boolean;
 }
 
 /** A keyed stage: where its stored events come from, and what it was given of them. */
@@ -94,7 +102,7 @@ export async function withImportStore<T>(
   fn: (e: Engine) => Promise<T>,
   o: StagedOptions = {},
 ): Promise<T> {
-  if (NATIVE_IMPORT.has(target.name)) return fn(target);
+  if (NATIVE_IMPORT.has(target.name) || (o.keyedOnly && target.loadKeyed)) return fn(target);
   const keyed = !o.without?.includes(EVENTS);
   const dir = scratchDir(target.target);
   try {

@@ -51,7 +51,7 @@ export function webhookRoutes(d: ServerDeps): Hono {
         { record: event.id, field: 'created' },
       );
     }
-    // On ClickHouse on a DuckDB stage of the store (store/staging.ts), events left out of it.
+    // Through Engine.loadKeyed on the store itself (store/staging.ts `keyedOnly`).
     const report = await d.queue.run(() =>
       withImportStore(
         d.engine,
@@ -61,7 +61,7 @@ export function webhookRoutes(d: ServerDeps): Hono {
             now,
             eventObjects: true,
           }),
-        { without: ['events'] },
+        { without: ['events'], keyedOnly: true },
       ),
     );
     const bad = report.rejected[0];

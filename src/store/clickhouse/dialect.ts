@@ -200,6 +200,10 @@ export const clickhouseDialect: Dialect = {
     const body = join(rows.map((r) => sql`(${join([...r])})`));
     return sql`(SELECT * FROM (VALUES ${body}) AS ${ident(alias + '_v')}(${join(columns.map((c) => ident(c)))})) AS ${ident(alias)}`;
   },
+  sqlNow() {
+    // now() has whole seconds only.
+    return sql`now64(6, 'UTC')`;
+  },
   sqlHash64(expr) {
     return sql`cityHash64(${expr})`;
   },

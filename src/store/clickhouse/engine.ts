@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { InputError } from '../../errors.js';
-import type { Engine, Row, TableInfo } from '../engine.js';
+import type { Engine, KeyedBatch, KeyedLoadOptions, KeyedOutcome, Row, TableInfo } from '../engine.js';
 import type { Sql } from '../sql.js';
 import { clickhouseDialect } from './dialect.js';
+import { loadKeyed } from './load-keyed.js';
 import { CURRENT_TABLES, MIGRATIONS } from './migrations/index.js';
 import {
   DELETED_COLUMN,
@@ -412,6 +413,10 @@ export class ClickHouseEngine implements Engine {
       );
     }
     return def;
+  }
+
+  loadKeyed(batches: readonly KeyedBatch[], o?: KeyedLoadOptions): Promise<KeyedOutcome[]> {
+    return loadKeyed(this, batches, o);
   }
 
   async truncate(table: string): Promise<void> {

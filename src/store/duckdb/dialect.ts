@@ -117,6 +117,9 @@ export const duckdbDialect: Dialect = {
   sqlHash64(expr) {
     return sql`hash(${expr})`;
   },
+  sqlNow() {
+    return sql`now()`;
+  },
   sqlRunningCounts(source, partition, order, counts) {
     // One parallel sort, then a streaming window (an empty OVER keeps the sorted order: DuckDB's
     // order preservation rules) with one cheap running count per column. Partitioned frames
