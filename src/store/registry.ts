@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { Engine } from './engine.js';
+import type { EventImportSteps } from './event-import.js';
 
 /**
  * `--db` targets (SPEC §2): a DuckDB file path (the default), `clickhouse://…` (a server or
  * cluster) or `chdb:<dir>` (ClickHouse in-process). Engines load lazily, so the ClickHouse client
- * and chdb are only imported when used. A third engine is a folder under `store/` and a line here.
+ * and chdb are only imported when used. A third engine is a folder under `store/` and a line here
+ * (and one in `importSteps` when it loads event files itself).
  */
 export const DEFAULT_DB = '.sextant/sextant.duckdb';
 
@@ -64,4 +66,21 @@ export async function openEngine(
   const engine = await factory(target, { create });
   if (migrate) await engine.migrate();
   return engine;
+}
+
+/**
+ * Engines that load event files themselves, and their steps (store/event-import.ts): made for
+ * the engine object the importer holds, loaded only when an import asks. The others import on
+ * a DuckDB stage of the store (staging.ts `withImportStore`).
+ */
+const importSteps: Record<string, (engine: Engine) => Promise<EventImportSteps>> = {
+  duckdb: async (engine) => {
+    const { DuckDbEventImport } = await import('./duckdb/ingest-events.js');
+    return new DuckDbEventImport(engine);
+  },
+};
+
+/** The steps of one events import on `engine`, or undefined when it has none of its own. */
+export async function eventImportSteps(engine: Engine): Promise<EventImportSteps | undefined> {
+  return importSteps[engine.name]?.(engine);
 }

@@ -7,9 +7,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importEvents } from '../ingest/posthog/import-events.js';
+import { finishInterruptedImports, importEvents } from '../ingest/posthog/import-events.js';
 import { openChdb } from './clickhouse/test-chdb.js';
 import type { Engine } from './engine.js';
+import { eventImportSteps } from './registry.js';
 import { raw } from './sql.js';
 import { withImportStore } from './staging.js';
 
@@ -145,5 +146,26 @@ describe('a ClickHouse import through the DuckDB stage', () => {
       ),
     ).rejects.toThrow('the import wrote events, which it was not staged with: nothing written back');
     expect(await uuids()).toEqual(before);
+  });
+
+  it('imports events on ClickHouse only through the stage: the engine has no import steps of its own', async () => {
+    // The neutral importer finds an engine's steps in the registry (store/event-import.ts);
+    // ClickHouse has none, so a direct import says where to go and stores nothing, and the
+    // stage (a DuckDB store) has them.
+    expect(await eventImportSteps(ch)).toBeUndefined();
+    const f = join(dir, 'direct.jsonl');
+    writeFileSync(f, line('direct-1', '2024-03-06T00:00:00Z') + '\n');
+    const before = await uuids();
+    await expect(importEvents(ch, f)).rejects.toThrow(
+      /needs a store that loads events itself.*withImportStore/,
+    );
+    expect(await finishInterruptedImports(ch)).toBe(0);
+    expect(await uuids()).toEqual(before);
+    await withImportStore(ch, async (e) => {
+      expect(await eventImportSteps(e)).toBeDefined();
+      const report = await importEvents(e, f);
+      expect(report).toMatchObject({ records: 1, inserted: 1, duplicates: 0 });
+    });
+    expect(await uuids()).toEqual([...before, 'direct-1'].sort());
   });
 });

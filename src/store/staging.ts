@@ -218,7 +218,10 @@ async function newEvents(stage: Engine): Promise<number> {
   return n?.n ?? 0;
 }
 
-/** The good records the events importer is about to store (store/duckdb/ingest-events.ts). */
+/**
+ * The good records the events importer is about to store (`_ingest_rows` of DuckDB's import
+ * steps, store/duckdb/ingest-events.ts).
+ */
 const GOOD = '(SELECT * FROM _ingest_rows WHERE reason IS NULL)';
 
 /**

@@ -1,4 +1,5 @@
 import type { Engine } from '../../store/engine.js';
+import { importSteps } from './load-events.js';
 
 /**
  * Re-derives identity after events were stored by any path (the capture API, a bulk load):
@@ -9,9 +10,6 @@ import type { Engine } from '../../store/engine.js';
  * at or after that instant (`events.imported_at`); without it every event is considered.
  */
 export async function applyIdentity(engine: Engine, opts: { since?: Date } = {}): Promise<void> {
-  if (engine.name !== 'duckdb') {
-    throw new Error(`identity resolution needs the DuckDB store; ${engine.target} is ${engine.name}`);
-  }
-  const { applyIdentityDuckDb } = await import('../../store/duckdb/ingest-identity.js');
-  await applyIdentityDuckDb(engine, opts.since);
+  const steps = await importSteps(engine, 'identity resolution');
+  await steps.applyIdentity(opts.since);
 }

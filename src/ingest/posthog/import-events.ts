@@ -1,14 +1,17 @@
 /**
  * `importEvents`: one PostHog-format event file (SPEC §3.1) into the store. The format is sniffed
- * (format.ts); the loading itself is DuckDB's (store/duckdb/ingest-events.ts). Rules: docs/ingest.md.
+ * (format.ts); the loading is load-events.ts, on the engine's import steps (store/event-import.ts).
+ * Rules: docs/ingest.md.
  */
 import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Engine } from '../../store/engine.js';
+import { eventImportSteps } from '../../store/registry.js';
 import type { ImportReport, RejectedRecord } from '../report.js';
 import { detectEventFile } from './format.js';
+import { finishInterrupted, importSteps, loadEventFile } from './load-events.js';
 import { clockSkewSchema, DEFAULT_CLOCK_SKEW_MS, latestEventTime } from './rules.js';
 
 export interface ImportEventsOptions {
@@ -33,19 +36,24 @@ export async function importEvents(
   file: string,
   opts: ImportEventsOptions = {},
 ): Promise<ImportReport> {
-  if (engine.name !== 'duckdb') {
-    throw new Error(`importing event files needs the DuckDB store; ${engine.target} is ${engine.name}`);
-  }
+  const steps = await importSteps(engine, 'importing event files');
   const kind = await detectEventFile(file);
   opts.onProgress?.(`${file}: ${kind.format}${kind.gzip ? ' (gzip)' : ''}`);
   const clockSkewMs = clockSkewSchema.parse(opts.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS);
   const rejectsFile = opts.rejectsDir ? rejectsPath(opts.rejectsDir, file) : undefined;
-  const { loadEventFile } = await import('../../store/duckdb/ingest-events.js');
-  const loaded = await loadEventFile(engine, file, kind, opts.source ?? resolve(file), opts.onProgress, {
-    chunkBytes: opts.chunkBytes,
-    latest: latestEventTime(opts.now ?? new Date(), clockSkewMs),
-    rejectsFile,
-  });
+  const loaded = await loadEventFile(
+    engine,
+    steps,
+    file,
+    kind,
+    opts.source ?? resolve(file),
+    opts.onProgress,
+    {
+      chunkBytes: opts.chunkBytes,
+      latest: latestEventTime(opts.now ?? new Date(), clockSkewMs),
+      rejectsFile,
+    },
+  );
   const rejected: RejectedRecord[] = loaded.rejected;
   const report: ImportReport = {
     file,
@@ -73,12 +81,11 @@ export async function importEvents(
  * Finishes events imports that stopped part way (a crash after some chunks were stored), as the
  * next import would: deduped, events moved to their persons, persons and groups refreshed (see
  * docs/ingest.md, "Interrupted imports"). Nothing to do on a store without such imports, or one
- * that `importEvents` does not write (ClickHouse). Returns how many were finished.
+ * without import steps of its own (ClickHouse: imported on a stage). Returns how many were finished.
  */
 export async function finishInterruptedImports(engine: Engine): Promise<number> {
-  if (engine.name !== 'duckdb') return 0;
-  const { finishInterruptedImports: finish } = await import('../../store/duckdb/ingest-events.js');
-  return finish(engine);
+  const steps = await eventImportSteps(engine);
+  return steps ? finishInterrupted(engine, steps) : 0;
 }
 
 /** `<dir>/<basename>.<UTC time, compact>.rejects`. */

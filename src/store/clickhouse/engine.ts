@@ -416,7 +416,7 @@ export class ClickHouseEngine implements Engine {
   }
 
   loadKeyed(batches: readonly KeyedBatch[], o?: KeyedLoadOptions): Promise<KeyedOutcome[]> {
-    return loadKeyed(this, batches, o);
+    return loadKeyed(this, batches, { ...o, sweep: this.#inProcess });
   }
 
   async truncate(table: string): Promise<void> {

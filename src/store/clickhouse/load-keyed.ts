@@ -24,8 +24,17 @@ import { INTERNAL_COLUMNS } from './schema.js';
 export async function loadKeyed(
   engine: Engine,
   batches: readonly KeyedBatch[],
-  o: KeyedLoadOptions = {},
+  o: KeyedLoadOptions & { sweep?: boolean } = {},
 ): Promise<KeyedOutcome[]> {
+  // In-process (chdb), no other process can be loading: scratch tables left are a killed load's
+  // (empty since the restart, `Memory`), dropped here. On a server they may be another import's.
+  if (o.sweep) {
+    const left = await engine.query<{ name: string }>(
+      sql`SELECT name FROM system.tables WHERE database = currentDatabase()
+        AND (startsWith(name, '_sextant_load_') OR startsWith(name, '_sextant_keep_'))`,
+    );
+    for (const t of left) await engine.exec(sql`DROP TABLE IF EXISTS ${ident(t.name)} SYNC`);
+  }
   const derived = batches.find((b) => b.derive && b.rows.length > 0);
   if (derived) {
     throw new Error(
