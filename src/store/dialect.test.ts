@@ -262,6 +262,28 @@ describe('dialects agree on scalars', () => {
     );
   });
 
+  it('tests membership in a scratch table the same way, GLOBAL on ClickHouse (a cluster sends the set to its shards)', async () => {
+    for (const e of engines) {
+      await e.stageRows('_dialect_scratch_keys', ['k'], [{ k: 'a' }, { k: 'c' }, { k: null }]);
+      try {
+        const rows = await e.query<Row>(
+          sql`SELECT x FROM ${e.dialect.sqlValues(
+            't',
+            ['x'],
+            ['a', 'b', 'c', 'd'].map((v) => [sql`${v}`]),
+          )}
+            WHERE ${e.dialect.sqlInScratch(raw('x'), '_dialect_scratch_keys', 'k')} ORDER BY x`,
+        );
+        expect(rows.map((r) => r.x)).toEqual(['a', 'c']);
+      } finally {
+        await e.dropStaged('_dialect_scratch_keys');
+      }
+    }
+    // A plain IN would run the subquery on each shard, which has no such table.
+    expect(engines[1]!.dialect.sqlInScratch(raw('x'), 't', 'k').toString()).toMatch(/\bGLOBAL IN \(SELECT/);
+    expect(engines[0]!.dialect.sqlInScratch(raw('x'), 't', 'k').toString()).not.toMatch(/GLOBAL/);
+  });
+
   it('hashes are stable and distinct within an engine', async () => {
     for (const e of engines) {
       const d = e.dialect;

@@ -107,6 +107,13 @@ export interface Dialect {
   /** The current time as a timestamp with microseconds (DuckDB: the transaction's start). */
   sqlNow(): Sql;
   /**
+   * `expr IN (SELECT column FROM table)`, where `table` is a scratch table this connection created
+   * (`Engine.stageRows`). On a ClickHouse cluster such a table exists on the server the query is
+   * sent to and on no shard, so the set is built there and sent to every shard (`GLOBAL IN`); a
+   * plain IN would run the subquery on each shard, which has no such table.
+   */
+  sqlInScratch(expr: Sql, table: string, column: string): Sql;
+  /**
    * `SELECT *` from `source` plus running counts: column `as` is how many rows at or before this
    * one, in the order `partition…, order…`, satisfy `when`. A count is only comparable with counts
    * of rows in the same partition: an engine may number across partitions (DuckDB counts once over

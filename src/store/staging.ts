@@ -273,7 +273,7 @@ export async function stageStoredEvents(stage: Engine): Promise<void> {
   const send = async (table: string, column: string, rows: { k: string }[]): Promise<void> => {
     if (rows.length === 0) return;
     await k.target.stageRows(table, ['k'], rows);
-    conditions.push(sql`${ident(column)} IN (SELECT k FROM ${ident(table)})`);
+    conditions.push(k.target.dialect.sqlInScratch(ident(column), table, 'k'));
   };
   try {
     await send(KEY_TABLES.uuid, 'uuid', uuids);

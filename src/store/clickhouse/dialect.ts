@@ -204,6 +204,10 @@ export const clickhouseDialect: Dialect = {
     // now() has whole seconds only.
     return sql`now64(6, 'UTC')`;
   },
+  sqlInScratch(expr, table, column) {
+    // GLOBAL: correct on one server and on a cluster alike (see Dialect.sqlInScratch).
+    return sql`${expr} GLOBAL IN (SELECT ${ident(column)} FROM ${ident(table)})`;
+  },
   sqlHash64(expr) {
     return sql`cityHash64(${expr})`;
   },

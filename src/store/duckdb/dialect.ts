@@ -120,6 +120,9 @@ export const duckdbDialect: Dialect = {
   sqlNow() {
     return sql`now()`;
   },
+  sqlInScratch(expr, table, column) {
+    return sql`${expr} IN (SELECT ${ident(column)} FROM ${ident(table)})`;
+  },
   sqlRunningCounts(source, partition, order, counts) {
     // One parallel sort, then a streaming window (an empty OVER keeps the sorted order: DuckDB's
     // order preservation rules) with one cheap running count per column. Partitioned frames
