@@ -130,6 +130,15 @@ export async function resolveIdentity(engine: Engine, scope: Sql, merges: Sql = 
  * or without override whose events were all written with it, gets none. One version per call.
  */
 export async function upsertOverrides(engine: Engine, scope?: Sql): Promise<void> {
+  if (!scope) {
+    // No id changed person (the common import: new events of known or new people): there is
+    // nothing to record, and the INSERT below would still scan every stored event's ids for its
+    // EXISTS (278 ms of a 60-event import's ~700 ms of database work into a 1M-event store).
+    const [c] = await engine.query<{ n: number }>(
+      raw(`SELECT count(*)::INTEGER AS n FROM (SELECT 1 FROM _id_changed LIMIT 1)`),
+    );
+    if ((c?.n ?? 0) === 0) return;
+  }
   const ids = scope
     ? `SELECT distinct_id FROM _id_changed UNION SELECT distinct_id FROM ${scope.toString()}`
     : 'SELECT distinct_id FROM _id_changed';
