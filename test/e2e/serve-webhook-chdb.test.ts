@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChdb } from '../../src/store/clickhouse/test-chdb.js';
 import type { Engine } from '../../src/store/engine.js';
 import { sql } from '../../src/store/sql.js';
+import { stripeEvent } from '../helpers/stripe-fixtures.js';
 import { startTestServer, WEBHOOK_SECRET, type TestServer } from './serve-harness.js';
 
 const FIXTURES = new URL('../fixtures/real/stripe-fixtures/', import.meta.url);
@@ -33,17 +34,7 @@ afterAll(async () => {
   await chdb?.close();
 });
 
-const event = (id: string, type: string, created: number, object: Record<string, unknown>) => ({
-  id,
-  object: 'event',
-  api_version: '2025-03-31.basil',
-  created,
-  livemode: false,
-  pending_webhooks: 1,
-  request: { id: null, idempotency_key: null },
-  type,
-  data: { object },
-});
+const event = stripeEvent;
 
 async function send(e: Record<string, unknown>): Promise<Response> {
   const payload = JSON.stringify(e, null, 2);

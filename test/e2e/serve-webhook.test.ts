@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import Stripe from 'stripe';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from '../../src/store/sql.js';
+import { stripeEvent } from '../helpers/stripe-fixtures.js';
 import { startTestServer, WEBHOOK_SECRET, type TestServer } from './serve-harness.js';
 
 const FIXTURES = new URL('../fixtures/real/stripe-fixtures/', import.meta.url);
@@ -118,17 +119,7 @@ describe('Stripe webhook', () => {
       const items = base.items as { data: Record<string, unknown>[] };
       return { ...base, status, items: { ...items, data: items.data.map((it) => ({ ...it, quantity })) } };
     };
-    const event = (id: string, type: string, created: number, object: Record<string, unknown>) => ({
-      id,
-      object: 'event',
-      api_version: '2025-03-31.basil',
-      created,
-      livemode: false,
-      pending_webhooks: 1,
-      request: { id: null, idempotency_key: null },
-      type,
-      data: { object },
-    });
+    const event = stripeEvent;
     const older = event('evt_older', 'customer.subscription.updated', now - 120, withState('active', 1));
     const newer = event('evt_newer', 'customer.subscription.updated', now - 60, withState('past_due', 5));
     expect((await send(newer)).status).toBe(200);

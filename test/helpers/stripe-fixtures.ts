@@ -12,6 +12,19 @@ import type Stripe from 'stripe';
 
 export const ts = (day: string): number => Date.parse(day + 'T00:00:00Z') / 1000;
 
+/** A Stripe webhook event envelope (as Stripe delivers it) around `object`, dated `created` (s). */
+export const stripeEvent = (id: string, type: string, created: number, object: Record<string, unknown>) => ({
+  id,
+  object: 'event',
+  api_version: '2025-03-31.basil',
+  created,
+  livemode: false,
+  pending_webhooks: 1,
+  request: { id: null, idempotency_key: null },
+  type,
+  data: { object },
+});
+
 export type CustomerFixture = Pick<
   Stripe.Customer,
   'id' | 'object' | 'email' | 'name' | 'metadata' | 'created' | 'currency'
