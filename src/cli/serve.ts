@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import type { Notifier } from '../app/notify.js';
 import type { Config } from '../config/schema.js';
@@ -21,10 +22,21 @@ export function registerServe(program: Command): void {
     .description('web UI, JSON API, PostHog-compatible capture API and Stripe webhook on one port')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port (0: any free one)', '8010')
-    .action(async (o: { host: string; port: string }, cmd: Command) => {
+    .option(
+      '--db-threads <n>',
+      "most threads the embedded store's queries use (default: the cores less one, so requests keep a core while a review is built)",
+    )
+    .action(async (o: { host: string; port: string; dbThreads?: string }, cmd: Command) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         throw new InputError(`'${o.port}' is not a port (0–65535)`, { field: '--port' });
+      }
+      const dbThreads =
+        o.dbThreads === undefined ? Math.max(1, availableParallelism() - 1) : Number(o.dbThreads);
+      if (!Number.isInteger(dbThreads) || dbThreads < 1 || dbThreads > 1024) {
+        throw new InputError(`'${o.dbThreads}' is not a number of threads (1–1024)`, {
+          field: '--db-threads',
+        });
       }
       const g = globalOptions(cmd);
       const config = commandConfig(cmd);
@@ -52,6 +64,9 @@ export function registerServe(program: Command): void {
       // mistyped --db is then seen at once.
       const created = local && g.db !== ':memory:' && !existsSync(g.db);
       const engine = await openEngine(g.db);
+      // DuckDB runs in this process: left at every core, a review build's queries take the core
+      // the requests are answered on (docs/http.md, "Capture"). A ClickHouse server has its own.
+      await engine.limitThreads?.(dbThreads);
       const rejectsDir = join(local ? dirname(g.db) : '.sextant', 'rejects');
       // One queue for the writes of the app, the capture log and the scheduler.
       const queue = new StoreQueue();
@@ -91,7 +106,11 @@ export function registerServe(program: Command): void {
           const url = `http://${host}:${info.port}`;
           const out = process.stdout;
           out.write(`sextant serve: listening on ${url}\n`);
-          out.write(`  store:       ${g.db}${created ? ' (did not exist: created, empty)' : ''}\n`);
+          out.write(
+            `  store:       ${g.db}${created ? ' (did not exist: created, empty)' : ''}` +
+              (engine.limitThreads ? `; queries on at most ${dbThreads} thread(s)` : '') +
+              '\n',
+          );
           out.write(
             `  capture log: ${capture.log.dir} (503 past ${capture.maxBytes} bytes unloaded)` +
               (pending.length

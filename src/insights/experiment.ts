@@ -27,7 +27,7 @@ import {
 import { InputError } from '../errors.js';
 import type { Dialect } from '../store/dialect.js';
 import type { Engine } from '../store/engine.js';
-import { raw, sql, type Sql } from '../store/sql.js';
+import { join, raw, sql, type Sql } from '../store/sql.js';
 import { metricSpecSchema, type MetricSpec } from '../launches/metric.js';
 import { dateInput, dateRange, parseSpec, sqlMatches, type DateRange } from './common.js';
 import { eventsWithPersons } from '../store/events.js';
@@ -111,20 +111,36 @@ function unitColumn(unit: Spec['unit'], alias: string): Sql {
   return raw(`${alias}.${unit === 'person' ? 'person_id' : 'organization'}`);
 }
 
+/**
+ * The `$feature_flag_called` events of `flags` before `until`, one row each: the caller's
+ * `person_id` (identity-resolved) and `organization`, `ts`, the `flag` and its `variant` (the
+ * `$feature_flag_response`). What an experiment and a rollout read of a flag's exposures; the
+ * launches of a review read it once for all their flags (launches/judge.ts), as reading the
+ * `properties` of every flag call is what their queries cost most.
+ */
+export function sqlFlagCallsSelect(d: Dialect, flags: readonly string[], until: Date): Sql {
+  const flag = d.sqlJsonString(raw('e.properties'), ['$feature_flag']);
+  const oneOf =
+    flags.length === 1 ? sql`${flag} = ${flags[0]!}` : sql`${flag} IN (${join(flags.map((f) => sql`${f}`))})`;
+  return sql`SELECT e.person_id AS person_id, e.organization AS organization, e.timestamp AS ts,
+      ${flag} AS flag, ${d.sqlJsonString(raw('e.properties'), ['$feature_flag_response'])} AS variant
+    FROM ${eventsWithPersons('e')}
+    WHERE e.event = ${FLAG_CALLED} AND ${oneOf} AND e.timestamp < ${until}`;
+}
+
 /** The flag events that expose a unit, as (unit, ts, variant) rows. */
-function sqlExposureEvents(d: Dialect, s: Spec, range: DateRange, source: Source): Sql {
-  const unit = unitColumn(s.unit, 'e');
-  const inRange = sql`e.timestamp >= ${range.from} AND e.timestamp < ${range.to}`;
+function sqlExposureEvents(d: Dialect, s: Spec, range: DateRange, source: Source, calls?: Sql): Sql {
   if (source === 'feature_flag_called') {
-    return sql`SELECT ${unit} AS unit, e.timestamp AS ts,
-        ${d.sqlJsonString(raw('e.properties'), ['$feature_flag_response'])} AS variant
-      FROM ${eventsWithPersons('e')}
-      WHERE e.event = ${FLAG_CALLED} AND ${d.sqlJsonString(raw('e.properties'), ['$feature_flag'])} = ${s.flag}
-        AND ${inRange}`;
+    const from = calls ?? sql`(${sqlFlagCallsSelect(d, [s.flag], range.to)}) AS c`;
+    return sql`SELECT ${raw(s.unit === 'person' ? 'person_id' : 'organization')} AS unit, ts, variant
+      FROM ${from}
+      WHERE flag = ${s.flag} AND ts >= ${range.from} AND ts < ${range.to}`;
   }
+  const unit = unitColumn(s.unit, 'e');
   const prop = d.sqlJsonString(raw('e.properties'), [`$feature/${s.flag}`]);
   return sql`SELECT ${unit} AS unit, e.timestamp AS ts, ${prop} AS variant
-    FROM ${eventsWithPersons('e')} WHERE ${prop} IS NOT NULL AND ${inRange}`;
+    FROM ${eventsWithPersons('e')}
+    WHERE ${prop} IS NOT NULL AND e.timestamp >= ${range.from} AND e.timestamp < ${range.to}`;
 }
 
 /**
@@ -138,6 +154,7 @@ export function buildExperimentQuery(
   range: DateRange,
   source: Source,
   until?: Date,
+  calls?: Sql,
 ): Sql {
   const days = (n: number, ts: Sql) => d.sqlDateAdd('day', raw(String(n)), ts);
   const postStart = s.metric.type === 'retention' ? (s.metric.startDay ?? 7) : 0;
@@ -150,7 +167,7 @@ export function buildExperimentQuery(
     ? raw('(CASE WHEN coalesce(m.post, 0) > 0 THEN 1 ELSE 0 END)')
     : raw('coalesce(m.post, 0)');
   const x = binary ? raw('(CASE WHEN coalesce(m.pre, 0) > 0 THEN 1 ELSE 0 END)') : raw('coalesce(m.pre, 0)');
-  return sql`WITH calls AS (${sqlExposureEvents(d, s, range, source)}),
+  return sql`WITH calls AS (${sqlExposureEvents(d, s, range, source, calls)}),
     exposures AS (
       SELECT unit, min(ts) AS exposed_at, ${d.sqlArgMin(raw('variant'), raw('ts'))} AS variant,
         count(DISTINCT variant) AS variants
@@ -304,6 +321,12 @@ export interface ExperimentOptions {
    * near it get a shorter window, alike in every arm).
    */
   until?: Date;
+  /**
+   * A relation (`<table> AS alias`, or a subquery) holding `sqlFlagCallsSelect`'s rows for this
+   * flag among others, until the range's end at least: read instead of `events` for the flag's
+   * calls. The same rows either way, so the same result.
+   */
+  flagCalls?: Sql;
 }
 
 export async function experiment(
@@ -313,7 +336,8 @@ export async function experiment(
 ): Promise<ExperimentResult> {
   const s = parseSpec(experimentSpecSchema, spec);
   const range = dateRange(s.dateFrom, s.dateTo);
-  const query = (source: Source) => buildExperimentQuery(engine.dialect, s, range, source, opts.until);
+  const query = (source: Source) =>
+    buildExperimentQuery(engine.dialect, s, range, source, opts.until, opts.flagCalls);
   let rows = await engine.query<Row>(query('feature_flag_called'));
   let source: Source | null = 'feature_flag_called';
   if (!rows.some((r) => Number(r.n) > 0)) {

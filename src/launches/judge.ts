@@ -23,8 +23,16 @@ import { interruptedTimeSeries, staggeredDid } from '../analyses/stats/launch-ef
 import type { Computed, StatResult } from '../analyses/stats/result.js';
 import type { Config } from '../config/schema.js';
 import type { LaunchEffect, LaunchReview, LaunchVerdict } from '../domain/review.js';
-import { defaultControl, experiment, type ExperimentResult } from '../insights/experiment.js';
+import {
+  defaultControl,
+  experiment,
+  sqlFlagCallsSelect,
+  type ExperimentResult,
+} from '../insights/experiment.js';
+import type { Timings } from '../review/timings.js';
+import { sharedRelation } from '../store/build-scope.js';
 import type { Engine } from '../store/engine.js';
+import type { Sql } from '../store/sql.js';
 import { metricId, type MetricSpec } from './metric.js';
 import type { Launch } from './store.js';
 import { dailyMetric, rolloutCohorts } from './uncontrolled.js';
@@ -44,6 +52,14 @@ export interface JudgeOptions {
   end: Date;
   /** The review month's first instant: launches on or after it are "of the month". */
   monthStart: Date;
+  /**
+   * A relation of the flags' calls (`sqlFlagCallsSelect`, insights/experiment.ts) until `end`,
+   * holding every flag judged: read instead of `events` by each flag's queries (judgeLaunches
+   * makes it once for all its launches). Without it each query reads its flag's calls itself.
+   */
+  flagCalls?: Sql;
+  /** Where the time goes (`--timings`): each query of a launch timed on its own. */
+  timings?: Timings;
 }
 
 type Draft = Omit<LaunchEffect, 'verdict' | 'statement'> & {
@@ -51,6 +67,11 @@ type Draft = Omit<LaunchEffect, 'verdict' | 'statement'> & {
   /** Set when the effect cannot be read: not enough data or a broken split, with the reason. */
   blocked: { verdict: 'not-enough-data' | 'split-broken'; reason: string } | null;
 };
+
+/** Runs one query, timed under `  launches <what>` when the build asks (`--timings`). */
+function timed<T>(o: JudgeOptions, what: string, fn: () => Promise<T>): Promise<T> {
+  return o.timings ? o.timings.time(`  launches ${what}`, fn) : fn();
+}
 
 function isoDay(d: Date): string {
   return d.toISOString().slice(0, 10);
@@ -74,18 +95,20 @@ export async function judgeLaunch(launch: Launch, o: JudgeOptions): Promise<Omit
       const results: ExperimentResult[] = [];
       for (const m of launch.metrics) {
         results.push(
-          await experiment(
-            o.engine,
-            {
-              flag: launch.flag,
-              dateFrom: launch.date,
-              dateTo: lastDay,
-              metric: m,
-              windowDays: launch.windowDays,
-              unit: launch.unit,
-              ...(launch.control ? { control: launch.control } : {}),
-            },
-            { until: o.end },
+          await timed(o, `${launch.title}: experiment ${metricId(m)}`, () =>
+            experiment(
+              o.engine,
+              {
+                flag: launch.flag!,
+                dateFrom: launch.date,
+                dateTo: lastDay,
+                metric: m,
+                windowDays: launch.windowDays,
+                unit: launch.unit,
+                ...(launch.control ? { control: launch.control } : {}),
+              },
+              { until: o.end, ...(o.flagCalls ? { flagCalls: o.flagCalls } : {}) },
+            ),
           ),
         );
       }
@@ -193,11 +216,13 @@ function experimentDrafts(m: MetricSpec, r: ExperimentResult): Draft[] {
 
 async function itsDraft(launch: Launch, m: MetricSpec, launchAt: Date, o: JudgeOptions): Promise<Draft> {
   const to = new Date(Math.min(o.end.getTime(), launchAt.getTime() + ITS_POST_DAYS * DAY_MS));
-  const points = await dailyMetric(
-    o.engine,
-    { config: o.config, product: launch.product, unit: launch.unit, metric: m },
-    new Date(launchAt.getTime() - ITS_PRE_DAYS * DAY_MS),
-    to,
+  const points = await timed(o, `${launch.title}: daily ${metricId(m)}`, () =>
+    dailyMetric(
+      o.engine,
+      { config: o.config, product: launch.product, unit: launch.unit, metric: m },
+      new Date(launchAt.getTime() - ITS_PRE_DAYS * DAY_MS),
+      to,
+    ),
   );
   const r = interruptedTimeSeries(points, Math.floor(launchAt.getTime() / DAY_MS));
   return quasiDraft(metricId(m), 'interrupted-time-series', r, (e) => ({
@@ -252,16 +277,19 @@ async function didDraft(
   control: string,
   o: JudgeOptions,
 ): Promise<Draft> {
-  const cohorts = await rolloutCohorts(o.engine, {
-    config: o.config,
-    product: launch.product,
-    unit: launch.unit,
-    metric: m,
-    flag: launch.flag!,
-    control,
-    launch: launchAt,
-    end: o.end,
-  });
+  const cohorts = await timed(o, `${launch.title}: rollout cohorts ${metricId(m)}`, () =>
+    rolloutCohorts(o.engine, {
+      config: o.config,
+      product: launch.product,
+      unit: launch.unit,
+      metric: m,
+      flag: launch.flag!,
+      control,
+      launch: launchAt,
+      end: o.end,
+      ...(o.flagCalls ? { flagCalls: o.flagCalls } : {}),
+    }),
+  );
   const r = staggeredDid(cohorts);
   return quasiDraft(metricId(m), 'not-yet-exposed', r, (e) => ({
     test: e.test,
@@ -324,12 +352,32 @@ function finish(d: Draft, q: number | null, effects: number): LaunchEffect {
   return { ...effect, evidence, verdict, statement };
 }
 
-/** Every launch of the review month and the three before, judged (see judgeLaunch). */
+/**
+ * Every launch of the review month and the three before, judged (see judgeLaunch). The calls of
+ * every flag judged are read from `events` once, into a relation each flag's queries read (in a
+ * review build, a table the build shares: store/build-scope.ts).
+ */
 export async function judgeLaunches(
   launches: readonly Launch[],
   o: JudgeOptions,
 ): Promise<Omit<LaunchReview, 'todos'>[]> {
+  const judged = launches.filter(
+    (l) => l.flag !== null && l.metrics.length > 0 && new Date(l.date + 'T00:00:00Z') < o.end,
+  );
+  const flags = [...new Set(judged.map((l) => l.flag!))].sort();
+  const flagCalls =
+    o.flagCalls ??
+    (flags.length === 0
+      ? undefined
+      : await timed(o, 'flag calls', () =>
+          sharedRelation(
+            o.engine,
+            `flag calls ${o.end.toISOString()} ${JSON.stringify(flags)}`,
+            sqlFlagCallsSelect(o.engine.dialect, flags, o.end),
+            'fc',
+          ),
+        ));
   const out: Omit<LaunchReview, 'todos'>[] = [];
-  for (const l of launches) out.push(await judgeLaunch(l, o));
+  for (const l of launches) out.push(await judgeLaunch(l, { ...o, ...(flagCalls ? { flagCalls } : {}) }));
   return out;
 }

@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import { monthEnd, monthStart, type Month } from '../domain/month.js';
 import type { LaunchReview } from '../domain/review.js';
 import { listTodos } from '../review/decisions.js';
+import type { Timings } from '../review/timings.js';
 import type { Engine } from '../store/engine.js';
 import { judgeLaunches } from './judge.js';
 import { listLaunches } from './store.js';
@@ -21,6 +22,8 @@ export interface LaunchesOfReviewOptions {
   config: Config;
   product: string;
   month: Month;
+  /** Where the time goes (`--timings`): each query of the launches timed on its own. */
+  timings?: Timings;
 }
 
 export async function launchesOfReview(o: LaunchesOfReviewOptions): Promise<LaunchReview[]> {
@@ -42,6 +45,7 @@ export async function judgedLaunchesOfReview(
     config: o.config,
     end: monthEnd(o.month),
     monthStart: monthStart(o.month),
+    ...(o.timings ? { timings: o.timings } : {}),
   });
 }
 

@@ -15,7 +15,7 @@
  */
 import type { Config } from '../config/schema.js';
 import type { DayValue, DidCohort } from '../analyses/stats/launch-effects.js';
-import { FLAG_CALLED } from '../insights/experiment.js';
+import { sqlFlagCallsSelect } from '../insights/experiment.js';
 import { sqlMatches } from '../insights/common.js';
 import { sqlActivityEvent } from '../metrics/scope.js';
 import { productScope } from '../metrics/types.js';
@@ -87,6 +87,11 @@ export interface RolloutScope extends UncontrolledScope {
   launch: Date;
   /** Exclusive end of the data the analysis may read. */
   end: Date;
+  /**
+   * A relation holding `sqlFlagCallsSelect`'s rows (insights/experiment.ts) for this flag among
+   * others, until `end` at least: read instead of `events` for the flag's calls (same rows).
+   */
+  flagCalls?: Sql;
 }
 
 /** The last week (counted from the launch) wholly before `end`. */
@@ -96,11 +101,14 @@ export function lastCompleteWeek(launch: Date, end: Date): number {
 
 export function buildRolloutQuery(d: Dialect, s: RolloutScope): Sql {
   const unit = unitColumn(s.unit);
-  const week = sql`CAST(floor((${d.sqlEpochSeconds(raw('e.timestamp'))} - ${s.launch.getTime() / 1000}) / ${WEEK_SECONDS}) AS BIGINT)`;
+  const weekOf = (ts: Sql) =>
+    sql`CAST(floor((${d.sqlEpochSeconds(ts)} - ${s.launch.getTime() / 1000}) / ${WEEK_SECONDS}) AS BIGINT)`;
+  const week = weekOf(raw('e.timestamp'));
   const activity = sqlActivityEvent(d, s.config.activity, productScope(s.config, s.product), raw('e.event'));
   const match = sqlMatches(d, { event: s.metric.event, properties: s.metric.properties }, 'e');
   const y = binary(s.metric) ? raw('CASE WHEN sum(v) > 0 THEN 1 ELSE 0 END') : raw('sum(v)');
-  const response = d.sqlJsonString(raw('e.properties'), ['$feature_flag_response']);
+  const calls = s.flagCalls ?? sql`(${sqlFlagCallsSelect(d, [s.flag], s.end)}) AS c`;
+  const callUnit = raw(s.unit === 'person' ? 'person_id' : 'organization');
   const weekStart = new Date(s.launch.getTime() - 7 * DAY_MS);
   const last = lastCompleteWeek(s.launch, s.end);
   // `treated = 1` marks a unit that was ever exposed: a LEFT JOIN miss reads 0 on every engine
@@ -113,11 +121,10 @@ export function buildRolloutQuery(d: Dialect, s: RolloutScope): Sql {
       WHERE e.timestamp >= ${weekStart} AND e.timestamp < ${s.end} AND ${unit} IS NOT NULL AND (${match} OR ${activity})),
     uw AS (SELECT unit, wk, CAST(${y} AS DOUBLE) AS y, max(a) AS active FROM ev GROUP BY unit, wk),
     exposed AS (
-      SELECT ${unit} AS unit, min(${week}) AS ew, 1 AS treated
-      FROM ${eventsWithPersons('e')}
-      WHERE e.event = ${FLAG_CALLED} AND ${d.sqlJsonString(raw('e.properties'), ['$feature_flag'])} = ${s.flag}
-        AND e.timestamp < ${s.end} AND ${unit} IS NOT NULL
-        AND ${response} IS NOT NULL AND ${response} <> ${s.control}
+      SELECT ${callUnit} AS unit, min(${weekOf(raw('ts'))}) AS ew, 1 AS treated
+      FROM ${calls}
+      WHERE flag = ${s.flag} AND ts < ${s.end} AND ${callUnit} IS NOT NULL
+        AND variant IS NOT NULL AND variant <> ${s.control}
       GROUP BY 1),
     cohorts AS (SELECT DISTINCT ew AS k FROM exposed WHERE ew >= 0 AND ew + 1 <= ${last}),
     pairs AS (

@@ -178,7 +178,7 @@ async function buildDataPartOn(
   const metrics = partialMonthChanges(computed, coverage);
   const launchesJudged = () =>
     t.time('launches', () =>
-      judgedLaunchesOfReview({ engine, config: o.config, product: scope.name, month: o.month }),
+      judgedLaunchesOfReview({ engine, config: o.config, product: scope.name, month: o.month, timings: t }),
     );
   // Beside the dives when queries run side by side; after them (as before) when they cannot.
   const launchesBeside = concurrent ? launchesJudged() : undefined;

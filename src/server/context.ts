@@ -13,7 +13,11 @@ export const READ_CONNECTIONS = 2;
  * single writing statements statement by statement on the store queue. Make one per server.
  */
 export function serverReads(d: Pick<ServerDeps, 'engine' | 'queue'>): Engine {
-  return readPool(d.engine, queuedEngine(d.engine, d.queue), READ_CONNECTIONS);
+  // Without `connect`, a review built in the server runs its queries one after another (on
+  // these connections) instead of side by side on more: with the store's threads limited
+  // (`serve --db-threads`, default the cores less one) a build then leaves a core to the
+  // requests, whose acknowledgements must not wait for it (docs/http.md, "Capture").
+  return readPool(d.engine, queuedEngine(d.engine, d.queue), READ_CONNECTIONS, { connect: false });
 }
 
 /**

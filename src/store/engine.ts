@@ -35,6 +35,12 @@ export interface Engine {
    * leaves the store open; closing this engine closes it too. Absent: one connection only.
    */
   connect?(): Promise<Engine>;
+  /**
+   * At most `n` threads for this process's queries from now on (every connection of the store):
+   * what `sextant serve` uses to keep a core for answering requests while a review is built.
+   * Absent: the engine decides (a ClickHouse server schedules its own threads).
+   */
+  limitThreads?(n: number): Promise<void>;
 
   /** The store's data tables (not its migration bookkeeping), with their columns in order. */
   tables(): Promise<TableInfo[]>;

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from './duckdb/engine.js';
+import { buildScope, closeBuildScope, sharedRelation } from './build-scope.js';
 import { readPool } from './pool.js';
 import { sql } from './sql.js';
 
@@ -38,5 +39,28 @@ describe('readPool', () => {
     await expect(pool.query(sql`SELECT * FROM only_here`)).rejects.toThrow(/only_here/);
     await engine.close();
     engine = undefined;
+  });
+
+  it("makes a build's shared tables on its own connections, and offers no connect when asked not to", async () => {
+    engine = await DuckDbEngine.open(':memory:');
+    await engine.exec(sql`CREATE TABLE t AS SELECT range AS x FROM range(10)`);
+    // The writer holds a transaction open (in the server: the capture loader's import on the
+    // store queue): making and dropping a shared table through the pool must not wait for it.
+    await engine.exec(sql`BEGIN TRANSACTION`);
+    await engine.exec(sql`INSERT INTO t VALUES (100)`);
+    const pool = readPool(engine, engine, 2, { connect: false });
+    expect(pool.connect).toBeUndefined();
+    expect(readPool(engine, engine, 2).connect).toBeTypeOf('function');
+    // A build on the pool (the server's reads) shares a table, not a subquery per query.
+    const scoped = buildScope(pool, pool);
+    const rel = await sharedRelation(scoped, 'big', sql`SELECT x FROM t WHERE x > ${4}`, 'b');
+    expect(rel.toString()).toMatch(/^sextant_shared\."_build_\d+_big" AS b$/);
+    // Made from the committed store (the writer's open insert is not in it), read by another connection.
+    const other = await engine.connect();
+    expect(await other.query(sql`SELECT count(*)::INTEGER AS n FROM ${rel}`)).toEqual([{ n: 5 }]);
+    await closeBuildScope(scoped);
+    await expect(other.query(sql`SELECT count(*) FROM ${rel}`)).rejects.toThrow(/_build_\d+_big/);
+    await other.close();
+    await engine.exec(sql`COMMIT`);
   });
 });

@@ -14,8 +14,10 @@ import type { Sql } from './sql.js';
  *
  * Without `connect` (an engine of one connection) queries go to `writes` too. `close` closes the
  * pool's connections, not `writes` nor the store (closing the store closes them as well).
+ * `o.connect: false`: the pool offers no `connect` of its own, so that what takes further
+ * connections when it can (a review build's side-by-side queries) runs on the pool's instead.
  */
-export function readPool(base: Engine, writes: Engine, size: number): Engine {
+export function readPool(base: Engine, writes: Engine, size: number, o: { connect?: boolean } = {}): Engine {
   if (!base.connect || size < 1) return writes;
   const connect = base.connect.bind(base);
   const idle: Engine[] = [];
@@ -65,7 +67,30 @@ export function readPool(base: Engine, writes: Engine, size: number): Engine {
     truncate: (table) => writes.truncate(table),
     remove: (table, rows, key) => writes.remove(table, rows, key),
     replace: (table, batches) => writes.replace(table, batches),
-    connect,
+    ...(o.connect === false ? {} : { connect }),
+    // A review build's shared tables (store/build-scope.ts), made and dropped on a connection
+    // of the pool: every connection of the store reads them, and `writes` (in the server the
+    // store queue, behind the capture loader) is never waited for.
+    ...(base.shareTable && base.dropSharedTable
+      ? {
+          async shareTable(name: string, select: Sql): Promise<Sql> {
+            const e = await acquire();
+            try {
+              return await e.shareTable!(name, select);
+            } finally {
+              release(e);
+            }
+          },
+          async dropSharedTable(name: string): Promise<void> {
+            const e = await acquire();
+            try {
+              await e.dropSharedTable!(name);
+            } finally {
+              release(e);
+            }
+          },
+        }
+      : {}),
     async close(): Promise<void> {
       closed = true;
       const opened = await Promise.allSettled(all);

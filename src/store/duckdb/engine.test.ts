@@ -3,6 +3,21 @@ import { raw, sql } from '../sql.js';
 import { DuckDbEngine } from './engine.js';
 
 describe('DuckDB engine', () => {
+  it('limits the threads of every connection of the store, and refuses a count that is not one', async () => {
+    const e = await DuckDbEngine.open(':memory:');
+    const other = await e.connect();
+    await e.limitThreads(1);
+    const threads = async (x: DuckDbEngine) =>
+      Number((await x.query<{ t: unknown }>(sql`SELECT current_setting('threads') AS t`))[0]!.t);
+    expect(await threads(e)).toBe(1);
+    expect(await threads(other)).toBe(1);
+    await e.limitThreads(2);
+    expect(await threads(other)).toBe(2);
+    await expect(e.limitThreads(0)).rejects.toThrow(/threads/);
+    await expect(e.limitThreads(1.5)).rejects.toThrow(/threads/);
+    await e.close();
+  });
+
   it('binds every value as a parameter, never as SQL text', async () => {
     const e = await DuckDbEngine.open(':memory:');
     const evil = "x'); DROP TABLE t; --";

@@ -128,6 +128,12 @@ export class DuckDbEngine implements Engine {
     return child;
   }
 
+  /** DuckDB's `threads` setting, which is the instance's: every connection of the store. */
+  async limitThreads(n: number): Promise<void> {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a whole number ≥ 1, not ${n}`);
+    await this.exec(raw(`SET threads = ${n}`));
+  }
+
   /** The raw connection, for code inside `store/duckdb/` only. */
   get connection(): DuckDBConnection {
     return this.#conn;
