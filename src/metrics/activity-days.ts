@@ -4,8 +4,9 @@
  * and organizations per month, first activity, daily and weekly actives, activity per
  * organization). One row per (person_id, organization, day) of the product's activity events
  * (metrics/scope.ts), identity-resolved (store/events.ts): `day` the whole days since 1970-01-01
- * UTC, `first_ts` the day's first activity event, `events` how many, `key_actions` how many of them
- * are key actions (config.keyActions; every activity event when none are configured).
+ * UTC, `first_ts` and `last_ts` the day's first and last activity event, `events` how many,
+ * `key_actions` how many of them are key actions (config.keyActions; every activity event when none
+ * are configured).
  *
  * Month bounds are UTC midnights, so "an event before month M's end" is "a row of a day before
  * it", and a row's month is its day's: a query over this relation answers what the same query
@@ -33,7 +34,7 @@ export function sqlActivityDaysSelect(ctx: ActivityDaysScope): Sql {
     ctx.config.keyActions.length === 0 ? raw('TRUE') : sqlMatchesAny(d, raw('event'), ctx.config.keyActions);
   return sql`
     SELECT person_id, organization, ${d.sqlIntervalNumber('day', raw('timestamp'))} AS day,
-      min(timestamp) AS first_ts, count(*) AS events,
+      min(timestamp) AS first_ts, max(timestamp) AS last_ts, count(*) AS events,
       sum(CASE WHEN ${keyAction} THEN 1 ELSE 0 END) AS key_actions
     FROM ${eventsWithPersons()}
     WHERE ${sqlActivityEvent(d, ctx.config.activity, ctx.product)}

@@ -37,7 +37,7 @@
  */
 import { monthEnd } from '../../domain/month.js';
 import type { DeepDive, Finding } from '../../domain/review.js';
-import { matchesAnyGlob, sqlActivityEvent } from '../../metrics/scope.js';
+import { matchesAnyGlob } from '../../metrics/scope.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';
 import { benjaminiHochberg, classification, compareProportions } from '../stats/index.js';
 import { sqlFeatureEvent } from './feature-events.js';
@@ -163,11 +163,19 @@ export function outcomeWindows(
 
 /**
  * One statement for users and organizations together: the rule grid (kind × outcome × event ×
- * window × threshold) and, with event NULL, each cohort's totals. Two scans of `events`: the
- * first activity of every person and organization (one aggregate with two grouping sets), and the
- * events of the cohort range, read once and joined to the cohort under both kinds. Per subject
- * and event one row carries the count in each behaviour window and the retention flag of each
- * outcome window; the grid unpivots those and joins the thresholds.
+ * window × threshold) and, with event NULL, each cohort's totals.
+ * - First activity and the outcome come from the activity days (the table the review build made
+ *   for the usage metrics, metrics/activity-days.ts): a subject is retained in an outcome window
+ *   (f + lo, f + hi] when one of its days has `last_ts > f + lo` and `first_ts <= f + hi`. That is
+ *   exact, since a day spans less than the window's whole days: its events lie between its first
+ *   and last, so a day meeting both has one inside (its first, or else its last).
+ * - The behaviours are the one scan of `events`: only feature events, only the range the
+ *   cohorts' behaviour windows cover, joined to the cohort under both kinds. Per subject and
+ *   event one row carries the count in each behaviour window.
+ * - A subject counts in a cohort when it has a feature event in its longest behaviour window or
+ *   an activity event in an outcome window (of any outcome length).
+ * - The grid: per rule the subjects whose count (capped at maxThreshold) reaches each threshold,
+ *   summed from the subjects per count, so thresholds multiply a small table, not the subjects.
  */
 export function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql {
   const d = ctx.engine.dialect;
@@ -182,7 +190,6 @@ export function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql
   const loCol = (o: number): Sql => raw(`lo${Math.trunc(o)}`);
   const hiCol = (o: number): Sql => raw(`hi${Math.trunc(o)}`);
   const longest = Math.max(...days);
-  const act = sqlActivityEvent(d, ctx.config.activity, ctx.product, raw('e.event'));
   const feat = sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'));
   const outcomes = union(
     windows.map(
@@ -193,32 +200,32 @@ export function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql
   const thresholds = union(
     Array.from({ length: li.maxThreshold }, (_, i) => sql`SELECT ${i + 1} AS threshold`),
   );
-  // Nothing before the earliest cohort or after the review month can matter: prune the scan.
-  const earliest = d.sqlTimestamp(sql`${windows.map((w) => w.cohortFrom).sort()[0] as string}`);
-  const latest = d.sqlTimestamp(sql`${monthEnd(ctx.month).toISOString()}`);
+  // Behaviours happen in [f, f + longest) with f in a cohort: nothing outside can matter.
+  const earliest = Math.min(...windows.map((w) => Date.parse(w.cohortFrom)));
+  const latest = Math.max(...windows.map((w) => Date.parse(w.cohortTo))) + longest * DAY_MS;
+  const at = (ms: number): Sql => d.sqlTimestamp(sql`${new Date(ms).toISOString()}`);
   const inWindow = (w: number): Sql =>
-    sql`sum(CASE WHEN j.is_feat = 1 AND j.timestamp < j.${endCol(w)} THEN 1 ELSE 0 END) AS ${nCol(w)}`;
-  const retainedIn = (w: OutcomeWindow): Sql =>
-    sql`max(CASE WHEN j.is_act = 1 AND j.timestamp > j.${loCol(w.outcomeDays)}
-      AND j.timestamp <= j.${hiCol(w.outcomeDays)} THEN 1 ELSE 0 END) AS ${rCol(w.outcomeDays)}`;
+    sql`sum(CASE WHEN j.timestamp < j.${endCol(w)} THEN 1 ELSE 0 END) AS ${nCol(w)}`;
+  // A day of the subject's activity with an event in the outcome window (see above).
+  const activeIn = (o: number): Sql => sql`a.last_ts > s.${loCol(o)} AND a.first_ts <= s.${hiCol(o)}`;
+  const retainedIn = (o: number): Sql => sql`max(CASE WHEN ${activeIn(o)} THEN 1 ELSE 0 END) AS ${rCol(o)}`;
   const pick = (key: Sql, values: number[], col: (v: number) => Sql): Sql =>
     sql`CASE ${key} ${join(
       values.map((v) => sql`WHEN ${v} THEN ${col(v)}`),
       ' ',
     )} END`;
-  // Named one by one: ClickHouse names a joined column \`s.kind\` when \`kind\` is ambiguous.
-  const subjectCols = [
-    raw('kind'),
-    raw('subject'),
-    raw('f'),
-    ...days.map((w) => endCol(w)),
-    ...windows.flatMap((w) => [loCol(w.outcomeDays), hiCol(w.outcomeDays)]),
-  ];
+  const retainedDays = (kind: Subject, column: string): Sql => sql`
+      SELECT s.kind AS kind, s.subject AS subject, ${join(windows.map((w) => retainedIn(w.outcomeDays)))}
+      FROM ${activityDaysIfMade(ctx, 'a')} JOIN subjects s ON s.subject = a.${raw(column)}
+      WHERE s.kind = ${kind} AND (${join(
+        windows.map((w) => sql`(${activeIn(w.outcomeDays)})`),
+        ' OR ',
+      )})
+      GROUP BY s.kind, s.subject`;
   return sql`
     WITH firsts AS (
-      -- Each person's and organization's first activity event, from the activity days (the
-      -- table the review build made for the usage metrics, metrics/activity-days.ts). person_id
-      -- is never null there, so it is null only in the organization grouping set.
+      -- Each person's and organization's first activity event. person_id is never null in the
+      -- activity days, so it is null only in the organization grouping set.
       SELECT CASE WHEN a.person_id IS NULL THEN 'organizations' ELSE 'users' END AS kind,
         coalesce(a.person_id, a.organization) AS subject, min(a.first_ts) AS f
       FROM ${activityDaysIfMade(ctx, 'a')}
@@ -230,7 +237,9 @@ export function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql
       FROM firsts s JOIN outcomes o ON s.f >= o.cohort_from AND s.f < o.cohort_to
       WHERE s.subject IS NOT NULL
     ),
-    subjects AS (
+    ${d.sqlMaterialized(
+      'subjects',
+      sql`
       SELECT kind, subject, f, ${join(days.map((w) => sql`${addDays(sql`${w}`, raw('f'))} AS ${endCol(w)}`))},
         ${join(
           windows.flatMap((w) => [
@@ -238,38 +247,36 @@ export function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql
             sql`${addDays(sql`${w.outcomeDays}`, raw('f'))} AS ${hiCol(w.outcomeDays)}`,
           ]),
         )}
-      FROM (SELECT DISTINCT kind, subject, f FROM cohort) c
-    ),
+      FROM (SELECT DISTINCT kind, subject, f FROM cohort) c`,
+    )},
     kinds AS (SELECT 'users' AS kind UNION ALL SELECT 'organizations' AS kind),
-    scoped AS (
-      SELECT k.kind, CASE WHEN k.kind = 'users' THEN e.person_id ELSE e.organization END AS subject,
-        e.event, e.timestamp,
-        CASE WHEN ${act} THEN 1 ELSE 0 END AS is_act, CASE WHEN ${feat} THEN 1 ELSE 0 END AS is_feat
-      FROM ${eventsWithPersons('e')} CROSS JOIN kinds k
-      WHERE e.timestamp >= ${earliest} AND e.timestamp < ${latest} AND (${act} OR ${feat})
-    ),
-    per_event AS (
-      SELECT j.kind, j.subject, j.event, ${join(days.map(inWindow))}, ${join(windows.map(retainedIn))}
+    ${d.sqlMaterialized(
+      'per_event',
+      sql`
+      SELECT j.kind AS kind, j.subject AS subject, j.event AS event, ${join(days.map(inWindow))}
       FROM (
-        SELECT ${join(subjectCols.map((c) => sql`s.${c} AS ${c}`))}, x.event AS event, x.timestamp AS timestamp,
-          x.is_act AS is_act, x.is_feat AS is_feat
-        FROM scoped x JOIN subjects s ON s.kind = x.kind AND s.subject = x.subject
-        WHERE x.timestamp >= s.f AND (
-          (x.is_feat = 1 AND x.timestamp < s.${endCol(longest)})
-          OR (x.is_act = 1 AND (${join(
-            windows.map(
-              (w) =>
-                sql`(x.timestamp > s.${loCol(w.outcomeDays)} AND x.timestamp <= s.${hiCol(w.outcomeDays)})`,
-            ),
-            ' OR ',
-          )}))
-        )
+        SELECT s.kind AS kind, s.subject AS subject, ${join(days.map((w) => sql`s.${endCol(w)} AS ${endCol(w)}`))},
+          x.event AS event, x.timestamp AS timestamp
+        FROM (
+          SELECT k.kind AS kind, CASE WHEN k.kind = 'users' THEN e.person_id ELSE e.organization END AS subject,
+            e.event AS event, e.timestamp AS timestamp
+          FROM ${eventsWithPersons('e')} CROSS JOIN kinds k
+          WHERE e.timestamp >= ${at(earliest)} AND e.timestamp < ${at(latest)} AND ${feat}
+        ) x
+        JOIN subjects s ON s.kind = x.kind AND s.subject = x.subject
+        WHERE x.timestamp >= s.f AND x.timestamp < s.${endCol(longest)}
       ) j
-      GROUP BY j.kind, j.subject, j.event
-    ),
+      GROUP BY j.kind, j.subject, j.event`,
+    )},
+    retained AS (${retainedDays('users', 'person_id')} UNION ALL ${retainedDays('organizations', 'organization')}),
     per_subject AS (
       SELECT kind, subject, ${join(windows.map((w) => sql`max(${rCol(w.outcomeDays)}) AS ${rCol(w.outcomeDays)}`))}
-      FROM per_event GROUP BY kind, subject
+      FROM (
+        SELECT kind, subject, ${join(windows.map((w) => sql`0 AS ${rCol(w.outcomeDays)}`))} FROM per_event
+        UNION ALL
+        SELECT kind, subject, ${join(windows.map((w) => rCol(w.outcomeDays)))} FROM retained
+      ) r
+      GROUP BY kind, subject
     ),
     outcome AS (
       SELECT c.kind, c.subject, c.outcome_days, ${pick(
@@ -280,18 +287,27 @@ export function sqlRuleGrid(ctx: DeepDiveContext, windows: OutcomeWindow[]): Sql
       FROM cohort c JOIN per_subject p ON p.kind = c.kind AND p.subject = c.subject
     ),
     windows AS (${union(days.map((w) => sql`SELECT ${w} AS window_days`))}),
+    -- n is a BIGINT: ClickHouse has no common type for a count (unsigned) and a bound integer.
     counts AS (
-      SELECT p.kind, p.subject, p.event, w.window_days,
-        ${pick(raw('w.window_days'), days, (v) => sql`p.${nCol(v)}`)} AS n
-      FROM per_event p CROSS JOIN windows w
+      SELECT kind, subject, event, window_days, CASE WHEN n > ${li.maxThreshold} THEN ${li.maxThreshold} ELSE n END AS n
+      FROM (
+        SELECT p.kind AS kind, p.subject AS subject, p.event AS event, w.window_days AS window_days,
+          CAST(${pick(raw('w.window_days'), days, (v) => sql`p.${nCol(v)}`)} AS BIGINT) AS n
+        FROM per_event p CROSS JOIN windows w
+      ) c
+      WHERE n >= 1
+    ),
+    by_count AS (
+      SELECT o.kind AS kind, o.outcome_days AS outcome_days, x.event AS event, x.window_days AS window_days,
+        x.n AS n, count(*) AS subjects, sum(o.retained) AS retained
+      FROM counts x JOIN outcome o ON o.kind = x.kind AND o.subject = x.subject
+      GROUP BY o.kind, o.outcome_days, x.event, x.window_days, x.n
     ),
     thresholds AS (${thresholds})
-    SELECT o.kind AS kind, o.outcome_days AS outcome_days, x.event AS event, x.window_days AS window_days,
-      t.threshold AS threshold, count(*) AS rule_n, sum(o.retained) AS rule_retained
-    FROM counts x
-    JOIN thresholds t ON x.n >= t.threshold
-    JOIN outcome o ON o.kind = x.kind AND o.subject = x.subject
-    GROUP BY o.kind, o.outcome_days, x.event, x.window_days, t.threshold
+    SELECT x.kind AS kind, x.outcome_days AS outcome_days, x.event AS event, x.window_days AS window_days,
+      t.threshold AS threshold, sum(x.subjects) AS rule_n, sum(x.retained) AS rule_retained
+    FROM by_count x JOIN thresholds t ON x.n >= t.threshold
+    GROUP BY x.kind, x.outcome_days, x.event, x.window_days, t.threshold
     UNION ALL
     SELECT kind, outcome_days, NULL AS event, 0 AS window_days, 0 AS threshold, count(*) AS rule_n, sum(retained) AS rule_retained
     FROM outcome GROUP BY kind, outcome_days`;
