@@ -32,7 +32,7 @@ import { formatMoney } from '../../domain/money-format.js';
 import type { DeepDive, Finding } from '../../domain/review.js';
 import { customerRevenueTimeline } from '../../metrics/revenue/customer-mrr.js';
 import { surveyEvents } from '../../metrics/feedback/nps.js';
-import { sqlActivityEvent } from '../../metrics/scope.js';
+import { activityDays, dayNumber } from '../../metrics/activity-days.js';
 import type { Dialect } from '../../store/dialect.js';
 import { raw, sql, type Sql } from '../../store/sql.js';
 import { describeIcpRule, hasIcpRule, ICP_RULE_HOWTO, sqlIcpRule } from '../icp.js';
@@ -121,15 +121,18 @@ export interface FeatureUsageRow {
 }
 
 /**
- * Query: one scan of the month and the one before: every organization active in either (its
- * month's activity events and users, whether it was active the month before, its class), and per
- * feature event how many of the month's active classified organizations of each group did it.
+ * Query: every organization active in the month or the one before (its month's activity events
+ * and users, whether it was active the month before, its class), from the activity days
+ * (metrics/activity-days.ts: month bounds are UTC midnights, so a row's month is its day's), and per
+ * feature event how many of the month's active classified organizations of each group did it,
+ * from one scan of the month's events.
  */
 export async function queryMonthUsage(
   ctx: DeepDiveContext,
 ): Promise<{ active: ActiveOrgRow[]; usage: FeatureUsageRow[] }> {
   const d = ctx.engine.dialect;
   const w = window(ctx);
+  const startDay = dayNumber(new Date(w.start));
   const rows = await ctx.engine.query<{
     kind: 'organization' | 'feature';
     organization: string | null;
@@ -140,28 +143,28 @@ export async function queryMonthUsage(
     event: string | null;
     orgs: number;
   }>(sql`
-    WITH month_events AS (
-      SELECT organization, person_id, event,
-        CASE WHEN timestamp >= ${d.sqlTimestamp(sql`${w.start}`)} THEN 1 ELSE 0 END AS in_month,
-        CASE WHEN ${sqlActivityEvent(d, ctx.config.activity, ctx.product)} THEN 1 ELSE 0 END AS is_act
-      FROM ${eventsWithPersons()}
-      WHERE organization IS NOT NULL
-        AND timestamp >= ${d.sqlTimestamp(sql`${w.prevStart}`)} AND timestamp < ${d.sqlTimestamp(sql`${w.end}`)}
-    ),
-    per AS (
+    WITH per AS (
       SELECT organization,
-        sum(in_month * is_act) AS events,
-        count(DISTINCT CASE WHEN in_month = 1 AND is_act = 1 THEN person_id END) AS users,
-        max((1 - in_month) * is_act) AS active_prev
-      FROM month_events GROUP BY organization HAVING max(is_act) = 1
+        sum(CASE WHEN day >= ${startDay} THEN events ELSE 0 END) AS events,
+        count(DISTINCT CASE WHEN day >= ${startDay} THEN person_id END) AS users,
+        max(CASE WHEN day < ${startDay} THEN 1 ELSE 0 END) AS active_prev
+      FROM ${await activityDays(ctx)}
+      WHERE organization IS NOT NULL
+        AND day >= ${dayNumber(new Date(w.prevStart))} AND day < ${dayNumber(new Date(w.end))}
+      GROUP BY organization
     ),
     cls AS (${sqlClassified(d, ctx)}),
+    month_features AS (
+      SELECT DISTINCT organization, event FROM ${eventsWithPersons()}
+      WHERE organization IS NOT NULL
+        AND timestamp >= ${d.sqlTimestamp(sql`${w.start}`)} AND timestamp < ${d.sqlTimestamp(sql`${w.end}`)}
+        AND ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('event'))}
+    ),
     usage AS (
       SELECT m.event, c.icp, count(DISTINCT m.organization) AS orgs
-      FROM month_events m
+      FROM month_features m
       JOIN per p ON p.organization = m.organization AND p.events > 0
       JOIN cls c ON c.organization = m.organization
-      WHERE m.in_month = 1 AND ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('m.event'))}
       GROUP BY m.event, c.icp
     )
     SELECT 'organization' AS kind, per.organization, cls.icp, per.events, per.users, per.active_prev,
