@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { engineWith, type TestEvent } from '../../test/helpers/insight-events.js';
 import { parseConfig } from '../config/load.js';
 import { addTodo } from '../review/decisions.js';
+import { buildScope, closeBuildScope } from '../store/build-scope.js';
 import type { DuckDbEngine } from '../store/duckdb/engine.js';
-import { judgeLaunch, type JudgeOptions } from './judge.js';
+import { judgeLaunch, judgeLaunches, type JudgeOptions } from './judge.js';
 import { parseMetricArg } from './metric.js';
 import { launchesOfReview } from './review.js';
 import type { Launch } from './store.js';
@@ -178,48 +179,55 @@ describe('launchesOfReview', () => {
   });
 });
 
+/**
+ * 400 people use the product every weekday from 2024-01-01 (a Monday) to 2024-04-21 and run 1–3
+ * queries a day (plus one on a third of days). The launch is Monday 2024-03-25 (day 84): people
+ * with p % 4 = 0, 1, 2 get the flag `fast-queries` on in weeks 0, 1, 2 and run one query a day
+ * more from then on; p % 4 = 3 never do. Everyone calls the flag (off) on launch day first.
+ */
+async function gradualRollout(): Promise<DuckDbEngine> {
+  const { DuckDbEngine } = await import('../store/duckdb/engine.js');
+  const engine = await DuckDbEngine.open(':memory:');
+  await engine.migrate();
+  const { raw } = await import('../store/sql.js');
+  const day0 = "TIMESTAMPTZ '2024-01-01 00:00:00+00'";
+  // DuckDB-only SQL, for test data: every (person, weekday, query slot).
+  await engine.exec(
+    raw(`INSERT INTO events (uuid, event, distinct_id, person_id, timestamp, properties, organization, source)
+      SELECT 'q-' || p || '-' || d || '-' || k, 'query', 'u' || p, 'u' || p,
+        ${day0} + to_days(CAST(d AS INTEGER)) + to_hours(10) + to_minutes(CAST(k AS INTEGER)), '{}', NULL, 'test'
+      FROM range(400) a(p), range(112) b(d), range(5) c(k)
+      WHERE (d % 7) < 5
+        AND k < 1 + p % 3 + CASE WHEN (p * 7 + d * 13) % 3 = 0 THEN 1 ELSE 0 END
+          + CASE WHEN p % 4 < 3 AND d >= 84 + 7 * (p % 4) THEN 1 ELSE 0 END;
+    INSERT INTO events (uuid, event, distinct_id, person_id, timestamp, properties, organization, source)
+      SELECT 'f-' || p || '-' || on_day, '$feature_flag_called', 'u' || p, 'u' || p,
+        ${day0} + to_days(CAST(on_day AS INTEGER)) + to_hours(9),
+        '{"$feature_flag":"fast-queries","$feature_flag_response":' || (on_day > 84 OR p % 4 = 0) || '}', NULL, 'test'
+      FROM (SELECT p, 84 AS on_day FROM range(400) a(p)
+            UNION ALL SELECT p, 84 + 7 * (p % 4) FROM range(400) a(p) WHERE p % 4 IN (1, 2))`),
+  );
+  return engine;
+}
+
+const fastQueries = launch({
+  title: 'Fast queries',
+  date: '2024-03-25',
+  flag: 'fast-queries',
+  metrics: [parseMetricArg('query:count')],
+});
+
+const rolloutOpts = (engine: DuckDbEngine): JudgeOptions => ({
+  engine,
+  config: parseConfig({}),
+  end: new Date('2024-04-22T00:00:00Z'),
+  monthStart: new Date('2024-03-01T00:00:00Z'),
+});
+
 describe('a gradual rollout without a control', () => {
   it('is judged against its history and against the units not yet exposed', async () => {
-    // 400 people use the product every weekday from 2024-01-01 (a Monday) to 2024-04-21 and run
-    // 1–3 queries a day (plus one on a third of days). The launch is Monday 2024-03-25 (day 84):
-    // people with p % 4 = 0, 1, 2 get the flag on in weeks 0, 1, 2 and run one query a day more
-    // from then on; p % 4 = 3 never do. Everyone calls the flag (off) on launch day first.
-    const { DuckDbEngine } = await import('../store/duckdb/engine.js');
-    e = await DuckDbEngine.open(':memory:');
-    await e.migrate();
-    const { raw } = await import('../store/sql.js');
-    const day0 = "TIMESTAMPTZ '2024-01-01 00:00:00+00'";
-    // DuckDB-only SQL, for test data: every (person, weekday, query slot).
-    await e.exec(
-      raw(`INSERT INTO events (uuid, event, distinct_id, person_id, timestamp, properties, organization, source)
-        SELECT 'q-' || p || '-' || d || '-' || k, 'query', 'u' || p, 'u' || p,
-          ${day0} + to_days(CAST(d AS INTEGER)) + to_hours(10) + to_minutes(CAST(k AS INTEGER)), '{}', NULL, 'test'
-        FROM range(400) a(p), range(112) b(d), range(5) c(k)
-        WHERE (d % 7) < 5
-          AND k < 1 + p % 3 + CASE WHEN (p * 7 + d * 13) % 3 = 0 THEN 1 ELSE 0 END
-            + CASE WHEN p % 4 < 3 AND d >= 84 + 7 * (p % 4) THEN 1 ELSE 0 END;
-      INSERT INTO events (uuid, event, distinct_id, person_id, timestamp, properties, organization, source)
-        SELECT 'f-' || p || '-' || on_day, '$feature_flag_called', 'u' || p, 'u' || p,
-          ${day0} + to_days(CAST(on_day AS INTEGER)) + to_hours(9),
-          '{"$feature_flag":"fast-queries","$feature_flag_response":' || (on_day > 84 OR p % 4 = 0) || '}', NULL, 'test'
-        FROM (SELECT p, 84 AS on_day FROM range(400) a(p)
-              UNION ALL SELECT p, 84 + 7 * (p % 4) FROM range(400) a(p) WHERE p % 4 IN (1, 2))`),
-    );
-    const cfg = parseConfig({});
-    const l = await judgeLaunch(
-      launch({
-        title: 'Fast queries',
-        date: '2024-03-25',
-        flag: 'fast-queries',
-        metrics: [parseMetricArg('query:count')],
-      }),
-      {
-        engine: e,
-        config: cfg,
-        end: new Date('2024-04-22T00:00:00Z'),
-        monthStart: new Date('2024-03-01T00:00:00Z'),
-      },
-    );
+    e = await gradualRollout();
+    const l = await judgeLaunch(fastQueries, rolloutOpts(e));
     expect(l.kind).toBe('rollout');
     // Half the units first saw `false`, then `true`: a widening rollout, not an experiment.
     expect(l.notes[0]).toMatch(
@@ -239,5 +247,31 @@ describe('a gradual rollout without a control', () => {
     expect(did.estimate!).toBeGreaterThan(0.38);
     expect(did.estimate!).toBeLessThan(0.48);
     expect(did.interval![0]).toBeLessThan(did.estimate!);
+  });
+});
+
+describe('judgeLaunches', () => {
+  it('reads every flag’s calls once, from a table the build shares, and judges as each launch alone', async () => {
+    e = await gradualRollout();
+    // A second flag that nobody called: its experiment falls back to `$feature/<flag>`.
+    const silent = launch({ title: 'Silent', date: '2024-03-26', flag: 'silent-flag' });
+    const alone = [await judgeLaunch(fastQueries, rolloutOpts(e)), await judgeLaunch(silent, rolloutOpts(e))];
+    const shared = vi.spyOn(e, 'shareTable');
+    const scope = buildScope(e, e);
+    try {
+      const inBuild = await judgeLaunches([fastQueries, silent], { ...rolloutOpts(e), engine: scope });
+      expect(shared.mock.calls.map(([name]) => name)).toEqual([expect.stringMatching(/flag_calls/)]);
+      expect(inBuild).toEqual(alone);
+      expect(inBuild[0]!.effects.map((x) => x.method)).toEqual([
+        'interrupted-time-series',
+        'not-yet-exposed',
+      ]);
+      expect(inBuild[1]!.notes).toEqual([
+        "no unit called the flag 'silent-flag' from 2024-03-26 to 2024-04-21",
+        'newly against not-yet-exposed units (conversion:search): 0 newly exposed and 0 not-yet-exposed units in usable weeks, need 30 each',
+      ]);
+    } finally {
+      await closeBuildScope(scope);
+    }
   });
 });

@@ -31,6 +31,7 @@ import { addMonths, monthEnd, monthStart } from '../../domain/month.js';
 import { formatMoney } from '../../domain/money-format.js';
 import type { DeepDive, Finding } from '../../domain/review.js';
 import { customerRevenueTimeline } from '../../metrics/revenue/customer-mrr.js';
+import { surveyEvents } from '../../metrics/feedback/nps.js';
 import { sqlActivityEvent } from '../../metrics/scope.js';
 import type { Dialect } from '../../store/dialect.js';
 import { raw, sql, type Sql } from '../../store/sql.js';
@@ -199,8 +200,7 @@ export async function queryNpsByGroup(ctx: DeepDiveContext): Promise<{ icp: NpsC
   const d = ctx.engine.dialect;
   const from = d.sqlTimestamp(sql`${monthStart(addMonths(ctx.month, 1 - NPS_MONTHS)).toISOString()}`);
   const to = d.sqlTimestamp(sql`${monthEnd(ctx.month).toISOString()}`);
-  const score = d.sqlJsonNumber(raw('properties'), ['$survey_response']);
-  const survey = sql`coalesce(${d.sqlJsonString(raw('properties'), ['$survey_id'])}, '')`;
+  const score = raw('score');
   const whole = sql`(${score} IS NOT NULL AND ${score} = floor(${score}) AND ${score} BETWEEN 0 AND 10)`;
   const rows = await ctx.engine.query<{
     icp: boolean;
@@ -209,10 +209,10 @@ export async function queryNpsByGroup(ctx: DeepDiveContext): Promise<{ icp: NpsC
     detractors: number;
   }>(sql`
     WITH surveyed AS (
-      SELECT organization, person_id, timestamp, uuid, ${survey} AS survey, ${score} AS score,
+      SELECT organization, person_id, timestamp, uuid, survey, score,
         CASE WHEN ${whole} THEN 1 ELSE 0 END AS is_whole
-      FROM ${eventsWithPersons()}
-      WHERE event = 'survey sent' AND timestamp >= ${from} AND timestamp < ${to}
+      FROM ${await surveyEvents(ctx.engine)}
+      WHERE timestamp >= ${from} AND timestamp < ${to}
     ),
     nps_surveys AS (
       SELECT survey FROM surveyed GROUP BY survey

@@ -15,6 +15,7 @@
  */
 import { monthEnd, monthStart, type Month } from '../../domain/month.js';
 import { sqlFeedbackInProduct } from '../../metrics/feedback/product.js';
+import { surveyEvents } from '../../metrics/feedback/nps.js';
 import { activityDays, dayNumber } from '../../metrics/activity-days.js';
 import { join, raw, sql, type Sql } from '../../store/sql.js';
 import type { DeepDiveContext } from './types.js';
@@ -189,9 +190,7 @@ export async function npsByOrganization(
 ): Promise<Map<string, OrganizationNps>> {
   const out = new Map<string, OrganizationNps>();
   if (organizations.length === 0) return out;
-  const d = ctx.engine.dialect;
   const b = bounds(ctx, window);
-  const response = d.sqlJsonNumber(raw('properties'), ['$survey_response']);
   const inProduct = sqlFeedbackInProduct({ ...ctx, months: [ctx.month] }, raw('tags'));
   const rows = await ctx.engine.query<{
     organization: string;
@@ -206,9 +205,8 @@ export async function npsByOrganization(
       WHERE kind = 'nps' AND score IS NOT NULL AND created_at >= ${b.from} AND created_at < ${b.to}
         AND ${inList(raw('organization'), organizations)} AND ${inProduct}
       UNION ALL
-      SELECT organization, ${response} AS score FROM ${eventsWithPersons()}
-      WHERE event = 'survey sent' AND timestamp >= ${b.from} AND timestamp < ${b.to}
-        AND ${inList(raw('organization'), organizations)}
+      SELECT organization, score FROM ${await surveyEvents(ctx.engine)}
+      WHERE timestamp >= ${b.from} AND timestamp < ${b.to} AND ${inList(raw('organization'), organizations)}
     )
     SELECT organization, count(*) AS responses,
       sum(CASE WHEN score >= 9 THEN 1 ELSE 0 END) AS promoters,

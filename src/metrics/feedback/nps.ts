@@ -15,8 +15,32 @@ import { raw, sql, type Sql } from '../../store/sql.js';
 import type { MetricContext } from '../types.js';
 import { sqlFeedbackInProduct } from './product.js';
 import { eventsWithPersons } from '../../store/events.js';
+import { sharedRelation } from '../../store/build-scope.js';
+import type { Engine } from '../../store/engine.js';
 
 export const SURVEY_EVENT = 'survey sent';
+
+/**
+ * Every `survey sent` event (identity-resolved, store/events.ts) with what NPS reads of it:
+ * `person_id`, `organization`, `timestamp`, `uuid`, `score` (`$survey_response` as a number, else
+ * null) and `survey` (`$survey_id`, '' when none). A few thousand rows, but reading their JSON
+ * `properties` touches every stretch of the events (~0.5 CPU-s at 10M events): in a review build it
+ * is read once, as a table every NPS query of the build reads (the NPS metric, the customer and ICP
+ * dives; store/build-scope.ts), elsewhere it is a subquery.
+ */
+export function surveyEvents(engine: Engine, alias = 'se'): Promise<Sql> {
+  const d = engine.dialect;
+  return sharedRelation(
+    engine,
+    'survey events',
+    sql`
+      SELECT person_id, organization, timestamp, uuid,
+        ${d.sqlJsonNumber(sql`properties`, ['$survey_response'])} AS score,
+        coalesce(${d.sqlJsonString(sql`properties`, ['$survey_id'])}, '') AS survey
+      FROM ${eventsWithPersons()} WHERE event = ${SURVEY_EVENT}`,
+    alias,
+  );
+}
 
 export interface NpsMonth {
   m: Month;
@@ -26,7 +50,7 @@ export interface NpsMonth {
   detractors: number;
 }
 
-function npsAnswers(ctx: MetricContext): Sql {
+async function npsAnswers(ctx: MetricContext): Promise<Sql> {
   const d = ctx.engine.dialect;
   const score = raw('score');
   const whole = sql`(${score} IS NOT NULL AND ${score} = floor(${score}) AND ${score} BETWEEN 0 AND 10)`;
@@ -34,13 +58,8 @@ function npsAnswers(ctx: MetricContext): Sql {
   const zero = raw('0');
   // The `survey sent` events are read once (their JSON `properties` is the costly column to
   // load), then both the survey test and the answers read that small set.
-  const surveyEvents = sql`
-      SELECT person_id, timestamp, uuid,
-        ${d.sqlJsonNumber(sql`properties`, ['$survey_response'])} AS score,
-        coalesce(${d.sqlJsonString(sql`properties`, ['$survey_id'])}, '') AS survey
-      FROM ${eventsWithPersons()} WHERE event = ${SURVEY_EVENT}`;
   return sql`
-    ${d.sqlMaterialized('survey_events', surveyEvents)},
+    ${d.sqlMaterialized('survey_events', sql`SELECT person_id, timestamp, uuid, score, survey FROM ${await surveyEvents(ctx.engine)}`)},
     nps_surveys AS (
       SELECT survey FROM survey_events
       GROUP BY 1
@@ -71,7 +90,7 @@ export interface NpsRespondent {
 /** The answers behind `nps`/`nps_responses` of `month`: each person's latest, lowest score first. */
 export async function npsRespondents(ctx: MetricContext, month: Month): Promise<NpsRespondent[]> {
   const rows = await ctx.engine.query<{ person: string; score: number; answered_at: string }>(sql`
-    WITH ${npsAnswers(ctx)},
+    WITH ${await npsAnswers(ctx)},
     ranked AS (
       SELECT person, score, answered_at,
              row_number() OVER (PARTITION BY person ORDER BY answered_at DESC, tiebreak DESC) AS rn
@@ -101,7 +120,7 @@ export async function npsFacts(ctx: MetricContext): Promise<{ any: boolean; byMo
   const to = monthEnd(ctx.months[ctx.months.length - 1] as Month);
   const count = (cond: Sql): Sql => sql`CAST(sum(${d.sqlIf(cond, raw('1'), raw('0'))}) AS BIGINT)`;
   const rows = await ctx.engine.query<NpsMonth>(sql`
-    WITH ${npsAnswers(ctx)},
+    WITH ${await npsAnswers(ctx)},
     ranked AS (
       SELECT ${d.sqlMonthKey(sql`answered_at`)} AS m, score,
              row_number() OVER (PARTITION BY person, ${d.sqlMonthKey(sql`answered_at`)} ORDER BY answered_at DESC, tiebreak DESC) AS rn
