@@ -17,6 +17,7 @@ import {
   queryDataBounds,
   queryDidInstead,
   queryInferenceCounts,
+  sqlFunnelPersons,
   sqlReviewCohort,
   type DidInstead,
   type InferredCandidate,
@@ -418,7 +419,7 @@ describe('onboarding-funnel: each query on its own', () => {
       new Date('2024-07-01T00:00:00Z'),
     );
     // b signed up and never created a project (dropped; then sent an invite), a went on.
-    expect(await queryDidInstead(ctx(e), spec, cohort, 1)).toEqual({
+    expect(await queryDidInstead(ctx(e), spec, sqlFunnelPersons(ctx(e), spec, cohort), 1)).toEqual({
       events: [{ event: 'invite sent', dropped: 1, converted: 0 }],
       dropped: 1,
       converted: 1,

@@ -39,9 +39,11 @@
  */
 import { addMonths, monthEnd, monthStart, type Month } from '../../domain/month.js';
 import type { DeepDive, Finding } from '../../domain/review.js';
-import { buildFunnelPersonsQuery, funnel, type FunnelStepResult } from '../../insights/funnel.js';
+import { createHash } from 'node:crypto';
+import { buildFunnelPersonsQuery, funnelOfPersons, type FunnelStepResult } from '../../insights/funnel.js';
 import { sqlMatchesAny } from '../../metrics/scope.js';
-import { raw, sql, type Sql } from '../../store/sql.js';
+import { join, raw, sql, type Sql } from '../../store/sql.js';
+import { sharedRelation } from '../../store/build-scope.js';
 import { describeIcpRule, hasIcpRule, sqlIcpRule } from '../icp.js';
 import { benjaminiHochberg, compareProportions, wilsonInterval, type Interval } from '../stats/index.js';
 import { sqlFeatureEvent } from './feature-events.js';
@@ -142,23 +144,11 @@ function sqlFirsts(ctx: DeepDiveContext): Sql {
   return sql`SELECT person_id, min(first_ts) AS f FROM ${activityDaysIfMade(ctx)} GROUP BY person_id`;
 }
 
-/** `person_id, value` of the new users first active in [from, to); value by `by`. */
-function sqlCohort(ctx: DeepDiveContext, from: Date, to: Date, by: 'month' | 'icp'): Sql {
+/** `person_id, value` of the new users first active in [from, to), value their month (`YYYY-MM`). */
+function sqlCohort(ctx: DeepDiveContext, from: Date, to: Date): Sql {
   const d = ctx.engine.dialect;
   const inRange = sql`f >= ${d.sqlTimestamp(sql`${from.toISOString()}`)} AND f < ${d.sqlTimestamp(sql`${to.toISOString()}`)}`;
-  if (by === 'month') {
-    return sql`SELECT person_id, ${d.sqlMonthKey(raw('f'))} AS value FROM (${sqlFirsts(ctx)}) fa WHERE ${inRange}`;
-  }
-  const rule = sqlIcpRule(d, ctx.config.icp.all, raw('g.properties'));
-  return sql`
-    SELECT c.person_id AS person_id, CASE WHEN o.organization IS NULL THEN 'no organization'
-      WHEN g.properties IS NULL THEN 'unclassified' WHEN ${rule} THEN 'icp' ELSE 'non-icp' END AS value
-    FROM (SELECT person_id FROM (${sqlFirsts(ctx)}) fa WHERE ${inRange}) c
-    LEFT JOIN (
-      SELECT person_id, ${d.sqlArgMin(raw('organization'), raw('timestamp'))} AS organization FROM ${eventsWithPersons()}
-      WHERE organization IS NOT NULL GROUP BY person_id
-    ) o ON o.person_id = c.person_id
-    LEFT JOIN groups g ON g.group_type = 'organization' AND g.group_key = o.organization`;
+  return sql`SELECT person_id, ${d.sqlMonthKey(raw('f'))} AS value FROM (${sqlFirsts(ctx)}) fa WHERE ${inRange}`;
 }
 
 /** Per month from `from` to the review month's end: new users, and those first active before `observedUntil`. */
@@ -425,24 +415,32 @@ export interface DidInsteadCounts {
   droppedWithAnyEvent: number;
 }
 
+/**
+ * `persons` (`sqlFunnelPersons`'s columns, a relation to read in FROM): those who reached step
+ * b−1, and each feature event (not a step, not `$` noise) they did after it and within the window.
+ * The events are narrowed to those people first (a semi-join on the few of them), then joined.
+ */
 export function buildDidInsteadQuery(
   ctx: DeepDiveContext,
   funnelSpec: OnboardingFunnelSpec,
-  cohort: Sql,
+  persons: Sql,
   b: number,
 ): Sql {
   const d = ctx.engine.dialect;
-  const persons = buildFunnelPersonsQuery(d, funnelSpec, { cohort });
   const ts = d.sqlEpochSeconds(raw('e.timestamp'));
   return sql`
-    WITH per AS (SELECT * FROM (${persons}) fp WHERE reached >= ${b}),
+    WITH ${d.sqlMaterialized('per', sql`SELECT * FROM ${persons} WHERE reached >= ${b}`)},
     acts AS (
-      SELECT DISTINCT p.person_id, e.event, CASE WHEN p.reached = ${b} THEN 1 ELSE 0 END AS dropped
-      FROM per p JOIN ${eventsWithPersons('e')} ON e.person_id = p.person_id
-      WHERE e.timestamp >= ${d.sqlTimestamp(sql`${funnelSpec.dateFrom}`)} AND e.timestamp <= ${d.sqlTimestamp(sql`${funnelSpec.dateTo}`)}
-        AND ${ts} > p.${raw(`t${b - 1}`)} AND ${ts} <= p.t0 + ${funnelSpec.windowSeconds}
-        AND ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'))}
-        AND NOT (${sqlMatchesAny(d, raw('e.event'), [...NOISE_EVENTS, ...funnelSpec.steps])})
+      SELECT DISTINCT p.person_id AS person_id, e.event AS event, CASE WHEN p.reached = ${b} THEN 1 ELSE 0 END AS dropped
+      FROM (
+        SELECT e.person_id AS person_id, e.event AS event, e.timestamp AS timestamp FROM ${eventsWithPersons('e')}
+        WHERE e.timestamp >= ${d.sqlTimestamp(sql`${funnelSpec.dateFrom}`)} AND e.timestamp <= ${d.sqlTimestamp(sql`${funnelSpec.dateTo}`)}
+          AND ${sqlFeatureEvent(d, ctx.config, ctx.product, raw('e.event'))}
+          AND NOT (${sqlMatchesAny(d, raw('e.event'), [...NOISE_EVENTS, ...funnelSpec.steps])})
+          AND e.person_id IN (SELECT person_id FROM per)
+      ) e
+      JOIN per p ON p.person_id = e.person_id
+      WHERE ${ts} > p.${raw(`t${b - 1}`)} AND ${ts} <= p.t0 + ${funnelSpec.windowSeconds}
     )
     -- converted is a BIGINT in every branch: ClickHouse has no common type for a count (unsigned)
     -- and a difference of counts (signed).
@@ -455,11 +453,11 @@ export function buildDidInsteadQuery(
       CAST(count(DISTINCT CASE WHEN dropped = 0 THEN person_id END) AS BIGINT) AS converted FROM acts`;
 }
 
-/** Query: what the cohort's people who reached step b−1 did next, split by whether they reached step b. */
+/** Query: what the people of `persons` who reached step b−1 did next, split by whether they reached step b. */
 export async function queryDidInstead(
   ctx: DeepDiveContext,
   funnelSpec: OnboardingFunnelSpec,
-  cohort: Sql,
+  persons: Sql,
   b: number,
 ): Promise<DidInsteadCounts> {
   const rows = await ctx.engine.query<{
@@ -467,7 +465,7 @@ export async function queryDidInstead(
     event: string | null;
     dropped: number;
     converted: number;
-  }>(buildDidInsteadQuery(ctx, funnelSpec, cohort, b));
+  }>(buildDidInsteadQuery(ctx, funnelSpec, persons, b));
   const total = rows.find((r) => r.kind === 'total');
   const any = rows.find((r) => r.kind === 'any');
   return {
@@ -580,32 +578,80 @@ export function usableMonths(
   return { months, observedUntil, warm };
 }
 
-/** The new users first active in [from, to), all in one cohort (the did-instead query's). */
+/** The new users first active in [from, to), all in one cohort (for `sqlFunnelPersons`). */
 export function sqlReviewCohort(ctx: DeepDiveContext, from: Date, to: Date): Sql {
   const d = ctx.engine.dialect;
   return sql`SELECT person_id, 'review' AS value FROM (${sqlFirsts(ctx)}) fa
     WHERE f >= ${d.sqlTimestamp(sql`${from.toISOString()}`)} AND f < ${d.sqlTimestamp(sql`${to.toISOString()}`)}`;
 }
 
-/** Query: the funnel of the new users first active in [from, to), one breakdown per month. */
+/**
+ * `(…) AS fp`: the funnel of each person of `cohort` (`person_id, value`), one row per person
+ * with `value`, `reached` and the step times `t0`… (insights/funnel.ts `buildFunnelPersonsQuery`).
+ */
+export function sqlFunnelPersons(ctx: DeepDiveContext, spec: OnboardingFunnelSpec, cohort: Sql): Sql {
+  return sql`(${buildFunnelPersonsQuery(ctx.engine.dialect, spec, { cohort })}) AS fp`;
+}
+
+/**
+ * The funnel of each new user first active in [from, to), `value` their month: what the funnel
+ * by month, by ICP and the did-instead query all read. A person's steps depend only on their own
+ * events, so the review month's people are the rows of that month. Computed once per build (a
+ * shared relation, store/build-scope.ts), else a subquery in each query.
+ */
+export function funnelPersons(
+  ctx: DeepDiveContext,
+  spec: OnboardingFunnelSpec,
+  from: Date,
+  to: Date,
+): Promise<Sql> {
+  const select = buildFunnelPersonsQuery(ctx.engine.dialect, spec, { cohort: sqlCohort(ctx, from, to) });
+  const what = JSON.stringify([ctx.config.activity, spec, from.toISOString(), to.toISOString()]);
+  const key = `onboarding funnel ${ctx.product.name} ${createHash('sha256').update(what).digest('hex').slice(0, 16)}`;
+  return sharedRelation(ctx.engine, key, select, 'fp');
+}
+
+/** Query: the funnel of `persons` (funnelPersons), one breakdown per month. */
 export async function queryFunnelByMonth(
   ctx: DeepDiveContext,
   spec: OnboardingFunnelSpec,
-  from: Date,
-  to: Date,
+  persons: Sql,
 ): Promise<Map<string, FunnelStepResult[]>> {
-  const r = await funnel(ctx.engine, spec, { cohort: sqlCohort(ctx, from, to, 'month'), p90: true });
+  const r = await funnelOfPersons(ctx.engine, spec, persons, { p90: true });
   return new Map((r.breakdowns ?? []).map((x) => [x.value ?? '', x.steps]));
 }
 
-/** Query: the funnel of the new users first active in [from, to), one breakdown per ICP class. */
+/**
+ * The review month's people of `persons` with `value` their ICP class: of the organization their
+ * events name first (any event, from the start of the data), `no organization` when none does,
+ * `unclassified` when it has no properties.
+ */
+export function sqlIcpPersons(ctx: DeepDiveContext, spec: OnboardingFunnelSpec, persons: Sql): Sql {
+  const d = ctx.engine.dialect;
+  const rule = sqlIcpRule(d, ctx.config.icp.all, raw('g.properties'));
+  const times = spec.steps.map((_, k) => sql`, c.${raw(`t${k}`)} AS ${raw(`t${k}`)}`);
+  return sql`(
+    WITH ${d.sqlMaterialized('c', sql`SELECT * FROM ${persons} WHERE value = ${ctx.month}`)},
+    firsts AS (
+      SELECT person_id, ${d.sqlArgMin(raw('organization'), raw('timestamp'))} AS organization FROM ${eventsWithPersons()}
+      WHERE organization IS NOT NULL AND person_id IN (SELECT person_id FROM c) GROUP BY person_id
+    )
+    SELECT c.person_id AS person_id, CASE WHEN o.organization IS NULL THEN 'no organization'
+      WHEN g.properties IS NULL THEN 'unclassified' WHEN ${rule} THEN 'icp' ELSE 'non-icp' END AS value,
+      c.reached AS reached${join(times, '')}
+    FROM c
+    LEFT JOIN firsts o ON o.person_id = c.person_id
+    LEFT JOIN groups g ON g.group_type = 'organization' AND g.group_key = o.organization
+  ) AS fi`;
+}
+
+/** Query: the review month's funnel of `persons` (funnelPersons), one breakdown per ICP class. */
 export async function queryFunnelByIcp(
   ctx: DeepDiveContext,
   spec: OnboardingFunnelSpec,
-  from: Date,
-  to: Date,
+  persons: Sql,
 ): Promise<{ value: string | null; steps: FunnelStepResult[] }[]> {
-  const r = await funnel(ctx.engine, spec, { cohort: sqlCohort(ctx, from, to, 'icp'), p90: true });
+  const r = await funnelOfPersons(ctx.engine, spec, sqlIcpPersons(ctx, spec, persons), { p90: true });
   return r.breakdowns ?? [];
 }
 
@@ -687,10 +733,13 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     steps: names,
     windowSeconds: W * 86_400,
   };
-  const byMonth = await q('funnel by month', () => queryFunnelByMonth(ctx, spec, from, to));
-  const reviewFrom = monthStart(ctx.month);
+  // The first query to read the people's steps pays for them (once per build).
+  const byMonth = await q('funnel by month', async () =>
+    queryFunnelByMonth(ctx, spec, await funnelPersons(ctx, spec, from, to)),
+  );
+  const persons = await funnelPersons(ctx, spec, from, to);
   const byIcp = hasIcpRule(ctx.config.icp.all)
-    ? await q('funnel by ICP', () => queryFunnelByIcp(ctx, spec, reviewFrom, to))
+    ? await q('funnel by ICP', () => queryFunnelByIcp(ctx, spec, persons))
     : null;
   // The did-instead query reads the step of the biggest drop, which the funnel decides.
   const drop = findBiggestDrop(onboardingSteps(names, byMonth.get(ctx.month)));
@@ -698,7 +747,12 @@ async function run(ctx: DeepDiveContext): Promise<DeepDive> {
     drop.index === null
       ? null
       : await q('did instead', () =>
-          queryDidInstead(ctx, spec, sqlReviewCohort(ctx, reviewFrom, to), drop.index as number),
+          queryDidInstead(
+            ctx,
+            spec,
+            sql`(SELECT * FROM ${persons} WHERE value = ${ctx.month}) AS fr`,
+            drop.index as number,
+          ),
         );
   return formatOnboardingFunnel(ctx, { months, sizes, inferred, names, byMonth, byIcp, instead });
 }
