@@ -279,6 +279,41 @@ describe('leading-indicators: each query on its own, and the pure format', () =>
     expect(grid.every((r) => r.outcome_days === 56)).toBe(true);
   });
 
+  it('rule grid: retained means an activity event in (f + 28 days, f + 56 days], to the second, on the edge days too', async () => {
+    // First active 2024-03-10 10:00 (c, d) and 2024-03-12 10:00 (g, h); the window opens after
+    // 10:00 on day 28 and closes at 10:00 on day 56. c and d are also active at 09:00 on day 28.
+    const C = Date.UTC(2024, 2, 10, 10);
+    const G = Date.UTC(2024, 2, 12, 10);
+    const early = (first: number, days: number): string => at(first - 3_600_000, days);
+    const edge = await freshEngine();
+    try {
+      await insertDiveEvents(edge, [
+        OLD_USER,
+        { event: 'signed up', person: 'c', at: at(C, 0) },
+        { event: 'page viewed', person: 'c', at: early(C, 28) },
+        { event: 'page viewed', person: 'c', at: at(C + 3_600_000, 28) }, // 11:00 on day 28: inside
+        { event: 'signed up', person: 'd', at: at(C, 0) },
+        { event: 'page viewed', person: 'd', at: early(C, 28) },
+        { event: 'page viewed', person: 'd', at: at(C, 28) }, // exactly f + 28 days: not inside
+        { event: 'signed up', person: 'g', at: at(G, 0) },
+        { event: 'page viewed', person: 'g', at: at(G, 56) }, // exactly f + 56 days: inside
+        { event: 'signed up', person: 'h', at: at(G, 0) },
+        { event: 'page viewed', person: 'h', at: at(G + 1000, 56) }, // a second after f + 56 days
+        { event: 'page viewed', person: 'h', at: at(G + 3_600_000, 56) },
+      ]);
+      const { windows } = outcomeWindows(smallCtx(edge), new Date('2024-01-01T00:00:00.000Z'));
+      const grid = await queryRuleGrid(smallCtx(edge), windows);
+      const key = (r: GridRow): string =>
+        `${r.kind} ${r.event ?? '(cohort)'} ${r.window_days}d ≥${r.threshold}: ${r.rule_n}/${r.rule_retained}`;
+      // c and g retained, d and h not
+      expect(grid.map(key).sort()).toEqual(
+        ['users (cohort) 0d ≥0: 4/2', 'users signed up 7d ≥1: 4/2', 'users signed up 14d ≥1: 4/2'].sort(),
+      );
+    } finally {
+      await edge.close();
+    }
+  });
+
   it('format (pure): no events, and no outcome window that fits, are "not enough data"', () => {
     const none = formatLeadingIndicators(
       { config: small },
