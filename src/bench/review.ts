@@ -110,8 +110,9 @@ export async function run(opts: BenchOptions): Promise<BenchResult[]> {
         medianSeconds: usage.median,
         runs,
         figures: { cpuSeconds: usage.cpuMedian, fastestSeconds: Math.min(...usage.samples) },
-        target: '< 10 s',
-        met: usage.median < 10,
+        // Issue #5's goal is for 10M events; other sizes are printed without a verdict.
+        target: events === 10_000_000 ? '< 10 s at 10M' : undefined,
+        met: events === 10_000_000 ? usage.median < 10 : undefined,
       });
       costs.push({
         events,
