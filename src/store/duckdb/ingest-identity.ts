@@ -142,13 +142,19 @@ export async function upsertOverrides(engine: Engine, scope?: Sql): Promise<void
   const ids = scope
     ? `SELECT distinct_id FROM _id_changed UNION SELECT distinct_id FROM ${scope.toString()}`
     : 'SELECT distinct_id FROM _id_changed';
+  // The ids with an event written on another person are found by a join whose hash table is
+  // built on the ids (`moved`), not by a correlated EXISTS: DuckDB decorrelated that into a join
+  // that hashed every stored event's (distinct_id, person_id) (10M events: 4.9 s of CPU for 42,215
+  // ids, the end of a 10M import).
   await engine.exec(
     raw(`INSERT INTO person_overrides (distinct_id, person_id, version)
-    SELECT p.distinct_id, p.person_id, (SELECT coalesce(max(version), 0) + 1 FROM person_overrides)
-    FROM person_distinct_ids p SEMI JOIN (${ids}) i USING (distinct_id)
-    LEFT JOIN person_overrides o ON o.distinct_id = p.distinct_id
-    WHERE CASE WHEN o.distinct_id IS NOT NULL THEN o.person_id <> p.person_id
-      ELSE EXISTS (SELECT 1 FROM events e WHERE e.distinct_id = p.distinct_id AND e.person_id <> p.person_id) END
+    WITH cand AS (SELECT p.distinct_id, p.person_id FROM person_distinct_ids p SEMI JOIN (${ids}) i USING (distinct_id)),
+    moved AS (SELECT DISTINCT e.distinct_id FROM events e JOIN cand c ON c.distinct_id = e.distinct_id
+      WHERE e.person_id <> c.person_id)
+    SELECT c.distinct_id, c.person_id, (SELECT coalesce(max(version), 0) + 1 FROM person_overrides)
+    FROM cand c LEFT JOIN person_overrides o ON o.distinct_id = c.distinct_id
+    LEFT JOIN moved m ON m.distinct_id = c.distinct_id
+    WHERE CASE WHEN o.distinct_id IS NOT NULL THEN o.person_id <> c.person_id ELSE m.distinct_id IS NOT NULL END
     ON CONFLICT (distinct_id) DO UPDATE SET person_id = excluded.person_id, version = excluded.version`),
   );
 }
