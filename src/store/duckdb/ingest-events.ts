@@ -644,11 +644,18 @@ export class DuckDbEventImport implements EventImportSteps {
    */
   async storeBatch(at: Sql, sourceName: string): Promise<StoredBatch> {
     const engine = this.#engine;
-    // Stored by an earlier import: the scan skips this import's row groups (zone maps).
+    // Stored by an earlier import: the scan skips this import's row groups (zone maps). Without
+    // events of an earlier import (a first import), the join is left out: its scan still read the
+    // uuids of this import's chunks stored so far (10M demo events: 0.1–0.4 s a chunk under load).
+    const [earlier] = await engine.query<{ n: number }>(
+      sql`SELECT count(*)::INTEGER AS n FROM (SELECT 1 FROM events WHERE imported_at < ${at} LIMIT 1)`,
+    );
     await engine.exec(
-      sql`CREATE OR REPLACE TEMP TABLE _ingest_seen AS
+      earlier?.n
+        ? sql`CREATE OR REPLACE TEMP TABLE _ingest_seen AS
       SELECT DISTINCT uuid FROM _ingest_rows
-      WHERE reason IS NULL AND uuid IN (SELECT uuid FROM events WHERE imported_at < ${at})`,
+      WHERE reason IS NULL AND uuid IN (SELECT uuid FROM events WHERE imported_at < ${at})`
+        : raw('CREATE OR REPLACE TEMP TABLE _ingest_seen AS SELECT uuid FROM _ingest_rows LIMIT 0'),
     );
     await engine.exec(DUPS);
     // The joins for duplicates and for events stored before are left out when there are none
