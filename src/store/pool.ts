@@ -42,6 +42,15 @@ export function readPool(base: Engine, writes: Engine, size: number, o: { connec
     if (next) next(e);
     else idle.push(e);
   };
+  /** `work` on a free connection of the pool, which is released when it settles. */
+  const onOne = async <T>(work: (e: Engine) => Promise<T>): Promise<T> => {
+    const e = await acquire();
+    try {
+      return await work(e);
+    } finally {
+      release(e);
+    }
+  };
 
   return {
     name: writes.name,
@@ -49,12 +58,7 @@ export function readPool(base: Engine, writes: Engine, size: number, o: { connec
     target: writes.target,
     async query<T>(q: Sql): Promise<T[]> {
       if (closed) return writes.query<T>(q);
-      const e = await acquire();
-      try {
-        return await e.query<T>(q);
-      } finally {
-        release(e);
-      }
+      return onOne((e) => e.query<T>(q));
     },
     exec: (q) => writes.exec(q),
     migrate: () => writes.migrate(),
@@ -73,22 +77,8 @@ export function readPool(base: Engine, writes: Engine, size: number, o: { connec
     // store queue, behind the capture loader) is never waited for.
     ...(base.shareTable && base.dropSharedTable
       ? {
-          async shareTable(name: string, select: Sql): Promise<Sql> {
-            const e = await acquire();
-            try {
-              return await e.shareTable!(name, select);
-            } finally {
-              release(e);
-            }
-          },
-          async dropSharedTable(name: string): Promise<void> {
-            const e = await acquire();
-            try {
-              await e.dropSharedTable!(name);
-            } finally {
-              release(e);
-            }
-          },
+          shareTable: (name: string, select: Sql) => onOne((e) => e.shareTable!(name, select)),
+          dropSharedTable: (name: string) => onOne((e) => e.dropSharedTable!(name)),
         }
       : {}),
     async close(): Promise<void> {

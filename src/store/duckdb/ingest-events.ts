@@ -29,6 +29,7 @@ import {
 import {
   applyIdentityDuckDb,
   dropIdentityTemps,
+  hasRows,
   refreshGroups,
   refreshPersons,
   resolveIdentity,
@@ -647,11 +648,9 @@ export class DuckDbEventImport implements EventImportSteps {
     // Stored by an earlier import: the scan skips this import's row groups (zone maps). Without
     // events of an earlier import (a first import), the join is left out: its scan still read the
     // uuids of this import's chunks stored so far (10M demo events: 0.1–0.4 s a chunk under load).
-    const [earlier] = await engine.query<{ n: number }>(
-      sql`SELECT count(*)::INTEGER AS n FROM (SELECT 1 FROM events WHERE imported_at < ${at} LIMIT 1)`,
-    );
+    const earlier = await hasRows(engine, sql`SELECT 1 FROM events WHERE imported_at < ${at}`);
     await engine.exec(
-      earlier?.n
+      earlier
         ? sql`CREATE OR REPLACE TEMP TABLE _ingest_seen AS
       SELECT DISTINCT uuid FROM _ingest_rows
       WHERE reason IS NULL AND uuid IN (SELECT uuid FROM events WHERE imported_at < ${at})`
