@@ -34,6 +34,7 @@
  * import at a time: two concurrent staged imports would each write back their own copy.
  */
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyStore } from './copy.js';
 import { idText } from './duckdb/ingest-identity.js';
@@ -58,6 +59,8 @@ const EVENTS = 'events';
 const NEW_EVENTS = '_stage_new_events';
 /** How often a batch of new events is sent before the import gives up (see `appendNew`). */
 const APPEND_ATTEMPTS = 3;
+/** Rows per Parquet file of new events (`Engine.appendParquet`): one insert, one dedup token. */
+const PARQUET_BATCH_ROWS = 250_000;
 /** Stage tables of a keyed stage: the stored events it was given (uuid, imported_at), a batch. */
 const FETCHED = '_stage_fetched';
 const FETCH = '_stage_fetch';
@@ -150,12 +153,12 @@ export async function withImportStore<T>(
         if (t.name === LEDGER) continue;
         if (t.name === EVENTS && (await appendedOnly(stage, last?.t ?? null, before.get(EVENTS)))) {
           const [n] = await stage.query<{ n: number }>(raw(`SELECT count(*) AS n FROM ${NEW_EVENTS}`));
-          await appendNew(stage, target, n?.n ?? 0, o.onProgress);
+          await appendNew(stage, target, n?.n ?? 0, dir, o.onProgress);
           continue;
         }
         await writeBack(t);
       }
-      if (appended) await appendNew(stage, target, appended, o.onProgress);
+      if (appended) await appendNew(stage, target, appended, dir, o.onProgress);
       const ledger = tables.find((t) => t.name === LEDGER);
       if (ledger) await writeBack(ledger);
       return result;
@@ -172,6 +175,7 @@ async function appendNew(
   stage: Engine,
   target: Engine,
   n: number,
+  dir: string,
   onProgress?: (line: string) => void,
 ): Promise<void> {
   onProgress?.(`appending ${n} events`);
@@ -180,18 +184,40 @@ async function appendNew(
   // ClickHouse stores it once (migration 005). A kill instead is the re-run's: it finds the
   // batches that made it by their uuids and stores the rest.
   const id = randomUUID();
-  let i = 0;
-  for await (const rows of stage.scan(NEW_EVENTS, EVENT_COLUMNS, 50_000)) {
-    const dedupToken = `sextant-import:${id}:${i++}`;
+  const send = async (i: number, insert: (dedupToken: string) => Promise<void>): Promise<void> => {
+    const dedupToken = `sextant-import:${id}:${i}`;
     for (let attempt = 1; ; attempt++) {
       try {
-        await target.insert(EVENTS, rows, { dedupToken });
-        break;
+        await insert(dedupToken);
+        return;
       } catch (e) {
         if (attempt >= APPEND_ATTEMPTS) throw e;
-        onProgress?.(`appending batch ${i} again after: ${(e as Error).message.split('\n')[0]}`);
+        onProgress?.(`appending batch ${i + 1} again after: ${(e as Error).message.split('\n')[0]}`);
       }
     }
+  };
+  const appendParquet = target.appendParquet?.bind(target);
+  if (!appendParquet) {
+    let i = 0;
+    for await (const rows of stage.scan(NEW_EVENTS, EVENT_COLUMNS, 50_000)) {
+      await send(i++, (dedupToken) => target.insert(EVENTS, rows, { dedupToken }));
+    }
+    return;
+  }
+  // The bulk path: DuckDB writes each batch as a Parquet file (one row group) and the target
+  // parses it itself; no row passes through JS. `_stage_new_events` was just created, so its
+  // rowids are 0…n-1: a batch is a rowid range, the same rows on every attempt.
+  const columns = EVENT_COLUMNS.map((c) =>
+    c === 'properties' || c === 'groups' ? `CAST(${c} AS VARCHAR) AS ${c}` : c,
+  ).join(', ');
+  for (let i = 0, from = 0; from < n; i++, from += PARQUET_BATCH_ROWS) {
+    const file = join(dir, `append-${i}.parquet`);
+    await stage.exec(
+      raw(`COPY (SELECT ${columns} FROM ${NEW_EVENTS} WHERE rowid >= ${from} AND rowid < ${from + PARQUET_BATCH_ROWS})
+      TO '${file.replaceAll("'", "''")}' (FORMAT parquet, ROW_GROUP_SIZE ${PARQUET_BATCH_ROWS})`),
+    );
+    await send(i, (dedupToken) => appendParquet(EVENTS, EVENT_COLUMNS, file, { dedupToken }));
+    rmSync(file, { force: true });
   }
 }
 
