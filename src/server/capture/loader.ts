@@ -7,11 +7,14 @@
  * Batches grow with the load: when the loader is free it closes the active segment and loads
  * everything that arrived while it was busy, so a busy server loads few large batches and a quiet
  * one loads each request within about `delayMs`. When data is already waiting as a load ends, the
- * loader first pauses as long as that load took (at most `maxPauseMs`): an import costs a fixed
- * ~0.6 s of CPU whatever its size (identity resolution over the store's merges; 60 events or
- * 6,000, 100k-event store), and loading back to back spent most of a 2-core machine on it, taken
- * from the requests being acknowledged. So loading takes at most about half the time, and a
- * batch holds what arrived in at least one load's time.
+ * loader first pauses three times as long as that load took (at most `maxPauseMs`, 3 s): an
+ * import has a fixed cost of CPU whatever its size (~0.2 s on the 100k-event bench store: the
+ * identity pass, the persons and groups refresh, the uuid lookups, each over the store), on top
+ * of ~5–9 µs per event. Loading back to back spent most of a 2-core machine on that fixed cost,
+ * taken from the requests being acknowledged; pausing as long as the load (before 2026-12-08)
+ * still left loads of ~15,000 events under the bench's load, ~12 µs of the fixed cost per event.
+ * So loading takes at most about a quarter of the time, and under load an event is in the store
+ * within about four loads' time (a few seconds) of its 200.
  *
  * Loading a segment twice stores nothing twice (killed after the import, before the segment was
  * removed): the segment is imported as the same files in the same order, so its events carry the
@@ -37,11 +40,15 @@ export interface LoaderDeps {
   delayMs?: number;
   /** How long to wait before loading a segment again after a failure (default 1 s). */
   retryMs?: number;
-  /** The longest pause after a load while data is waiting (default 2 s; see above). */
+  /** The longest pause after a load while data is waiting (default 3 s; see above). */
   maxPauseMs?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** After a load, while data waits, the loader pauses this many times as long as the load took. */
+const PAUSE_PER_LOAD = 3;
+const DEFAULT_MAX_PAUSE_MS = 3000;
 
 export class CaptureLoader {
   readonly #d: LoaderDeps;
@@ -75,7 +82,11 @@ export class CaptureLoader {
       if (!seg) {
         if (log.activeBytes > 0) {
           const delay = this.#d.delayMs ?? 100;
-          await this.#pause(Math.max(delay, Math.min(this.#lastLoadMs, this.#d.maxPauseMs ?? 2000)));
+          const pause = Math.min(
+            PAUSE_PER_LOAD * this.#lastLoadMs,
+            this.#d.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS,
+          );
+          await this.#pause(Math.max(delay, pause));
           await log.rotate();
         } else {
           this.#lastLoadMs = 0;

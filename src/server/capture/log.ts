@@ -27,8 +27,12 @@ import { faultPoint, faultsArmed } from '../../store/fault.js';
 
 const MAGIC = 0x31435853; // 'SXC1' read as u32 LE
 const HEADER_BYTES = 12;
-/** A segment is closed once it passes this size (the loader's largest batch). */
-export const DEFAULT_SEGMENT_BYTES = 32 * 1024 * 1024;
+/**
+ * A segment is closed once it passes this size (the loader's largest batch): more than what
+ * arrives during the loader's longest pause and load at 30,000 SDK events/s (~10 MB/s), so that
+ * one import takes it whole.
+ */
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 export interface Segment {
   seq: number;
