@@ -69,6 +69,19 @@ export interface Engine {
    */
   insert(table: string, rows: readonly Row[], o?: { dedupToken?: string }): Promise<void>;
   /**
+   * Appends the rows of a Parquet file (written by DuckDB's `COPY … TO`: the stage's new events,
+   * store/staging.ts), `columns` in the file's order, as one insert that ClickHouse parses itself
+   * (no row passes through JS). `dedupToken` as for `insert`. A server is sent the file's bytes
+   * through the client (no shared filesystem); chdb, in this process, reads the file. Absent: the
+   * caller inserts rows.
+   */
+  appendParquet?(
+    table: string,
+    columns: readonly string[],
+    file: string,
+    o?: { dedupToken?: string },
+  ): Promise<void>;
+  /**
    * Stores rows, each replacing the stored row with the same values of `key` (the table's
    * primary key). DuckDB deletes and inserts in one transaction; ClickHouse inserts a newer
    * version that its ReplacingMergeTree keeps (reads see only the latest, see clickhouse/schema.ts).

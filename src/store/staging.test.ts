@@ -93,32 +93,43 @@ describe('a ClickHouse import through the DuckDB stage', () => {
     expect(await uuids()).toEqual(before);
   });
 
-  it('sends a batch whose acknowledgment was lost again, and ClickHouse stores it once', async () => {
-    const before = (await uuids()).length;
-    const f = join(dir, 'lost-ack.jsonl');
-    writeFileSync(
-      f,
-      [line('v1', '2024-04-01T00:00:00Z', 'v'), line('v2', '2024-04-02T00:00:00Z', 'v')].join('\n') + '\n',
-    );
-    // The insert reaches the store, then the connection drops before its answer.
-    let dropped = 0;
-    const insert: Engine['insert'] = async (table, rows, o) => {
-      await ch.insert(table, rows, o);
-      if (table === 'events' && dropped++ === 0) throw new Error('socket hang up');
-    };
-    const flaky = new Proxy(ch, {
-      get(t, p): unknown {
-        if (p === 'insert') return insert;
-        const v: unknown = Reflect.get(t, p, t);
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-      },
+  // The bulk path (a Parquet file the store parses: `Engine.appendParquet`) and the row path of
+  // an engine without it (`Engine.insert`).
+  for (const path of ['appendParquet', 'insert'] as const) {
+    it(`sends a batch whose acknowledgment was lost again, and ClickHouse stores it once (${path})`, async () => {
+      const before = (await uuids()).length;
+      const f = join(dir, `lost-ack-${path}.jsonl`);
+      const v = `v-${path}`;
+      writeFileSync(
+        f,
+        [line(`${v}1`, '2024-04-01T00:00:00Z', v), line(`${v}2`, '2024-04-02T00:00:00Z', v)].join('\n') +
+          '\n',
+      );
+      // The insert reaches the store, then the connection drops before its answer.
+      let dropped = 0;
+      const insert: Engine['insert'] = async (table, rows, o) => {
+        await ch.insert(table, rows, o);
+        if (table === 'events' && dropped++ === 0) throw new Error('socket hang up');
+      };
+      const appendParquet: NonNullable<Engine['appendParquet']> = async (table, columns, file, o) => {
+        await ch.appendParquet?.(table, columns, file, o);
+        if (table === 'events' && dropped++ === 0) throw new Error('socket hang up');
+      };
+      const flaky = new Proxy(ch, {
+        get(t, p): unknown {
+          if (p === 'insert') return insert;
+          if (p === 'appendParquet') return path === 'appendParquet' ? appendParquet : undefined;
+          const v: unknown = Reflect.get(t, p, t);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+        },
+      });
+      const progress: string[] = [];
+      await withImportStore(flaky, (e) => importEvents(e, f), { onProgress: (l) => progress.push(l) });
+      expect(dropped).toBe(2);
+      expect(progress).toContain('appending batch 1 again after: socket hang up');
+      expect((await uuids()).length).toBe(before + 2);
     });
-    const progress: string[] = [];
-    await withImportStore(flaky, (e) => importEvents(e, f), { onProgress: (l) => progress.push(l) });
-    expect(dropped).toBe(2);
-    expect(progress).toContain('appending batch 1 again after: socket hang up');
-    expect((await uuids()).length).toBe(before + 2);
-  });
+  }
 
   it('leaves out the tables an import does not read, and refuses to write one back', async () => {
     expect((await uuids()).length).toBeGreaterThan(0);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync } from 'node:fs';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { InputError } from '../../errors.js';
 import type { Engine, KeyedBatch, KeyedLoadOptions, KeyedOutcome, Row, TableInfo } from '../engine.js';
@@ -351,6 +351,58 @@ export class ClickHouseEngine implements Engine {
     });
     try {
       await this.#client.insert({ table, values, format: 'JSONEachRow' });
+    } finally {
+      await this.#client.command({ query: "SET insert_deduplication_token = ''" });
+    }
+  }
+
+  async appendParquet(
+    table: string,
+    columns: readonly string[],
+    file: string,
+    o: { dedupToken?: string } = {},
+  ): Promise<void> {
+    const q = (n: string): string => '`' + n.replaceAll('\\', '\\\\').replaceAll('`', '\\`') + '`';
+    if (!this.#inProcess) {
+      // The bytes go through the client, streamed from the file: the server parses them.
+      await this.#client.insert({
+        table,
+        values: createReadStream(file),
+        format: 'Parquet',
+        columns: columns as [string, ...string[]],
+        ...(o.dedupToken === undefined
+          ? {}
+          : { clickhouse_settings: { insert_deduplication_token: o.dedupToken } }),
+      });
+      return;
+    }
+    // chdb runs in this process: it reads the file itself (its connection's insert takes text
+    // only), typed as the table's columns. Its one session takes the token as a SET.
+    const typeRows = await this.#json(
+      `SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {t:String}`,
+      { t: table },
+    );
+    const types = new Map(typeRows.map((r) => [String(r.name), String(r.type)]));
+    const structure = columns
+      .map((c) => {
+        const t = types.get(c);
+        if (!t) throw new Error(`${table} has no column ${c}`);
+        return `${q(c)} ${t}`;
+      })
+      .join(', ');
+    const text = (v: string): string => "'" + v.replaceAll('\\', '\\\\').replaceAll("'", "\\'") + "'";
+    const list = columns.map(q).join(', ');
+    const insert = `INSERT INTO ${q(table)} (${list}) SELECT ${list} FROM file(${text(file)}, Parquet, ${text(structure)})`;
+    if (o.dedupToken === undefined) {
+      await this.#client.command({ query: insert });
+      return;
+    }
+    await this.#client.command({
+      query: 'SET insert_deduplication_token = {t:String}',
+      query_params: { t: o.dedupToken },
+    });
+    try {
+      await this.#client.command({ query: insert });
     } finally {
       await this.#client.command({ query: "SET insert_deduplication_token = ''" });
     }
