@@ -96,6 +96,13 @@ interface KeyedStage {
   /** Whether the stored `$groupidentify` events are in the stage already. */
   groupIdentifies: boolean;
   fetched: number;
+  /** The import's scratch folder (Parquet files of keys sent to the target). */
+  dir: string;
+  /**
+   * The target held no events when the stage was made: none can be keyed by a batch (one import
+   * at a time, and the stage's new events are written back only after it), so none are asked for.
+   */
+  empty: boolean;
 }
 const keyedStages = new WeakMap<Engine, KeyedStage>();
 
@@ -120,7 +127,17 @@ export async function withImportStore<T>(
         await stage.exec(raw(`CREATE TABLE ${FETCH} AS SELECT * FROM events LIMIT 0`));
         await stage.exec(raw(`CREATE TABLE ${SENT_IDS} (id VARCHAR)`));
         await stage.exec(raw(`CREATE TABLE ${SENT_PERSONS} (id VARCHAR)`));
-        keyedStages.set(stage, { target, onProgress: o.onProgress, groupIdentifies: false, fetched: 0 });
+        const [any] = await target.query<{ n: number }>(
+          raw('SELECT count(*) AS n FROM (SELECT 1 FROM events LIMIT 1) AS t'),
+        );
+        keyedStages.set(stage, {
+          target,
+          onProgress: o.onProgress,
+          groupIdentifies: false,
+          fetched: 0,
+          dir,
+          empty: Number(any?.n ?? 0) === 0,
+        });
       }
       const skip = keyed ? [EVENTS] : [];
       const before = await fingerprints(stage, skip);
@@ -139,7 +156,7 @@ export async function withImportStore<T>(
           `the import wrote ${unstaged.join(', ')}, which it was not staged with: nothing written back`,
         );
       }
-      const appended = keyed ? await newEvents(stage) : 0;
+      const appended = keyed ? await newEvents(stage) : { n: 0, given: 0 };
       const writeBack = async (t: TableInfo): Promise<void> => {
         const key = keys.get(t.name);
         if (key) {
@@ -153,12 +170,15 @@ export async function withImportStore<T>(
         if (t.name === LEDGER) continue;
         if (t.name === EVENTS && (await appendedOnly(stage, last?.t ?? null, before.get(EVENTS)))) {
           const [n] = await stage.query<{ n: number }>(raw(`SELECT count(*) AS n FROM ${NEW_EVENTS}`));
-          await appendNew(stage, target, n?.n ?? 0, dir, o.onProgress);
+          await appendNew(stage, target, { from: NEW_EVENTS, given: false }, n?.n ?? 0, dir, o.onProgress);
           continue;
         }
         await writeBack(t);
       }
-      if (appended) await appendNew(stage, target, appended, dir, o.onProgress);
+      if (appended.n) {
+        const source = { from: EVENTS, given: appended.given > 0 };
+        await appendNew(stage, target, source, appended.n, dir, o.onProgress);
+      }
       const ledger = tables.find((t) => t.name === LEDGER);
       if (ledger) await writeBack(ledger);
       return result;
@@ -174,6 +194,7 @@ export async function withImportStore<T>(
 async function appendNew(
   stage: Engine,
   target: Engine,
+  source: NewEventsSource,
   n: number,
   dir: string,
   onProgress?: (line: string) => void,
@@ -197,51 +218,67 @@ async function appendNew(
     }
   };
   const appendParquet = target.appendParquet?.bind(target);
+  // Not the events the stage was given (stored already).
+  const isNew = source.given
+    ? `NOT EXISTS (SELECT 1 FROM ${FETCHED} f WHERE f.uuid = e.uuid AND f.imported_at = e.imported_at)`
+    : 'true';
   if (!appendParquet) {
     let i = 0;
+    if (source.from !== NEW_EVENTS) {
+      await stage.exec(
+        raw(`CREATE OR REPLACE TABLE ${NEW_EVENTS} AS SELECT e.* FROM ${source.from} e WHERE ${isNew}`),
+      );
+    }
     for await (const rows of stage.scan(NEW_EVENTS, EVENT_COLUMNS, 50_000)) {
       await send(i++, (dedupToken) => target.insert(EVENTS, rows, { dedupToken }));
     }
     return;
   }
   // The bulk path: DuckDB writes each batch as a Parquet file (one row group) and the target
-  // parses it itself; no row passes through JS. `_stage_new_events` was just created, so its
-  // rowids are 0…n-1: a batch is a rowid range, the same rows on every attempt.
+  // parses it itself; no row passes through JS. A batch is a range of the source's rowids (no
+  // copy of the new events is made), the same rows on every attempt: the file is sent again.
   const columns = EVENT_COLUMNS.map((c) =>
     c === 'properties' || c === 'groups' ? `CAST(${c} AS VARCHAR) AS ${c}` : c,
   ).join(', ');
-  for (let i = 0, from = 0; from < n; i++, from += PARQUET_BATCH_ROWS) {
+  const [last] = await stage.query<{ m: number | null }>(raw(`SELECT max(rowid) AS m FROM ${source.from}`));
+  const end = Number(last?.m ?? -1) + 1;
+  for (let i = 0, from = 0; from < end; from += PARQUET_BATCH_ROWS) {
     const file = join(dir, `append-${i}.parquet`);
-    await stage.exec(
-      raw(`COPY (SELECT ${columns} FROM ${NEW_EVENTS} WHERE rowid >= ${from} AND rowid < ${from + PARQUET_BATCH_ROWS})
+    const [copied] = await stage.query<{ Count: number }>(
+      raw(`COPY (SELECT ${columns} FROM ${source.from} e
+        WHERE rowid >= ${from} AND rowid < ${from + PARQUET_BATCH_ROWS} AND ${isNew})
       TO '${file.replaceAll("'", "''")}' (FORMAT parquet, ROW_GROUP_SIZE ${PARQUET_BATCH_ROWS})`),
     );
-    await send(i, (dedupToken) => appendParquet(EVENTS, EVENT_COLUMNS, file, { dedupToken }));
+    if (Number(copied?.Count ?? 0) > 0) {
+      await send(i++, (dedupToken) => appendParquet(EVENTS, EVENT_COLUMNS, file, { dedupToken }));
+    }
     rmSync(file, { force: true });
   }
 }
 
+/** Where the new events are in the stage: a table, less the stored events it was `given`. */
+interface NewEventsSource {
+  from: string;
+  given: boolean;
+}
+
 /**
- * A keyed stage after the import: `_stage_new_events` (the events the import stored: those it was
- * not given) and their number. The stored events it was given must all be there still, unchanged
- * in their keys (an import only removes its own doubles); otherwise nothing is written back.
+ * A keyed stage after the import: the number of new events (those of the stage's `events` it was
+ * not given) and of the stored events it was given. Those must all be there still, unchanged in
+ * their keys (an import only removes its own doubles); otherwise nothing is written back.
  */
-async function newEvents(stage: Engine): Promise<number> {
-  const [kept] = await stage.query<{ n: number; given: number }>(
+async function newEvents(stage: Engine): Promise<{ n: number; given: number }> {
+  const [kept] = await stage.query<{ n: number; given: number; all: number }>(
     raw(`SELECT (SELECT count(*) FROM events e SEMI JOIN ${FETCHED} f ON f.uuid = e.uuid AND f.imported_at = e.imported_at) AS n,
-      (SELECT count(*) FROM ${FETCHED}) AS given`),
+      (SELECT count(*) FROM ${FETCHED}) AS given, (SELECT count(*) FROM events) AS "all"`),
   );
-  if (kept?.n !== kept?.given) {
+  const given = Number(kept?.given ?? 0);
+  if (Number(kept?.n ?? 0) !== given) {
     throw new Error(
-      `the import removed or changed ${(kept?.given ?? 0) - (kept?.n ?? 0)} stored events: nothing written back`,
+      `the import removed or changed ${given - Number(kept?.n ?? 0)} stored events: nothing written back`,
     );
   }
-  await stage.exec(
-    raw(`CREATE OR REPLACE TABLE ${NEW_EVENTS} AS
-    SELECT e.* FROM events e ANTI JOIN ${FETCHED} f ON f.uuid = e.uuid AND f.imported_at = e.imported_at`),
-  );
-  const [n] = await stage.query<{ n: number }>(raw(`SELECT count(*) AS n FROM ${NEW_EVENTS}`));
-  return n?.n ?? 0;
+  return { n: Number(kept?.all ?? 0) - given, given };
 }
 
 /**
@@ -258,7 +295,7 @@ const GOOD = '(SELECT * FROM _ingest_rows WHERE reason IS NULL)';
  */
 export async function stageStoredEvents(stage: Engine): Promise<void> {
   const k = keyedStages.get(stage);
-  if (!k) return;
+  if (!k || k.empty) return;
   // Ids: the batch's distinct_ids and merge ids, then every id of the persons they map to (or are
   // overridden to), then those persons (events written with them). Each sent once per stage.
   await stage.exec(
@@ -281,30 +318,42 @@ export async function stageStoredEvents(stage: Engine): Promise<void> {
     UNION SELECT distinct_id FROM person_overrides WHERE person_id IN (SELECT id FROM _stage_p)
     EXCEPT SELECT id FROM ${SENT_IDS}`),
   );
-  const ids = await stage.query<{ k: string }>(raw('SELECT id AS k FROM _stage_d'));
-  const persons = await stage.query<{ k: string }>(raw('SELECT id AS k FROM _stage_p'));
   // A derived uuid's record is found by its distinct_id (the content key holds it).
-  const uuids = await stage.query<{ k: string }>(
-    raw(`SELECT DISTINCT uuid AS k FROM ${GOOD} WHERE uuid IS NOT NULL AND ckey IS NULL`),
+  await stage.exec(
+    raw(`CREATE OR REPLACE TEMP TABLE _stage_u AS
+    SELECT DISTINCT uuid AS id FROM ${GOOD} WHERE uuid IS NOT NULL AND ckey IS NULL`),
   );
-  const [gi] = await stage.query<{ n: number }>(
-    raw(`SELECT count(*) AS n FROM ${GOOD} WHERE event = '$groupidentify'`),
+  const [counts] = await stage.query<{ d: number; p: number; u: number; gi: number }>(
+    raw(`SELECT (SELECT count(*) FROM _stage_d) AS d, (SELECT count(*) FROM _stage_p) AS p,
+      (SELECT count(*) FROM _stage_u) AS u, (SELECT count(*) FROM ${GOOD} WHERE event = '$groupidentify') AS gi`),
   );
-  const groups = !k.groupIdentifies && (gi?.n ?? 0) > 0;
+  const groups = !k.groupIdentifies && (counts?.gi ?? 0) > 0;
   await stage.exec(raw(`INSERT INTO ${SENT_IDS} SELECT id FROM _stage_d`));
   await stage.exec(raw(`INSERT INTO ${SENT_PERSONS} SELECT id FROM _stage_p`));
-  for (const t of ['_stage_d0', '_stage_p', '_stage_d']) await stage.exec(raw(`DROP TABLE ${t}`));
 
   const conditions: Sql[] = [];
-  const send = async (table: string, column: string, rows: { k: string }[]): Promise<void> => {
-    if (rows.length === 0) return;
-    await k.target.stageRows(table, ['k'], rows);
+  const appendParquet = k.target.appendParquet?.bind(k.target);
+  // The keys of stage table `from` (its `id`) as the target's scratch table `table`: as a Parquet
+  // file the target parses when it can (a batch's uuids are as many as its records).
+  const send = async (table: string, column: string, from: string, n: number): Promise<void> => {
+    if (n === 0) return;
+    if (appendParquet) {
+      const file = join(k.dir, `${table}.parquet`);
+      await stage.exec(
+        raw(`COPY (SELECT id AS k FROM ${from}) TO '${file.replaceAll("'", "''")}' (FORMAT parquet)`),
+      );
+      await k.target.stageRows(table, ['k'], []);
+      await appendParquet(table, ['k'], file);
+      rmSync(file, { force: true });
+    } else {
+      await k.target.stageRows(table, ['k'], await stage.query(raw(`SELECT id AS k FROM ${from}`)));
+    }
     conditions.push(k.target.dialect.sqlInScratch(ident(column), table, 'k'));
   };
   try {
-    await send(KEY_TABLES.uuid, 'uuid', uuids);
-    await send(KEY_TABLES.id, 'distinct_id', ids);
-    await send(KEY_TABLES.person, 'person_id', persons);
+    await send(KEY_TABLES.uuid, 'uuid', '_stage_u', counts?.u ?? 0);
+    await send(KEY_TABLES.id, 'distinct_id', '_stage_d', counts?.d ?? 0);
+    await send(KEY_TABLES.person, 'person_id', '_stage_p', counts?.p ?? 0);
     if (groups) conditions.push(raw(`event = '$groupidentify'`));
     if (conditions.length === 0) return;
     const where = raw(conditions.map((c) => `(${c.toString()})`).join(' OR '));
@@ -327,6 +376,8 @@ export async function stageStoredEvents(stage: Engine): Promise<void> {
     k.onProgress?.(`read ${n} stored events keyed by the batch (${k.fetched} in all)`);
   } finally {
     for (const t of Object.values(KEY_TABLES)) await k.target.dropStaged(t);
+    for (const t of ['_stage_d0', '_stage_p', '_stage_d', '_stage_u'])
+      await stage.exec(raw(`DROP TABLE ${t}`));
   }
 }
 
