@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -70,6 +70,44 @@ describe('the capture loader draining on SIGTERM', () => {
     await loader.settle({ untilFailure: true });
     expect(loaded).toEqual(['capture:/batch/']);
     expect(log.closedSegments()).toHaveLength(0);
+    await loader.stop();
+    await log.close();
+  });
+});
+
+describe('the capture loader pacing its loads', () => {
+  it('ends its wait for a batch once the active segment holds targetBytes, long before the pause', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sextant-loader-'));
+    const log = await CaptureLog.open(join(dir, 'log'));
+    const loaded: number[] = [];
+    const loader = new CaptureLoader({
+      log,
+      spoolDir: dir,
+      report: () => undefined,
+      // A pause no test waits out: only the target (or a settle) ends it.
+      delayMs: 600_000,
+      maxPauseMs: 600_000,
+      targetBytes: 2_000,
+      load: (file) => {
+        loaded.push(readFileSync(file, 'utf8').split('\n').length - 1);
+        return Promise.resolve({ records: 1, rejected: [] } as unknown as ImportReport);
+      },
+    });
+    loader.start();
+    await log.append('capture:/batch/', '{"event":"a","distinct_id":"x"}\n');
+    expect(loaded).toEqual([]);
+    // A request of 40 more lines (~2,300 bytes): past the target, so the batch of 41 is loaded at once.
+    const lines = Array.from(
+      { length: 40 },
+      (_, i) => `{"event":"b","distinct_id":"x","properties":{"i":${i}}}\n`,
+    );
+    await log.append('capture:/batch/', lines.join(''));
+    await waitFor(() => loaded.length > 0, 'the load once past the target');
+    expect(loaded).toEqual([41]);
+    // Below the target again, a settle (SIGTERM) still ends the pause.
+    await log.append('capture:/batch/', '{"event":"c","distinct_id":"x"}\n');
+    await loader.settle();
+    expect(loaded).toEqual([41, 1]);
     await loader.stop();
     await log.close();
   });

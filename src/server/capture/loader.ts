@@ -7,11 +7,17 @@
  * Batches grow with the load: when the loader is free it closes the active segment and loads
  * everything that arrived while it was busy, so a busy server loads few large batches and a quiet
  * one loads each request within about `delayMs`. When data is already waiting as a load ends, the
- * loader first pauses as long as that load took (at most `maxPauseMs`): an import costs a fixed
- * ~0.6 s of CPU whatever its size (identity resolution over the store's merges; 60 events or
- * 6,000, 100k-event store), and loading back to back spent most of a 2-core machine on it, taken
- * from the requests being acknowledged. So loading takes at most about half the time, and a
- * batch holds what arrived in at least one load's time.
+ * loader first pauses three times as long as that load took (at most `maxPauseMs`, 5 s), or
+ * until the active segment holds `targetBytes` (40 MB, about one DuckDB row group of SDK events),
+ * whichever comes first. An import's CPU per event falls steeply with its size (the 100k-event
+ * bench store, one thread, 245,760 events in all, the final checkpoint included: 11–13 µs per
+ * event in loads of 30,000, 8.7 in loads of 60,000, 6–8.5 in loads of 122,880, one row group:
+ * DuckDB writes whole row groups straight to the file instead of the WAL and again at the
+ * checkpoint), and it has a fixed part (~0.2 s: the identity pass, the persons and groups
+ * refresh, the uuid lookups, each over the store). Pausing as long as the load (before
+ * 2026-12-08) left loads of ~15,000–30,000 events under the bench's load. So loading takes at
+ * most about a quarter of the time, and under load an event is in the store within a few
+ * seconds of its 200 (the pause and the load).
  *
  * Loading a segment twice stores nothing twice (killed after the import, before the segment was
  * removed): the segment is imported as the same files in the same order, so its events carry the
@@ -37,11 +43,18 @@ export interface LoaderDeps {
   delayMs?: number;
   /** How long to wait before loading a segment again after a failure (default 1 s). */
   retryMs?: number;
-  /** The longest pause after a load while data is waiting (default 2 s; see above). */
+  /** The longest pause after a load while data is waiting (default 5 s; see above). */
   maxPauseMs?: number;
+  /** A pause ends once the active segment holds this much (default 40 MB; see above). */
+  targetBytes?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** After a load, while data waits, the loader pauses this many times as long as the load took. */
+const PAUSE_PER_LOAD = 3;
+const DEFAULT_MAX_PAUSE_MS = 5000;
+const DEFAULT_TARGET_BYTES = 40 * 1024 * 1024;
 
 export class CaptureLoader {
   readonly #d: LoaderDeps;
@@ -75,7 +88,11 @@ export class CaptureLoader {
       if (!seg) {
         if (log.activeBytes > 0) {
           const delay = this.#d.delayMs ?? 100;
-          await this.#pause(Math.max(delay, Math.min(this.#lastLoadMs, this.#d.maxPauseMs ?? 2000)));
+          const pause = Math.min(
+            PAUSE_PER_LOAD * this.#lastLoadMs,
+            this.#d.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS,
+          );
+          await this.#pauseUntilTarget(Math.max(delay, pause));
           await log.rotate();
         } else {
           this.#lastLoadMs = 0;
@@ -96,6 +113,26 @@ export class CaptureLoader {
         );
         await this.#pause(this.#d.retryMs ?? 1000);
       }
+    }
+  }
+
+  /** Pauses `ms`, or until the active segment holds `targetBytes`, or until woken. */
+  async #pauseUntilTarget(ms: number): Promise<void> {
+    const { log } = this.#d;
+    const target = this.#d.targetBytes ?? DEFAULT_TARGET_BYTES;
+    let over = false;
+    let timer: NodeJS.Timeout | undefined;
+    const ended = Promise.race([
+      new Promise<void>((r) => (timer = setTimeout(r, ms))),
+      new Promise<void>((r) => (this.#wake = r)),
+    ]).then(() => {
+      over = true;
+    });
+    try {
+      // Looked at after each group commit (the log says when its segment grew).
+      while (!over && log.activeBytes < target) await Promise.race([ended, log.changed()]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

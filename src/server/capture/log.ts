@@ -27,8 +27,12 @@ import { faultPoint, faultsArmed } from '../../store/fault.js';
 
 const MAGIC = 0x31435853; // 'SXC1' read as u32 LE
 const HEADER_BYTES = 12;
-/** A segment is closed once it passes this size (the loader's largest batch). */
-export const DEFAULT_SEGMENT_BYTES = 32 * 1024 * 1024;
+/**
+ * A segment is closed once it passes this size (the loader's largest batch): more than what
+ * arrives during the loader's longest pause and load at 30,000 SDK events/s (~10 MB/s), so that
+ * one import takes it whole.
+ */
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 export interface Segment {
   seq: number;
@@ -50,20 +54,33 @@ export interface ReadSegment {
   tornBytes: number;
 }
 
-/** One record's bytes: header and payload. The lines may be text: encoded straight into the record. */
+/** The most bytes a record of `source` and `lines` can take (UTF-8: at most 3 bytes a UTF-16 unit). */
+function maxRecordBytes(source: string, lines: Buffer | string): number {
+  return (
+    HEADER_BYTES + 3 * (source.length + 1) + (typeof lines === 'string' ? 3 * lines.length : lines.length)
+  );
+}
+
+/**
+ * Writes one record (header and payload) into `out` at `at`, which has room for
+ * `maxRecordBytes`; returns its length. The lines may be text: encoded straight into the record.
+ */
+function writeRecord(out: Buffer, at: number, source: string, lines: Buffer | string): number {
+  let end = at + HEADER_BYTES;
+  end += out.write(source, end, 'utf8');
+  out[end++] = 0x0a;
+  end += typeof lines === 'string' ? out.write(lines, end, 'utf8') : lines.copy(out, end);
+  const payload = out.subarray(at + HEADER_BYTES, end);
+  out.writeUInt32LE(MAGIC, at);
+  out.writeUInt32LE(payload.length, at + 4);
+  out.writeUInt32LE(crc32(payload), at + 8);
+  return end - at;
+}
+
+/** One record's bytes: header and payload. */
 export function encodeRecord(source: string, lines: Buffer | string): Buffer {
-  const head = source + '\n';
-  const headBytes = Buffer.byteLength(head, 'utf8');
-  const lineBytes = typeof lines === 'string' ? Buffer.byteLength(lines, 'utf8') : lines.length;
-  const out = Buffer.allocUnsafe(HEADER_BYTES + headBytes + lineBytes);
-  out.write(head, HEADER_BYTES, 'utf8');
-  if (typeof lines === 'string') out.write(lines, HEADER_BYTES + headBytes, 'utf8');
-  else lines.copy(out, HEADER_BYTES + headBytes);
-  const payload = out.subarray(HEADER_BYTES);
-  out.writeUInt32LE(MAGIC, 0);
-  out.writeUInt32LE(payload.length, 4);
-  out.writeUInt32LE(crc32(payload), 8);
-  return out;
+  const out = Buffer.allocUnsafe(maxRecordBytes(source, lines));
+  return out.subarray(0, writeRecord(out, 0, source, lines));
 }
 
 /** The whole records of a segment's bytes, up to the first one that is torn. */
@@ -90,10 +107,13 @@ export async function readSegment(file: string): Promise<ReadSegment> {
 }
 
 interface Pending {
-  bytes: Buffer;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
+
+/** The group buffer's size to start with, and the largest one kept for the next group. */
+const GROUP_BYTES = 1024 * 1024;
+const MAX_KEPT_GROUP_BYTES = 8 * 1024 * 1024;
 
 const segmentName = (seq: number): string => `${String(seq).padStart(12, '0')}.seg`;
 
@@ -112,7 +132,12 @@ export class CaptureLog {
   readonly #closed: Segment[] = [];
   #active!: Segment;
   #fh!: FileHandle;
+  /** Appends waiting for the next group commit; their records are in `#group` (`#groupLen` bytes). */
   #pending: Pending[] = [];
+  #group: Buffer = Buffer.allocUnsafe(GROUP_BYTES);
+  #groupLen = 0;
+  /** The buffer of the group written last, reused for a later group (no allocation per request). */
+  #spare: Buffer | undefined;
   #writing: Promise<void> | undefined;
   #rotateWanted = false;
   #closing = false;
@@ -157,8 +182,7 @@ export class CaptureLog {
   unloadedBytes(): number {
     let n = this.#active.bytes;
     for (const s of this.#closed) n += s.bytes;
-    for (const p of this.#pending) n += p.bytes.length;
-    return n;
+    return n + this.#groupLen;
   }
 
   /** The closed segments, oldest first: what the loader loads. */
@@ -182,8 +206,16 @@ export class CaptureLog {
    */
   append(source: string, lines: Buffer | string): Promise<void> {
     if (this.#closing) return Promise.reject(new Error('the capture log is closed'));
+    // Encoded straight into the buffer of the next group commit.
+    const room = maxRecordBytes(source, lines);
+    if (this.#groupLen + room > this.#group.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * this.#group.length, this.#groupLen + room));
+      this.#group.copy(bigger, 0, 0, this.#groupLen);
+      this.#group = bigger;
+    }
+    this.#groupLen += writeRecord(this.#group, this.#groupLen, source, lines);
     return new Promise((resolve, reject) => {
-      this.#pending.push({ bytes: encodeRecord(source, lines), resolve, reject });
+      this.#pending.push({ resolve, reject });
       this.#kick();
     });
   }
@@ -208,7 +240,11 @@ export class CaptureLog {
       }
       const group = this.#pending.splice(0);
       if (group.length === 0) return;
-      const bytes = group.length === 1 ? group[0]!.bytes : Buffer.concat(group.map((p) => p.bytes));
+      const buffer = this.#group;
+      const bytes = buffer.subarray(0, this.#groupLen);
+      this.#group = this.#spare ?? Buffer.allocUnsafe(GROUP_BYTES);
+      this.#spare = undefined;
+      this.#groupLen = 0;
       try {
         faultPoint('capture log: write');
         if (faultsArmed) {
@@ -232,6 +268,9 @@ export class CaptureLog {
         this.#broken = true;
         for (const p of group) p.reject(e);
         continue;
+      } finally {
+        // Written (or failed): its buffer can take a later group.
+        if (buffer.length <= MAX_KEPT_GROUP_BYTES) this.#spare = buffer;
       }
       faultPoint('capture log: acknowledge');
       for (const p of group) p.resolve();

@@ -62,6 +62,50 @@ export interface Rejected {
   reason: string;
 }
 
+/** A request's events checked (`CaptureService.check`). */
+export interface Checked {
+  /** The good events as JSON Lines (each line ends with `\n`), as the log stores them. */
+  lines: string;
+  /** How many events the request held. */
+  count: number;
+  rejected: Rejected[];
+  /** The bad events' JSON Lines for the rejects file ('' when none). */
+  rejectsText: string;
+  /** The time they were checked at (the rejects file is named by it). */
+  now: Date;
+}
+
+function checkAll(
+  events: CapturedEvent[],
+  micros: (number | undefined)[],
+  readings: Map<string, TimestampReading> | undefined,
+  now: Date,
+): Checked {
+  const latestUs = latestEventTime(now).getTime() * 1000;
+  let at = 0;
+  const read = (text: string): TimestampReading => {
+    // checkEvent reads the timestamp of the event it checks (events[at]), read above.
+    const us = text === events[at]!.timestamp ? micros[at] : commonTimestampMicros(text);
+    return us !== undefined ? { us } : (readings?.get(text) ?? { us: null, notDate: false });
+  };
+  const rejected: Rejected[] = [];
+  let lines = '';
+  let rejectsText = '';
+  for (; at < events.length; at++) {
+    const e = events[at]!;
+    const fault = checkEvent(e, latestUs, read);
+    if (!fault) {
+      lines += JSON.stringify(e) + '\n';
+      continue;
+    }
+    const { field } = EVENT_RULES[fault.key];
+    const reason = faultReason(fault);
+    rejected.push(field === null ? { index: at, reason } : { index: at, field, reason });
+    rejectsText += JSON.stringify(e) + '\n';
+  }
+  return { lines, count: events.length, rejected, rejectsText, now };
+}
+
 export class CaptureService {
   readonly log: CaptureLog;
   readonly loader: CaptureLoader;
@@ -113,11 +157,14 @@ export class CaptureService {
   }
 
   /**
-   * Checks `events` by the importer's rules; appends the good ones to the log and resolves once
-   * they are durable. Returns the bad ones (none appended).
+   * Checks `events` by the importer's rules: the good ones as the log's JSON Lines, the bad ones
+   * with their reasons (and their text for the rejects file). Synchronous unless a timestamp is
+   * of a shape only DuckDB reads. Nothing of the request's parsed JSON is referenced by what it
+   * returns, so none of it survives the wait for the fdatasync (`record`): kept alive across that
+   * wait, a batch's objects were promoted by the young-generation GC, and the old generation's
+   * collections then cost a few µs per event on V8's helper threads.
    */
-  async accept(events: CapturedEvent[], source: string, now: Date): Promise<Rejected[]> {
-    const latestUs = latestEventTime(now).getTime() * 1000;
+  check(events: CapturedEvent[], now: Date): Checked | Promise<Checked> {
     // Each timestamp read once (common ISO 8601 in JS); the others by the DuckDB reader, together.
     const micros = events.map((e) =>
       typeof e.timestamp === 'string' ? commonTimestampMicros(e.timestamp) : undefined,
@@ -125,45 +172,35 @@ export class CaptureService {
     const unusual = events.flatMap((e, i) =>
       typeof e.timestamp === 'string' && micros[i] === undefined ? [e.timestamp] : [],
     );
-    let readings: Map<string, TimestampReading> | undefined;
-    if (unusual.length > 0) {
-      if (!this.#reader) {
-        const { TimestampReader } = await import('../../store/duckdb/timestamp-reader.js');
-        this.#reader ??= new TimestampReader();
-      }
-      readings = await this.#reader.read(unusual);
+    if (unusual.length === 0) return checkAll(events, micros, undefined, now);
+    return this.#readTimestamps(unusual).then((readings) => checkAll(events, micros, readings, now));
+  }
+
+  async #readTimestamps(texts: string[]): Promise<Map<string, TimestampReading>> {
+    if (!this.#reader) {
+      const { TimestampReader } = await import('../../store/duckdb/timestamp-reader.js');
+      this.#reader ??= new TimestampReader();
     }
-    let at = 0;
-    const read = (text: string): TimestampReading => {
-      // checkEvent reads the timestamp of the event it checks (events[at]), read above.
-      const us = text === events[at]!.timestamp ? micros[at] : commonTimestampMicros(text);
-      return us !== undefined ? { us } : (readings?.get(text) ?? { us: null, notDate: false });
-    };
-    const rejected: Rejected[] = [];
-    let good = '';
-    for (; at < events.length; at++) {
-      const e = events[at]!;
-      const fault = checkEvent(e, latestUs, read);
-      if (!fault) {
-        good += JSON.stringify(e) + '\n';
-        continue;
-      }
-      const { field } = EVENT_RULES[fault.key];
-      const reason = faultReason(fault);
-      rejected.push(field === null ? { index: at, reason } : { index: at, field, reason });
+    return this.#reader.read(texts);
+  }
+
+  /**
+   * Writes a checked request's bad events to the rejects file and appends its good ones to the
+   * log; resolves once they are durable. Not async, so that only the record's bytes (not
+   * `checked`) wait for the fdatasync.
+   */
+  record(checked: Checked, source: string): Promise<void> {
+    const { lines } = checked;
+    const append = (): Promise<void> =>
+      lines.length > 0 ? this.log.append(source, lines) : Promise.resolve();
+    if (checked.rejectsText && this.#rejectsDir) {
+      return this.#writeRejects(checked.rejectsText, source, checked.now).then(append);
     }
-    if (rejected.length > 0 && this.#rejectsDir) await this.#writeRejects(events, rejected, source, now);
-    if (good.length > 0) await this.log.append(source, good);
-    return rejected;
+    return append();
   }
 
   /** The bad events of a request, verbatim, in `<rejectsDir>/capture-<path>.<time>.rejects`. */
-  async #writeRejects(
-    events: CapturedEvent[],
-    rejected: Rejected[],
-    source: string,
-    now: Date,
-  ): Promise<void> {
+  async #writeRejects(text: string, source: string, now: Date): Promise<void> {
     const dir = this.#rejectsDir!;
     await mkdir(dir, { recursive: true });
     const time = now
@@ -171,9 +208,7 @@ export class CaptureService {
       .replace(/[-:]/g, '')
       .replace(/\.\d+Z$/, 'Z');
     const name = `${source.replace(/[^A-Za-z0-9]+/g, '-').replace(/-+$/, '')}.${time}.rejects`;
-    await writeFile(join(dir, name), rejected.map((r) => JSON.stringify(events[r.index]) + '\n').join(''), {
-      flag: 'a',
-    });
+    await writeFile(join(dir, name), text, { flag: 'a' });
   }
 
   /** Resolves once everything acknowledged before the call is in the store. */

@@ -19,7 +19,7 @@ import type { ServerDeps } from '../app.js';
 import { sameSecret } from '../auth.js';
 import { inflate, readBody, readIncomingBody } from '../capture/body.js';
 import { decodeCapture } from '../capture/payload.js';
-import type { CaptureService } from '../capture/service.js';
+import type { CaptureService, Rejected } from '../capture/service.js';
 
 export const CAPTURE_PATHS = ['/e', '/i/v0/e', '/capture', '/batch', '/track'] as const;
 const FLAG_PATHS = ['/flags', '/decide'] as const;
@@ -115,28 +115,53 @@ export async function answerCapture(
     return { status: 401, body: { error: 'wrong api_key/token for this project' } };
   }
   if (service.full()) return busy(service);
+  const recorded = await decodeAndRecord(d, service, call, query, outside.length > 0);
+  if ('status' in recorded) return recorded;
+  // Only the good events' record waits for the fdatasync: the request's parsed JSON is garbage
+  // by now (see `CaptureService.check`).
+  await recorded.durable;
+  const { rejected, count } = recorded;
+  if (rejected.length > 0) {
+    const first = rejected[0]!;
+    return {
+      status: 400,
+      body: {
+        error: `batch[${first.index}]${first.field ? `, field '${first.field}'` : ''}: ${first.reason} (${rejected.length} of ${count} events rejected; the others were stored)`,
+        rejected,
+      },
+    };
+  }
+  return { status: 200, body: { status: 1 } };
+}
+
+/**
+ * The body read and decoded, its keys and events checked, its good events handed to the log:
+ * the answer when that is all there is to say, else what the answer needs once `durable`
+ * resolves (the log's fdatasync).
+ */
+async function decodeAndRecord(
+  d: ServerDeps,
+  service: CaptureService,
+  call: CaptureCall,
+  query: Record<string, string>,
+  keyOutside: boolean,
+): Promise<CaptureAnswer | { rejected: Rejected[]; count: number; durable: Promise<void> }> {
   // Capped on the wire and once decompressed (413 past either): memory stays bounded.
   const body = await inflate(await call.body());
   const payload = decodeCapture({ body, contentType: call.header('content-type'), query, now: d.now() });
-  if (payload.tokens.length === 0 && outside.length === 0) {
+  if (payload.tokens.length === 0 && !keyOutside) {
     return { status: 401, body: { error: 'no api_key or token: send the project key' } };
   }
   if (!payload.tokens.every((t) => sameSecret(t, d.projectKey))) {
     return { status: 401, body: { error: 'wrong api_key/token for this project' } };
   }
   if (payload.events.length === 0) return { status: 200, body: { status: 1 } };
-  const rejected = await service.accept(payload.events, `capture:${call.path}`, d.now());
-  if (rejected.length > 0) {
-    const first = rejected[0]!;
-    return {
-      status: 400,
-      body: {
-        error: `batch[${first.index}]${first.field ? `, field '${first.field}'` : ''}: ${first.reason} (${rejected.length} of ${payload.events.length} events rejected; the others were stored)`,
-        rejected,
-      },
-    };
-  }
-  return { status: 200, body: { status: 1 } };
+  const checked = await service.check(payload.events, d.now());
+  return {
+    rejected: checked.rejected,
+    count: checked.count,
+    durable: service.record(checked, `capture:${call.path}`),
+  };
 }
 
 /**
