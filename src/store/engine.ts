@@ -93,6 +93,14 @@ export interface Engine {
    * with `final = 1` no longer return.
    */
   remove(table: string, rows: readonly Row[], key: readonly string[]): Promise<void>;
+  /**
+   * `scan`'s rows (of `columns`, where `where` holds) written to a local Parquet file for DuckDB
+   * to read (`read_parquet`): the stored events an import on a stage asks for
+   * (store/staging.ts), with no row passing through JS. Timestamps keep their microseconds, JSON
+   * its text. A server's answer is streamed to the file through the client; chdb, in this
+   * process, writes it. No file, or an empty one, when no row holds. Absent: the caller scans.
+   */
+  scanToParquet?(table: string, columns: readonly string[], file: string, where?: Sql): Promise<void>;
   /** Deletes every row of `table` (on a cluster, on every shard). */
   truncate(table: string): Promise<void>;
   /**

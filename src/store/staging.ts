@@ -34,12 +34,13 @@
  * import at a time: two concurrent staged imports would each write back their own copy.
  */
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyStore } from './copy.js';
 import { idText } from './duckdb/ingest-identity.js';
 import type { Engine, TableInfo } from './engine.js';
 import { EVENT_COLUMNS } from './events.js';
+import { faultPoint } from './fault.js';
 import { removeScratch, scratchDir } from './scratch.js';
 import { ident, raw, sql, type Sql } from './sql.js';
 
@@ -59,8 +60,11 @@ const EVENTS = 'events';
 const NEW_EVENTS = '_stage_new_events';
 /** How often a batch of new events is sent before the import gives up (see `appendNew`). */
 const APPEND_ATTEMPTS = 3;
-/** Rows per Parquet file of new events (`Engine.appendParquet`): one insert, one dedup token. */
-const PARQUET_BATCH_ROWS = 250_000;
+/**
+ * Rows per Parquet file of new events (`Engine.appendParquet`): one insert, one dedup token.
+ * `SEXTANT_APPEND_ROWS` sets it (the kill tests make several batches of a small file).
+ */
+const PARQUET_BATCH_ROWS = Number(process.env.SEXTANT_APPEND_ROWS) || 250_000;
 /** Stage tables of a keyed stage: the stored events it was given (uuid, imported_at), a batch. */
 const FETCHED = '_stage_fetched';
 const FETCH = '_stage_fetch';
@@ -158,6 +162,7 @@ export async function withImportStore<T>(
       }
       const appended = keyed ? await newEvents(stage) : { n: 0, given: 0 };
       const writeBack = async (t: TableInfo): Promise<void> => {
+        faultPoint(`stage: write back ${t.name}`);
         const key = keys.get(t.name);
         if (key) {
           await writeChanges(stage, target, t, key, o.onProgress);
@@ -230,6 +235,7 @@ async function appendNew(
       );
     }
     for await (const rows of stage.scan(NEW_EVENTS, EVENT_COLUMNS, 50_000)) {
+      faultPoint(`stage: append batch ${i + 1}`);
       await send(i++, (dedupToken) => target.insert(EVENTS, rows, { dedupToken }));
     }
     return;
@@ -250,6 +256,7 @@ async function appendNew(
       TO '${file.replaceAll("'", "''")}' (FORMAT parquet, ROW_GROUP_SIZE ${PARQUET_BATCH_ROWS})`),
     );
     if (Number(copied?.Count ?? 0) > 0) {
+      faultPoint(`stage: append batch ${i + 1}`);
       await send(i++, (dedupToken) => appendParquet(EVENTS, EVENT_COLUMNS, file, { dedupToken }));
     }
     rmSync(file, { force: true });
@@ -358,9 +365,26 @@ export async function stageStoredEvents(stage: Engine): Promise<void> {
     if (conditions.length === 0) return;
     const where = raw(conditions.map((c) => `(${c.toString()})`).join(' OR '));
     let n = 0;
-    for await (const rows of k.target.scan(EVENTS, EVENT_COLUMNS, 50_000, where)) {
-      await stage.insert(FETCH, rows);
-      n += rows.length;
+    if (k.target.scanToParquet) {
+      // As a Parquet file DuckDB reads: no row passes through JS.
+      const file = join(k.dir, 'fetched.parquet');
+      await k.target.scanToParquet(EVENTS, EVENT_COLUMNS, file, where);
+      if (existsSync(file) && statSync(file).size > 0) {
+        const cols = EVENT_COLUMNS.join(', ');
+        await stage.exec(
+          raw(
+            `INSERT INTO ${FETCH} (${cols}) SELECT ${cols} FROM read_parquet('${file.replaceAll("'", "''")}')`,
+          ),
+        );
+        const [r] = await stage.query<{ n: number }>(raw(`SELECT count(*) AS n FROM ${FETCH}`));
+        n = Number(r?.n ?? 0);
+      }
+      rmSync(file, { force: true });
+    } else {
+      for await (const rows of k.target.scan(EVENTS, EVENT_COLUMNS, 50_000, where)) {
+        await stage.insert(FETCH, rows);
+        n += rows.length;
+      }
     }
     if (groups) k.groupIdentifies = true;
     if (n === 0) return;

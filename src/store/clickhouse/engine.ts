@@ -1,4 +1,5 @@
-import { createReadStream, existsSync, mkdirSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
 import { InputError } from '../../errors.js';
 import type { Engine, KeyedBatch, KeyedLoadOptions, KeyedOutcome, Row, TableInfo } from '../engine.js';
@@ -309,6 +310,27 @@ export class ClickHouseEngine implements Engine {
       }
     }
     if (batch.length > 0) yield batch;
+  }
+
+  async scanToParquet(table: string, columns: readonly string[], file: string, where?: Sql): Promise<void> {
+    const list = columns.map((c) => '`' + c.replaceAll('\\', '\\\\').replaceAll('`', '\\`') + '`').join(', ');
+    const filter = where ? this.#render(where) : { text: '', params: {} };
+    const select = `SELECT ${list} FROM \`${table.replaceAll('`', '\\`')}\`${where ? ` WHERE ${filter.text}` : ''}`;
+    if (!this.#inProcess) {
+      // The server's answer, streamed to the file (no shared filesystem).
+      const { stream } = await this.#client.exec({
+        query: `${select} FORMAT Parquet`,
+        query_params: filter.params,
+      });
+      await pipeline(stream, createWriteStream(file));
+      return;
+    }
+    // chdb, in this process, writes the file itself (no file when no row holds).
+    const path = "'" + file.replaceAll('\\', '\\\\').replaceAll("'", "\\'") + "'";
+    await this.#client.command({
+      query: `INSERT INTO FUNCTION file(${path}, Parquet) ${select} SETTINGS engine_file_truncate_on_insert = 1`,
+      query_params: filter.params,
+    });
   }
 
   async stageRows(name: string, columns: readonly string[], rows: readonly Row[]): Promise<void> {
