@@ -408,13 +408,15 @@ const DUPS = raw(`CREATE OR REPLACE TEMP TABLE _ingest_dups AS
   GROUP BY uuid HAVING count(*) > 1`);
 
 /**
- * `_ingest_skip(r)`: the rowids of the good records not stored: those that lost to another of the
- * batch with their uuid, and (`seen`) those whose uuid an earlier import stored.
+ * `_ingest_skip(r, seen)`: the rowids of the good records not stored: those that lost to another
+ * of the batch with their uuid, and (`seen`) those whose uuid an earlier import stored.
  */
 function skipped(seen: boolean): Sql {
   return raw(`CREATE OR REPLACE TEMP TABLE _ingest_skip AS
-    SELECT r FROM (SELECT unnest(rows) AS r, win FROM _ingest_dups) WHERE r <> win
-    ${seen ? 'UNION SELECT rowid FROM _ingest_rows WHERE reason IS NULL AND uuid IN (SELECT uuid FROM _ingest_seen)' : ''}`);
+    SELECT r, bool_or(seen) AS seen FROM (
+      SELECT r, false AS seen FROM (SELECT unnest(rows) AS r, win FROM _ingest_dups) WHERE r <> win
+      ${seen ? 'UNION ALL SELECT rowid, true FROM _ingest_rows WHERE reason IS NULL AND uuid IN (SELECT uuid FROM _ingest_seen)' : ''}
+    ) GROUP BY r`);
 }
 
 /**
@@ -718,16 +720,15 @@ export class DuckDbEventImport implements EventImportSteps {
       contentRepeated: 0,
     };
     // The batch's duplicates by rule: already stored (a record, not a uuid, each), or a loser of
-    // a uuid the batch holds more than once. Counted only when there are any.
+    // a uuid the batch holds more than once: the skipped records. Counted only when there are any.
     if (c?.seen || c?.dups) {
       const [d] = await engine.query<Record<string, number>>(
         raw(`SELECT
-          count(*) FILTER (WHERE s.uuid IS NOT NULL AND g.ckey IS NULL)::BIGINT AS uuid_stored,
-          count(*) FILTER (WHERE s.uuid IS NOT NULL AND g.ckey IS NOT NULL)::BIGINT AS content_stored,
-          count(*) FILTER (WHERE s.uuid IS NULL AND d.win <> g.rowid AND g.ckey IS NULL)::BIGINT AS uuid_repeated,
-          count(*) FILTER (WHERE s.uuid IS NULL AND d.win <> g.rowid AND g.ckey IS NOT NULL)::BIGINT AS content_repeated
-        FROM _ingest_rows g LEFT JOIN _ingest_seen s ON s.uuid = g.uuid LEFT JOIN _ingest_dups d ON d.uuid = g.uuid
-        WHERE g.reason IS NULL`),
+          count(*) FILTER (WHERE k.seen AND g.ckey IS NULL)::BIGINT AS uuid_stored,
+          count(*) FILTER (WHERE k.seen AND g.ckey IS NOT NULL)::BIGINT AS content_stored,
+          count(*) FILTER (WHERE NOT k.seen AND g.ckey IS NULL)::BIGINT AS uuid_repeated,
+          count(*) FILTER (WHERE NOT k.seen AND g.ckey IS NOT NULL)::BIGINT AS content_repeated
+        FROM _ingest_skip k JOIN _ingest_rows g ON g.rowid = k.r`),
       );
       stored.uuidStored = d?.uuid_stored ?? 0;
       stored.contentStored = d?.content_stored ?? 0;
