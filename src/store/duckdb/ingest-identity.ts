@@ -20,7 +20,7 @@
  * touch are recomputed.
  */
 import type { Engine } from '../engine.js';
-import { eventsWithPersons } from '../events.js';
+import { eventsWithPersons, sqlEventPerson } from '../events.js';
 import { raw, sql, type Sql } from '../sql.js';
 import { inTransaction } from '../transaction.js';
 
@@ -179,21 +179,38 @@ export async function refreshPersons(engine: Engine, scope: Sql): Promise<void> 
     EXCEPT SELECT person_id FROM _id_changed WHERE old_person_id IS NOT NULL`),
   );
   await engine.exec(raw(`DELETE FROM persons WHERE person_id IN (SELECT person_id FROM _id_affected)`));
+  // `base` aggregates each distinct_id's events first (written person, first event, any
+  // `$identify`) and resolves persons on those few rows: joining every event to its person first
+  // hashed every event's id (10M events: 0.54 CPU-s against 0.06 for the aggregate by id).
+  const person = sqlEventPerson('_e', '_o').toString();
+  const fresh = 'SELECT person_id FROM _id_fresh';
+  const stale = `SELECT person_id FROM _id_affected EXCEPT ${fresh}`;
   await engine.exec(
-    // ev is read twice (base, sets): not materialized, or every event's properties are copied
-    // (10M events: spilled to disk, 23 s).
+    // ev (sets' rows) is not materialized, or every event's properties are copied (10M events:
+    // spilled to disk, 23 s).
     raw(`INSERT INTO persons (person_id, properties, is_identified, created_at)
     WITH ev AS NOT MATERIALIZED (
       SELECT person_id, timestamp, uuid, event, properties, has_set FROM ${eventsWithPersons().toString()}
-      WHERE person_id IN (SELECT person_id FROM _id_affected EXCEPT SELECT person_id FROM _id_fresh)
+      WHERE person_id IN (${stale})
       UNION ALL
       SELECT m.person_id, s.timestamp, s.uuid, s.event, s.properties, s.has_set
       FROM ${scope.toString()} s JOIN person_distinct_ids m USING (distinct_id)
-      WHERE m.person_id IN (SELECT person_id FROM _id_fresh)
+      WHERE m.person_id IN (${fresh})
     ),
     base AS (
-      SELECT person_id, min(timestamp) AS created_at, bool_or(event = '$identify') AS is_identified
-      FROM ev GROUP BY person_id
+      SELECT person_id, min(t) AS created_at, bool_or(ident) AS is_identified FROM (
+        SELECT ${person} AS person_id, _e.t, _e.ident FROM (
+          SELECT distinct_id, person_id, min(timestamp) AS t, bool_or(event = '$identify') AS ident
+          FROM events GROUP BY distinct_id, person_id
+        ) _e LEFT JOIN person_overrides _o ON _o.distinct_id = _e.distinct_id
+        WHERE ${person} IN (${stale})
+        UNION ALL
+        SELECT m.person_id, s.t, s.ident FROM (
+          SELECT distinct_id, min(timestamp) AS t, bool_or(event = '$identify') AS ident
+          FROM ${scope.toString()} GROUP BY distinct_id
+        ) s JOIN person_distinct_ids m USING (distinct_id)
+        WHERE m.person_id IN (${fresh})
+      ) GROUP BY person_id
     ),
     sets AS (
       SELECT person_id, timestamp, uuid, json_extract(properties, ['$."$set"', '$."$set_once"']) AS j
