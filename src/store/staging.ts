@@ -28,10 +28,14 @@
  * rewrites: docs/ingest.md "Identity"): an import that changed a stored event it was given is
  * stopped before anything is written back.
  *
+ * Rows cross between the stage and the target as Parquet files when the target can take them
+ * (`Engine.appendParquet`, `Engine.scanToParquet`: the keys, the stored events read back, the new
+ * events in batches), so no event passes through JS.
+ *
  * What it costs: the tables other than `events` (identity, persons, groups, billing, the ledger)
- * are copied out whole, and those the import changed copied back whole. Right for a small team's
- * store and for the tests; docs/clickhouse.md, "What is not done yet", says what is next. One
- * import at a time: two concurrent staged imports would each write back their own copy.
+ * are copied out whole, and those the import changed written back as changes. Right for a small
+ * team's store and for the tests; docs/clickhouse.md, "What is not done yet", says what is next.
+ * One import at a time: two concurrent staged imports would each write back their own copy.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, rmSync, statSync } from 'node:fs';
