@@ -14,6 +14,7 @@
  *   in an order that writes whole row groups; the uuid hashes kept for `removeImportsDoubles`.
  * - The end: overrides, persons, groups (ingest-identity.ts).
  */
+import { statSync } from 'node:fs';
 import type { EventImportSteps, EventSource, EventSourceFormat, StoredBatch } from '../event-import.js';
 import type { Engine } from '../engine.js';
 import { eventsWithPersons } from '../events.js';
@@ -601,6 +602,14 @@ export class DuckDbEventImport implements EventImportSteps {
     if (limit) {
       await engine.exec(raw(`SET memory_limit = '${limit.v.replaceAll("'", '')}'`));
       await engine.exec(raw(`SET checkpoint_threshold = '${limit.c.replaceAll("'", '')}'`));
+      // DuckDB checkpoints by itself when a commit leaves the WAL past the threshold, but the
+      // import's commits ran under '1TB' and none follows here: a process that imports small
+      // files again and again (the server's capture loader) grew its WAL by every import until
+      // it closed. The threshold restored applies now.
+      const threshold = sizeBytes(limit.c);
+      if (inserted < CHECKPOINT_AFTER && threshold !== undefined && walBytes(engine.target) > threshold) {
+        await engine.exec(raw('CHECKPOINT'));
+      }
     }
   }
 
@@ -803,6 +812,25 @@ export class DuckDbEventImport implements EventImportSteps {
 
   applyIdentity(since?: Date): Promise<void> {
     return applyIdentityDuckDb(this.#engine, since);
+  }
+}
+
+/** Bytes of a size as DuckDB prints a setting (`16.0 MiB`, `1.0 GB`, `0 bytes`); undefined if not one. */
+export function sizeBytes(text: string): number | undefined {
+  const m = /^\s*([\d.]+)\s*([KMGT]i?B|bytes?|B)?\s*$/i.exec(text);
+  if (!m?.[1]) return undefined;
+  const unit = (m[2] ?? 'B').toUpperCase();
+  const power = { K: 1, M: 2, G: 3, T: 4 }[unit[0] as 'K' | 'M' | 'G' | 'T'] ?? 0;
+  const base = unit.includes('I') ? 1024 : 1000;
+  return Number(m[1]) * base ** power;
+}
+
+/** Bytes in the WAL beside a DuckDB file (0 without one, or in memory). */
+function walBytes(target: string): number {
+  try {
+    return statSync(`${target}.wal`).size;
+  } catch {
+    return 0;
   }
 }
 
