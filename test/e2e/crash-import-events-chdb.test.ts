@@ -10,20 +10,17 @@
  * as readers see them (identity overrides applied), persons, ids, merges and groups. chdb binds one
  * data folder per process, so each store is read by a child process. Needs the built CLI.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSextant } from '../helpers/cli.js';
 import { writeEventsFile } from '../helpers/crash-data.js';
+import { readChdbStore } from '../helpers/store-snapshot.js';
+import { eventsWithPersons } from '../../src/store/events.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sextant-crash-import-chdb-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const REGISTRY = new URL('../../dist/store/registry.js', import.meta.url).href;
-const SQL = new URL('../../dist/store/sql.js', import.meta.url).href;
-const EVENTS = new URL('../../dist/store/events.js', import.meta.url).href;
 const ENV = { SEXTANT_APPEND_ROWS: '300', SEXTANT_FAULT_MATCH: 'stage:' };
 
 interface State {
@@ -35,31 +32,33 @@ interface State {
   imports: number;
 }
 
+/** The columns of each table hashed, and where they are read from (events with their person). */
+const HASHED: Record<string, [columns: string, from: string]> = {
+  events: [
+    'uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, source, has_set',
+    eventsWithPersons().toString(),
+  ],
+  persons: ['person_id, properties, is_identified, created_at', 'persons'],
+  person_distinct_ids: ['distinct_id, person_id', 'person_distinct_ids'],
+  identity_merges: ['event_uuid, kind, from_id, into_id, timestamp', 'identity_merges'],
+  groups: ['group_type, group_key, properties, created_at', 'groups'],
+};
+
 /** The store's state, read by a child process (one chdb folder per process). */
 async function state(store: string): Promise<State> {
-  const script = join(dir, 'state.mjs');
-  writeFileSync(
-    script,
-    `import { openEngine } from ${JSON.stringify(REGISTRY)};
-import { raw } from ${JSON.stringify(SQL)};
-import { eventsWithPersons } from ${JSON.stringify(EVENTS)};
-const e = await openEngine(process.argv[2], { create: false });
-const q = async (s) => (await e.query(raw(s)))[0];
-const h = async (cols, from) => String((await q(\`SELECT toString(sum(cityHash64(toString(tuple(\${cols})))))  AS h FROM \${from}\`)).h);
-const c = await q("SELECT toInt64(count(*)) AS n, toInt64(uniqExact(uuid)) AS u FROM events");
-const hashes = {
-  events: await h('uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, source, has_set', eventsWithPersons().toString()),
-  persons: await h('person_id, properties, is_identified, created_at', 'persons'),
-  person_distinct_ids: await h('distinct_id, person_id', 'person_distinct_ids'),
-  identity_merges: await h('event_uuid, kind, from_id, into_id, timestamp', 'identity_merges'),
-  groups: await h('group_type, group_key, properties, created_at', 'groups'),
-};
-const i = await q("SELECT toInt64(count(*)) AS n FROM imports WHERE kind = 'events' AND finished_at IS NOT NULL");
-console.log(JSON.stringify({ events: Number(c.n), uuids: Number(c.u), hashes, imports: Number(i.n) }));
-await e.close();`,
-  );
-  const { stdout } = await promisify(execFile)(process.execPath, [script, `chdb:${store}`]);
-  return JSON.parse(stdout) as State;
+  const queries: Record<string, string> = {
+    counts: 'SELECT toInt64(count(*)) AS n, toInt64(uniqExact(uuid)) AS u FROM events',
+    imports: "SELECT toInt64(count(*)) AS n FROM imports WHERE kind = 'events' AND finished_at IS NOT NULL",
+  };
+  for (const [t, [cols, from]] of Object.entries(HASHED))
+    queries[`hash ${t}`] = `SELECT toString(sum(cityHash64(toString(tuple(${cols}))))) AS h FROM ${from}`;
+  const r = await readChdbStore(store, queries);
+  return {
+    events: Number(r.counts!.n),
+    uuids: Number(r.counts!.u),
+    hashes: Object.fromEntries(Object.keys(HASHED).map((t) => [t, r[`hash ${t}`]!.h as string])),
+    imports: Number(r.imports!.n),
+  };
 }
 
 let fileB = '';

@@ -7,20 +7,17 @@
  * records the import only when its rows are all in; a re-import then completes it. chdb binds
  * one data folder per process, so each store is read by a child process. Needs the built CLI.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSextant } from '../helpers/cli.js';
+import { readChdbStore } from '../helpers/store-snapshot.js';
 import { currentLine, customer, invoice, price, writeJsonl } from '../helpers/stripe-fixtures.js';
 
 const INVOICES = 100;
 const dir = mkdtempSync(join(tmpdir(), 'sextant-stripe-kill-chdb-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const REGISTRY = new URL('../../dist/store/registry.js', import.meta.url).href;
-const SQL = new URL('../../dist/store/sql.js', import.meta.url).href;
 
 function billing(name: string, amount: number): string {
   const p = price('p1', 'prod_1', amount, 'month');
@@ -47,24 +44,25 @@ interface State {
 
 /** The store's state, read by a child process (one chdb folder per process). */
 async function state(store: string): Promise<State> {
-  const script = join(dir, 'state.mjs');
-  writeFileSync(
-    script,
-    `import { openEngine } from ${JSON.stringify(REGISTRY)};
-import { raw } from ${JSON.stringify(SQL)};
-const e = await openEngine(process.argv[2], { create: false });
-const q = async (s) => (await e.query(raw(s)))[0];
-const l = await q("SELECT toInt64(count(*)) AS lines, toInt64(uniqExact(invoice_id, id)) AS distinct, arraySort(groupUniqArray(amount)) AS amounts FROM billing_invoice_lines");
-const i = await q("SELECT arraySort(groupUniqArray(total)) AS t FROM billing_invoices");
-const p = await q("SELECT arraySort(groupUniqArray(unit_amount)) AS p FROM billing_prices");
-const n = await q("SELECT toInt64(count(*)) AS n FROM imports WHERE kind = 'stripe' AND finished_at IS NOT NULL");
-const s = await q("SELECT toInt64(count(*)) AS n FROM system.tables WHERE database = currentDatabase() AND startsWith(name, '_sextant_')");
-console.log(JSON.stringify({ lines: Number(l.lines), distinct: Number(l.distinct), amounts: l.amounts.map(Number),
-  invoiceTotals: i.t.map(Number), prices: p.p.map(Number), imports: Number(n.n), scratch: Number(s.n) }));
-await e.close();`,
-  );
-  const { stdout } = await promisify(execFile)(process.execPath, [script, `chdb:${store}`]);
-  return JSON.parse(stdout) as State;
+  const r = await readChdbStore(store, {
+    lines:
+      'SELECT toInt64(count(*)) AS lines, toInt64(uniqExact(invoice_id, id)) AS distinct, arraySort(groupUniqArray(amount)) AS amounts FROM billing_invoice_lines',
+    invoices: 'SELECT arraySort(groupUniqArray(total)) AS t FROM billing_invoices',
+    prices: 'SELECT arraySort(groupUniqArray(unit_amount)) AS p FROM billing_prices',
+    imports: "SELECT toInt64(count(*)) AS n FROM imports WHERE kind = 'stripe' AND finished_at IS NOT NULL",
+    scratch:
+      "SELECT toInt64(count(*)) AS n FROM system.tables WHERE database = currentDatabase() AND startsWith(name, '_sextant_')",
+  });
+  const numbers = (a: unknown) => (a as unknown[]).map(Number);
+  return {
+    lines: Number(r.lines.lines),
+    distinct: Number(r.lines.distinct),
+    amounts: numbers(r.lines.amounts),
+    invoiceTotals: numbers(r.invoices.t),
+    prices: numbers(r.prices.p),
+    imports: Number(r.imports.n),
+    scratch: Number(r.scratch.n),
+  };
 }
 
 const OLD: State = {

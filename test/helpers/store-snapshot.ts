@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { Engine } from '../../src/store/engine.js';
 import { eventsWithPersons } from '../../src/store/events.js';
 import { raw } from '../../src/store/sql.js';
@@ -73,6 +75,34 @@ export function snapshotDiff(
     }
   }
   return diff;
+}
+
+/**
+ * The one row each of `queries` returns from the chdb store in folder `dir`, read by a child
+ * process: chdb binds one data folder per process, so a test reads each of its stores from a new
+ * one. ClickHouse's 64-bit integers come back as strings. Needs the built CLI (`dist/`).
+ */
+export async function readChdbStore<K extends string>(
+  dir: string,
+  queries: Record<K, string>,
+): Promise<Record<K, Record<string, unknown>>> {
+  const dist = (file: string) => JSON.stringify(new URL(`../../dist/store/${file}`, import.meta.url).href);
+  const script = `import { openEngine } from ${dist('registry.js')};
+import { raw } from ${dist('sql.js')};
+const e = await openEngine(${JSON.stringify(`chdb:${dir}`)}, { create: false });
+const out = {};
+for (const [name, q] of Object.entries(${JSON.stringify(queries)})) out[name] = await e.query(raw(q));
+await e.close();
+console.log(JSON.stringify(out));`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+  const rows = JSON.parse(stdout) as Record<K, Record<string, unknown>[]>;
+  const one = {} as Record<K, Record<string, unknown>>;
+  for (const name of Object.keys(queries) as K[]) {
+    if (rows[name].length !== 1)
+      throw new Error(`${name}: ${rows[name].length} rows, not one (${queries[name]})`);
+    one[name] = rows[name][0]!;
+  }
+  return one;
 }
 
 function multiset(rows: string[]): Map<string, number> {
