@@ -413,14 +413,15 @@ const DUPS = raw(`CREATE OR REPLACE TEMP TABLE _ingest_dups AS
   GROUP BY uuid HAVING count(*) > 1`);
 
 /**
- * `_ingest_skip(r, seen)`: the rowids of the good records not stored: those that lost to another
- * of the batch with their uuid, and (`seen`) those whose uuid an earlier import stored.
+ * `_ingest_skip(r, seen, loser)`: the rowids of the good records not stored: (`loser`) those that
+ * lost to another of the batch with their uuid, and (`seen`) those whose uuid an earlier import
+ * stored; a record can be both.
  */
 function skipped(seen: boolean): Sql {
   return raw(`CREATE OR REPLACE TEMP TABLE _ingest_skip AS
-    SELECT r, bool_or(seen) AS seen FROM (
-      SELECT r, false AS seen FROM (SELECT unnest(rows) AS r, win FROM _ingest_dups) WHERE r <> win
-      ${seen ? 'UNION ALL SELECT rowid, true FROM _ingest_rows WHERE reason IS NULL AND uuid IN (SELECT uuid FROM _ingest_seen)' : ''}
+    SELECT r, bool_or(seen) AS seen, bool_or(loser) AS loser FROM (
+      SELECT r, false AS seen, true AS loser FROM (SELECT unnest(rows) AS r, win FROM _ingest_dups) WHERE r <> win
+      ${seen ? 'UNION ALL SELECT rowid, true, false FROM _ingest_rows WHERE reason IS NULL AND uuid IN (SELECT uuid FROM _ingest_seen)' : ''}
     ) GROUP BY r`);
 }
 
@@ -719,9 +720,7 @@ export class DuckDbEventImport implements EventImportSteps {
     await engine.exec(
       raw(
         `INSERT INTO _ingest_keys SELECT hash(uuid) FROM _ingest_rows WHERE reason IS NULL${
-          c?.dups
-            ? ` AND rowid NOT IN (SELECT r FROM (SELECT unnest(rows) AS r, win FROM _ingest_dups) WHERE r <> win)`
-            : ''
+          c?.dups ? ' AND rowid NOT IN (SELECT r FROM _ingest_skip WHERE loser)' : ''
         }`,
       ),
     );
