@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { raw } from '../../src/store/sql.js';
 import { spawnSextant, waitFor } from '../helpers/cli.js';
 import { ADMIN_TOKEN, PROJECT_KEY, startTestServer, type TestServer } from './serve-harness.js';
 
@@ -172,6 +173,38 @@ describe('JSON API and web UI', () => {
     const mrr = metrics.find((m) => m.id === 'mrr');
     expect(mrr?.series).toHaveLength(13);
     expect((await call(server, 'GET', '/api/metrics?month=2024-3')).status).toBe(400);
+  });
+
+  it('builds a review from scratch with ?cache=false, and names the field of a bad value', async () => {
+    server = await startTestServer();
+    const batch = [
+      { event: 'signed up', distinct_id: 'a', timestamp: '2024-03-01T10:00:00Z' },
+      { event: 'page viewed', distinct_id: 'a', timestamp: '2024-03-05T10:00:00Z' },
+    ];
+    const cap = await server.app.request('/batch/', {
+      method: 'POST',
+      body: JSON.stringify({ api_key: PROJECT_KEY, batch }),
+    });
+    expect(cap.status).toBe(200);
+    await server.capture.settle();
+    type Built = { metrics: unknown[] };
+    const first = (await (await call(server, 'POST', '/api/reviews/all/2024-03')).json()) as Built;
+    expect(first.metrics.length).toBeGreaterThan(0);
+    // The cached part is replaced by one without metrics: a build that reads the cache says so.
+    await server.engine.exec(
+      raw(`UPDATE review_cache SET payload = json_merge_patch(payload, '{"metrics": []}')`),
+    );
+    const cached = (await (await call(server, 'POST', '/api/reviews/all/2024-03')).json()) as Built;
+    expect(cached.metrics).toEqual([]);
+    const fresh = await call(server, 'POST', '/api/reviews/all/2024-03?cache=false');
+    expect(fresh.status).toBe(201);
+    expect(((await fresh.json()) as Built).metrics).toEqual(first.metrics);
+    // Neither read nor written: the tampered entry is still what a cached build reads.
+    const again = (await (await call(server, 'POST', '/api/reviews/all/2024-03?cache=true')).json()) as Built;
+    expect(again.metrics).toEqual([]);
+    const bad = await call(server, 'POST', '/api/reviews/all/2024-03?cache=no');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain("field 'cache'");
   });
 });
 

@@ -38,6 +38,17 @@ const decisionBody = z.strictObject({
 
 const ownerBody = z.strictObject({ owner: z.string().nullable() });
 
+/**
+ * `?cache=` of a review build: `false` builds from scratch, neither reading nor writing the review
+ * cache (`sextant review --no-cache`); absent or `true`, a build reuses the cached part while the
+ * data, config and code are unchanged (review/cache.ts).
+ */
+function cacheQuery(value: string | undefined): boolean {
+  if (value === undefined || value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InputError(`expected true or false, got ${JSON.stringify(value.slice(0, 40))}`, { field: 'cache' });
+}
+
 export function apiRoutes(d: ServerDeps): Hono {
   const app = new Hono();
   const ctx = serverContext(d);
@@ -53,7 +64,7 @@ export function apiRoutes(d: ServerDeps): Hono {
   app.post('/reviews/:product/:month', async (c) => {
     const month = monthInput(c.req.param('month'));
     const products = reviewProducts(d.config, c.req.param('product'));
-    const [built] = await buildReviews(ctx, { month, products });
+    const [built] = await buildReviews(ctx, { month, products, noCache: !cacheQuery(c.req.query('cache')) });
     return c.json(built!.review, 201);
   });
 
