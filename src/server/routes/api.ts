@@ -46,7 +46,9 @@ const ownerBody = z.strictObject({ owner: z.string().nullable() });
 function cacheQuery(value: string | undefined): boolean {
   if (value === undefined || value === 'true') return true;
   if (value === 'false') return false;
-  throw new InputError(`expected true or false, got ${JSON.stringify(value.slice(0, 40))}`, { field: 'cache' });
+  throw new InputError(`expected true or false, got ${JSON.stringify(value.slice(0, 40))}`, {
+    field: 'cache',
+  });
 }
 
 export function apiRoutes(d: ServerDeps): Hono {
