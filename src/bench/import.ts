@@ -22,6 +22,7 @@ import { benchDemo } from './demo-data.js';
 import { median } from './timing.js';
 import type { BenchOptions, BenchResult } from './types.js';
 
+/** Runs at 1M unless `--runs N` (at 10M: 1 unless `--runs N`). */
 const RUNS = 3;
 const TARGET_EVENTS_PER_SECOND = 250_000;
 /** Issue #19: peak RSS under 1.5 GB, and at least 0.7× the speed of the engine alone (ratio ≤ 1.43). */
@@ -151,6 +152,8 @@ async function benchSize(opts: BenchOptions, events: number, runs: number): Prom
   const eventsPerSecond = stored / importSeconds;
   const peakRssMb = Math.max(...imports.map((m) => m.peakRssMb));
   const ratioToFloor = importSeconds / floorSeconds;
+  // Each run against the floor taken just before it: how far the ratio moves from run to run.
+  const runRatios = imports.map((m, i) => m.seconds / (detectionFailed ? lean[i]! : detected[i]!).seconds);
   const floorResult = (name: string, ms: Measured[]): BenchResult => {
     const s = seconds(ms);
     return {
@@ -173,6 +176,8 @@ async function benchSize(opts: BenchOptions, events: number, runs: number): Prom
         eventsPerSecond: Math.round(eventsPerSecond),
         peakRssMb: Math.round(peakRssMb),
         ratioToFloor: Number(ratioToFloor.toFixed(2)),
+        runRatioLowest: Number(Math.min(...runRatios).toFixed(2)),
+        runRatioHighest: Number(Math.max(...runRatios).toFixed(2)),
         ratioToLeanFloor: Number((importSeconds / leanSeconds).toFixed(2)),
       },
       // Each part's own verdict too: throughput moves with the machine, the ratio much less.
@@ -200,7 +205,8 @@ async function benchSize(opts: BenchOptions, events: number, runs: number): Prom
 export async function run(opts: BenchOptions): Promise<BenchResult[]> {
   if (!existsSync(CLI))
     throw new Error(`the import bench runs the built CLI; run \`npm run build\` first (${CLI})`);
-  const results = await benchSize(opts, 1_000_000, RUNS);
-  if (opts.full) results.push(...(await benchSize(opts, 10_000_000, 1)));
+  const results = await benchSize(opts, 1_000_000, opts.runs ?? RUNS);
+  // 10M once unless `--runs N` asks for more: each run is the import and both floors, ~1.5 min.
+  if (opts.full) results.push(...(await benchSize(opts, 10_000_000, opts.runs ?? 1)));
   return results;
 }
