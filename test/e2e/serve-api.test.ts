@@ -22,6 +22,17 @@ async function call(s: TestServer, method: string, path: string, body?: unknown)
   });
 }
 
+/** Captures `batch` through `/batch/` and waits until the loader has stored it. */
+async function captureBatch(s: TestServer, batch: object[]): Promise<void> {
+  const cap = await s.app.request('/batch/', {
+    method: 'POST',
+    body: JSON.stringify({ api_key: PROJECT_KEY, batch }),
+  });
+  expect(cap.status).toBe(200);
+  // Acknowledged once in the capture log; the API reads the store, which the loader fills.
+  await s.capture.settle();
+}
+
 describe('JSON API and web UI', () => {
   it('needs the admin token: 401 without or with a wrong one, 200 with it', async () => {
     server = await startTestServer();
@@ -59,13 +70,7 @@ describe('JSON API and web UI', () => {
       { event: 'signed up', distinct_id: 'c', timestamp: '2024-03-02T09:00:00Z' },
       { event: 'other', distinct_id: 'a', timestamp: '2024-03-02T09:00:00Z' },
     ];
-    const cap = await server.app.request('/batch/', {
-      method: 'POST',
-      body: JSON.stringify({ api_key: PROJECT_KEY, batch }),
-    });
-    expect(cap.status).toBe(200);
-    // Acknowledged once in the capture log; the API reads the store, which the loader fills.
-    await server.capture.settle();
+    await captureBatch(server, batch);
     const res = await call(server, 'POST', '/api/query', {
       kind: 'trends',
       events: ['signed up'],
@@ -181,12 +186,7 @@ describe('JSON API and web UI', () => {
       { event: 'signed up', distinct_id: 'a', timestamp: '2024-03-01T10:00:00Z' },
       { event: 'page viewed', distinct_id: 'a', timestamp: '2024-03-05T10:00:00Z' },
     ];
-    const cap = await server.app.request('/batch/', {
-      method: 'POST',
-      body: JSON.stringify({ api_key: PROJECT_KEY, batch }),
-    });
-    expect(cap.status).toBe(200);
-    await server.capture.settle();
+    await captureBatch(server, batch);
     type Built = { metrics: unknown[] };
     const first = (await (await call(server, 'POST', '/api/reviews/all/2024-03')).json()) as Built;
     expect(first.metrics.length).toBeGreaterThan(0);
