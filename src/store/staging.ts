@@ -68,7 +68,18 @@ const APPEND_ATTEMPTS = 3;
  * Rows per Parquet file of new events (`Engine.appendParquet`): one insert, one dedup token.
  * `SEXTANT_APPEND_ROWS` sets it (the kill tests make several batches of a small file).
  */
-const PARQUET_BATCH_ROWS = Number(process.env.SEXTANT_APPEND_ROWS) || 250_000;
+const PARQUET_BATCH_ROWS = positiveInteger(process.env.SEXTANT_APPEND_ROWS) ?? 250_000;
+/** A whole number above 0 from the environment, else undefined. */
+function positiveInteger(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** A DuckDB string literal of our own text (a scratch file's path): quotes doubled. */
+function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
 /** Stage tables of a keyed stage: the stored events it was given (uuid, imported_at), a batch. */
 const FETCHED = '_stage_fetched';
 const FETCH = '_stage_fetch';
@@ -257,7 +268,7 @@ async function appendNew(
     const [copied] = await stage.query<{ Count: number }>(
       raw(`COPY (SELECT ${columns} FROM ${source.from} e
         WHERE rowid >= ${from} AND rowid < ${from + PARQUET_BATCH_ROWS} AND ${isNew})
-      TO '${file.replaceAll("'", "''")}' (FORMAT parquet, ROW_GROUP_SIZE ${PARQUET_BATCH_ROWS})`),
+      TO ${literal(file)} (FORMAT parquet, ROW_GROUP_SIZE ${PARQUET_BATCH_ROWS})`),
     );
     if (Number(copied?.Count ?? 0) > 0) {
       faultPoint(`stage: append batch ${i + 1}`);
@@ -350,9 +361,7 @@ export async function stageStoredEvents(stage: Engine): Promise<void> {
     if (n === 0) return;
     if (appendParquet) {
       const file = join(k.dir, `${table}.parquet`);
-      await stage.exec(
-        raw(`COPY (SELECT id AS k FROM ${from}) TO '${file.replaceAll("'", "''")}' (FORMAT parquet)`),
-      );
+      await stage.exec(raw(`COPY (SELECT id AS k FROM ${from}) TO ${literal(file)} (FORMAT parquet)`));
       await k.target.stageRows(table, ['k'], []);
       await appendParquet(table, ['k'], file);
       rmSync(file, { force: true });
@@ -376,9 +385,7 @@ export async function stageStoredEvents(stage: Engine): Promise<void> {
       if (existsSync(file) && statSync(file).size > 0) {
         const cols = EVENT_COLUMNS.join(', ');
         await stage.exec(
-          raw(
-            `INSERT INTO ${FETCH} (${cols}) SELECT ${cols} FROM read_parquet('${file.replaceAll("'", "''")}')`,
-          ),
+          raw(`INSERT INTO ${FETCH} (${cols}) SELECT ${cols} FROM read_parquet(${literal(file)})`),
         );
         const [r] = await stage.query<{ n: number }>(raw(`SELECT count(*) AS n FROM ${FETCH}`));
         n = Number(r?.n ?? 0);

@@ -13,6 +13,8 @@ import {
   SCHEMA_MIGRATIONS,
   createDatabase,
   createTable,
+  ident,
+  str,
   localName,
   type SchemaContext,
 } from './schema.js';
@@ -289,11 +291,10 @@ export class ClickHouseEngine implements Engine {
       if (!t) throw new Error(`${table} has no column ${c}`);
       return [c, t] as const;
     });
-    const list = columns.map((c) => '`' + c.replaceAll('`', '\\`') + '`').join(', ');
-    const filter = where ? this.#render(where) : { text: '', params: {} };
+    const { select, params } = this.#select(table, columns, where);
     const rs = await this.#client.query({
-      query: `SELECT ${list} FROM \`${table}\`${where ? ` WHERE ${filter.text}` : ''}`,
-      query_params: filter.params,
+      query: select,
+      query_params: params,
       format: 'JSONEachRow',
     });
     let batch: Row[] = [];
@@ -312,38 +313,48 @@ export class ClickHouseEngine implements Engine {
     if (batch.length > 0) yield batch;
   }
 
-  async scanToParquet(table: string, columns: readonly string[], file: string, where?: Sql): Promise<void> {
-    const list = columns.map((c) => '`' + c.replaceAll('\\', '\\\\').replaceAll('`', '\\`') + '`').join(', ');
+  /** `SELECT columns FROM table [WHERE where]`, names quoted, with `where`'s parameters. */
+  #select(
+    table: string,
+    columns: readonly string[],
+    where?: Sql,
+  ): { select: string; params: Record<string, unknown> } {
     const filter = where ? this.#render(where) : { text: '', params: {} };
-    const select = `SELECT ${list} FROM \`${table.replaceAll('`', '\\`')}\`${where ? ` WHERE ${filter.text}` : ''}`;
+    const list = columns.map(ident).join(', ');
+    return {
+      select: `SELECT ${list} FROM ${ident(table)}${where ? ` WHERE ${filter.text}` : ''}`,
+      params: filter.params,
+    };
+  }
+
+  async scanToParquet(table: string, columns: readonly string[], file: string, where?: Sql): Promise<void> {
+    const { select, params } = this.#select(table, columns, where);
     if (!this.#inProcess) {
       // The server's answer, streamed to the file (no shared filesystem).
       const { stream } = await this.#client.exec({
         query: `${select} FORMAT Parquet`,
-        query_params: filter.params,
+        query_params: params,
       });
       await pipeline(stream, createWriteStream(file));
       return;
     }
     // chdb, in this process, writes the file itself (no file when no row holds).
-    const path = "'" + file.replaceAll('\\', '\\\\').replaceAll("'", "\\'") + "'";
     await this.#client.command({
-      query: `INSERT INTO FUNCTION file(${path}, Parquet) ${select} SETTINGS engine_file_truncate_on_insert = 1`,
-      query_params: filter.params,
+      query: `INSERT INTO FUNCTION file(${str(file)}, Parquet) ${select} SETTINGS engine_file_truncate_on_insert = 1`,
+      query_params: params,
     });
   }
 
   async stageRows(name: string, columns: readonly string[], rows: readonly Row[]): Promise<void> {
-    const q = (n: string): string => '`' + n.replaceAll('\\', '\\\\').replaceAll('`', '\\`') + '`';
-    await this.#client.command({ query: `DROP TABLE IF EXISTS ${q(name)} SYNC` });
+    await this.#client.command({ query: `DROP TABLE IF EXISTS ${ident(name)} SYNC` });
     await this.#client.command({
-      query: `CREATE TABLE ${q(name)} (${columns.map((c) => `${q(c)} Nullable(String)`).join(', ')}) ENGINE = Memory`,
+      query: `CREATE TABLE ${ident(name)} (${columns.map((c) => `${ident(c)} Nullable(String)`).join(', ')}) ENGINE = Memory`,
     });
     for (let i = 0; i < rows.length; i += 100_000) await this.insert(name, rows.slice(i, i + 100_000));
   }
 
   async dropStaged(name: string): Promise<void> {
-    await this.#client.command({ query: `DROP TABLE IF EXISTS \`${name.replaceAll('`', '\\`')}\` SYNC` });
+    await this.#client.command({ query: `DROP TABLE IF EXISTS ${ident(name)} SYNC` });
   }
 
   async insert(table: string, rows: readonly Row[], o: { dedupToken?: string } = {}): Promise<void> {
@@ -384,7 +395,6 @@ export class ClickHouseEngine implements Engine {
     file: string,
     o: { dedupToken?: string } = {},
   ): Promise<void> {
-    const q = (n: string): string => '`' + n.replaceAll('\\', '\\\\').replaceAll('`', '\\`') + '`';
     if (!this.#inProcess) {
       // The bytes go through the client, streamed from the file: the server parses them.
       await this.#client.insert({
@@ -409,12 +419,11 @@ export class ClickHouseEngine implements Engine {
       .map((c) => {
         const t = types.get(c);
         if (!t) throw new Error(`${table} has no column ${c}`);
-        return `${q(c)} ${t}`;
+        return `${ident(c)} ${t}`;
       })
       .join(', ');
-    const text = (v: string): string => "'" + v.replaceAll('\\', '\\\\').replaceAll("'", "\\'") + "'";
-    const list = columns.map(q).join(', ');
-    const insert = `INSERT INTO ${q(table)} (${list}) SELECT ${list} FROM file(${text(file)}, Parquet, ${text(structure)})`;
+    const list = columns.map(ident).join(', ');
+    const insert = `INSERT INTO ${ident(table)} (${list}) SELECT ${list} FROM file(${str(file)}, Parquet, ${str(structure)})`;
     if (o.dedupToken === undefined) {
       await this.#client.command({ query: insert });
       return;
@@ -452,7 +461,6 @@ export class ClickHouseEngine implements Engine {
         )
       ).map((r) => [String(r.name), String(r.type)]),
     );
-    const q = (n: string): string => '`' + n.replaceAll('\\', '\\\\').replaceAll('`', '\\`') + '`';
     await this.stageRows(
       scratch,
       key,
@@ -461,18 +469,18 @@ export class ClickHouseEngine implements Engine {
       ),
     );
     try {
-      const cols = key.map(q).join(', ');
+      const cols = key.map(ident).join(', ');
       // Timestamps travel as ISO text with a zone (`…T…Z`), which a plain CAST does not read.
       const casts = key
         .map((k) => {
           const type = types.get(k) ?? 'String';
-          const v = type.includes('DateTime') ? `parseDateTime64BestEffort(${q(k)}, 6, 'UTC')` : q(k);
+          const v = type.includes('DateTime') ? `parseDateTime64BestEffort(${ident(k)}, 6, 'UTC')` : ident(k);
           return `CAST(${v} AS ${type})`;
         })
         .join(', ');
       await this.#client.command({
-        query: `INSERT INTO ${q(table)} (${cols}, ${q(DELETED_COLUMN)}) SETTINGS insert_allow_materialized_columns = 1
-          SELECT ${casts}, 1 FROM ${q(scratch)}`,
+        query: `INSERT INTO ${ident(table)} (${cols}, ${ident(DELETED_COLUMN)}) SETTINGS insert_allow_materialized_columns = 1
+          SELECT ${casts}, 1 FROM ${ident(scratch)}`,
       });
     } finally {
       await this.dropStaged(scratch);

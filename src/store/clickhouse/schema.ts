@@ -46,8 +46,11 @@ export interface SchemaContext {
   cluster?: string;
 }
 
-const ident = (name: string): string => '`' + name.replaceAll('\\', '\\\\').replaceAll('`', '\\`') + '`';
-const str = (s: string): string => "'" + s.replaceAll('\\', '\\\\').replaceAll("'", "\\'") + "'";
+/** A ClickHouse identifier, quoted: backslashes and backticks escaped. */
+export const ident = (name: string): string =>
+  '`' + name.replaceAll('\\', '\\\\').replaceAll('`', '\\`') + '`';
+/** A ClickHouse string literal: backslashes and quotes escaped. */
+export const str = (s: string): string => "'" + s.replaceAll('\\', '\\\\').replaceAll("'", "\\'") + "'";
 const onCluster = (ctx: SchemaContext): string => (ctx.cluster ? ` ON CLUSTER ${ident(ctx.cluster)}` : '');
 
 function columnList(t: TableDef): string {
