@@ -124,6 +124,19 @@ interface KeyedStage {
   empty: boolean;
 }
 const keyedStages = new WeakMap<Engine, KeyedStage>();
+/** Every stage while its import runs (`isImportStage`). */
+const stages = new WeakSet<Engine>();
+
+/**
+ * Whether `engine` is the DuckDB stage of an import into another store. Its identity tables are
+ * copies of the target's, which a kill during an earlier write-back can leave out of step (the
+ * merges written back, the map not yet): the events importer recomputes the whole map on a stage
+ * (store/duckdb/ingest-identity.ts `resolveIdentity`, `full`), as it did before it learnt to
+ * recompute only where new merges reach.
+ */
+export function isImportStage(engine: Engine): boolean {
+  return stages.has(engine);
+}
 
 /** Runs `fn` (an import) on `target`, or on a DuckDB stage of it written back after (see above). */
 export async function withImportStore<T>(
@@ -138,6 +151,7 @@ export async function withImportStore<T>(
     // The registry opens DuckDB lazily; a static import would load it for every ClickHouse user.
     const { openEngine } = await import('./registry.js');
     const stage = await openEngine(join(dir, 'stage.duckdb'));
+    stages.add(stage);
     try {
       o.onProgress?.(`staging ${target.target} in DuckDB for the import`);
       await copyStore(target, stage, { skip: keyed ? [...(o.without ?? []), EVENTS] : o.without });
@@ -204,6 +218,7 @@ export async function withImportStore<T>(
       return result;
     } finally {
       keyedStages.delete(stage);
+      stages.delete(stage);
       await stage.close();
     }
   } finally {

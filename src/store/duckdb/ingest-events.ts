@@ -19,6 +19,7 @@ import type { EventImportSteps, EventSource, EventSourceFormat, StoredBatch } fr
 import type { Engine } from '../engine.js';
 import { eventsWithPersons } from '../events.js';
 import { raw, sql, type Sql } from '../sql.js';
+import { isImportStage } from '../staging.js';
 import { InputError } from '../../errors.js';
 import {
   EARLIEST_EVENT_TIME,
@@ -505,6 +506,9 @@ async function removeStoredTwice(engine: Engine, imports: Sql): Promise<number> 
       engine,
       sql`(SELECT uuid, event, distinct_id, timestamp, properties FROM events
         WHERE imported_at IN (${imports}) AND uuid IN (SELECT uuid FROM _ingest_lost WHERE rank > 1))`,
+      undefined,
+      // Merges were removed: a removed first `$identify` can let another merge in, anywhere.
+      { full: true },
     );
     await engine.exec(raw('INSERT INTO _ingest_changed SELECT * FROM _id_changed'));
   }
@@ -707,7 +711,7 @@ export class DuckDbEventImport implements EventImportSteps {
     if (anySkipped) await engine.exec(skipped(Boolean(c?.seen)));
     // Identity from the records stored only: a duplicate's or an already stored uuid's merge
     // would stand for an event that is not in `events`.
-    await resolveIdentity(engine, storedRows(anySkipped));
+    await resolveIdentity(engine, storedRows(anySkipped), undefined, { full: isImportStage(engine) });
     const [ins] = await engine.query<{ Count: number }>(sql`INSERT INTO events
       (uuid, event, distinct_id, person_id, timestamp, properties, organization, groups, has_set, source, imported_at)
       SELECT n.uuid, n.event, n.distinct_id, coalesce(p.person_id, n.distinct_id), n.timestamp, n.properties,

@@ -45,76 +45,123 @@ const MAX_ROUNDS = 10_000;
 const OBJECT_BY_KEY = `CAST('{' || string_agg(to_json(k::VARCHAR) || ':' || coalesce(to_json(v)::VARCHAR, 'null'), ',' ORDER BY k) || '}' AS JSON)`;
 
 /**
- * Records new merges, recomputes the distinct_id → person map and upserts the changes into
- * `person_distinct_ids`. Leaves `_id_changed(distinct_id, person_id, old_person_id)`. Merges are
- * read from `merges` (default: `scope`), e.g. only the records an import stores when `scope` also
- * holds duplicates that are not stored; a uuid with a merge already keeps it.
+ * Records new merges, recomputes the distinct_id → person map where they can change it and
+ * upserts the changes into `person_distinct_ids`. Leaves `_id_changed(distinct_id, person_id,
+ * old_person_id)`. Merges are read from `merges` (default: `scope`), e.g. only the records an
+ * import stores when `scope` also holds duplicates that are not stored; a uuid with a merge
+ * already keeps it.
+ *
+ * Only the persons the new merges touch are recomputed (`full`: every person, after merges were
+ * removed). The area is every id of a new merge and every id mapped to the person of one; the map
+ * outside it cannot change, and the area's persons are found from the merges that touch it:
+ * - an edge accepted before joined ids of one person, so it lies inside the area or outside;
+ * - whether an edge is accepted depends only on its from_id's other merges (the first
+ *   `$identify` of it as anonymous, the first into it), which change only for ids of new merges;
+ *   an edge refused before and accepted now has its from_id's first `$identify` changed, so it is
+ *   a new merge; merges only add, so no `identified_at` moves later.
+ * So an accepted edge with an id in the area has both there, and the edges read are those from an
+ * id in the area, judged on the merges that touch it (all of that id's). Holds while
+ * `person_distinct_ids` is the map of `identity_merges`, which every call leaves it as. Tested
+ * against `full` on random merge histories (ingest-identity.test.ts).
  */
-export async function resolveIdentity(engine: Engine, scope: Sql, merges: Sql = scope): Promise<void> {
+export async function resolveIdentity(
+  engine: Engine,
+  scope: Sql,
+  merges: Sql = scope,
+  o: { full?: boolean } = {},
+): Promise<void> {
   await engine.exec(
-    raw(`INSERT INTO identity_merges (event_uuid, kind, from_id, into_id, timestamp)
-    SELECT uuid, event, from_id, distinct_id, timestamp FROM (
+    raw(`CREATE OR REPLACE TEMP TABLE _id_new AS
+    SELECT uuid AS event_uuid, event AS kind, from_id, distinct_id AS into_id, timestamp FROM (
       SELECT uuid, event, distinct_id, timestamp, ${idText('fj')} AS from_id FROM (
         SELECT uuid, event, distinct_id, timestamp,
           CASE WHEN event = '$identify' THEN properties -> '$."$anon_distinct_id"' ELSE properties -> '$.alias' END AS fj
         FROM ${merges.toString()} WHERE event IN ('$identify', '$create_alias', '$merge_dangerously')
       )
-    ) WHERE from_id IS NOT NULL AND from_id <> '' AND from_id <> distinct_id
-    QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY timestamp) = 1
-    ON CONFLICT DO NOTHING`),
+    ) n WHERE from_id IS NOT NULL AND from_id <> '' AND from_id <> distinct_id
+      AND NOT EXISTS (SELECT 1 FROM identity_merges m WHERE m.event_uuid = n.uuid)
+    QUALIFY row_number() OVER (PARTITION BY uuid ORDER BY timestamp) = 1`),
   );
-
   await engine.exec(
-    raw(`CREATE OR REPLACE TEMP TABLE _id_edges AS
-    WITH ident AS (SELECT * FROM identity_merges WHERE kind = '$identify'),
-    first_as_anon AS (SELECT from_id, arg_min(into_id, (timestamp, event_uuid)) AS into_id FROM ident GROUP BY from_id),
-    identified_at AS (SELECT into_id AS id, min((timestamp, event_uuid)) AS at FROM ident GROUP BY into_id)
-    SELECT m.from_id, m.into_id, m.timestamp FROM identity_merges m
-    LEFT JOIN first_as_anon f ON f.from_id = m.from_id
-    LEFT JOIN identified_at i ON i.id = m.from_id
-    WHERE m.kind <> '$identify' OR (f.into_id = m.into_id AND (i.at IS NULL OR i.at > (m.timestamp, m.event_uuid)))`),
+    raw(`INSERT INTO identity_merges (event_uuid, kind, from_id, into_id, timestamp)
+    SELECT event_uuid, kind, from_id, into_id, timestamp FROM _id_new ON CONFLICT DO NOTHING`),
   );
+  if (!o.full && !(await hasRows(engine, raw('SELECT 1 FROM _id_new')))) {
+    // No new merge: the map stands (most batches of a capture server's loader).
+    await engine.exec(
+      raw(
+        `CREATE OR REPLACE TEMP TABLE _id_changed (distinct_id VARCHAR, person_id VARCHAR, old_person_id VARCHAR)`,
+      ),
+    );
+  } else {
+    if (!o.full) {
+      await engine.exec(
+        raw(`CREATE OR REPLACE TEMP TABLE _id_area AS
+        WITH n AS (SELECT from_id AS id FROM _id_new UNION SELECT into_id FROM _id_new),
+        touched AS (SELECT id FROM n UNION SELECT p.person_id FROM person_distinct_ids p SEMI JOIN n ON p.distinct_id = n.id)
+        SELECT id FROM n UNION SELECT p.distinct_id FROM person_distinct_ids p SEMI JOIN touched t ON p.person_id = t.id`),
+      );
+    }
+    const inArea = (column: string): string => (o.full ? 'true' : `${column} IN (SELECT id FROM _id_area)`);
+    await engine.exec(
+      raw(`CREATE OR REPLACE TEMP TABLE _id_edges AS
+      WITH merges AS (
+        SELECT * FROM identity_merges ${o.full ? '' : `WHERE ${inArea('from_id')} OR ${inArea('into_id')}`}
+      ),
+      ident AS (SELECT * FROM merges WHERE kind = '$identify'),
+      first_as_anon AS (SELECT from_id, arg_min(into_id, (timestamp, event_uuid)) AS into_id FROM ident GROUP BY from_id),
+      identified_at AS (SELECT into_id AS id, min((timestamp, event_uuid)) AS at FROM ident GROUP BY into_id)
+      SELECT m.from_id, m.into_id, m.timestamp FROM merges m
+      LEFT JOIN first_as_anon f ON f.from_id = m.from_id
+      LEFT JOIN identified_at i ON i.id = m.from_id
+      WHERE ${inArea('m.from_id')}
+        AND (m.kind <> '$identify' OR (f.into_id = m.into_id AND (i.at IS NULL OR i.at > (m.timestamp, m.event_uuid))))`),
+    );
 
-  await engine.exec(
-    raw(`CREATE OR REPLACE TEMP TABLE _id_links AS
-    SELECT from_id AS a, into_id AS b FROM _id_edges UNION SELECT into_id, from_id FROM _id_edges;
-    CREATE OR REPLACE TEMP TABLE _id_nodes AS SELECT DISTINCT a AS id, a AS label FROM _id_links`),
-  );
-  // Label propagation: each id takes the smallest label among its neighbours, and jumps to its
-  // label's label, until nothing changes. Rounds grow with a component's diameter, not its size.
-  for (let round = 0; ; round++) {
-    if (round > MAX_ROUNDS) throw new Error(`identity components did not converge in ${MAX_ROUNDS} rounds`);
-    const [spread] = await engine.query<{ Count: number }>(
-      raw(`UPDATE _id_nodes SET label = x.label
-      FROM (SELECT l.a AS id, min(n.label) AS label FROM _id_links l JOIN _id_nodes n ON n.id = l.b GROUP BY l.a) x
-      WHERE _id_nodes.id = x.id AND x.label < _id_nodes.label`),
+    await engine.exec(
+      raw(`CREATE OR REPLACE TEMP TABLE _id_links AS
+      SELECT from_id AS a, into_id AS b FROM _id_edges UNION SELECT into_id, from_id FROM _id_edges;
+      CREATE OR REPLACE TEMP TABLE _id_nodes AS SELECT DISTINCT a AS id, a AS label FROM _id_links`),
     );
-    const [jumped] = await engine.query<{ Count: number }>(
-      raw(`UPDATE _id_nodes SET label = n2.label
-      FROM _id_nodes n2 WHERE _id_nodes.label = n2.id AND n2.label < _id_nodes.label`),
+    // Label propagation: each id takes the smallest label among its neighbours, and jumps to its
+    // label's label, until nothing changes. Rounds grow with a component's diameter, not its size.
+    for (let round = 0; ; round++) {
+      if (round > MAX_ROUNDS) throw new Error(`identity components did not converge in ${MAX_ROUNDS} rounds`);
+      const [spread] = await engine.query<{ Count: number }>(
+        raw(`UPDATE _id_nodes SET label = x.label
+        FROM (SELECT l.a AS id, min(n.label) AS label FROM _id_links l JOIN _id_nodes n ON n.id = l.b GROUP BY l.a) x
+        WHERE _id_nodes.id = x.id AND x.label < _id_nodes.label`),
+      );
+      const [jumped] = await engine.query<{ Count: number }>(
+        raw(`UPDATE _id_nodes SET label = n2.label
+        FROM _id_nodes n2 WHERE _id_nodes.label = n2.id AND n2.label < _id_nodes.label`),
+      );
+      if (!spread?.Count && !jumped?.Count) break;
+    }
+
+    await engine.exec(
+      raw(`CREATE OR REPLACE TEMP TABLE _id_map AS
+      WITH into_first AS (SELECT into_id, min(timestamp) AS t FROM _id_edges GROUP BY into_id),
+      root AS (
+        SELECT n.label, arg_min(i.into_id, (i.t, i.into_id)) AS person_id
+        FROM into_first i JOIN _id_nodes n ON n.id = i.into_id GROUP BY n.label
+      )
+      SELECT n.id AS distinct_id, r.person_id FROM _id_nodes n JOIN root r USING (label)`),
     );
-    if (!spread?.Count && !jumped?.Count) break;
+
+    // The ids whose person changed: in the map with another person, or mapped to another person
+    // before and alone now (in the area: outside it nothing changed).
+    await engine.exec(
+      raw(`CREATE OR REPLACE TEMP TABLE _id_changed AS
+      SELECT m.distinct_id, m.person_id, p.person_id AS old_person_id
+      FROM _id_map m LEFT JOIN person_distinct_ids p USING (distinct_id)
+      WHERE p.person_id IS DISTINCT FROM m.person_id
+      UNION ALL
+      SELECT p.distinct_id, p.distinct_id, p.person_id FROM person_distinct_ids p
+      WHERE p.person_id <> p.distinct_id AND ${inArea('p.distinct_id')}
+        AND NOT EXISTS (SELECT 1 FROM _id_map m WHERE m.distinct_id = p.distinct_id)`),
+    );
   }
-
-  await engine.exec(
-    raw(`CREATE OR REPLACE TEMP TABLE _id_map AS
-    WITH into_first AS (SELECT into_id, min(timestamp) AS t FROM _id_edges GROUP BY into_id),
-    root AS (
-      SELECT n.label, arg_min(i.into_id, (i.t, i.into_id)) AS person_id
-      FROM into_first i JOIN _id_nodes n ON n.id = i.into_id GROUP BY n.label
-    )
-    SELECT n.id AS distinct_id, r.person_id FROM _id_nodes n JOIN root r USING (label)`),
-  );
-
-  await engine.exec(
-    raw(`CREATE OR REPLACE TEMP TABLE _id_changed AS
-    SELECT m.distinct_id, m.person_id, p.person_id AS old_person_id
-    FROM _id_map m LEFT JOIN person_distinct_ids p USING (distinct_id)
-    WHERE p.person_id IS DISTINCT FROM m.person_id
-    UNION ALL
-    SELECT p.distinct_id, p.distinct_id, p.person_id FROM person_distinct_ids p
-    WHERE p.person_id <> p.distinct_id AND NOT EXISTS (SELECT 1 FROM _id_map m WHERE m.distinct_id = p.distinct_id)`),
-  );
 
   await engine.exec(
     raw(`INSERT INTO person_distinct_ids SELECT distinct_id, person_id FROM _id_changed
@@ -295,6 +342,8 @@ export async function refreshGroups(engine: Engine, scope: Sql): Promise<void> {
 
 export async function dropIdentityTemps(engine: Engine): Promise<void> {
   for (const t of [
+    '_id_new',
+    '_id_area',
     '_id_edges',
     '_id_links',
     '_id_nodes',
@@ -316,7 +365,8 @@ export async function applyIdentityDuckDb(engine: Engine, since?: Date): Promise
   try {
     const scope = raw('_id_scope');
     await inTransaction(engine, async () => {
-      await resolveIdentity(engine, scope);
+      // Every person: events stored by another path may come with a map that is not theirs.
+      await resolveIdentity(engine, scope, scope, { full: true });
       await upsertOverrides(engine, scope);
       await refreshPersons(engine, scope);
       await refreshGroups(engine, scope);
