@@ -57,6 +57,8 @@ export interface EventImportSteps {
   createScratch(): Promise<void>;
   /** Drops the scratch state. */
   dropScratch(): Promise<void>;
+  /** The batches are stored; what follows (overrides, persons, groups) needs no batch's bounds. */
+  finishing(): Promise<void>;
   /** Ends what `begin` set (after making `inserted` new events durable the engine's way). */
   end(inserted: number): Promise<void>;
   /** A fresh import timestamp: after every earlier import's. */

@@ -163,6 +163,7 @@ async function finishImport(engine: Engine, steps: EventImportSteps, run?: Impor
   for (const t of [...unfinished, ...(run ? [run.at] : [])]) byText.set(t.toString(), t);
   const all = [...byText.values()];
   const others = unfinished.filter((t) => t.toString() !== run?.at.toString());
+  await steps.finishing();
   await inTransaction(engine, async () => {
     // Interrupted before its end-of-import dedupe: its uuids stored twice are found among its events.
     if (others.length) await steps.removeInterruptedDoubles(others);

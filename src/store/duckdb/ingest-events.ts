@@ -100,7 +100,11 @@ function timestampLiteral(d: Date): string {
  * 1.1 GB, for the same CPU (3M events, alternated: 27.8 / 29.9 CPU-s against 28.1 / 29.4; about
  * 0.1 GB more spilled to disk).
  */
-const IMPORT_MEMORY_LIMIT = '800MB';
+const IMPORT_MEMORY_LIMIT = /^\d+(MB|GB)$/.test(process.env.SEXTANT_IMPORT_MEMORY ?? '')
+  ? process.env.SEXTANT_IMPORT_MEMORY!
+  : '800MB';
+/** Memory for the end of an import per distinct_id in the store (`finishing`). */
+const FINISH_BYTES_PER_ID = 512;
 /** New events from which an import checkpoints the store itself (see `loadEventFile`). */
 const CHECKPOINT_AFTER = 100_000;
 const TEMP_TABLES = [
@@ -602,12 +606,35 @@ export class DuckDbEventImport implements EventImportSteps {
     await dropIdentityTemps(engine);
   }
 
+  /**
+   * The batches are stored: the end of the import (overrides, persons, groups) runs with room for
+   * the persons. They are stored with their primary key's index, which DuckDB cannot spill: under
+   * the batches' 800MB, 2M new persons (an import of 2M `$identify`, 4M distinct_ids) failed, and
+   * every later import with them; they took 1.6 GB (1.2 failed). So the limit grows by
+   * `FINISH_BYTES_PER_ID` per distinct_id known, within the caller's: the 10M demo (42,215 ids)
+   * keeps 800MB and its peak RSS (with the caller's limit it peaked at 1.9 GB).
+   */
+  async finishing(): Promise<void> {
+    const limit = this.#saved;
+    if (!limit) return;
+    const [ids] = await this.#engine.query<{ n: number }>(
+      raw('SELECT count(*)::BIGINT AS n FROM person_distinct_ids'),
+    );
+    const caller = sizeBytes(limit.v) ?? Infinity;
+    const floor = sizeBytes(IMPORT_MEMORY_LIMIT) ?? 0;
+    const want = Math.min(caller, Math.max(floor, Number(ids?.n ?? 0) * FINISH_BYTES_PER_ID));
+    if (want > floor) await this.#engine.exec(raw(`SET memory_limit = '${Math.ceil(want / 2 ** 20)}MiB'`));
+  }
+
   async end(inserted: number): Promise<void> {
     const engine = this.#engine;
+    const limit = this.#saved;
     // A large import is checkpointed under the import's memory limit: left to the close, with the
     // caller's limit, it took 3.5 GB at 10M events.
-    if (inserted >= CHECKPOINT_AFTER) await engine.exec(raw('CHECKPOINT'));
-    const limit = this.#saved;
+    if (inserted >= CHECKPOINT_AFTER) {
+      if (limit) await engine.exec(raw(`SET memory_limit = '${IMPORT_MEMORY_LIMIT}'`));
+      await engine.exec(raw('CHECKPOINT'));
+    }
     if (limit) {
       await engine.exec(raw(`SET memory_limit = '${limit.v.replaceAll("'", '')}'`));
       await engine.exec(raw(`SET checkpoint_threshold = '${limit.c.replaceAll("'", '')}'`));
