@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
 import { copyStore, type TableCopy } from '../store/copy.js';
+import { repairIdentityMap } from '../store/duckdb/ingest-identity.js';
+import { inTransaction } from '../store/transaction.js';
 import { openEngine } from '../store/registry.js';
 import { globalOptions, progress } from './context.js';
 
@@ -33,6 +35,9 @@ export function registerMigrate(program: Command): void {
             replace: o.replace ?? false,
             onProgress: log,
           });
+          // The copied map may lag its merges (a ClickHouse import killed during its write-back):
+          // DuckDB's imports recompute it only where new merges reach, so it is made whole here.
+          if (to.name === 'duckdb') await inTransaction(to, () => repairIdentityMap(to));
           process.stdout.write(
             g.json
               ? JSON.stringify({ from: from.target, to: to.target, tables: copied }, null, 2) + '\n'

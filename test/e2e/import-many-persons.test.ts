@@ -3,7 +3,8 @@
  * with an anonymous id and a `$set`). The import's batches run under a bounded memory limit, but
  * persons are stored with their primary key's index, which DuckDB cannot spill: 2M `$identify`
  * failed at the end of the import under 800MB, and every later import failed the same way. The
- * end of the import now runs under the caller's limit. Here at a tenth of the scale: the batches'
+ * end of the import now has room for the persons (512 bytes per distinct_id, within the caller's
+ * limit). Here at a tenth of the scale: the batches'
  * limit set to 256MB (`SEXTANT_IMPORT_MEMORY`, a test hook), 400,000 `$identify` (without the fix:
  * "Out of Memory Error", exit 1).
  */

@@ -33,9 +33,13 @@ import * as copy from './copy.js';
 import { duckdbDialect } from './dialect.js';
 import { loadKeyed } from './load-keyed.js';
 import { lockedMessage, lockHolderPid } from './lock.js';
+import { repairIdentityMap } from './ingest-identity.js';
 
 /** The in-memory database beside the store that holds `shareTable`'s tables. */
 const SHARED_DATABASE = 'sextant_shared';
+
+/** The migration that recomputes every store's identity map once (its file says why). */
+const IDENTITY_MAP_MIGRATION = 28;
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -260,6 +264,8 @@ export class DuckDbEngine implements Engine {
     await this.#conn.run('BEGIN TRANSACTION');
     try {
       await this.#conn.run(text);
+      // In the same transaction: a kill leaves the migration to run again, repair included.
+      if (version === IDENTITY_MAP_MIGRATION) await repairIdentityMap(this);
       if (version !== undefined) {
         await this.#conn.run('INSERT INTO schema_migrations VALUES ($1, $2, now())', [version, name]);
       }

@@ -100,7 +100,7 @@ function timestampLiteral(d: Date): string {
  * 1.1 GB, for the same CPU (3M events, alternated: 27.8 / 29.9 CPU-s against 28.1 / 29.4; about
  * 0.1 GB more spilled to disk).
  */
-const IMPORT_MEMORY_LIMIT = /^\d+(MB|GB)$/.test(process.env.SEXTANT_IMPORT_MEMORY ?? '')
+const IMPORT_MEMORY_LIMIT = /^[1-9]\d*(MB|GB)$/.test(process.env.SEXTANT_IMPORT_MEMORY ?? '')
   ? process.env.SEXTANT_IMPORT_MEMORY!
   : '800MB';
 /** Memory for the end of an import per distinct_id in the store (`finishing`). */
@@ -631,13 +631,20 @@ export class DuckDbEventImport implements EventImportSteps {
     const limit = this.#saved;
     // A large import is checkpointed under the import's memory limit: left to the close, with the
     // caller's limit, it took 3.5 GB at 10M events.
-    if (inserted >= CHECKPOINT_AFTER) {
-      if (limit) await engine.exec(raw(`SET memory_limit = '${IMPORT_MEMORY_LIMIT}'`));
-      await engine.exec(raw('CHECKPOINT'));
+    try {
+      if (inserted >= CHECKPOINT_AFTER) {
+        if (limit) await engine.exec(raw(`SET memory_limit = '${IMPORT_MEMORY_LIMIT}'`));
+        await engine.exec(raw('CHECKPOINT'));
+      }
+    } finally {
+      // The caller's settings back even when the checkpoint failed (a server would otherwise keep
+      // the import's '1TB' threshold and grow its WAL).
+      if (limit) {
+        await engine.exec(raw(`SET memory_limit = '${limit.v.replaceAll("'", '')}'`));
+        await engine.exec(raw(`SET checkpoint_threshold = '${limit.c.replaceAll("'", '')}'`));
+      }
     }
     if (limit) {
-      await engine.exec(raw(`SET memory_limit = '${limit.v.replaceAll("'", '')}'`));
-      await engine.exec(raw(`SET checkpoint_threshold = '${limit.c.replaceAll("'", '')}'`));
       // DuckDB checkpoints by itself when a commit leaves the WAL past the threshold, but the
       // import's commits ran under '1TB' and none follows here: a process that imports small
       // files again and again (the server's capture loader) grew its WAL by every import until

@@ -57,8 +57,9 @@ const OBJECT_BY_KEY = `CAST('{' || string_agg(to_json(k::VARCHAR) || ':' || coal
  * - an edge accepted before joined ids of one person, so it lies inside the area or outside;
  * - whether an edge is accepted depends only on its from_id's other merges (the first
  *   `$identify` of it as anonymous, the first into it), which change only for ids of new merges;
- *   an edge refused before and accepted now has its from_id's first `$identify` changed, so it is
- *   a new merge; merges only add, so no `identified_at` moves later.
+ *   an edge refused before and accepted now has its from_id's first `$identify` changed to a new
+ *   merge with the same two ids (both in the area); merges only add, so no `identified_at` moves
+ *   later.
  * So an accepted edge with an id in the area has both there, and the edges read are those from an
  * id in the area, judged on the merges that touch it (all of that id's). Holds while
  * `person_distinct_ids` is the map of `identity_merges`, which every call leaves it as. Tested
@@ -354,6 +355,30 @@ export async function dropIdentityTemps(engine: Engine): Promise<void> {
     '_grp_seen',
   ]) {
     await engine.exec(raw(`DROP TABLE IF EXISTS ${t}`));
+  }
+}
+
+/**
+ * Recomputes the whole map once, with overrides and persons for the ids it moves, inside the
+ * caller's transaction: for a store whose map may lag its merges, which imports (resolving only
+ * where new merges reach) would not notice. Run with migration 028 on a store from before them
+ * (migration 008 rewrote merge uuids, the tie-break of two merges at one time, without
+ * recomputing) and after `sextant migrate` copies a store into DuckDB (a ClickHouse store whose
+ * import was killed during its write-back can hold the merges without the map).
+ */
+export async function repairIdentityMap(engine: Engine): Promise<void> {
+  if (!(await hasRows(engine, raw('SELECT 1 FROM identity_merges')))) return;
+  const none = raw(
+    `(SELECT uuid, event, distinct_id, timestamp, properties, groups, has_set FROM events WHERE false)`,
+  );
+  try {
+    await resolveIdentity(engine, none, none, { full: true });
+    if (await hasRows(engine, raw('SELECT 1 FROM _id_changed'))) {
+      await upsertOverrides(engine);
+      await refreshPersons(engine, none);
+    }
+  } finally {
+    await dropIdentityTemps(engine);
   }
 }
 
