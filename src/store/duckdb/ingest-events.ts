@@ -578,7 +578,7 @@ export class DuckDbEventImport implements EventImportSteps {
       raw(`SELECT current_setting('memory_limit') AS v, current_setting('checkpoint_threshold') AS c`),
     );
     this.#saved = limit;
-    await engine.exec(raw(`SET memory_limit = '${IMPORT_MEMORY_LIMIT}'`));
+    await this.#memoryLimit(IMPORT_MEMORY_LIMIT);
     // Each chunk commits on its own, leaving a part-filled row group; the checkpoint merges those.
     // Once, at the end: checkpoints after each chunk rewrote them again and again.
     await engine.exec(raw(`SET checkpoint_threshold = '1TB'`));
@@ -623,7 +623,12 @@ export class DuckDbEventImport implements EventImportSteps {
     const caller = sizeBytes(limit.v) ?? Infinity;
     const floor = sizeBytes(IMPORT_MEMORY_LIMIT) ?? 0;
     const want = Math.min(caller, Math.max(floor, Number(ids?.n ?? 0) * FINISH_BYTES_PER_ID));
-    if (want > floor) await this.#engine.exec(raw(`SET memory_limit = '${Math.ceil(want / 2 ** 20)}MiB'`));
+    if (want > floor) await this.#memoryLimit(`${Math.ceil(want / 2 ** 20)}MiB`);
+  }
+
+  /** DuckDB's memory limit (the instance's), as DuckDB spells a size: `800MB`, `18.8 GiB`. */
+  async #memoryLimit(size: string): Promise<void> {
+    await this.#engine.exec(raw(`SET memory_limit = '${size.replaceAll("'", '')}'`));
   }
 
   async end(inserted: number): Promise<void> {
@@ -633,14 +638,14 @@ export class DuckDbEventImport implements EventImportSteps {
     // caller's limit, it took 3.5 GB at 10M events.
     try {
       if (inserted >= CHECKPOINT_AFTER) {
-        if (limit) await engine.exec(raw(`SET memory_limit = '${IMPORT_MEMORY_LIMIT}'`));
+        if (limit) await this.#memoryLimit(IMPORT_MEMORY_LIMIT);
         await engine.exec(raw('CHECKPOINT'));
       }
     } finally {
       // The caller's settings back even when the checkpoint failed (a server would otherwise keep
       // the import's '1TB' threshold and grow its WAL).
       if (limit) {
-        await engine.exec(raw(`SET memory_limit = '${limit.v.replaceAll("'", '')}'`));
+        await this.#memoryLimit(limit.v);
         await engine.exec(raw(`SET checkpoint_threshold = '${limit.c.replaceAll("'", '')}'`));
       }
     }
